@@ -1,0 +1,290 @@
+"""The public ``Store``: a context-managed handle over the Rust core.
+
+It converts times (int ns, aware ``datetime`` or ISO-8601 strings), keeps
+keyword-only options, and returns typed records. Every call into the core
+releases the GIL for its I/O and cryptography, so many threads can write
+many cameras at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterator, Mapping, NamedTuple
+
+from . import _core
+from .keyfile import coerce_key
+from .timeutil import TimeLike, duration_ns, to_ns
+
+Frame = _core.Frame
+Writer = _core.Writer
+Camera = _core.Camera
+Segment = _core.Segment
+CodecConfig = _core.CodecConfig
+
+FAR_PAST = -(2**63)
+FAR_FUTURE = 2**63 - 1
+
+
+class Gap(NamedTuple):
+    """A stretch with no recorded footage: ``[start, end)`` in ns (UTC)."""
+
+    start: int
+    end: int
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(microseconds=(self.end - self.start) / 1000)
+
+
+@dataclass(frozen=True)
+class Problem:
+    camera: str
+    segment_id: int | None
+    path: str
+    offset: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = self.path + (f" at byte {self.offset}" if self.offset is not None else "")
+        who = f"camera {self.camera!r} " if self.camera else ""
+        return f"{who}{where}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class FsckReport:
+    segments: int
+    frames: int
+    bytes: int
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    cameras: int
+    segments: int
+    repaired: int
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What recovery did to one segment when the store was opened."""
+
+    camera: str
+    segment_id: int
+    path: str
+    action: str
+    frames: int
+    discarded_bytes: int
+    detail: str
+
+
+def _options(
+    sync_interval: float | timedelta,
+    roll_after: float | timedelta,
+    roll_bytes: int,
+    gap_threshold: float | timedelta,
+    io_threads: int,
+) -> dict[str, Any]:
+    def secs(v: float | timedelta) -> float:
+        return duration_ns(v) / 1e9
+
+    return {
+        "sync_interval": secs(sync_interval),
+        "roll_seconds": secs(roll_after),
+        "roll_bytes": int(roll_bytes),
+        "gap_threshold": secs(gap_threshold),
+        "io_threads": int(io_threads),
+    }
+
+
+class Store:
+    """An encrypted, time-indexed store of camera footage.
+
+    >>> with Store.create(path, key=key) as store:          # doctest: +SKIP
+    ...     store.add_camera("34020000001320000001")
+    ...     with store.writer("34020000001320000001", codec="h264", extradata=avcc) as w:
+    ...         w.append(ts_ns, data, keyframe=True)
+    """
+
+    def __init__(self, core: _core.Store) -> None:
+        self._core = core
+
+    # -------------------------------------------------------------- lifecycle
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        key: bytes | str,
+        sync_interval: float | timedelta = 1.0,
+        roll_after: float | timedelta = 300.0,
+        roll_bytes: int = 256 << 20,
+        gap_threshold: float | timedelta = 2.0,
+        io_threads: int = 4,
+    ) -> "Store":
+        """Creates a store in a new or empty directory.
+
+        ``sync_interval``: group-commit period (frames are durable at most this
+        long after ``append``). ``roll_after``/``roll_bytes``: a new segment
+        starts at the first keyframe after this much footage or size.
+        ``gap_threshold``: a jump in frame time larger than this is a gap.
+        """
+        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads)
+        return cls(_core.Store.create(os.fspath(path), coerce_key(key), **opts))
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        key: bytes | str,
+        rebuild_catalog: bool = False,
+        sync_interval: float | timedelta = 1.0,
+        roll_after: float | timedelta = 300.0,
+        roll_bytes: int = 256 << 20,
+        gap_threshold: float | timedelta = 2.0,
+        io_threads: int = 4,
+    ) -> "Store":
+        """Opens a store; unsealed segments left by a crash are recovered.
+
+        With ``rebuild_catalog=True`` the catalog is first rebuilt from the
+        segment files (use when it is missing or damaged).
+        """
+        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads)
+        core = _core.Store.open(os.fspath(path), coerce_key(key), rebuild_catalog=rebuild_catalog, **opts)
+        return cls(core)
+
+    def close(self) -> None:
+        """Seals open segments, syncs, and releases the store lock."""
+        self._core.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store(path={str(self.path)!r}, id={self.store_id})"
+
+    @property
+    def path(self) -> Path:
+        return Path(self._core.path)
+
+    @property
+    def store_id(self) -> str:
+        return self._core.store_id
+
+    @property
+    def recovery_report(self) -> list[Recovered]:
+        """Segments that recovery repaired, sealed or removed on open."""
+        return [Recovered(**r) for r in self._core.recovery_report()]
+
+    # -------------------------------------------------------------- cameras
+
+    def add_camera(self, camera_id: str, *, labels: Mapping[str, str] | None = None) -> Camera:
+        """Registers a camera. Any printable string works as an id; see
+        :func:`vidvault.is_gb28181_id` to validate 20-digit GB/T 28181 ids."""
+        return self._core.add_camera(camera_id, dict(labels or {}))
+
+    def set_labels(self, camera_id: str, labels: Mapping[str, str]) -> Camera:
+        return self._core.set_labels(camera_id, dict(labels))
+
+    def camera(self, camera_id: str) -> Camera:
+        return self._core.camera(camera_id)
+
+    def cameras(self) -> list[Camera]:
+        return self._core.cameras()
+
+    # -------------------------------------------------------------- writing
+
+    def writer(
+        self,
+        camera: str,
+        *,
+        codec: str,
+        extradata: bytes = b"",
+        time_base: Fraction | tuple[int, int] = Fraction(1, 1_000_000_000),
+        width: int = 0,
+        height: int = 0,
+        params: Mapping[str, Any] | None = None,
+    ) -> Writer:
+        """Opens the camera's writer (one per camera at a time).
+
+        ``codec`` is the FFmpeg codec name ("h264", "hevc"...); ``extradata``
+        the codec configuration (avcC/hvcC or Annex B parameter sets);
+        ``time_base`` the unit of the pts/dts/duration given to ``append``.
+        """
+        tb = Fraction(*time_base) if isinstance(time_base, tuple) else Fraction(time_base)
+        return self._core.writer(
+            camera,
+            codec,
+            extradata=bytes(extradata),
+            time_base=(tb.numerator, tb.denominator),
+            width=width,
+            height=height,
+            params=json.dumps(dict(params or {}), sort_keys=True),
+        )
+
+    # -------------------------------------------------------------- reading
+
+    def read(self, camera: str, start: TimeLike, end: TimeLike) -> Iterator[Frame]:
+        """Frames of ``[start, end)`` in decode order, beginning at the
+        keyframe at or before ``start`` (so the first frame decodes)."""
+        return self._core.read(camera, to_ns(start), to_ns(end))
+
+    def seek(self, camera: str, ts: TimeLike) -> Frame | None:
+        """The keyframe playback of ``ts`` starts from (None if no footage)."""
+        return self._core.seek(camera, to_ns(ts))
+
+    def segments(
+        self, camera: str, start: TimeLike | None = None, end: TimeLike | None = None
+    ) -> list[Segment]:
+        s = FAR_PAST if start is None else to_ns(start)
+        e = FAR_FUTURE if end is None else to_ns(end)
+        return self._core.segments(camera, s, e)
+
+    def gaps(
+        self,
+        camera: str,
+        start: TimeLike,
+        end: TimeLike,
+        *,
+        min_gap: float | timedelta | None = None,
+    ) -> list[Gap]:
+        """Stretches of ``[start, end)`` without footage, at least ``min_gap``
+        long (default: the store's gap threshold)."""
+        mg = None if min_gap is None else duration_ns(min_gap)
+        return [Gap(s, e) for s, e in self._core.gaps(camera, to_ns(start), to_ns(end), mg)]
+
+    def segment_config(self, segment_id: int) -> CodecConfig:
+        """Codec configuration needed to decode frames of that segment."""
+        return self._core.segment_config(segment_id)
+
+    # -------------------------------------------------------------- integrity
+
+    def fsck(self, *, deep: bool = False) -> FsckReport:
+        """Checks headers, footers, content hashes and the hash chain of every
+        segment; ``deep`` also authenticates every frame record."""
+        r = self._core.fsck(deep)
+        return FsckReport(r["segments"], r["frames"], r["bytes"], [Problem(**p) for p in r["problems"]])
+
+    def rebuild_catalog(self) -> RebuildReport:
+        """Rebuilds the catalog from the segment files (writers must be closed)."""
+        r = self._core.rebuild_catalog()
+        return RebuildReport(r["cameras"], r["segments"], r["repaired"], [Problem(**p) for p in r["problems"]])
+
+    def export_public_key(self) -> bytes:
+        """Raw Ed25519 public key that verifies this store's export packages."""
+        return self._core.export_public_key()

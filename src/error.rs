@@ -1,0 +1,159 @@
+//! The one error type of the core. Every variant says what failed, where, and
+//! (in its message) what the operator can do about it. `src/py/errors.rs` maps
+//! each variant onto a Python exception class from `vidvault.errors`.
+
+use std::io;
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operating-system call failed (open, write, fsync, unlink...).
+    #[error("{action} {path}: {source}{hint}", hint = io_hint(source))]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The master key given does not open this store's keystore.
+    #[error(
+        "the master key does not open the store at {path}: {detail}. Give the key the store was \
+         created with (--key-file FILE or VIDVAULT_KEY, 64 hex characters)"
+    )]
+    WrongKey { path: PathBuf, detail: String },
+
+    /// Bytes on disk fail their checksum, authentication tag or structure.
+    #[error(
+        "corrupt data for camera {camera:?} in {path} at byte offset {offset}: {detail}. Other \
+         segments stay readable; run `vidvault fsck STORE` for a full report"
+    )]
+    Corrupt {
+        camera: String,
+        path: PathBuf,
+        offset: u64,
+        detail: String,
+    },
+
+    /// Another process (or another Store object in this one) holds the store lock.
+    #[error(
+        "the store at {path} is already open for writing by {holder}; close it there first \
+         (two writers would interleave segments)",
+        holder = match pid { Some(p) => format!("process {p}"), None => "another process".to_string() }
+    )]
+    Locked { path: PathBuf, pid: Option<u32> },
+
+    #[error("{path} is not a vidvault store: {detail}")]
+    NotAStore { path: PathBuf, detail: String },
+
+    #[error("a vidvault store already exists at {path}; use Store.open to open it")]
+    StoreExists { path: PathBuf },
+
+    #[error(
+        "the catalog {path} is missing; rebuild it from the segment files with \
+         `vidvault fsck STORE --rebuild` or Store.open(..., rebuild_catalog=True)"
+    )]
+    CatalogMissing { path: PathBuf },
+
+    #[error("catalog {context}: {source}")]
+    Catalog {
+        context: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("camera {0:?} is not in this store; add it first with store.add_camera({0:?})")]
+    UnknownCamera(String),
+
+    #[error("camera {0:?} already exists in this store")]
+    CameraExists(String),
+
+    #[error("camera {0:?} already has an open writer; close that writer first")]
+    WriterBusy(String),
+
+    /// The writer hit an unrecoverable I/O error (e.g. EIO from fdatasync).
+    /// Following PostgreSQL's lesson, a failed fsync is never retried: the
+    /// segment is abandoned and the writer refuses further appends.
+    #[error(
+        "writer for camera {camera:?} failed on segment {segment}: {detail}. Frames appended \
+         since the last successful sync() may be lost; open a new writer to continue in a new \
+         segment"
+    )]
+    WriterFailed {
+        camera: String,
+        segment: u64,
+        detail: String,
+    },
+
+    /// The key-encryption key for this (camera, day) was destroyed on purpose.
+    #[error(
+        "the key for camera {camera:?} on {day} was destroyed (crypto-shredded by retention); \
+         footage of that day can no longer be decrypted by anyone"
+    )]
+    KeyShredded { camera: String, day: String },
+
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl Error {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn catalog(context: impl Into<String>, source: rusqlite::Error) -> Self {
+        Error::Catalog {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidArgument(message.into())
+    }
+}
+
+fn io_hint(err: &io::Error) -> &'static str {
+    match err.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+            " (the disk is full: free space or apply retention with `vidvault retention STORE`)"
+        }
+        Some(libc::EIO) => " (the device reported an I/O error: check the disk and its logs)",
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            " (permission denied: check the store's ownership)"
+        }
+        Some(libc::EROFS) => " (the filesystem is read-only)",
+        _ => "",
+    }
+}
+
+/// Shorthand for `map_err(|e| Error::io(action, path, e))`.
+pub trait IoContext<T> {
+    fn ctx(self, action: &'static str, path: &std::path::Path) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, action: &'static str, path: &std::path::Path) -> Result<T> {
+        self.map_err(|e| Error::io(action, path, e))
+    }
+}
+
+/// Shorthand for catalog errors.
+pub trait CatalogContext<T> {
+    fn ctx(self, context: &str) -> Result<T>;
+}
+
+impl<T> CatalogContext<T> for rusqlite::Result<T> {
+    fn ctx(self, context: &str) -> Result<T> {
+        self.map_err(|e| Error::catalog(context, e))
+    }
+}

@@ -1,0 +1,346 @@
+//! Integrity checks and catalog rebuilds: the two ways the store compares
+//! what the catalog says with what the segment files say.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{Catalog, SegmentRow, SegmentState};
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::keys::Keystore;
+use crate::segment::reader::{SealState, SegmentFile};
+use crate::segment::recover::{self, Recovery};
+use crate::store::{Shared, CATALOG_FILE};
+use crate::time::Timestamp;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub camera: String,
+    pub segment_id: Option<u64>,
+    pub path: PathBuf,
+    pub offset: Option<u64>,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FsckReport {
+    pub segments: u64,
+    pub frames: u64,
+    pub bytes: u64,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    pub cameras: u64,
+    pub segments: u64,
+    pub repaired: u64,
+    pub problems: Vec<Problem>,
+}
+
+fn problem_from(camera: &str, row: Option<&SegmentRow>, path: &Path, err: &Error) -> Problem {
+    let (offset, detail) = match err {
+        Error::Corrupt { offset, detail, .. } => (Some(*offset), detail.clone()),
+        other => (None, other.to_string()),
+    };
+    Problem {
+        camera: camera.to_string(),
+        segment_id: row.map(|r| r.id),
+        path: path.to_path_buf(),
+        offset,
+        detail,
+    }
+}
+
+/// SHA-256 of the first `len` bytes of a file, streamed.
+fn hash_prefix(path: &Path, len: u64) -> Result<[u8; 32]> {
+    let mut f = File::open(path).ctx("open", path)?.take(len);
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).ctx("read", path)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().into())
+}
+
+pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
+    let mut report = FsckReport::default();
+    let cameras: Vec<String> = shared
+        .catalog()?
+        .cameras()?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let mut known_paths = HashSet::new();
+    for camera in &cameras {
+        let rows = shared.catalog()?.camera_segments(camera)?;
+        let mut prev: Option<(u64, [u8; 32])> = None;
+        for row in rows.iter().filter(|r| r.state != SegmentState::Deleting) {
+            known_paths.insert(row.path.clone());
+            let path = shared.root.join(&row.path);
+            report.segments += 1;
+            let mut push = |p: Problem| report.problems.push(p);
+            if let Some((prev_id, prev_hash)) = prev {
+                if row.prev_hash != prev_hash {
+                    push(Problem {
+                        camera: camera.clone(),
+                        segment_id: Some(row.id),
+                        path: path.clone(),
+                        offset: Some(52),
+                        detail: format!(
+                            "hash chain broken: the previous-segment hash does not match segment {prev_id}"
+                        ),
+                    });
+                }
+            }
+            prev = row.content_hash.map(|h| (row.id, h));
+            if !path.exists() {
+                push(Problem {
+                    camera: camera.clone(),
+                    segment_id: Some(row.id),
+                    path: path.clone(),
+                    offset: None,
+                    detail: "segment file is missing".into(),
+                });
+                continue;
+            }
+            let seg = match shared.open_segment(row) {
+                Ok(s) => s,
+                Err(e) => {
+                    push(problem_from(camera, Some(row), &path, &e));
+                    continue;
+                }
+            };
+            report.bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            if row.state == SegmentState::Sealed {
+                if let SealState::Unsealed {
+                    problem,
+                    footer_damaged,
+                } = &seg.seal
+                {
+                    let what = if *footer_damaged {
+                        "footer is damaged"
+                    } else {
+                        "footer is missing"
+                    };
+                    let mut detail = format!("{what}; the index was rebuilt by scanning");
+                    if let Some((o, d)) = problem {
+                        detail.push_str(&format!("; records end early at byte {o}: {d}"));
+                    }
+                    push(Problem {
+                        camera: camera.clone(),
+                        segment_id: Some(row.id),
+                        path: path.clone(),
+                        offset: None,
+                        detail,
+                    });
+                } else {
+                    if Some(seg.summary.content_hash) != row.content_hash {
+                        push(Problem {
+                            camera: camera.clone(),
+                            segment_id: Some(row.id),
+                            path: path.clone(),
+                            offset: None,
+                            detail: "content hash in the footer differs from the catalog".into(),
+                        });
+                    }
+                    let actual = hash_prefix(&path, seg.summary.records_end)?;
+                    if actual != seg.summary.content_hash {
+                        push(Problem {
+                            camera: camera.clone(),
+                            segment_id: Some(row.id),
+                            path: path.clone(),
+                            offset: None,
+                            detail:
+                                "file content does not match its content hash (altered or damaged)"
+                                    .into(),
+                        });
+                    }
+                }
+            }
+            if deep {
+                let mut offset = seg.header_len;
+                let mut frames = 0u64;
+                loop {
+                    match seg.read_frame_at(offset) {
+                        Ok(Some((_, next))) => {
+                            frames += 1;
+                            offset = next;
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            push(problem_from(camera, Some(row), &path, &e));
+                            break;
+                        }
+                    }
+                }
+                report.frames += frames;
+            } else {
+                report.frames += seg.summary.frame_count;
+            }
+        }
+    }
+    for (rel, _) in segment_files(&shared.root)? {
+        if !known_paths.contains(&rel) {
+            report.problems.push(Problem {
+                camera: String::new(),
+                segment_id: None,
+                path: shared.root.join(&rel),
+                offset: None,
+                detail:
+                    "segment file is not in the catalog; `vidvault fsck STORE --rebuild` adds it"
+                        .into(),
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// Every `segments/CAMERA/DAY/*.vvs` file (relative path, absolute path).
+pub(crate) fn segment_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let seg_root = root.join("segments");
+    if !seg_root.exists() {
+        return Ok(out);
+    }
+    let list = |p: &Path| -> Result<Vec<PathBuf>> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+            .ctx("list", p)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        v.sort();
+        Ok(v)
+    };
+    for cam in list(&seg_root)?.into_iter().filter(|p| p.is_dir()) {
+        for day in list(&cam)?.into_iter().filter(|p| p.is_dir()) {
+            for f in list(&day)? {
+                if f.extension().is_some_and(|e| e == "vvs") {
+                    let rel = f
+                        .strip_prefix(root)
+                        .unwrap_or(&f)
+                        .to_string_lossy()
+                        .to_string();
+                    out.push((rel, f));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Camera settings kept beside the segments (`camera.json`).
+fn camera_files(root: &Path) -> BTreeMap<String, (BTreeMap<String, String>, Timestamp)> {
+    let mut out = BTreeMap::new();
+    let Ok(dirs) = std::fs::read_dir(root.join("segments")) else {
+        return out;
+    };
+    for d in dirs.flatten() {
+        let Ok(text) = std::fs::read_to_string(d.path().join("camera.json")) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let Some(id) = v["id"].as_str() else { continue };
+        let labels = serde_json::from_value(v["labels"].clone()).unwrap_or_default();
+        let created = Timestamp(v["created_ns"].as_i64().unwrap_or(0));
+        out.insert(id.to_string(), (labels, created));
+    }
+    out
+}
+
+/// Writes a fresh catalog built from the segment files alone and moves it
+/// into place. Unsealed segments are recovered on the way.
+pub(crate) fn rebuild_catalog_file(
+    root: &Path,
+    store_id: &str,
+    keystore: &mut Keystore,
+    gap_threshold: i64,
+) -> Result<RebuildReport> {
+    let mut report = RebuildReport::default();
+    let target = root.join(CATALOG_FILE);
+    let tmp = root.join("catalog.rebuild.sqlite");
+    for p in [
+        &tmp,
+        &root.join("catalog.rebuild.sqlite-wal"),
+        &root.join("catalog.rebuild.sqlite-shm"),
+    ] {
+        let _ = std::fs::remove_file(p);
+    }
+    let mut rows: Vec<(SegmentRow, Vec<crate::segment::format::Gap>)> = Vec::new();
+    for (rel, path) in segment_files(root)? {
+        let mut keys = |c: &str, d: i32| keystore.kek(c, d);
+        let seg = match SegmentFile::open(&path, &mut keys) {
+            Ok(s) => s,
+            Err(e) => {
+                report.problems.push(problem_from("", None, &path, &e));
+                continue;
+            }
+        };
+        let seg = if let SealState::Unsealed { .. } = seg.seal {
+            drop(seg);
+            match recover::recover_segment(&path, &mut keys, gap_threshold)? {
+                Recovery::Empty { .. } | Recovery::Unreadable { .. } => continue,
+                _ => {
+                    report.repaired += 1;
+                    SegmentFile::open(&path, &mut keys)?
+                }
+            }
+        } else {
+            seg
+        };
+        let s = &seg.summary;
+        let bytes = std::fs::metadata(&path).ctx("stat", &path)?.len();
+        rows.push((
+            SegmentRow {
+                id: seg.id(),
+                camera: seg.camera().to_string(),
+                path: rel,
+                state: SegmentState::Sealed,
+                codec: seg.config.codec.clone(),
+                kek_day: seg.header.kek_day,
+                start_ts: s.start_ts,
+                end_ts: Some(s.end_ts),
+                max_ts: Some(s.max_ts),
+                frames: Some(s.frame_count),
+                bytes: Some(bytes),
+                content_hash: Some(s.content_hash),
+                prev_hash: seg.header.prev_hash,
+                created: seg.header.created,
+                sealed_at: Some(Timestamp::now()),
+            },
+            s.gaps.clone(),
+        ));
+    }
+    let mut cameras = camera_files(root);
+    for (row, _) in &rows {
+        cameras
+            .entry(row.camera.clone())
+            .or_insert((BTreeMap::new(), row.created));
+    }
+    {
+        let mut catalog = Catalog::create(&tmp, store_id)?;
+        for (id, (labels, created)) in &cameras {
+            catalog.add_camera(id, labels, *created)?;
+            report.cameras += 1;
+        }
+        for (row, gaps) in &rows {
+            catalog.insert_sealed_segment(row, gaps)?;
+            report.segments += 1;
+        }
+    } // closing the connection checkpoints and removes the WAL
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(root.join(format!("{CATALOG_FILE}{suffix}")));
+    }
+    std::fs::rename(&tmp, &target).ctx("move rebuilt catalog into place", &target)?;
+    fsutil::fsync_dir(root)?;
+    Ok(report)
+}

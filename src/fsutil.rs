@@ -1,0 +1,98 @@
+//! Durable filesystem steps. A rename or a new file is only durable once its
+//! directory is fsynced; every caller that creates, renames or unlinks goes
+//! through these so that rule lives in one place.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, Result};
+
+pub fn fsync_dir(dir: &Path) -> Result<()> {
+    let f = File::open(dir).ctx("open directory", dir)?;
+    f.sync_all().ctx("fsync directory", dir)
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Creates `dir` and any missing parents, fsyncing each parent whose entry
+/// list changed, so the new directories survive a power cut.
+pub fn create_dir_all_durable(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut missing: Vec<PathBuf> = Vec::new();
+    let mut cur = dir;
+    while !cur.exists() {
+        missing.push(cur.to_path_buf());
+        cur = parent(cur);
+    }
+    for d in missing.iter().rev() {
+        match fs::create_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(crate::error::Error::io("create directory", d, e)),
+        }
+        fsync_dir(parent(d))?;
+    }
+    Ok(())
+}
+
+/// Replaces `path` with `bytes` atomically: readers and crashes see the old
+/// content or the new one, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path(path);
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .ctx("create", &tmp)?;
+        f.write_all(bytes).ctx("write", &tmp)?;
+        f.sync_all().ctx("fsync", &tmp)?;
+    }
+    fs::rename(&tmp, path).ctx("rename into place", path)?;
+    fsync_dir(parent(path))
+}
+
+/// The temporary name `write_atomic` uses; stale ones are removed on open.
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Removes a file and makes the removal durable.
+pub fn remove_file_durable(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => fsync_dir(parent(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(crate::error::Error::io("remove", path, e)),
+    }
+}
+
+/// Moves a damaged file aside (never deletes evidence) and makes it durable.
+pub fn quarantine(root: &Path, path: &Path) -> Result<PathBuf> {
+    let qdir = root.join("quarantine");
+    create_dir_all_durable(&qdir)?;
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    let mut target = qdir.join(&name);
+    let mut n = 1;
+    while target.exists() {
+        target = qdir.join(format!("{name}.{n}"));
+        n += 1;
+    }
+    fs::rename(path, &target).ctx("move to quarantine", path)?;
+    fsync_dir(parent(path))?;
+    fsync_dir(&qdir)?;
+    Ok(target)
+}

@@ -1,0 +1,307 @@
+//! Opens a segment file and reads frames from it. A sealed segment is read
+//! through its footer index; one without a valid footer (still being written
+//! by a crashed process, or with a damaged footer) is indexed by scanning its
+//! records, so frames stay readable either way.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::crypto::{self, RecordCipher, SecretKey};
+use crate::error::{Error, IoContext, Result};
+use crate::segment::format::{
+    self, CodecConfig, FormatError, FrameMeta, ParsedHeader, RecordBody, SegmentHeader,
+    SegmentSummary, RECORD_PREFIX_LEN, TRAILER_LEN,
+};
+use crate::segment::recover;
+
+/// A decrypted frame and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub segment_id: u64,
+    pub meta: FrameMeta,
+    pub data: Vec<u8>,
+}
+
+/// Whether the file ends in a valid footer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SealState {
+    Sealed,
+    /// No usable footer: the index was rebuilt by scanning. `problem` is the
+    /// first bad record (offset, what), if the scan stopped early.
+    Unsealed {
+        problem: Option<(u64, String)>,
+        footer_damaged: bool,
+    },
+}
+
+/// Looks up the key-encryption key of (camera, UTC day).
+pub type KekLookup<'a> = dyn FnMut(&str, i32) -> Result<SecretKey> + 'a;
+
+pub struct SegmentFile {
+    pub path: PathBuf,
+    file: Arc<File>,
+    pub header: SegmentHeader,
+    pub header_len: u64,
+    pub config: CodecConfig,
+    pub(crate) cipher: RecordCipher,
+    pub(crate) binding: [u8; 32],
+    pub summary: SegmentSummary,
+    pub seal: SealState,
+}
+
+pub(crate) fn corrupt(camera: &str, path: &Path, offset: u64, detail: impl Into<String>) -> Error {
+    Error::Corrupt {
+        camera: camera.to_string(),
+        path: path.to_path_buf(),
+        offset,
+        detail: detail.into(),
+    }
+}
+
+fn format_err(camera: &str, path: &Path, base: u64, e: FormatError) -> Error {
+    corrupt(camera, path, base + e.at as u64, e.detail)
+}
+
+/// Header fields plus the opened key material; the first step of every open.
+pub(crate) struct OpenedHeader {
+    pub parsed: ParsedHeader,
+    pub header_bytes: Vec<u8>,
+    pub config: CodecConfig,
+    pub cipher: RecordCipher,
+}
+
+pub(crate) fn open_header(file: &File, path: &Path, keys: &mut KekLookup) -> Result<OpenedHeader> {
+    let mut prefix = [0u8; 16];
+    file.read_exact_at(&mut prefix, 0)
+        .map_err(|_| corrupt("", path, 0, "file is shorter than a segment header"))?;
+    let header_len = format::peek_header_len(&prefix).map_err(|e| format_err("", path, 0, e))?;
+    let mut header_bytes = vec![0u8; header_len];
+    file.read_exact_at(&mut header_bytes, 0).map_err(|_| {
+        corrupt(
+            "",
+            path,
+            0,
+            format!("truncated header ({header_len} bytes expected)"),
+        )
+    })?;
+    let parsed = format::parse_header(&header_bytes).map_err(|e| format_err("", path, 0, e))?;
+    let h = &parsed.header;
+    let kek = keys(&h.camera, h.kek_day)?;
+    let aad = format::dek_wrap_aad(&h.store_id, h.segment_id, &h.camera, h.kek_day);
+    let dek = crypto::unwrap_key(&kek, &h.wrapped_dek, &aad).ok_or_else(|| {
+        corrupt(
+            &h.camera,
+            path,
+            84,
+            "the segment's data key does not authenticate",
+        )
+    })?;
+    let cipher = dek.cipher();
+    let config = parsed
+        .open_config(&header_bytes, &cipher)
+        .ok_or_else(|| corrupt(&h.camera, path, 0, "header authentication failed"))?;
+    Ok(OpenedHeader {
+        parsed,
+        header_bytes,
+        config,
+        cipher,
+    })
+}
+
+impl SegmentFile {
+    /// Opens `path`, authenticating the header and reading the footer (or
+    /// scanning the records when the footer is missing or damaged).
+    pub fn open(path: &Path, keys: &mut KekLookup) -> Result<SegmentFile> {
+        let file = File::open(path).ctx("open segment", path)?;
+        let file_len = file.metadata().ctx("stat segment", path)?.len();
+        let opened = open_header(&file, path, keys)?;
+        let header = opened.parsed.header.clone();
+        let header_len = opened.parsed.header_len as u64;
+        let binding = format::segment_binding(&header.store_id, header.segment_id, &header.camera);
+
+        let footer = read_footer(&file, file_len, header_len, &opened.cipher, &binding);
+        let (summary, seal) = match footer {
+            Ok(Some(summary)) => (summary, SealState::Sealed),
+            Ok(None) | Err(_) => {
+                let footer_damaged = footer.is_err();
+                let scan = recover::scan_records(&file, path, &opened, u64::MAX)?;
+                (
+                    scan.summary,
+                    SealState::Unsealed {
+                        problem: scan.problem,
+                        footer_damaged,
+                    },
+                )
+            }
+        };
+        Ok(SegmentFile {
+            path: path.to_path_buf(),
+            file: Arc::new(file),
+            header,
+            header_len,
+            config: opened.config,
+            cipher: opened.cipher,
+            binding,
+            summary,
+            seal,
+        })
+    }
+
+    /// A view of a segment still being written by this process.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn live(
+        path: PathBuf,
+        file: Arc<File>,
+        header: SegmentHeader,
+        header_len: u64,
+        config: CodecConfig,
+        cipher: RecordCipher,
+        binding: [u8; 32],
+        summary: SegmentSummary,
+    ) -> SegmentFile {
+        SegmentFile {
+            path,
+            file,
+            header,
+            header_len,
+            config,
+            cipher,
+            binding,
+            summary,
+            seal: SealState::Unsealed {
+                problem: None,
+                footer_damaged: false,
+            },
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.header.segment_id
+    }
+
+    pub fn camera(&self) -> &str {
+        &self.header.camera
+    }
+
+    /// Reads and decrypts the frame record at `offset`; `None` at the end of
+    /// the records. Returns the frame and the offset of the next record.
+    pub fn read_frame_at(&self, offset: u64) -> Result<Option<(Frame, u64)>> {
+        let end = self.summary.records_end;
+        if offset >= end {
+            return Ok(None);
+        }
+        let camera = self.camera();
+        let path = &self.path;
+        let mut prefix = [0u8; RECORD_PREFIX_LEN];
+        self.file.read_exact_at(&mut prefix, offset).map_err(|e| {
+            corrupt(
+                camera,
+                path,
+                offset,
+                format!("record prefix unreadable: {e}"),
+            )
+        })?;
+        let (len, crc) = format::parse_record_prefix(&prefix)
+            .map_err(|e| format_err(camera, path, offset, e))?;
+        let next = offset + (RECORD_PREFIX_LEN + len) as u64;
+        if next > end {
+            return Err(corrupt(
+                camera,
+                path,
+                offset,
+                "record runs past the end of the segment's records",
+            ));
+        }
+        let mut body = vec![0u8; len];
+        self.file
+            .read_exact_at(&mut body, offset + RECORD_PREFIX_LEN as u64)
+            .map_err(|e| corrupt(camera, path, offset, format!("record body unreadable: {e}")))?;
+        let body_offset = offset + RECORD_PREFIX_LEN as u64;
+        match format::parse_record_body(&body, crc)
+            .map_err(|e| format_err(camera, path, body_offset, e))?
+        {
+            RecordBody::Frame {
+                meta,
+                sealed,
+                meta_bytes,
+            } => {
+                let data = format::open_frame_payload(
+                    meta_bytes,
+                    meta.seq,
+                    sealed,
+                    &self.cipher,
+                    &self.binding,
+                )
+                .ok_or_else(|| {
+                    corrupt(
+                        camera,
+                        path,
+                        offset,
+                        format!("frame {} does not authenticate", meta.seq),
+                    )
+                })?;
+                Ok(Some((
+                    Frame {
+                        segment_id: self.id(),
+                        meta,
+                        data,
+                    },
+                    next,
+                )))
+            }
+            RecordBody::Footer => Err(corrupt(
+                camera,
+                path,
+                offset,
+                "unexpected footer inside the records",
+            )),
+        }
+    }
+}
+
+/// Reads the footer through the trailer. `Ok(None)`: no trailer (unsealed).
+/// `Err`: a trailer exists but the footer is damaged or fails authentication.
+fn read_footer(
+    file: &File,
+    file_len: u64,
+    header_len: u64,
+    cipher: &RecordCipher,
+    binding: &[u8; 32],
+) -> std::result::Result<Option<SegmentSummary>, FormatError> {
+    if file_len < header_len + TRAILER_LEN as u64 {
+        return Ok(None);
+    }
+    let mut trailer = [0u8; TRAILER_LEN];
+    if file
+        .read_exact_at(&mut trailer, file_len - TRAILER_LEN as u64)
+        .is_err()
+    {
+        return Ok(None);
+    }
+    if trailer[24..] != format::TRAILER_MAGIC {
+        return Ok(None);
+    }
+    let (offset, len) = format::parse_trailer(&trailer)?;
+    if offset < header_len || offset + len as u64 + TRAILER_LEN as u64 != file_len {
+        return Err(FormatError {
+            at: 0,
+            detail: "trailer points outside the file".into(),
+        });
+    }
+    let mut footer = vec![0u8; len];
+    file.read_exact_at(&mut footer, offset)
+        .map_err(|e| FormatError {
+            at: 0,
+            detail: format!("footer unreadable: {e}"),
+        })?;
+    let summary = format::parse_footer(&footer, Some((cipher, binding)))?;
+    if summary.records_end != offset {
+        return Err(FormatError {
+            at: 0,
+            detail: "footer and trailer disagree on the footer offset".into(),
+        });
+    }
+    Ok(Some(summary))
+}

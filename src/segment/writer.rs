@@ -1,0 +1,220 @@
+//! Builds a segment's bytes in memory: seals frames into records, keeps the
+//! running content hash, keyframe index, time range and gaps, and produces the
+//! footer when the segment is sealed. It performs no I/O; the camera writer
+//! (src/writer.rs) decides when the bytes reach the file.
+
+use sha2::{Digest, Sha256};
+
+use crate::crypto::{RecordCipher, SecretKey};
+use crate::error::{Error, Result};
+use crate::segment::format::{
+    self, CodecConfig, FrameMeta, Gap, IndexEntry, SegmentHeader, SegmentSummary,
+};
+use crate::time::Timestamp;
+
+/// A frame as the caller hands it in.
+#[derive(Copy, Clone, Debug)]
+pub struct NewFrame<'a> {
+    pub ts: Timestamp,
+    pub data: &'a [u8],
+    pub keyframe: bool,
+    pub pts: Option<i64>,
+    pub dts: Option<i64>,
+    pub duration: Option<i64>,
+}
+
+pub struct SegmentWriter {
+    pub header: SegmentHeader,
+    pub config: CodecConfig,
+    binding: [u8; 32],
+    cipher: RecordCipher,
+    hasher: Sha256,
+    header_len: u64,
+    len: u64,
+    next_seq: u64,
+    keyframes: Vec<IndexEntry>,
+    gaps: Vec<Gap>,
+    max_ts: Timestamp,
+    end_ts: Timestamp,
+    gap_threshold: i64,
+}
+
+impl SegmentWriter {
+    /// Starts a segment; returns the writer and the header bytes to write first.
+    pub fn new(
+        header: SegmentHeader,
+        config: CodecConfig,
+        dek: &SecretKey,
+        gap_threshold: i64,
+    ) -> (SegmentWriter, Vec<u8>) {
+        let cipher = dek.cipher();
+        let header_bytes = format::encode_header(&header, &config, &cipher);
+        let w = SegmentWriter::resume(header, config, cipher, &header_bytes, gap_threshold);
+        (w, header_bytes)
+    }
+
+    /// State for a segment whose header bytes already exist (recovery feeds
+    /// the surviving records back through `account`).
+    pub fn resume(
+        header: SegmentHeader,
+        config: CodecConfig,
+        cipher: RecordCipher,
+        header_bytes: &[u8],
+        gap_threshold: i64,
+    ) -> SegmentWriter {
+        let binding = format::segment_binding(&header.store_id, header.segment_id, &header.camera);
+        let mut hasher = Sha256::new();
+        hasher.update(header_bytes);
+        SegmentWriter {
+            header,
+            config,
+            binding,
+            cipher,
+            hasher,
+            header_len: header_bytes.len() as u64,
+            len: header_bytes.len() as u64,
+            next_seq: 0,
+            keyframes: Vec::new(),
+            gaps: Vec::new(),
+            max_ts: Timestamp::MIN,
+            end_ts: Timestamp::MIN,
+            gap_threshold,
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.header.segment_id
+    }
+
+    /// Bytes produced so far (header and records).
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn header_len(&self) -> u64 {
+        self.header_len
+    }
+
+    pub fn frame_count(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn binding(&self) -> &[u8; 32] {
+        &self.binding
+    }
+
+    pub fn cipher(&self) -> &RecordCipher {
+        &self.cipher
+    }
+
+    pub fn keyframes(&self) -> &[IndexEntry] {
+        &self.keyframes
+    }
+
+    pub fn gaps(&self) -> &[Gap] {
+        &self.gaps
+    }
+
+    /// Time of the first keyframe, once a frame was written.
+    pub fn start_ts(&self) -> Option<Timestamp> {
+        self.keyframes.first().map(|k| k.ts)
+    }
+
+    pub fn max_ts(&self) -> Option<Timestamp> {
+        (self.next_seq > 0).then_some(self.max_ts)
+    }
+
+    pub fn end_ts(&self) -> Option<Timestamp> {
+        (self.next_seq > 0).then_some(self.end_ts)
+    }
+
+    /// Checks that `frame` may follow what this segment already holds. The
+    /// rules keep seeking sound: decoding starts at a keyframe, keyframes move
+    /// strictly forward, and no frame is presented before its GOP's keyframe.
+    pub fn check_order(&self, frame: &NewFrame) -> Result<()> {
+        let camera = &self.header.camera;
+        match self.keyframes.last() {
+            None if !frame.keyframe => Err(Error::invalid(format!(
+                "camera {camera:?}: a segment must start with a keyframe (got a non-key frame at {}); \
+                 skip frames until the first keyframe arrives",
+                frame.ts
+            ))),
+            Some(_) if frame.keyframe && frame.ts <= self.max_ts => Err(Error::invalid(format!(
+                "camera {camera:?}: keyframe at {} is not after the latest frame at {}; timestamps \
+                 must increase from one group of pictures to the next",
+                frame.ts, self.max_ts
+            ))),
+            Some(last) if !frame.keyframe && frame.ts < last.ts => Err(Error::invalid(format!(
+                "camera {camera:?}: frame at {} is earlier than its keyframe at {}",
+                frame.ts, last.ts
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Seals `frame` into a record appended to `out`; call `check_order` first.
+    pub fn append(&mut self, frame: &NewFrame, out: &mut Vec<u8>) -> FrameMeta {
+        let meta = FrameMeta {
+            seq: self.next_seq,
+            ts: frame.ts,
+            pts: frame.pts,
+            dts: frame.dts,
+            duration: frame.duration,
+            keyframe: frame.keyframe,
+        };
+        let start = out.len();
+        format::encode_frame_record(&meta, frame.data, &self.cipher, &self.binding, out);
+        self.account(&meta, &out[start..]);
+        meta
+    }
+
+    /// Updates hash, index, time range and gaps for one record already encoded
+    /// at offset `self.len()`.
+    pub fn account(&mut self, meta: &FrameMeta, record: &[u8]) {
+        self.hasher.update(record);
+        if meta.keyframe {
+            self.keyframes.push(IndexEntry {
+                ts: meta.ts,
+                pts: meta.pts.unwrap_or(0),
+                offset: self.len,
+                seq: meta.seq,
+            });
+        }
+        if self.next_seq > 0 && meta.ts.0.saturating_sub(self.end_ts.0) > self.gap_threshold {
+            self.gaps.push(Gap {
+                start: self.end_ts,
+                end: meta.ts,
+            });
+        }
+        let dur = meta
+            .duration
+            .map(|d| self.config.time_base.ticks_to_nanos(d.max(0)))
+            .unwrap_or(0);
+        self.max_ts = self.max_ts.max(meta.ts);
+        self.end_ts = self.end_ts.max(meta.ts.saturating_add(dur));
+        self.len += record.len() as u64;
+        self.next_seq = meta.seq + 1;
+    }
+
+    /// What the footer would say if the segment were sealed now.
+    pub fn summary(&self) -> SegmentSummary {
+        SegmentSummary {
+            frame_count: self.next_seq,
+            start_ts: self.start_ts().unwrap_or(Timestamp(0)),
+            max_ts: self.max_ts,
+            end_ts: self.end_ts,
+            records_end: self.len,
+            content_hash: self.hasher.clone().finalize().into(),
+            keyframes: self.keyframes.clone(),
+            gaps: self.gaps.clone(),
+        }
+    }
+
+    /// Seals the segment: its summary and the footer + trailer bytes.
+    pub fn finish(self) -> (SegmentSummary, Vec<u8>) {
+        let summary = self.summary();
+        let footer = format::encode_footer(&summary, &self.cipher, &self.binding);
+        (summary, footer)
+    }
+}

@@ -1,0 +1,653 @@
+//! The store: one directory holding a keystore, a catalog and segment files,
+//! opened by one process at a time. This file wires the pieces together
+//! (lock, recovery on open, writers, reads); each piece lives in its own file.
+//!
+//! ```text
+//! STORE/VIDVAULT                      marker (store id, format version)
+//! STORE/LOCK                          flock + holder pid
+//! STORE/keys.vvk                      keystore (keys.rs)
+//! STORE/catalog.sqlite                catalog (catalog.rs)
+//! STORE/segments/CAMERA/camera.json   camera labels (for catalog rebuilds)
+//! STORE/segments/CAMERA/YYYY-MM-DD/ID.vvs   segment files (segment/)
+//! STORE/quarantine/                   damaged files moved aside, never deleted
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crossbeam_channel::Sender;
+use lru::LruCache;
+
+use crate::camera::{camera_dir_name, validate_camera_id};
+use crate::catalog::{CameraRow, Catalog, SegmentRow, SegmentState};
+use crate::crypto::SecretKey;
+use crate::error::{Error, IoContext, Result};
+use crate::fsck::{self, FsckReport, RebuildReport};
+use crate::fsutil;
+use crate::gaps;
+use crate::group_commit::{GroupCommit, Job};
+use crate::keys::{Keystore, EXPORT_SIGNING_KEY};
+use crate::lock::StoreLock;
+use crate::read::{self, FrameCursor};
+use crate::segment::format::{CodecConfig, Gap};
+use crate::segment::reader::{Frame, SegmentFile};
+use crate::segment::recover::{self, Recovery};
+use crate::time::{TimeRange, Timestamp};
+use crate::writer::{self, CameraWriter};
+
+pub const MARKER_FILE: &str = "VIDVAULT";
+pub const KEYSTORE_FILE: &str = "keys.vvk";
+pub const CATALOG_FILE: &str = "catalog.sqlite";
+
+/// Tunables, all with the defaults DESIGN.md fixes.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Group commit period: frames are durable at most this long after append.
+    pub sync_interval: Duration,
+    /// Roll to a new segment at the first keyframe after this much footage...
+    pub roll_after_ns: i64,
+    /// ...or after this many bytes.
+    pub roll_bytes: u64,
+    /// A jump in frame time larger than this is a recording gap.
+    pub gap_threshold_ns: i64,
+    /// Threads that write and fdatasync for the group commit.
+    pub io_threads: usize,
+    /// Queued bytes per writer that trigger an early (unsynced) write.
+    pub flush_bytes: usize,
+    /// Queued bytes per writer at which `append` writes in the caller's thread.
+    pub max_pending_bytes: usize,
+    /// Opened segments (footer index + file handle) kept for fast seeks.
+    pub segment_cache: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            sync_interval: Duration::from_secs(1),
+            roll_after_ns: 300 * crate::time::NANOS_PER_SECOND,
+            roll_bytes: 256 << 20,
+            gap_threshold_ns: 2 * crate::time::NANOS_PER_SECOND,
+            io_threads: 4,
+            flush_bytes: 512 << 10,
+            max_pending_bytes: 8 << 20,
+            segment_cache: 256,
+        }
+    }
+}
+
+/// What recovery on open did to one segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveredSegment {
+    pub camera: String,
+    pub segment_id: u64,
+    pub path: PathBuf,
+    /// "sealed", "repaired", "removed-empty", "removed-missing" or "quarantined".
+    pub action: &'static str,
+    pub frames: u64,
+    pub discarded_bytes: u64,
+    pub detail: String,
+}
+
+/// State shared by the store handle, its writers and the group commit.
+pub(crate) struct Shared {
+    pub root: PathBuf,
+    pub store_id: [u8; 16],
+    pub options: StoreOptions,
+    pub keystore: Mutex<Keystore>,
+    catalog: Mutex<Catalog>,
+    next_segment_id: AtomicU64,
+    writers: Mutex<HashMap<String, Arc<CameraWriter>>>,
+    jobs: Mutex<Option<Sender<Job>>>,
+    segments: Mutex<LruCache<u64, Arc<SegmentFile>>>,
+    closed: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    pub fn catalog(&self) -> Result<MutexGuard<'_, Catalog>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(lock(&self.catalog))
+    }
+
+    /// The catalog for the write path, which must finish even while closing.
+    pub fn catalog_for_io(&self) -> MutexGuard<'_, Catalog> {
+        lock(&self.catalog)
+    }
+
+    pub fn allocate_segment_id(&self) -> u64 {
+        self.next_segment_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    pub fn request_flush(&self, writer: Arc<CameraWriter>) {
+        if let Some(tx) = lock(&self.jobs).as_ref() {
+            let _ = tx.send(Job {
+                writer,
+                sync: false,
+            });
+        }
+    }
+
+    pub fn live_writers(&self) -> Vec<Arc<CameraWriter>> {
+        lock(&self.writers).values().cloned().collect()
+    }
+
+    pub fn unregister_writer(&self, camera: &str, writer: &CameraWriter) {
+        let mut writers = lock(&self.writers);
+        if writers
+            .get(camera)
+            .is_some_and(|w| std::ptr::eq(Arc::as_ptr(w), writer))
+        {
+            writers.remove(camera);
+        }
+    }
+
+    /// Writes (without syncing) what a live writer of `camera` has queued, so
+    /// the catalog knows its newest segment before a read looks it up.
+    pub fn flush_live(&self, camera: &str) -> Result<()> {
+        let writer = lock(&self.writers).get(camera).cloned();
+        match writer {
+            Some(w) => w.flush(false),
+            None => Ok(()),
+        }
+    }
+
+    fn kek(&self, camera: &str, day: i32) -> Result<SecretKey> {
+        lock(&self.keystore).kek(camera, day)
+    }
+
+    /// Opens a segment for reading: from the live writer when it is the one
+    /// being appended to, else from its file (cached, so repeated seeks cost
+    /// one index lookup and one record read).
+    pub fn open_segment(&self, row: &SegmentRow) -> Result<Arc<SegmentFile>> {
+        if row.state == SegmentState::Open {
+            let writer = lock(&self.writers).get(&row.camera).cloned();
+            if let Some(w) = writer {
+                if let Some(view) = w.live_segment(row.id)? {
+                    return Ok(Arc::new(view));
+                }
+            }
+        }
+        if let Some(seg) = lock(&self.segments).get(&row.id) {
+            return Ok(seg.clone());
+        }
+        let path = self.root.join(&row.path);
+        let seg = Arc::new(SegmentFile::open(&path, &mut |c, d| self.kek(c, d))?);
+        lock(&self.segments).put(row.id, seg.clone());
+        Ok(seg)
+    }
+}
+
+pub struct Store {
+    shared: Arc<Shared>,
+    group_commit: Mutex<Option<GroupCommit>>,
+    lock: Mutex<Option<StoreLock>>,
+    recovered: Vec<RecoveredSegment>,
+}
+
+impl Store {
+    /// Creates a new store at `root` (a missing or empty directory).
+    pub fn create(root: &Path, master: SecretKey, options: StoreOptions) -> Result<Store> {
+        if root.join(MARKER_FILE).exists() {
+            return Err(Error::StoreExists {
+                path: root.to_path_buf(),
+            });
+        }
+        if root.exists() {
+            let mut entries = std::fs::read_dir(root).ctx("list", root)?;
+            if entries.next().is_some() {
+                return Err(Error::NotAStore {
+                    path: root.to_path_buf(),
+                    detail:
+                        "the directory is not empty; create a store in a new or empty directory"
+                            .into(),
+                });
+            }
+        }
+        fsutil::create_dir_all_durable(root)?;
+        let lock = StoreLock::acquire(root)?;
+        let store_id = *uuid::Uuid::new_v4().as_bytes();
+        let mut keystore = Keystore::create(&root.join(KEYSTORE_FILE), store_id, master.clone())?;
+        let seed = SecretKey::random()?;
+        keystore.put_secret(EXPORT_SIGNING_KEY, seed.expose())?;
+        drop(keystore);
+        Catalog::create(&root.join(CATALOG_FILE), &uuid_string(&store_id))?;
+        fsutil::create_dir_all_durable(&root.join("segments"))?;
+        let marker = format!(
+            "vidvault store\nformat {}\nstore_id {}\n",
+            crate::segment::format::FORMAT_VERSION,
+            uuid_string(&store_id)
+        );
+        fsutil::write_atomic(&root.join(MARKER_FILE), marker.as_bytes())?;
+        Store::open_locked(root, master, options, lock, false)
+    }
+
+    /// Opens an existing store, recovering segments a crash left unsealed.
+    pub fn open(
+        root: &Path,
+        master: SecretKey,
+        options: StoreOptions,
+        rebuild_catalog: bool,
+    ) -> Result<Store> {
+        if !root.join(MARKER_FILE).exists() {
+            let detail = if root.exists() {
+                "no VIDVAULT marker file"
+            } else {
+                "the directory does not exist"
+            };
+            return Err(Error::NotAStore {
+                path: root.to_path_buf(),
+                detail: detail.into(),
+            });
+        }
+        let lock = StoreLock::acquire(root)?;
+        Store::open_locked(root, master, options, lock, rebuild_catalog)
+    }
+
+    fn open_locked(
+        root: &Path,
+        master: SecretKey,
+        options: StoreOptions,
+        lock: StoreLock,
+        rebuild_catalog: bool,
+    ) -> Result<Store> {
+        let mut keystore = Keystore::open(&root.join(KEYSTORE_FILE), master)?;
+        let store_id = keystore.store_id();
+        let id_text = uuid_string(&store_id);
+        let catalog_path = root.join(CATALOG_FILE);
+        if rebuild_catalog {
+            fsck::rebuild_catalog_file(root, &id_text, &mut keystore, options.gap_threshold_ns)?;
+        }
+        let mut catalog = Catalog::open(&catalog_path, &id_text)?;
+        let recovered =
+            recover_open_segments(root, &mut catalog, &mut keystore, options.gap_threshold_ns)?;
+        let next_id = catalog.max_segment_id()? + 1;
+        let cache = NonZeroUsize::new(options.segment_cache.max(1)).unwrap();
+        let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            root: root.to_path_buf(),
+            store_id,
+            options: options.clone(),
+            keystore: Mutex::new(keystore),
+            catalog: Mutex::new(catalog),
+            next_segment_id: AtomicU64::new(next_id),
+            writers: Mutex::new(HashMap::new()),
+            jobs: Mutex::new(Some(jobs_tx.clone())),
+            segments: Mutex::new(LruCache::new(cache)),
+            closed: AtomicBool::new(false),
+        });
+        let gc = GroupCommit::start(
+            Arc::downgrade(&shared),
+            jobs_tx,
+            jobs_rx,
+            options.sync_interval,
+            options.io_threads,
+        );
+        Ok(Store {
+            shared,
+            group_commit: Mutex::new(Some(gc)),
+            lock: Mutex::new(Some(lock)),
+            recovered,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.shared.root
+    }
+
+    pub fn store_id(&self) -> String {
+        uuid_string(&self.shared.store_id)
+    }
+
+    pub fn options(&self) -> &StoreOptions {
+        &self.shared.options
+    }
+
+    /// Segments recovery touched when this store was opened.
+    pub fn recovery_report(&self) -> &[RecoveredSegment] {
+        &self.recovered
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ------------------------------------------------------------ cameras
+
+    pub fn add_camera(&self, id: &str, labels: BTreeMap<String, String>) -> Result<CameraRow> {
+        self.check_open()?;
+        validate_camera_id(id)?;
+        let created = Timestamp::now();
+        self.shared.catalog()?.add_camera(id, &labels, created)?;
+        let row = CameraRow {
+            id: id.to_string(),
+            labels,
+            created,
+        };
+        self.write_camera_file(&row)?;
+        Ok(row)
+    }
+
+    pub fn set_labels(&self, id: &str, labels: BTreeMap<String, String>) -> Result<CameraRow> {
+        self.check_open()?;
+        let catalog = self.shared.catalog()?;
+        catalog.set_labels(id, &labels)?;
+        let row = catalog
+            .camera(id)?
+            .ok_or_else(|| Error::UnknownCamera(id.to_string()))?;
+        drop(catalog);
+        self.write_camera_file(&row)?;
+        Ok(row)
+    }
+
+    /// Keeps camera settings beside its segments so a catalog rebuild restores them.
+    fn write_camera_file(&self, row: &CameraRow) -> Result<()> {
+        let dir = self
+            .shared
+            .root
+            .join("segments")
+            .join(camera_dir_name(&row.id));
+        fsutil::create_dir_all_durable(&dir)?;
+        let json =
+            serde_json::json!({ "id": row.id, "labels": row.labels, "created_ns": row.created.0 });
+        fsutil::write_atomic(&dir.join("camera.json"), json.to_string().as_bytes())
+    }
+
+    pub fn camera(&self, id: &str) -> Result<CameraRow> {
+        self.shared
+            .catalog()?
+            .camera(id)?
+            .ok_or_else(|| Error::UnknownCamera(id.to_string()))
+    }
+
+    pub fn cameras(&self) -> Result<Vec<CameraRow>> {
+        self.shared.catalog()?.cameras()
+    }
+
+    // ------------------------------------------------------------ writing
+
+    /// Opens the writer of `camera`. One writer per camera at a time.
+    pub fn writer(&self, camera: &str, config: CodecConfig) -> Result<Arc<CameraWriter>> {
+        self.check_open()?;
+        writer::validate_config(&config)?;
+        let last = {
+            let catalog = self.shared.catalog()?;
+            catalog
+                .camera(camera)?
+                .ok_or_else(|| Error::UnknownCamera(camera.to_string()))?;
+            catalog.last_segment(camera)?
+        };
+        let mut writers = lock(&self.shared.writers);
+        if writers.get(camera).is_some_and(|w| !w.is_closed()) {
+            return Err(Error::WriterBusy(camera.to_string()));
+        }
+        let (max_ts, prev_hash) = match &last {
+            Some(row) if row.state == SegmentState::Sealed => {
+                (row.max_ts, row.content_hash.unwrap_or([0; 32]))
+            }
+            Some(row) => (Some(row.start_ts), [0; 32]),
+            None => (None, [0; 32]),
+        };
+        let w = CameraWriter::new(
+            self.shared.clone(),
+            camera.to_string(),
+            config,
+            max_ts,
+            prev_hash,
+        );
+        writers.insert(camera.to_string(), w.clone());
+        Ok(w)
+    }
+
+    // ------------------------------------------------------------ reading
+
+    /// Frames of `[start, end)` in decode order, from the keyframe at or before `start`.
+    pub fn read(&self, camera: &str, range: TimeRange) -> Result<FrameCursor> {
+        self.check_open()?;
+        self.camera(camera)?;
+        self.shared.flush_live(camera)?;
+        FrameCursor::new(self.shared.clone(), camera, range)
+    }
+
+    /// The keyframe where playback of instant `t` starts (see read::start_position).
+    pub fn seek(&self, camera: &str, t: Timestamp) -> Result<Option<Frame>> {
+        self.check_open()?;
+        self.camera(camera)?;
+        self.shared.flush_live(camera)?;
+        let Some((seg, entry)) = read::start_position(&self.shared, camera, t)? else {
+            return Ok(None);
+        };
+        Ok(seg.read_frame_at(entry.offset)?.map(|(f, _)| f))
+    }
+
+    /// Catalog rows of segments overlapping `[start, end)`, in time order.
+    pub fn segments(&self, camera: &str, range: TimeRange) -> Result<Vec<SegmentRow>> {
+        self.check_open()?;
+        self.camera(camera)?;
+        self.shared.flush_live(camera)?;
+        let rows = self
+            .shared
+            .catalog()?
+            .segments_overlapping(camera, range.start, range.end)?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| {
+                r.state == SegmentState::Open
+                    || r.end_ts.is_some_and(|e| e > range.start)
+                    || r.start_ts >= range.start
+            })
+            .collect())
+    }
+
+    /// The codec configuration frames of segment `id` need for decoding.
+    pub fn segment_config(&self, id: u64) -> Result<CodecConfig> {
+        self.check_open()?;
+        let row = self
+            .shared
+            .catalog()?
+            .segment(id)?
+            .ok_or_else(|| Error::invalid(format!("no segment with id {id} in this store")))?;
+        Ok(self.shared.open_segment(&row)?.config.clone())
+    }
+
+    /// Stretches of `[start, end)` with no footage, at least `min_gap` long
+    /// (default: the store's gap threshold).
+    pub fn gaps(&self, camera: &str, range: TimeRange, min_gap: Option<i64>) -> Result<Vec<Gap>> {
+        let rows = self.segments(camera, range)?;
+        let mut covered = Vec::new();
+        for row in rows {
+            if row.state == SegmentState::Sealed {
+                let seg_gaps = self.shared.catalog()?.segment_gaps(row.id)?;
+                let end = row.end_ts.unwrap_or(row.start_ts);
+                covered.extend(gaps::segment_coverage(row.start_ts, end, &seg_gaps));
+            } else {
+                let seg = self.shared.open_segment(&row)?;
+                let s = &seg.summary;
+                if s.frame_count > 0 {
+                    covered.extend(gaps::segment_coverage(s.start_ts, s.end_ts, &s.gaps));
+                }
+            }
+        }
+        let min_gap = min_gap.unwrap_or(self.shared.options.gap_threshold_ns);
+        Ok(gaps::uncovered(range, &mut covered, min_gap))
+    }
+
+    // ------------------------------------------------------------ integrity
+
+    /// Checks every segment (header, footer, content hash, hash chain; with
+    /// `deep`, every record's checksum and authentication tag) and looks for
+    /// files the catalog does not know.
+    pub fn fsck(&self, deep: bool) -> Result<FsckReport> {
+        self.check_open()?;
+        fsck::check(&self.shared, deep)
+    }
+
+    /// Rebuilds the catalog from the segment files (no writer may be open).
+    pub fn rebuild_catalog(&self) -> Result<RebuildReport> {
+        self.check_open()?;
+        if !lock(&self.shared.writers).is_empty() {
+            return Err(Error::invalid(
+                "close all writers before rebuilding the catalog",
+            ));
+        }
+        let id_text = self.store_id();
+        let mut catalog = self.shared.catalog()?;
+        let report = {
+            let mut ks = lock(&self.shared.keystore);
+            // Build the new catalog beside the old, then swap them.
+            *catalog = Catalog::placeholder()?;
+            let r = fsck::rebuild_catalog_file(
+                &self.shared.root,
+                &id_text,
+                &mut ks,
+                self.shared.options.gap_threshold_ns,
+            );
+            *catalog = Catalog::open(&self.shared.root.join(CATALOG_FILE), &id_text)?;
+            r?
+        };
+        self.shared
+            .next_segment_id
+            .fetch_max(catalog.max_segment_id()? + 1, Ordering::SeqCst);
+        lock(&self.shared.segments).clear();
+        Ok(report)
+    }
+
+    // ------------------------------------------------------------ export signing
+
+    fn export_signing_key(&self) -> Result<ed25519_dalek::SigningKey> {
+        let seed = lock(&self.shared.keystore)
+            .secret(EXPORT_SIGNING_KEY)?
+            .ok_or_else(|| Error::invalid("this store has no export signing key"))?;
+        let seed: [u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::invalid("malformed export signing key"))?;
+        Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+    }
+
+    /// The Ed25519 public key that verifies this store's export manifests.
+    pub fn export_public_key(&self) -> Result<[u8; 32]> {
+        Ok(self.export_signing_key()?.verifying_key().to_bytes())
+    }
+
+    /// Signs `message` (a canonical export manifest) with the export key.
+    pub fn sign_export(&self, message: &[u8]) -> Result<[u8; 64]> {
+        use ed25519_dalek::Signer;
+        Ok(self.export_signing_key()?.sign(message).to_bytes())
+    }
+
+    // ------------------------------------------------------------ shutdown
+
+    /// Seals every open segment, stops the group commit and releases the lock.
+    pub fn close(&self) -> Result<()> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut first_err = None;
+        for w in self.shared.live_writers() {
+            if let Err(e) = w.close() {
+                first_err.get_or_insert(e);
+            }
+        }
+        self.shared.closed.store(true, Ordering::Release);
+        lock(&self.shared.jobs).take();
+        if let Some(gc) = lock(&self.group_commit).take() {
+            gc.stop();
+        }
+        lock(&self.lock).take();
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+pub fn uuid_string(id: &[u8; 16]) -> String {
+    uuid::Uuid::from_bytes(*id).to_string()
+}
+
+/// Brings every segment the catalog lists as open back to a sealed state, and
+/// finishes deletions a crash interrupted.
+fn recover_open_segments(
+    root: &Path,
+    catalog: &mut Catalog,
+    keystore: &mut Keystore,
+    gap_threshold: i64,
+) -> Result<Vec<RecoveredSegment>> {
+    let mut report = Vec::new();
+    for row in catalog.segments_in_state(SegmentState::Deleting)? {
+        fsutil::remove_file_durable(&root.join(&row.path))?;
+        catalog.remove_segment(row.id)?;
+    }
+    for row in catalog.segments_in_state(SegmentState::Open)? {
+        let path = root.join(&row.path);
+        let mut entry = RecoveredSegment {
+            camera: row.camera.clone(),
+            segment_id: row.id,
+            path: path.clone(),
+            action: "",
+            frames: 0,
+            discarded_bytes: 0,
+            detail: String::new(),
+        };
+        if !path.exists() {
+            // The row is committed before the file is created: a crash in
+            // between leaves a row whose file never held a frame.
+            catalog.remove_segment(row.id)?;
+            entry.action = "removed-missing";
+            report.push(entry);
+            continue;
+        }
+        match recover::recover_segment(&path, &mut |c, d| keystore.kek(c, d), gap_threshold)? {
+            Recovery::AlreadySealed { summary, .. } => {
+                let bytes = std::fs::metadata(&path).ctx("stat", &path)?.len();
+                catalog.mark_sealed(row.id, &summary, bytes, Timestamp::now())?;
+                entry.action = "sealed";
+                entry.frames = summary.frame_count;
+            }
+            Recovery::Repaired {
+                summary,
+                discarded_bytes,
+                problem,
+                ..
+            } => {
+                let bytes = std::fs::metadata(&path).ctx("stat", &path)?.len();
+                catalog.mark_sealed(row.id, &summary, bytes, Timestamp::now())?;
+                entry.action = "repaired";
+                entry.frames = summary.frame_count;
+                entry.discarded_bytes = discarded_bytes;
+                entry.detail = problem
+                    .map(|(o, d)| format!("cut at byte {o}: {d}"))
+                    .unwrap_or_default();
+            }
+            Recovery::Empty { .. } => {
+                fsutil::remove_file_durable(&path)?;
+                catalog.remove_segment(row.id)?;
+                entry.action = "removed-empty";
+            }
+            Recovery::Unreadable { detail } => {
+                let moved = fsutil::quarantine(root, &path)?;
+                catalog.remove_segment(row.id)?;
+                entry.action = "quarantined";
+                entry.detail = format!("{detail}; moved to {}", moved.display());
+            }
+        }
+        report.push(entry);
+    }
+    Ok(report)
+}

@@ -1,0 +1,611 @@
+//! A camera's writer: the append path and its group commit.
+//!
+//! `append` never does I/O. It seals the frame into a record (AES-GCM, CRC,
+//! SHA-256 running hash) and queues the bytes, so its latency is a few
+//! microseconds whatever the disk does. Queued work (segment creation,
+//! record bytes, sealing) runs in FIFO order under a separate I/O lock, either
+//! from the group-commit threads (every `sync_interval`, or when the queue
+//! grows past `flush_bytes`) or from the caller of `sync()`/`close()`.
+//!
+//! Ordering guarantees this gives:
+//! - a segment's catalog row and KEK are durable before its file exists;
+//! - the previous segment is sealed and durable before the next one's file
+//!   is created, so the hash chain on disk never points at a torn segment;
+//! - `sync()` returns only after every frame appended before it is written
+//!   and fdatasynced (and the directory entry of a new file fsynced).
+//!
+//! A failed fsync is never retried (the kernel may have dropped the dirty
+//! pages): the writer turns failed and refuses appends. Other write errors
+//! (ENOSPC) leave the queued bytes in memory and are retried later, since a
+//! positional write of the same bytes at the same offset is idempotent.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use crate::catalog::{SegmentRow, SegmentState};
+use crate::crypto::{self, SecretKey};
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::segment::format::{self, CodecConfig, SegmentHeader, SegmentSummary, MAX_FRAME_BYTES};
+use crate::segment::reader::SegmentFile;
+use crate::segment::writer::{NewFrame, SegmentWriter};
+use crate::store::Shared;
+use crate::time::Timestamp;
+
+/// Counters a writer exposes (for progress displays and benchmarks).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    pub frames: u64,
+    pub payload_bytes: u64,
+    pub segments: u64,
+    pub queued_bytes: u64,
+    pub current_segment: Option<u64>,
+}
+
+enum IoOp {
+    Create {
+        row: SegmentRow,
+        header_bytes: Vec<u8>,
+    },
+    Write(Vec<u8>),
+    Seal {
+        id: u64,
+        summary: SegmentSummary,
+        footer: Vec<u8>,
+    },
+}
+
+impl IoOp {
+    fn len(&self) -> usize {
+        match self {
+            IoOp::Create { header_bytes, .. } => header_bytes.len(),
+            IoOp::Write(b) => b.len(),
+            IoOp::Seal { footer, .. } => footer.len(),
+        }
+    }
+}
+
+struct AppendState {
+    config: CodecConfig,
+    pending_config: Option<CodecConfig>,
+    segment: Option<SegmentWriter>,
+    ops: VecDeque<IoOp>,
+    queued_bytes: usize,
+    /// Latest frame time of this camera, across segments and writer sessions.
+    camera_max_ts: Option<Timestamp>,
+    /// Content hash of the camera's last sealed segment (hash chain).
+    prev_hash: [u8; 32],
+    failure: Option<(u64, String)>,
+    closed: bool,
+    stats: WriterStats,
+}
+
+struct OpenFile {
+    id: u64,
+    path: PathBuf,
+    file: Arc<File>,
+    written: u64,
+    synced: u64,
+}
+
+#[derive(Default)]
+struct IoState {
+    current: Option<OpenFile>,
+    dir_to_sync: Option<PathBuf>,
+}
+
+pub struct CameraWriter {
+    camera: String,
+    shared: Arc<Shared>,
+    me: Weak<CameraWriter>,
+    state: Mutex<AppendState>,
+    io: Mutex<IoState>,
+    /// Frames appended since the last sync started.
+    dirty: AtomicBool,
+    /// A size-triggered flush is queued on the group-commit pool.
+    flush_queued: AtomicBool,
+    /// A periodic sync is queued on the group-commit pool.
+    pub(crate) sync_queued: AtomicBool,
+}
+
+/// Where a segment lives, relative to the store root.
+pub fn segment_rel_path(camera: &str, day: i32, id: u64) -> String {
+    format!(
+        "segments/{}/{}/{:016x}.vvs",
+        crate::camera::camera_dir_name(camera),
+        crate::time::format_utc_day(day),
+        id
+    )
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a writer lock leaves state we cannot trust for
+    // further appends, but reads and close must still work: take it anyway.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl CameraWriter {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        camera: String,
+        config: CodecConfig,
+        camera_max_ts: Option<Timestamp>,
+        prev_hash: [u8; 32],
+    ) -> Arc<CameraWriter> {
+        Arc::new_cyclic(|me| CameraWriter {
+            camera,
+            shared,
+            me: me.clone(),
+            state: Mutex::new(AppendState {
+                config,
+                pending_config: None,
+                segment: None,
+                ops: VecDeque::new(),
+                queued_bytes: 0,
+                camera_max_ts,
+                prev_hash,
+                failure: None,
+                closed: false,
+                stats: WriterStats::default(),
+            }),
+            io: Mutex::new(IoState::default()),
+            dirty: AtomicBool::new(false),
+            flush_queued: AtomicBool::new(false),
+            sync_queued: AtomicBool::new(false),
+        })
+    }
+
+    pub fn camera(&self) -> &str {
+        &self.camera
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        let st = lock(&self.state);
+        let mut s = st.stats.clone();
+        s.queued_bytes = st.queued_bytes as u64;
+        s.current_segment = st.segment.as_ref().map(|s| s.id());
+        s
+    }
+
+    pub(crate) fn needs_sync(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
+    }
+
+    /// Appends one access unit. Checks order, seals the record and queues it;
+    /// rolls to a new segment at a keyframe when the roll policy says so.
+    pub fn append(&self, frame: &NewFrame) -> Result<()> {
+        if frame.data.len() > MAX_FRAME_BYTES {
+            return Err(Error::invalid(format!(
+                "camera {:?}: frame of {} bytes exceeds the {} byte limit",
+                self.camera,
+                frame.data.len(),
+                MAX_FRAME_BYTES
+            )));
+        }
+        let opts = &self.shared.options;
+        let queued = {
+            let mut st = lock(&self.state);
+            st.check_usable(&self.camera)?;
+            if frame.keyframe {
+                if let Some(max) = st.camera_max_ts.filter(|&m| frame.ts <= m) {
+                    return Err(Error::invalid(format!(
+                        "camera {:?}: keyframe at {} is not after the latest recorded frame at {max}; \
+                         timestamps must increase from one group of pictures to the next",
+                        self.camera, frame.ts
+                    )));
+                }
+            } else if st.segment.is_none() || st.pending_config.is_some() {
+                return Err(Error::invalid(format!(
+                    "camera {:?}: the frame at {} is not a keyframe, but decoding must start at a \
+                     keyframe here (new writer or codec change); skip frames until a keyframe arrives",
+                    self.camera, frame.ts
+                )));
+            }
+            let roll = match &st.segment {
+                None => true,
+                Some(seg) => {
+                    frame.keyframe
+                        && (st.pending_config.is_some()
+                            || frame
+                                .ts
+                                .0
+                                .saturating_sub(seg.start_ts().unwrap_or(frame.ts).0)
+                                >= opts.roll_after_ns
+                            || seg.len() >= opts.roll_bytes)
+                }
+            };
+            if let (false, Some(seg)) = (roll, &st.segment) {
+                seg.check_order(frame)?;
+            }
+            if roll {
+                self.roll(&mut st, frame.ts)?;
+            }
+            let st = &mut *st;
+            if !matches!(st.ops.back(), Some(IoOp::Write(_))) {
+                st.ops.push_back(IoOp::Write(Vec::with_capacity(
+                    opts.flush_bytes.min(1 << 20),
+                )));
+            }
+            let Some(IoOp::Write(buf)) = st.ops.back_mut() else {
+                unreachable!()
+            };
+            let before = buf.len();
+            st.segment
+                .as_mut()
+                .expect("segment after roll")
+                .append(frame, buf);
+            st.queued_bytes += buf.len() - before;
+            st.camera_max_ts = Some(st.camera_max_ts.map_or(frame.ts, |m| m.max(frame.ts)));
+            st.stats.frames += 1;
+            st.stats.payload_bytes += frame.data.len() as u64;
+            st.queued_bytes
+        };
+        self.dirty.store(true, Ordering::Release);
+        if queued >= opts.max_pending_bytes {
+            // Backpressure: the disk is not keeping up; write in this thread.
+            self.flush(false)?;
+        } else if queued >= opts.flush_bytes && !self.flush_queued.swap(true, Ordering::AcqRel) {
+            if let Some(me) = self.me.upgrade() {
+                self.shared.request_flush(me);
+            }
+        }
+        Ok(())
+    }
+
+    fn roll(&self, st: &mut AppendState, ts: Timestamp) -> Result<()> {
+        if let Some(seg) = st.segment.take() {
+            let id = seg.id();
+            let (summary, footer) = seg.finish();
+            st.prev_hash = summary.content_hash;
+            st.queued_bytes += footer.len();
+            st.ops.push_back(IoOp::Seal {
+                id,
+                summary,
+                footer,
+            });
+        }
+        if let Some(cfg) = st.pending_config.take() {
+            st.config = cfg;
+        }
+        let shared = &self.shared;
+        let id = shared.allocate_segment_id();
+        let day = ts.utc_day();
+        let kek = lock(&shared.keystore).kek_for_writing(&self.camera, day)?;
+        let dek = SecretKey::random()?;
+        let aad = format::dek_wrap_aad(&shared.store_id, id, &self.camera, day);
+        let header = SegmentHeader {
+            store_id: shared.store_id,
+            segment_id: id,
+            kek_day: day,
+            created: Timestamp::now(),
+            prev_hash: st.prev_hash,
+            wrapped_dek: crypto::wrap_key(&kek, &dek, &aad)?,
+            camera: self.camera.clone(),
+        };
+        let row = SegmentRow {
+            id,
+            camera: self.camera.clone(),
+            path: segment_rel_path(&self.camera, day, id),
+            state: SegmentState::Open,
+            codec: st.config.codec.clone(),
+            kek_day: day,
+            start_ts: ts,
+            end_ts: None,
+            max_ts: None,
+            frames: None,
+            bytes: None,
+            content_hash: None,
+            prev_hash: st.prev_hash,
+            created: header.created,
+            sealed_at: None,
+        };
+        let (seg, header_bytes) = SegmentWriter::new(
+            header,
+            st.config.clone(),
+            &dek,
+            shared.options.gap_threshold_ns,
+        );
+        st.queued_bytes += header_bytes.len();
+        st.ops.push_back(IoOp::Create { row, header_bytes });
+        st.segment = Some(seg);
+        st.stats.segments += 1;
+        Ok(())
+    }
+
+    /// Starts a new segment at the next frame (which must be a keyframe)
+    /// when the codec configuration changes.
+    pub fn reconfigure(&self, config: CodecConfig) -> Result<()> {
+        validate_config(&config)?;
+        let mut st = lock(&self.state);
+        st.check_usable(&self.camera)?;
+        let current = st.pending_config.as_ref().unwrap_or(&st.config);
+        if *current != config {
+            st.pending_config = Some(config);
+        }
+        Ok(())
+    }
+
+    /// Makes everything appended so far durable (write + fdatasync).
+    pub fn sync(&self) -> Result<()> {
+        self.flush(true)
+    }
+
+    /// Writes queued bytes; with `sync`, also makes them durable.
+    pub fn flush(&self, sync: bool) -> Result<()> {
+        let mut io = lock(&self.io);
+        self.drain(&mut io, sync, None).map(|_| ())
+    }
+
+    /// Group-commit entry point: errors stay recorded in the writer and are
+    /// reported to the next caller of append/sync/close.
+    pub(crate) fn background_flush(&self, sync: bool) {
+        let _ = self.flush(sync);
+        if sync {
+            self.sync_queued.store(false, Ordering::Release);
+        }
+    }
+
+    /// Writes queued bytes and, for `live == Some(id)`, returns a readable
+    /// view of segment `id` if it is the one being appended to: the view is
+    /// taken atomically with the queue, so it covers exactly what was written.
+    pub(crate) fn live_segment(&self, id: u64) -> Result<Option<SegmentFile>> {
+        let mut io = lock(&self.io);
+        self.drain(&mut io, false, Some(id))
+    }
+
+    fn drain(
+        &self,
+        io: &mut IoState,
+        sync: bool,
+        live: Option<u64>,
+    ) -> Result<Option<SegmentFile>> {
+        let (mut ops, live_view) = {
+            let mut st = lock(&self.state);
+            if let Some((segment, detail)) = &st.failure {
+                return Err(self.failed(*segment, detail.clone()));
+            }
+            if sync {
+                self.dirty.store(false, Ordering::Release);
+            }
+            self.flush_queued.store(false, Ordering::Release);
+            st.queued_bytes = 0;
+            let view = live
+                .and_then(|id| st.segment.as_ref().filter(|s| s.id() == id))
+                .map(|s| {
+                    (
+                        s.header.clone(),
+                        s.header_len(),
+                        s.config.clone(),
+                        s.cipher().clone(),
+                        *s.binding(),
+                        s.summary(),
+                    )
+                });
+            (std::mem::take(&mut st.ops), view)
+        };
+        while let Some(op) = ops.pop_front() {
+            if let Err(e) = self.execute(io, &op) {
+                ops.push_front(op);
+                return Err(self.on_io_error(e, ops, io));
+            }
+        }
+        if sync {
+            self.sync_current(io)?;
+        }
+        let Some((header, header_len, config, cipher, binding, summary)) = live_view else {
+            return Ok(None);
+        };
+        let cur = io
+            .current
+            .as_ref()
+            .expect("live segment is the current file");
+        debug_assert_eq!(cur.written, summary.records_end);
+        Ok(Some(SegmentFile::live(
+            cur.path.clone(),
+            cur.file.clone(),
+            header,
+            header_len,
+            config,
+            cipher,
+            binding,
+            summary,
+        )))
+    }
+
+    fn execute(&self, io: &mut IoState, op: &IoOp) -> Result<()> {
+        let shared = &self.shared;
+        match op {
+            IoOp::Create { row, header_bytes } => {
+                {
+                    let mut ks = lock(&shared.keystore);
+                    if ks.has_pending() {
+                        ks.persist_pending()?;
+                    }
+                }
+                shared.catalog_for_io().insert_open_segment(row)?;
+                let path = shared.root.join(&row.path);
+                let dir = path
+                    .parent()
+                    .expect("segment path has a directory")
+                    .to_path_buf();
+                fsutil::create_dir_all_durable(&dir)?;
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)
+                    .ctx("create segment", &path)?;
+                file.write_all_at(header_bytes, 0)
+                    .ctx("write segment header", &path)?;
+                io.current = Some(OpenFile {
+                    id: row.id,
+                    path,
+                    file: Arc::new(file),
+                    written: header_bytes.len() as u64,
+                    synced: 0,
+                });
+                io.dir_to_sync = Some(dir);
+            }
+            IoOp::Write(bytes) => {
+                let cur = io
+                    .current
+                    .as_mut()
+                    .expect("a segment file is open before its records");
+                cur.file
+                    .write_all_at(bytes, cur.written)
+                    .ctx("write segment", &cur.path)?;
+                cur.written += bytes.len() as u64;
+            }
+            IoOp::Seal {
+                id,
+                summary,
+                footer,
+            } => {
+                let cur = io
+                    .current
+                    .as_mut()
+                    .expect("the sealed segment is the current file");
+                debug_assert_eq!(cur.id, *id);
+                cur.file
+                    .write_all_at(footer, cur.written)
+                    .ctx("write segment footer", &cur.path)?;
+                cur.written += footer.len() as u64;
+                self.sync_current(io)?;
+                let cur = io.current.take().expect("current file");
+                let sealed_bytes = cur.written;
+                shared.catalog_for_io().mark_sealed(
+                    *id,
+                    summary,
+                    sealed_bytes,
+                    Timestamp::now(),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn sync_current(&self, io: &mut IoState) -> Result<()> {
+        if let Some(cur) = io.current.as_mut() {
+            if cur.synced < cur.written {
+                if let Err(e) = cur.file.sync_data() {
+                    let detail = format!("fdatasync of {} failed: {e}", cur.path.display());
+                    return Err(self.mark_failed(cur.id, detail));
+                }
+                cur.synced = cur.written;
+            }
+        }
+        if let Some(dir) = io.dir_to_sync.take() {
+            if let Err(e) = fsutil::fsync_dir(&dir) {
+                let id = io.current.as_ref().map_or(0, |c| c.id);
+                return Err(self.mark_failed(id, e.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_failed(&self, segment: u64, detail: String) -> Error {
+        let mut st = lock(&self.state);
+        st.failure.get_or_insert((segment, detail.clone()));
+        self.failed(segment, detail)
+    }
+
+    fn failed(&self, segment: u64, detail: String) -> Error {
+        Error::WriterFailed {
+            camera: self.camera.clone(),
+            segment,
+            detail,
+        }
+    }
+
+    /// A write failed before any fsync: keep the unwritten work queued (in
+    /// front of anything appended meanwhile) so a later flush retries it.
+    fn on_io_error(&self, err: Error, unexecuted: VecDeque<IoOp>, _io: &mut IoState) -> Error {
+        if matches!(err, Error::WriterFailed { .. }) {
+            return err;
+        }
+        let mut st = lock(&self.state);
+        let mut rest = std::mem::take(&mut st.ops);
+        let mut ops = unexecuted;
+        ops.append(&mut rest);
+        st.queued_bytes = ops.iter().map(IoOp::len).sum();
+        st.ops = ops;
+        self.dirty.store(true, Ordering::Release);
+        err
+    }
+
+    /// Seals the current segment and makes everything durable. Idempotent.
+    pub fn close(&self) -> Result<()> {
+        {
+            let mut st = lock(&self.state);
+            if st.closed {
+                return Ok(());
+            }
+            st.closed = true;
+            if let Some(seg) = st.segment.take() {
+                let id = seg.id();
+                let (summary, footer) = seg.finish();
+                st.prev_hash = summary.content_hash;
+                st.ops.push_back(IoOp::Seal {
+                    id,
+                    summary,
+                    footer,
+                });
+            }
+        }
+        let result = self.flush(true);
+        self.shared.unregister_writer(&self.camera, self);
+        result
+    }
+
+    pub fn is_closed(&self) -> bool {
+        lock(&self.state).closed
+    }
+}
+
+impl AppendState {
+    fn check_usable(&self, camera: &str) -> Result<()> {
+        if self.closed {
+            return Err(Error::invalid(format!(
+                "the writer for camera {camera:?} is closed"
+            )));
+        }
+        if let Some((segment, detail)) = &self.failure {
+            return Err(Error::WriterFailed {
+                camera: camera.to_string(),
+                segment: *segment,
+                detail: detail.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Checks a codec configuration a caller hands in.
+pub fn validate_config(config: &CodecConfig) -> Result<()> {
+    let c = &config.codec;
+    if c.is_empty()
+        || c.len() > 64
+        || !c
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(Error::invalid(format!(
+            "codec {c:?} is not an FFmpeg codec name (e.g. \"h264\", \"hevc\")"
+        )));
+    }
+    if config.extradata.len() > 1 << 20 {
+        return Err(Error::invalid(format!(
+            "codec extradata of {} bytes exceeds 1 MiB",
+            config.extradata.len()
+        )));
+    }
+    if config.params.len() > 1 << 16 {
+        return Err(Error::invalid("codec params exceed 64 KiB"));
+    }
+    Ok(())
+}
