@@ -35,7 +35,13 @@ pub(crate) fn start_position(
         let seg = shared.open_segment(&row)?;
         let s = &seg.summary;
         if s.frame_count > 0 && t.0 < s.end_ts.0.saturating_add(tolerance) {
-            let entry = match s.gaps.iter().find(|g| g.start <= t && t < g.end) {
+            // Inside a recorded gap (past the same tolerance as between
+            // segments): start at the first keyframe after it.
+            let in_gap = s
+                .gaps
+                .iter()
+                .find(|g| g.start.0.saturating_add(tolerance) <= t.0 && t < g.end);
+            let entry = match in_gap {
                 Some(gap) => s.keyframes.iter().find(|k| k.ts >= gap.end).copied(),
                 None => {
                     let i = s.keyframes.partition_point(|k| k.ts <= t);

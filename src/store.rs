@@ -180,7 +180,13 @@ impl Shared {
             return Ok(seg.clone());
         }
         let path = self.root.join(&row.path);
-        let seg = Arc::new(SegmentFile::open(&path, &mut |c, d| self.kek(c, d))?);
+        let seg = SegmentFile::open(&path, &mut |c, d| self.kek(c, d))?;
+        let expected = if row.state == SegmentState::Sealed {
+            row.frames
+        } else {
+            None
+        };
+        let seg = Arc::new(seg.expect_frames(expected));
         lock(&self.segments).put(row.id, seg.clone());
         Ok(seg)
     }

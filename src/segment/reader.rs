@@ -49,6 +49,10 @@ pub struct SegmentFile {
     pub(crate) binding: [u8; 32],
     pub summary: SegmentSummary,
     pub seal: SealState,
+    /// Frames the catalog says a sealed segment holds. When the file lost its
+    /// footer (truncation), reading past the surviving records reports the
+    /// loss instead of ending quietly.
+    expected_frames: Option<u64>,
 }
 
 pub(crate) fn corrupt(camera: &str, path: &Path, offset: u64, detail: impl Into<String>) -> Error {
@@ -146,7 +150,14 @@ impl SegmentFile {
             binding,
             summary,
             seal,
+            expected_frames: None,
         })
+    }
+
+    /// Declares how many frames the catalog recorded for this segment.
+    pub fn expect_frames(mut self, frames: Option<u64>) -> SegmentFile {
+        self.expected_frames = frames;
+        self
     }
 
     /// A view of a segment still being written by this process.
@@ -174,6 +185,7 @@ impl SegmentFile {
                 problem: None,
                 footer_damaged: false,
             },
+            expected_frames: None,
         }
     }
 
@@ -189,11 +201,23 @@ impl SegmentFile {
     /// the records. Returns the frame and the offset of the next record.
     pub fn read_frame_at(&self, offset: u64) -> Result<Option<(Frame, u64)>> {
         let end = self.summary.records_end;
-        if offset >= end {
-            return Ok(None);
-        }
         let camera = self.camera();
         let path = &self.path;
+        if offset >= end {
+            return match self.expected_frames {
+                Some(n) if self.summary.frame_count < n => Err(corrupt(
+                    camera,
+                    path,
+                    end,
+                    format!(
+                        "segment is truncated: the catalog records {n} frames, the file holds {} \
+                         intact ones; the rest is lost (restore the file from a backup)",
+                        self.summary.frame_count
+                    ),
+                )),
+                _ => Ok(None),
+            };
+        }
         let mut prefix = [0u8; RECORD_PREFIX_LEN];
         self.file.read_exact_at(&mut prefix, offset).map_err(|e| {
             corrupt(

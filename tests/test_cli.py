@@ -1,0 +1,89 @@
+"""The `vidvault` command line, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import vidvault
+
+from helpers import NS, T0, ingest_file
+
+VIDVAULT = [sys.executable, "-m", "vidvault.cli"]
+
+
+def run(*args, env=None, check=True):
+    r = subprocess.run([*VIDVAULT, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+    if check and r.returncode != 0:
+        raise AssertionError(f"vidvault {' '.join(map(str, args))} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def test_keygen_init_cameras_segments_fsck(tmp_path, clip):
+    keyfile = tmp_path / "master.key"
+    run("keygen", "--out", keyfile)
+    assert oct(keyfile.stat().st_mode & 0o777) == "0o600"
+    assert len(keyfile.read_text().strip()) == 64
+    r = run("keygen", "--out", keyfile, check=False)
+    assert r.returncode != 0, "keygen must never overwrite a key"
+
+    store = tmp_path / "store"
+    run("init", store, "--key-file", keyfile)
+    run("cameras", store, "--key-file", keyfile, "--add", "34020000001320000001", "--label", "area=district-3")
+    out = json.loads(run("cameras", store, "--key-file", keyfile, "--json").stdout)
+    assert out[0]["id"] == "34020000001320000001" and out[0]["labels"] == {"area": "district-3"}
+
+    key = vidvault.load_key(keyfile)
+    with vidvault.Store.open(store, key=key, roll_after=2.0) as s:
+        ingest_file(s, "34020000001320000001", clip())
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+    segs = run("segments", store, "--camera", "34020000001320000001", env=env).stdout.splitlines()
+    assert len(segs) >= 3 and all("sealed" in line for line in segs)
+    gaps = run("gaps", store, "--camera", "34020000001320000001", "--start", T0 - 10 * NS,
+               "--end", vidvault.timeutil.iso(T0 + 20 * NS), env=env).stdout
+    assert gaps.count("..") == 2  # before and after the 6 s of footage
+    r = run("fsck", store, "--deep", "--json", env=env)
+    assert json.loads(r.stdout)["ok"] is True
+
+
+def test_fsck_exit_code_and_rebuild(tmp_path, clip):
+    key = vidvault.generate_key()
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+    store = tmp_path / "store"
+    with vidvault.Store.create(store, key=key, roll_after=2.0) as s:
+        s.add_camera("cam")
+        ingest_file(s, "cam", clip())
+        victim = store / s.segments("cam")[0].path
+    raw = bytearray(victim.read_bytes())
+    raw[len(raw) // 3] ^= 0xFF
+    victim.write_bytes(bytes(raw))
+    r = run("fsck", store, "--deep", env=env, check=False)
+    assert r.returncode == 1 and "PROBLEM" in r.stdout and str(victim) in r.stdout
+    victim.write_bytes(bytes(raw[: len(raw) // 3] + bytes([raw[len(raw) // 3] ^ 0xFF]) + raw[len(raw) // 3 + 1 :]))
+    for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (store / name).unlink(missing_ok=True)
+    r = run("fsck", store, env=env, check=False)
+    assert r.returncode == 2 and "--rebuild" in r.stderr
+    r = run("fsck", store, "--rebuild", env=env)
+    assert "rebuilt" in r.stdout and "OK" in r.stdout
+
+
+def test_errors_are_one_clear_line(tmp_path):
+    r = run("cameras", tmp_path / "nowhere", env={**os.environ, "VIDVAULT_KEY": "00" * 32}, check=False)
+    assert r.returncode == 2 and r.stderr.startswith("vidvault: ") and "not a vidvault store" in r.stderr
+    env = {k: v for k, v in os.environ.items() if k != "VIDVAULT_KEY"}
+    r = run("init", tmp_path / "s", env=env, check=False)
+    assert r.returncode == 2 and "VIDVAULT_KEY" in r.stderr
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    # The console script the README's `./dev demo` runs, installed beside this interpreter.
+    script = Path(sys.executable).parent / "vidvault"
+    assert script.exists(), f"console script missing at {script}"
+    r = subprocess.run([str(script), "demo", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "bit-identical to the source: True" in r.stdout and "demo OK" in r.stdout
+    assert (Path(tmp_path) / "store" / "VIDVAULT").exists()
