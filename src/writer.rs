@@ -104,6 +104,8 @@ pub struct CameraWriter {
     me: Weak<CameraWriter>,
     state: Mutex<AppendState>,
     io: Mutex<IoState>,
+    /// A written record buffer kept for reuse by the append path.
+    spare: Mutex<Option<Vec<u8>>>,
     /// Frames appended since the last sync started.
     dirty: AtomicBool,
     /// A size-triggered flush is queued on the group-commit pool.
@@ -153,6 +155,7 @@ impl CameraWriter {
                 stats: WriterStats::default(),
             }),
             io: Mutex::new(IoState::default()),
+            spare: Mutex::new(None),
             dirty: AtomicBool::new(false),
             flush_queued: AtomicBool::new(false),
             sync_queued: AtomicBool::new(false),
@@ -226,9 +229,7 @@ impl CameraWriter {
             }
             let st = &mut *st;
             if !matches!(st.ops.back(), Some(IoOp::Write(_))) {
-                st.ops.push_back(IoOp::Write(Vec::with_capacity(
-                    opts.flush_bytes.min(1 << 20),
-                )));
+                st.ops.push_back(IoOp::Write(self.take_buffer()));
             }
             let Some(IoOp::Write(buf)) = st.ops.back_mut() else {
                 unreachable!()
@@ -392,6 +393,9 @@ impl CameraWriter {
                 ops.push_front(op);
                 return Err(self.on_io_error(e, ops, io));
             }
+            if let IoOp::Write(buf) = op {
+                self.recycle_buffer(buf);
+            }
         }
         if sync {
             self.sync_current(io)?;
@@ -414,6 +418,22 @@ impl CameraWriter {
             binding,
             summary,
         )))
+    }
+
+    /// A record buffer for the append path: the one the I/O path returned
+    /// last, if any. Reusing it keeps the append path free of page faults
+    /// and reallocation copies in steady state.
+    fn take_buffer(&self) -> Vec<u8> {
+        lock(&self.spare).take().unwrap_or_else(|| Vec::with_capacity(64 << 10))
+    }
+
+    fn recycle_buffer(&self, mut buf: Vec<u8>) {
+        // Keep one spare, and not an outsized one (a burst of large
+        // keyframes must not pin memory for the rest of the writer's life).
+        if buf.capacity() <= 2 * self.shared.options.flush_bytes {
+            buf.clear();
+            *lock(&self.spare) = Some(buf);
+        }
     }
 
     fn execute(&self, io: &mut IoState, op: &IoOp) -> Result<()> {
