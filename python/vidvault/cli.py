@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from typing import Sequence
@@ -100,14 +101,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(args.dir)
 
 
+def with_store(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Adds the STORE argument and --key-file to a subcommand."""
+    sp.add_argument("store", help="store directory")
+    sp.add_argument("--key-file", help="master key file (else $VIDVAULT_KEY, 64 hex characters)")
+    return sp
+
+
+def open_store(args: argparse.Namespace, **kw: object) -> Store:
+    """Opens the store a `with_store` subcommand names."""
+    return _open(args, **kw)
+
+
+#: Modules that add subcommands of their own: each defines
+#: `register(subparsers)` and imports only what its commands need.
+COMMAND_MODULES: list[str] = []
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vidvault", description="Encrypted, time-indexed video-surveillance storage.")
     sub = p.add_subparsers(dest="command", required=True)
-
-    def with_store(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("store", help="store directory")
-        sp.add_argument("--key-file", help="master key file (else $VIDVAULT_KEY, 64 hex characters)")
-        return sp
 
     sp = sub.add_parser("keygen", help="write a new random master key to a file")
     sp.add_argument("--out", required=True)
@@ -144,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("demo", help="ingest, seek, read back and verify generated footage")
     sp.add_argument("--dir", help="keep the demo's files here instead of a temporary directory")
     sp.set_defaults(func=cmd_demo)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return p
 
 
