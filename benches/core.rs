@@ -92,15 +92,10 @@ fn seal(c: &mut Criterion) {
 /// writer's backpressure makes this measure sustained disk-bound ingest.
 fn store_append(c: &mut Criterion) {
     let dir =
-        tempfile::tempdir_in(std::env::var("VIDVAULT_BENCH_DIR").unwrap_or_else(|_| ".".into()))
-            .unwrap();
-    let store = Store::create(
-        &dir.path().join("s"),
-        SecretKey::from_bytes([1; 32]),
-        StoreOptions::default(),
-    )
-    .unwrap();
-    store.add_camera("cam", BTreeMap::new()).unwrap();
+        tempfile::tempdir_in(std::env::var("VIDVAULT_BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
+    let store = Store::create(&dir.path().join("s"), SecretKey::from_bytes([1; 32]), StoreOptions::default())
+        .unwrap();
+    store.add_camera("cam", BTreeMap::new(), vidvault::RetentionSetting::StoreDefault).unwrap();
     let w = store.writer("cam", config()).unwrap();
     let payload = vec![0x5Au8; AU_BYTES];
     let mut i = 0i64;
@@ -134,7 +129,7 @@ fn footage(dir: &std::path::Path, hours: i64) -> Store {
         StoreOptions::default(),
     )
     .unwrap();
-    store.add_camera("cam", BTreeMap::new()).unwrap();
+    store.add_camera("cam", BTreeMap::new(), vidvault::RetentionSetting::StoreDefault).unwrap();
     let w = store.writer("cam", config()).unwrap();
     let payload = [0u8; 16];
     for i in 0..hours * 3600 * 25 {
@@ -154,8 +149,7 @@ fn footage(dir: &std::path::Path, hours: i64) -> Store {
 
 fn seek(c: &mut Criterion) {
     let dir =
-        tempfile::tempdir_in(std::env::var("VIDVAULT_BENCH_DIR").unwrap_or_else(|_| ".".into()))
-            .unwrap();
+        tempfile::tempdir_in(std::env::var("VIDVAULT_BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let mut g = c.benchmark_group("seek");
     for hours in [1i64, 24] {
         let store = footage(dir.path(), hours);

@@ -20,14 +20,10 @@ pub fn validate_camera_id(id: &str) -> Result<()> {
         )));
     }
     if let Some(c) = id.chars().find(|c| c.is_control()) {
-        return Err(Error::invalid(format!(
-            "camera id {id:?} contains the control character {c:?}"
-        )));
+        return Err(Error::invalid(format!("camera id {id:?} contains the control character {c:?}")));
     }
     if id.trim() != id {
-        return Err(Error::invalid(format!(
-            "camera id {id:?} has leading or trailing whitespace"
-        )));
+        return Err(Error::invalid(format!("camera id {id:?} has leading or trailing whitespace")));
     }
     Ok(())
 }
@@ -79,9 +75,7 @@ pub fn gb28181_device_type(id: &str) -> Option<&'static str> {
 /// holds the exact id, so this mapping never needs to be reversed.
 pub fn camera_dir_name(id: &str) -> String {
     let simple = id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         && id.as_bytes()[0].is_ascii_alphanumeric();
     if simple {
         id.to_string()
@@ -99,10 +93,7 @@ mod tests {
     #[test]
     fn gb28181_ids() {
         assert!(is_gb28181_id("34020000001320000001"));
-        assert_eq!(
-            gb28181_device_type("34020000001320000001"),
-            Some("network camera (IPC)")
-        );
+        assert_eq!(gb28181_device_type("34020000001320000001"), Some("network camera (IPC)"));
         assert!(!is_gb28181_id("3402000000132000000"));
         assert!(!is_gb28181_id("3402000000132000000a"));
         assert!(!is_gb28181_id("34020000000000000001"));
@@ -110,10 +101,7 @@ mod tests {
 
     #[test]
     fn dir_names_are_safe() {
-        assert_eq!(
-            camera_dir_name("34020000001320000001"),
-            "34020000001320000001"
-        );
+        assert_eq!(camera_dir_name("34020000001320000001"), "34020000001320000001");
         assert_eq!(camera_dir_name("cam-1.lobby"), "cam-1.lobby");
         for tricky in ["../etc", "a/b", ".hidden", "门口", "x y"] {
             let d = camera_dir_name(tricky);

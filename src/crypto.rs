@@ -34,10 +34,7 @@ impl SecretKey {
 
     pub fn from_slice(bytes: &[u8]) -> Result<SecretKey> {
         let arr: [u8; KEY_LEN] = bytes.try_into().map_err(|_| {
-            Error::invalid(format!(
-                "a key must be exactly {KEY_LEN} bytes, got {}",
-                bytes.len()
-            ))
+            Error::invalid(format!("a key must be exactly {KEY_LEN} bytes, got {}", bytes.len()))
         })?;
         Ok(SecretKey(arr))
     }
@@ -106,13 +103,7 @@ impl RecordCipher {
     pub fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         let split = sealed.len().checked_sub(TAG_LEN)?;
         let mut buf = sealed.to_vec();
-        self.0
-            .open_in_place(
-                Nonce::assume_unique_for_key(*nonce),
-                Aad::from(aad),
-                &mut buf,
-            )
-            .ok()?;
+        self.0.open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), &mut buf).ok()?;
         buf.truncate(split);
         Some(buf)
     }
@@ -121,11 +112,7 @@ impl RecordCipher {
     pub fn mac(&self, nonce: &[u8; NONCE_LEN], aad: &[u8]) -> [u8; TAG_LEN] {
         let tag = self
             .0
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(*nonce),
-                Aad::from(aad),
-                &mut [],
-            )
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), &mut [])
             .expect("empty message");
         tag.as_ref().try_into().expect("16-byte tag")
     }
@@ -135,13 +122,7 @@ impl RecordCipher {
             return false;
         }
         let mut buf = tag.to_vec();
-        self.0
-            .open_in_place(
-                Nonce::assume_unique_for_key(*nonce),
-                Aad::from(aad),
-                &mut buf,
-            )
-            .is_ok()
+        self.0.open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), &mut buf).is_ok()
     }
 }
 
@@ -163,11 +144,7 @@ pub fn unwrap_key(kek: &SecretKey, wrapped: &[u8], aad: &[u8]) -> Option<SecretK
 
 /// `nonce || AES-GCM(kek, nonce, aad, secret)`; `N` = 12 + len + 16.
 pub fn wrap_secret<const N: usize>(kek: &SecretKey, secret: &[u8], aad: &[u8]) -> Result<[u8; N]> {
-    assert_eq!(
-        N,
-        NONCE_LEN + secret.len() + TAG_LEN,
-        "wrapped size mismatch"
-    );
+    assert_eq!(N, NONCE_LEN + secret.len() + TAG_LEN, "wrapped size mismatch");
     let nonce = random_bytes::<NONCE_LEN>()?;
     let mut buf = Vec::with_capacity(N);
     buf.extend_from_slice(&nonce);
@@ -197,15 +174,9 @@ mod tests {
         let dek = SecretKey::random().unwrap();
         let w = wrap_key(&kek, &dek, b"segment 7").unwrap();
         assert_eq!(unwrap_key(&kek, &w, b"segment 7").unwrap(), dek);
-        assert!(
-            unwrap_key(&kek, &w, b"segment 8").is_none(),
-            "aad must bind"
-        );
+        assert!(unwrap_key(&kek, &w, b"segment 8").is_none(), "aad must bind");
         let other = SecretKey::random().unwrap();
-        assert!(
-            unwrap_key(&other, &w, b"segment 7").is_none(),
-            "wrong kek must fail"
-        );
+        assert!(unwrap_key(&other, &w, b"segment 7").is_none(), "wrong kek must fail");
     }
 
     #[test]

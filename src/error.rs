@@ -30,12 +30,7 @@ pub enum Error {
         "corrupt data for camera {camera:?} in {path} at byte offset {offset}: {detail}. Other \
          segments stay readable; run `vidvault fsck STORE` for a full report"
     )]
-    Corrupt {
-        camera: String,
-        path: PathBuf,
-        offset: u64,
-        detail: String,
-    },
+    Corrupt { camera: String, path: PathBuf, offset: u64, detail: String },
 
     /// Another process (or another Store object in this one) holds the store lock.
     #[error(
@@ -81,11 +76,7 @@ pub enum Error {
          since the last successful sync() may be lost; open a new writer to continue in a new \
          segment"
     )]
-    WriterFailed {
-        camera: String,
-        segment: u64,
-        detail: String,
-    },
+    WriterFailed { camera: String, segment: u64, detail: String },
 
     /// The key-encryption key for this (camera, day) was destroyed on purpose.
     #[error(
@@ -103,22 +94,21 @@ pub enum Error {
 
 impl Error {
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+        Error::Io { action, path: path.into(), source }
     }
 
     pub fn catalog(context: impl Into<String>, source: rusqlite::Error) -> Self {
-        Error::Catalog {
-            context: context.into(),
-            source,
-        }
+        Error::Catalog { context: context.into(), source }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidArgument(message.into())
+    }
+
+    /// ENOSPC or EDQUOT from the filesystem.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Error::Io { source, .. }
+            if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
     }
 }
 
@@ -128,9 +118,7 @@ fn io_hint(err: &io::Error) -> &'static str {
             " (the disk is full: free space or apply retention with `vidvault retention STORE`)"
         }
         Some(libc::EIO) => " (the device reported an I/O error: check the disk and its logs)",
-        Some(libc::EACCES) | Some(libc::EPERM) => {
-            " (permission denied: check the store's ownership)"
-        }
+        Some(libc::EACCES) | Some(libc::EPERM) => " (permission denied: check the store's ownership)",
         Some(libc::EROFS) => " (the filesystem is read-only)",
         _ => "",
     }

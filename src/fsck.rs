@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::catalog::{Catalog, SegmentRow, SegmentState};
+use crate::catalog::{CameraRow, Catalog, SegmentRow, SegmentState};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::keys::Keystore;
+use crate::mirror;
+use crate::retention::RetentionSetting;
 use crate::segment::reader::{SealState, SegmentFile};
 use crate::segment::recover::{self, Recovery};
 use crate::store::{Shared, CATALOG_FILE};
@@ -38,6 +40,10 @@ pub struct FsckReport {
 pub struct RebuildReport {
     pub cameras: u64,
     pub segments: u64,
+    /// Legal holds restored from `holds.json`.
+    pub holds: u64,
+    /// Deleted-segment records restored from `tombstones.jsonl`.
+    pub tombstones: u64,
     pub repaired: u64,
     pub problems: Vec<Problem>,
 }
@@ -73,35 +79,17 @@ fn hash_prefix(path: &Path, len: u64) -> Result<[u8; 32]> {
 
 pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
     let mut report = FsckReport::default();
-    let cameras: Vec<String> = shared
-        .catalog()?
-        .cameras()?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let cameras: Vec<String> = shared.catalog()?.cameras()?.into_iter().map(|c| c.id).collect();
     let mut known_paths = HashSet::new();
     for camera in &cameras {
         let rows = shared.catalog()?.camera_segments(camera)?;
-        let mut prev: Option<(u64, [u8; 32])> = None;
+        let tombstones = shared.catalog()?.tombstones(camera)?;
+        report.problems.extend(chain_problems(camera, &rows, &tombstones, &shared.root));
         for row in rows.iter().filter(|r| r.state != SegmentState::Deleting) {
             known_paths.insert(row.path.clone());
             let path = shared.root.join(&row.path);
             report.segments += 1;
             let mut push = |p: Problem| report.problems.push(p);
-            if let Some((prev_id, prev_hash)) = prev {
-                if row.prev_hash != prev_hash {
-                    push(Problem {
-                        camera: camera.clone(),
-                        segment_id: Some(row.id),
-                        path: path.clone(),
-                        offset: Some(52),
-                        detail: format!(
-                            "hash chain broken: the previous-segment hash does not match segment {prev_id}"
-                        ),
-                    });
-                }
-            }
-            prev = row.content_hash.map(|h| (row.id, h));
             if !path.exists() {
                 push(Problem {
                     camera: camera.clone(),
@@ -121,16 +109,8 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
             };
             report.bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             if row.state == SegmentState::Sealed {
-                if let SealState::Unsealed {
-                    problem,
-                    footer_damaged,
-                } = &seg.seal
-                {
-                    let what = if *footer_damaged {
-                        "footer is damaged"
-                    } else {
-                        "footer is missing"
-                    };
+                if let SealState::Unsealed { problem, footer_damaged } = &seg.seal {
+                    let what = if *footer_damaged { "footer is damaged" } else { "footer is missing" };
                     let mut detail = format!("{what}; the index was rebuilt by scanning");
                     if let Some((o, d)) = problem {
                         detail.push_str(&format!("; records end early at byte {o}: {d}"));
@@ -159,9 +139,8 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
                             segment_id: Some(row.id),
                             path: path.clone(),
                             offset: None,
-                            detail:
-                                "file content does not match its content hash (altered or damaged)"
-                                    .into(),
+                            detail: "file content does not match its content hash (altered or damaged)"
+                                .into(),
                         });
                     }
                 }
@@ -195,13 +174,52 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
                 segment_id: None,
                 path: shared.root.join(&rel),
                 offset: None,
-                detail:
-                    "segment file is not in the catalog; `vidvault fsck STORE --rebuild` adds it"
-                        .into(),
+                detail: "segment file is not in the catalog; `vidvault fsck STORE --rebuild` adds it".into(),
             });
         }
     }
     Ok(report)
+}
+
+/// Checks the camera's hash chain: each segment's header names the content
+/// hash of the segment before it, whether that one still exists or was
+/// deleted by retention (its tombstone keeps the hash).
+fn chain_problems(
+    camera: &str,
+    rows: &[SegmentRow],
+    tombstones: &[crate::catalog::Tombstone],
+    root: &Path,
+) -> Vec<Problem> {
+    /// (start, id, prev_hash, content_hash, path of a live row)
+    type Link<'a> = (Timestamp, u64, [u8; 32], Option<[u8; 32]>, Option<&'a str>);
+    let mut links: Vec<Link> = rows
+        .iter()
+        .map(|r| (r.start_ts, r.id, r.prev_hash, r.content_hash, Some(r.path.as_str())))
+        .chain(tombstones.iter().map(|t| (t.start_ts, t.id, t.prev_hash, t.content_hash, None)))
+        .collect();
+    links.sort_by_key(|l| (l.0, l.1));
+    let mut out = Vec::new();
+    for pair in links.windows(2) {
+        let (prev, cur) = (&pair[0], &pair[1]);
+        let (Some(path), Some(prev_hash)) = (cur.4, prev.3) else {
+            continue;
+        };
+        if cur.2 != prev_hash {
+            let what = if prev.4.is_some() { "segment" } else { "deleted segment" };
+            out.push(Problem {
+                camera: camera.to_string(),
+                segment_id: Some(cur.1),
+                path: root.join(path),
+                offset: Some(52),
+                detail: format!(
+                    "hash chain broken: the previous-segment hash does not match {what} {} (a segment may \
+                     be missing or altered)",
+                    prev.1
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// Every `segments/CAMERA/DAY/*.vvs` file (relative path, absolute path).
@@ -212,10 +230,8 @@ pub(crate) fn segment_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
         return Ok(out);
     }
     let list = |p: &Path| -> Result<Vec<PathBuf>> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-            .ctx("list", p)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
+        let mut v: Vec<PathBuf> =
+            std::fs::read_dir(p).ctx("list", p)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
         v.sort();
         Ok(v)
     };
@@ -223,38 +239,13 @@ pub(crate) fn segment_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
         for day in list(&cam)?.into_iter().filter(|p| p.is_dir()) {
             for f in list(&day)? {
                 if f.extension().is_some_and(|e| e == "vvs") {
-                    let rel = f
-                        .strip_prefix(root)
-                        .unwrap_or(&f)
-                        .to_string_lossy()
-                        .to_string();
+                    let rel = f.strip_prefix(root).unwrap_or(&f).to_string_lossy().to_string();
                     out.push((rel, f));
                 }
             }
         }
     }
     Ok(out)
-}
-
-/// Camera settings kept beside the segments (`camera.json`).
-fn camera_files(root: &Path) -> BTreeMap<String, (BTreeMap<String, String>, Timestamp)> {
-    let mut out = BTreeMap::new();
-    let Ok(dirs) = std::fs::read_dir(root.join("segments")) else {
-        return out;
-    };
-    for d in dirs.flatten() {
-        let Ok(text) = std::fs::read_to_string(d.path().join("camera.json")) else {
-            continue;
-        };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        let Some(id) = v["id"].as_str() else { continue };
-        let labels = serde_json::from_value(v["labels"].clone()).unwrap_or_default();
-        let created = Timestamp(v["created_ns"].as_i64().unwrap_or(0));
-        out.insert(id.to_string(), (labels, created));
-    }
-    out
 }
 
 /// Writes a fresh catalog built from the segment files alone and moves it
@@ -268,11 +259,7 @@ pub(crate) fn rebuild_catalog_file(
     let mut report = RebuildReport::default();
     let target = root.join(CATALOG_FILE);
     let tmp = root.join("catalog.rebuild.sqlite");
-    for p in [
-        &tmp,
-        &root.join("catalog.rebuild.sqlite-wal"),
-        &root.join("catalog.rebuild.sqlite-shm"),
-    ] {
+    for p in [&tmp, &root.join("catalog.rebuild.sqlite-wal"), &root.join("catalog.rebuild.sqlite-shm")] {
         let _ = std::fs::remove_file(p);
     }
     let mut rows: Vec<(SegmentRow, Vec<crate::segment::format::Gap>)> = Vec::new();
@@ -320,17 +307,40 @@ pub(crate) fn rebuild_catalog_file(
             s.gaps.clone(),
         ));
     }
-    let mut cameras = camera_files(root);
+    let mirrored = mirror::load(root);
+    let mut cameras = mirrored.cameras;
     for (row, _) in &rows {
-        cameras
-            .entry(row.camera.clone())
-            .or_insert((BTreeMap::new(), row.created));
+        cameras.entry(row.camera.clone()).or_insert_with(|| CameraRow {
+            id: row.camera.clone(),
+            labels: BTreeMap::new(),
+            created: row.created,
+            retention: RetentionSetting::StoreDefault,
+        });
     }
     {
         let mut catalog = Catalog::create(&tmp, store_id)?;
-        for (id, (labels, created)) in &cameras {
-            catalog.add_camera(id, labels, *created)?;
+        for (name, policy) in &mirrored.classes {
+            catalog.define_retention_class(name, policy)?;
+        }
+        if let Some(default) = &mirrored.default_class {
+            catalog.set_default_retention_class(default)?;
+        }
+        for cam in cameras.values() {
+            if let Err(e) = catalog.add_camera(cam) {
+                // A class the mirror lost: fall back to the default, say so.
+                report.problems.push(problem_from(&cam.id, None, &root.join("retention.json"), &e));
+                catalog.set_camera_retention(&cam.id, &RetentionSetting::StoreDefault)?;
+            }
             report.cameras += 1;
+        }
+        for hold in &mirrored.holds {
+            catalog.insert_hold(hold)?;
+            report.holds += 1;
+        }
+        let live: std::collections::HashSet<u64> = rows.iter().map(|(r, _)| r.id).collect();
+        for t in mirrored.tombstones.iter().filter(|t| !live.contains(&t.id)) {
+            catalog.insert_tombstone(t)?;
+            report.tombstones += 1;
         }
         for (row, gaps) in &rows {
             catalog.insert_sealed_segment(row, gaps)?;

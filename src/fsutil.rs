@@ -14,9 +14,7 @@ pub fn fsync_dir(dir: &Path) -> Result<()> {
 }
 
 fn parent(path: &Path) -> &Path {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 /// Creates `dir` and any missing parents, fsyncing each parent whose entry
@@ -47,12 +45,8 @@ pub fn create_dir_all_durable(dir: &Path) -> Result<()> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_path(path);
     {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .ctx("create", &tmp)?;
+        let mut f =
+            OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).ctx("create", &tmp)?;
         f.write_all(bytes).ctx("write", &tmp)?;
         f.sync_all().ctx("fsync", &tmp)?;
     }
@@ -80,11 +74,7 @@ pub fn remove_file_durable(path: &Path) -> Result<()> {
 pub fn quarantine(root: &Path, path: &Path) -> Result<PathBuf> {
     let qdir = root.join("quarantine");
     create_dir_all_durable(&qdir)?;
-    let name = path
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .to_string();
+    let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
     let mut target = qdir.join(&name);
     let mut n = 1;
     while target.exists() {

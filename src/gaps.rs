@@ -8,11 +8,7 @@ use crate::time::{TimeRange, Timestamp};
 /// The parts of `range` not covered by any interval in `covered`, ignoring
 /// uncovered stretches shorter than `min_gap` ns (frame spacing, rounding of
 /// unknown durations). `covered` intervals may overlap and come in any order.
-pub fn uncovered(
-    range: TimeRange,
-    covered: &mut [(Timestamp, Timestamp)],
-    min_gap: i64,
-) -> Vec<Gap> {
+pub fn uncovered(range: TimeRange, covered: &mut [(Timestamp, Timestamp)], min_gap: i64) -> Vec<Gap> {
     let mut out = Vec::new();
     if range.is_empty() {
         return out;
@@ -44,11 +40,7 @@ fn push_gap(out: &mut Vec<Gap>, start: Timestamp, end: Timestamp, min_gap: i64) 
 }
 
 /// `[start, end)` minus the gaps inside it: the covered stretches of a segment.
-pub fn segment_coverage(
-    start: Timestamp,
-    end: Timestamp,
-    gaps: &[Gap],
-) -> Vec<(Timestamp, Timestamp)> {
+pub fn segment_coverage(start: Timestamp, end: Timestamp, gaps: &[Gap]) -> Vec<(Timestamp, Timestamp)> {
     let mut out = Vec::with_capacity(gaps.len() + 1);
     let mut cursor = start;
     let mut sorted: Vec<Gap> = gaps.to_vec();
@@ -77,45 +69,20 @@ mod tests {
     #[test]
     fn simple_cases() {
         let r = TimeRange::new(t(0), t(100));
-        assert_eq!(
-            uncovered(r, &mut [], 1),
-            vec![Gap {
-                start: t(0),
-                end: t(100)
-            }]
-        );
+        assert_eq!(uncovered(r, &mut [], 1), vec![Gap { start: t(0), end: t(100) }]);
         assert_eq!(uncovered(r, &mut [(t(-5), t(200))], 1), vec![]);
         assert_eq!(
             uncovered(r, &mut [(t(30), t(40)), (t(10), t(20))], 1),
             vec![
-                Gap {
-                    start: t(0),
-                    end: t(10)
-                },
-                Gap {
-                    start: t(20),
-                    end: t(30)
-                },
-                Gap {
-                    start: t(40),
-                    end: t(100)
-                }
+                Gap { start: t(0), end: t(10) },
+                Gap { start: t(20), end: t(30) },
+                Gap { start: t(40), end: t(100) }
             ]
         );
         // Short holes are ignored.
+        assert_eq!(uncovered(r, &mut [(t(0), t(50)), (t(52), t(100))], 5), vec![]);
         assert_eq!(
-            uncovered(r, &mut [(t(0), t(50)), (t(52), t(100))], 5),
-            vec![]
-        );
-        assert_eq!(
-            segment_coverage(
-                t(0),
-                t(100),
-                &[Gap {
-                    start: t(10),
-                    end: t(20)
-                }]
-            ),
+            segment_coverage(t(0), t(100), &[Gap { start: t(10), end: t(20) }]),
             vec![(t(0), t(10)), (t(20), t(100))]
         );
     }

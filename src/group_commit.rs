@@ -25,21 +25,30 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the ticker and `io_threads` workers serving `jobs`.
+    /// Starts the ticker, the janitor (disk pressure) and `io_threads`
+    /// workers serving `jobs`.
     pub fn start(
         shared: Weak<Shared>,
         jobs_tx: Sender<Job>,
         jobs_rx: Receiver<Job>,
         interval: Duration,
         io_threads: usize,
+        pressure_interval: Duration,
     ) -> GroupCommit {
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
         let mut threads = Vec::new();
+        let (janitor_shared, janitor_stop) = (shared.clone(), stop_rx.clone());
         threads.push(
             std::thread::Builder::new()
                 .name("vidvault-commit".into())
                 .spawn(move || ticker(shared, jobs_tx, stop_rx, interval))
                 .expect("spawn group-commit thread"),
+        );
+        threads.push(
+            std::thread::Builder::new()
+                .name("vidvault-janitor".into())
+                .spawn(move || janitor(janitor_shared, janitor_stop, pressure_interval))
+                .expect("spawn janitor thread"),
         );
         for i in 0..io_threads.max(1) {
             let rx = jobs_rx.clone();
@@ -54,10 +63,7 @@ impl GroupCommit {
                     .expect("spawn I/O thread"),
             );
         }
-        GroupCommit {
-            stop: Some(stop_tx),
-            threads,
-        }
+        GroupCommit { stop: Some(stop_tx), threads }
     }
 
     /// Stops the ticker; the workers exit once every job sender is gone
@@ -66,6 +72,23 @@ impl GroupCommit {
         self.stop.take();
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+    }
+}
+
+/// Checks free space every `interval` and reclaims footage under pressure.
+/// A failed check becomes the store's alarm rather than a silent stop.
+fn janitor(shared: Weak<Shared>, stop: Receiver<()>, interval: Duration) {
+    loop {
+        match stop.recv_timeout(interval) {
+            Err(RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if let Err(e) = crate::pressure::check(&shared) {
+            shared.set_alarm(Some(format!("disk pressure check failed: {e}")));
         }
     }
 }
@@ -84,12 +107,7 @@ fn ticker(shared: Weak<Shared>, jobs: Sender<Job>, stop: Receiver<()>, interval:
         for w in writers {
             if w.needs_sync()
                 && !w.sync_queued.swap(true, Ordering::AcqRel)
-                && jobs
-                    .send(Job {
-                        writer: w,
-                        sync: true,
-                    })
-                    .is_err()
+                && jobs.send(Job { writer: w, sync: true }).is_err()
             {
                 return;
             }

@@ -42,6 +42,9 @@ pub struct Keystore {
     keks: HashMap<(String, i32), WrappedKek>,
     unwrapped: HashMap<(String, i32), SecretKey>,
     secrets: HashMap<String, Vec<u8>>,
+    /// KEKs handed to a writer for a segment whose catalog row does not
+    /// exist yet; such a KEK must not be shredded even though no row uses it.
+    leases: HashMap<(String, i32), usize>,
 }
 
 fn key_check_aad(store_id: &[u8; 16]) -> Vec<u8> {
@@ -49,13 +52,7 @@ fn key_check_aad(store_id: &[u8; 16]) -> Vec<u8> {
 }
 
 fn kek_aad(store_id: &[u8; 16], camera: &str, day: i32) -> Vec<u8> {
-    [
-        b"vidvault/kek/v1".as_slice(),
-        store_id,
-        &day.to_le_bytes(),
-        camera.as_bytes(),
-    ]
-    .concat()
+    [b"vidvault/kek/v1".as_slice(), store_id, &day.to_le_bytes(), camera.as_bytes()].concat()
 }
 
 fn secret_aad(store_id: &[u8; 16], name: &str) -> Vec<u8> {
@@ -107,33 +104,20 @@ fn secret_entry(name: &str, wrapped: &[u8]) -> Vec<u8> {
 }
 
 enum Entry {
-    Kek {
-        camera: String,
-        day: i32,
-        wrapped: [u8; WRAPPED_KEY_LEN],
-    },
-    Secret {
-        name: String,
-        wrapped: Vec<u8>,
-    },
+    Kek { camera: String, day: i32, wrapped: [u8; WRAPPED_KEY_LEN] },
+    Secret { name: String, wrapped: Vec<u8> },
 }
 
 fn parse_entry(body: &[u8]) -> Option<Entry> {
     let (&kind, rest) = body.split_first()?;
     let name_len = u16::from_le_bytes(rest.get(..2)?.try_into().ok()?) as usize;
-    let name = std::str::from_utf8(rest.get(2..2 + name_len)?)
-        .ok()?
-        .to_string();
+    let name = std::str::from_utf8(rest.get(2..2 + name_len)?).ok()?.to_string();
     let rest = &rest[2 + name_len..];
     match kind {
         ENTRY_KEK => {
             let day = i32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
             let wrapped = rest.get(4..)?.try_into().ok()?;
-            Some(Entry::Kek {
-                camera: name,
-                day,
-                wrapped,
-            })
+            Some(Entry::Kek { camera: name, day, wrapped })
         }
         ENTRY_SECRET => {
             let wlen = u16::from_le_bytes(rest.get(..2)?.try_into().ok()?) as usize;
@@ -166,6 +150,7 @@ impl Keystore {
             keks: HashMap::new(),
             unwrapped: HashMap::new(),
             secrets: HashMap::new(),
+            leases: HashMap::new(),
         })
     }
 
@@ -174,11 +159,7 @@ impl Keystore {
     /// a KEK is durable before any segment that uses it is written.
     pub fn open(path: &Path, master: SecretKey) -> Result<Keystore> {
         let _ = std::fs::remove_file(fsutil::tmp_path(path)); // an interrupted rewrite
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .ctx("open keystore", path)?;
+        let mut file = OpenOptions::new().read(true).write(true).open(path).ctx("open keystore", path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).ctx("read keystore", path)?;
         let corrupt = |offset: u64, detail: &str| Error::Corrupt {
@@ -192,10 +173,7 @@ impl Keystore {
         }
         let version = u16::from_le_bytes(bytes[8..10].try_into().unwrap());
         if version != KEYSTORE_VERSION {
-            return Err(corrupt(
-                8,
-                &format!("keystore version {version} is not supported by this build"),
-            ));
+            return Err(corrupt(8, &format!("keystore version {version} is not supported by this build")));
         }
         let crc = u32::from_le_bytes(bytes[60..64].try_into().unwrap());
         if crc32c::crc32c(&bytes[..60]) != crc {
@@ -203,10 +181,7 @@ impl Keystore {
         }
         let store_id: [u8; 16] = bytes[16..32].try_into().unwrap();
         let nonce: [u8; NONCE_LEN] = bytes[32..44].try_into().unwrap();
-        if !master
-            .cipher()
-            .verify_mac(&nonce, &key_check_aad(&store_id), &bytes[44..60])
-        {
+        if !master.cipher().verify_mac(&nonce, &key_check_aad(&store_id), &bytes[44..60]) {
             return Err(Error::WrongKey {
                 path: path.parent().unwrap_or(path).to_path_buf(),
                 detail: "the keystore's key check does not verify".into(),
@@ -221,6 +196,7 @@ impl Keystore {
             keks: HashMap::new(),
             unwrapped: HashMap::new(),
             secrets: HashMap::new(),
+            leases: HashMap::new(),
         };
         let mut pos = KEYSTORE_HEADER_LEN;
         while pos < bytes.len() {
@@ -235,18 +211,8 @@ impl Keystore {
             })();
             let Some((entry, n)) = entry else { break };
             match entry {
-                Entry::Kek {
-                    camera,
-                    day,
-                    wrapped,
-                } => {
-                    ks.keks.insert(
-                        (camera, day),
-                        WrappedKek {
-                            wrapped,
-                            persisted: true,
-                        },
-                    );
+                Entry::Kek { camera, day, wrapped } => {
+                    ks.keks.insert((camera, day), WrappedKek { wrapped, persisted: true });
                 }
                 Entry::Secret { name, wrapped } => {
                     ks.secrets.insert(name, wrapped);
@@ -255,9 +221,7 @@ impl Keystore {
             pos += n;
         }
         if pos < bytes.len() {
-            ks.file
-                .set_len(pos as u64)
-                .ctx("truncate torn keystore entry", path)?;
+            ks.file.set_len(pos as u64).ctx("truncate torn keystore entry", path)?;
             ks.file.sync_all().ctx("fsync keystore", path)?;
         }
         ks.len = pos as u64;
@@ -272,21 +236,17 @@ impl Keystore {
         &self.path
     }
 
-    /// The KEK for (camera, day), creating it in memory when missing. A new
-    /// KEK must reach disk (`persist_pending`) before a segment wrapped with it.
+    /// The KEK for (camera, day), creating it in memory when missing, and
+    /// leased until `release_lease` (called once the segment's catalog row
+    /// exists). A new KEK must reach disk (`persist_pending`) before a
+    /// segment wrapped with it.
     pub fn kek_for_writing(&mut self, camera: &str, day: i32) -> Result<SecretKey> {
         let id = (camera.to_string(), day);
+        *self.leases.entry(id.clone()).or_default() += 1;
         if !self.keks.contains_key(&id) {
             let kek = SecretKey::random()?;
-            let wrapped =
-                crypto::wrap_key(&self.master, &kek, &kek_aad(&self.store_id, camera, day))?;
-            self.keks.insert(
-                id.clone(),
-                WrappedKek {
-                    wrapped,
-                    persisted: false,
-                },
-            );
+            let wrapped = crypto::wrap_key(&self.master, &kek, &kek_aad(&self.store_id, camera, day))?;
+            self.keks.insert(id.clone(), WrappedKek { wrapped, persisted: false });
             self.unwrapped.insert(id.clone(), kek);
         }
         self.kek(camera, day)
@@ -304,20 +264,13 @@ impl Keystore {
                 day: crate::time::format_utc_day(day),
             });
         };
-        let kek = crypto::unwrap_key(
-            &self.master,
-            &entry.wrapped,
-            &kek_aad(&self.store_id, camera, day),
-        )
-        .ok_or_else(|| Error::Corrupt {
-            camera: camera.to_string(),
-            path: self.path.clone(),
-            offset: 0,
-            detail: format!(
-                "the key for {} does not authenticate",
-                crate::time::format_utc_day(day)
-            ),
-        })?;
+        let kek = crypto::unwrap_key(&self.master, &entry.wrapped, &kek_aad(&self.store_id, camera, day))
+            .ok_or_else(|| Error::Corrupt {
+                camera: camera.to_string(),
+                path: self.path.clone(),
+                offset: 0,
+                detail: format!("the key for {} does not authenticate", crate::time::format_utc_day(day)),
+            })?;
         self.unwrapped.insert(id, kek.clone());
         Ok(kek)
     }
@@ -337,9 +290,7 @@ impl Keystore {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.file
-            .write_all_at(&bytes, self.len)
-            .ctx("append to keystore", &self.path)?;
+        self.file.write_all_at(&bytes, self.len).ctx("append to keystore", &self.path)?;
         self.file.sync_data().ctx("fsync keystore", &self.path)?;
         self.len += bytes.len() as u64;
         for id in ids {
@@ -357,9 +308,7 @@ impl Keystore {
         }
         let wrapped = wrap_var(&self.master, secret, &secret_aad(&self.store_id, name))?;
         let entry = secret_entry(name, &wrapped);
-        self.file
-            .write_all_at(&entry, self.len)
-            .ctx("append to keystore", &self.path)?;
+        self.file.write_all_at(&entry, self.len).ctx("append to keystore", &self.path)?;
         self.file.sync_data().ctx("fsync keystore", &self.path)?;
         self.len += entry.len() as u64;
         self.secrets.insert(name.to_string(), wrapped);
@@ -378,6 +327,29 @@ impl Keystore {
                 detail: format!("secret {name:?} does not authenticate"),
             })?;
         Ok(Some(zeroize::Zeroizing::new(plain)))
+    }
+
+    pub fn release_lease(&mut self, camera: &str, day: i32) {
+        let id = (camera.to_string(), day);
+        if let Some(n) = self.leases.get_mut(&id) {
+            *n -= 1;
+            if *n == 0 {
+                self.leases.remove(&id);
+            }
+        }
+    }
+
+    /// Durable KEKs that no segment row uses (`in_use`) and no writer holds:
+    /// the ones crypto-shredding may destroy.
+    pub fn unused_keks(&self, in_use: &std::collections::HashSet<(String, i32)>) -> Vec<(String, i32)> {
+        let mut v: Vec<_> = self
+            .keks
+            .iter()
+            .filter(|(id, k)| k.persisted && !in_use.contains(*id) && !self.leases.contains_key(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        v.sort();
+        v
     }
 
     /// Days for which a KEK exists, per camera.
@@ -411,21 +383,11 @@ impl Keystore {
         keks.sort_by(|a, b| a.0.cmp(b.0));
         let mut new_keks = HashMap::new();
         for ((camera, day), k) in keks {
-            let kek = crypto::unwrap_key(
-                &self.master,
-                &k.wrapped,
-                &kek_aad(&self.store_id, camera, *day),
-            )
-            .ok_or_else(|| Error::invalid("a key-encryption key does not authenticate"))?;
+            let kek = crypto::unwrap_key(&self.master, &k.wrapped, &kek_aad(&self.store_id, camera, *day))
+                .ok_or_else(|| Error::invalid("a key-encryption key does not authenticate"))?;
             let wrapped = crypto::wrap_key(&master, &kek, &kek_aad(&self.store_id, camera, *day))?;
             bytes.extend_from_slice(&kek_entry(camera, *day, &wrapped));
-            new_keks.insert(
-                (camera.clone(), *day),
-                WrappedKek {
-                    wrapped,
-                    persisted: true,
-                },
-            );
+            new_keks.insert((camera.clone(), *day), WrappedKek { wrapped, persisted: true });
         }
         let mut new_secrets = HashMap::new();
         let mut names: Vec<_> = self.secrets.keys().cloned().collect();
@@ -437,11 +399,8 @@ impl Keystore {
             new_secrets.insert(name, wrapped);
         }
         fsutil::write_atomic(&self.path, &bytes)?;
-        self.file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&self.path)
-            .ctx("open keystore", &self.path)?;
+        self.file =
+            OpenOptions::new().read(true).write(true).open(&self.path).ctx("open keystore", &self.path)?;
         self.len = bytes.len() as u64;
         self.keks = new_keks;
         self.secrets = new_secrets;
@@ -480,10 +439,7 @@ mod tests {
 
         let mut ks = Keystore::open(&path, master()).unwrap();
         assert_eq!(ks.kek("cam", 100).unwrap(), k1);
-        assert_eq!(
-            ks.secret(EXPORT_SIGNING_KEY).unwrap().unwrap().as_slice(),
-            &[5; 32]
-        );
+        assert_eq!(ks.secret(EXPORT_SIGNING_KEY).unwrap().unwrap().as_slice(), &[5; 32]);
         match Keystore::open(&path, SecretKey::from_bytes([0x12; 32])) {
             Err(Error::WrongKey { .. }) => {}
             other => panic!("expected WrongKey, got {:?}", other.err()),
@@ -537,10 +493,7 @@ mod tests {
         let new_master = SecretKey::from_bytes([0x22; 32]);
         ks.rotate_master(new_master.clone()).unwrap();
         drop(ks);
-        assert!(matches!(
-            Keystore::open(&path, master()),
-            Err(Error::WrongKey { .. })
-        ));
+        assert!(matches!(Keystore::open(&path, master()), Err(Error::WrongKey { .. })));
         let mut ks = Keystore::open(&path, new_master).unwrap();
         assert!(matches!(ks.kek("cam", 1), Err(Error::KeyShredded { .. })));
         assert_eq!(ks.kek("cam", 2).unwrap(), k2);

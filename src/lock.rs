@@ -32,10 +32,7 @@ impl StoreLock {
             if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
                 let mut text = String::new();
                 let _ = file.read_to_string(&mut text);
-                return Err(Error::Locked {
-                    path: store_root.to_path_buf(),
-                    pid: text.trim().parse().ok(),
-                });
+                return Err(Error::Locked { path: store_root.to_path_buf(), pid: text.trim().parse().ok() });
             }
             return Err(Error::io("lock", &path, err));
         }

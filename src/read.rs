@@ -37,10 +37,7 @@ pub(crate) fn start_position(
         if s.frame_count > 0 && t.0 < s.end_ts.0.saturating_add(tolerance) {
             // Inside a recorded gap (past the same tolerance as between
             // segments): start at the first keyframe after it.
-            let in_gap = s
-                .gaps
-                .iter()
-                .find(|g| g.start.0.saturating_add(tolerance) <= t.0 && t < g.end);
+            let in_gap = s.gaps.iter().find(|g| g.start.0.saturating_add(tolerance) <= t.0 && t < g.end);
             let entry = match in_gap {
                 Some(gap) => s.keyframes.iter().find(|k| k.ts >= gap.end).copied(),
                 None => {
@@ -59,9 +56,7 @@ pub(crate) fn start_position(
         if let Some(first) = seg.summary.keyframes.first().copied() {
             return Ok(Some((seg, first)));
         }
-        after = shared
-            .catalog()?
-            .next_segment(camera, row.start_ts, row.id)?;
+        after = shared.catalog()?.next_segment(camera, row.start_ts, row.id)?;
     }
     Ok(None)
 }
@@ -81,11 +76,7 @@ pub struct FrameCursor {
 
 impl FrameCursor {
     pub(crate) fn new(shared: Arc<Shared>, camera: &str, range: TimeRange) -> Result<FrameCursor> {
-        let start = if range.is_empty() {
-            None
-        } else {
-            start_position(&shared, camera, range.start)?
-        };
+        let start = if range.is_empty() { None } else { start_position(&shared, camera, range.start)? };
         let (segment, offset, done) = match start {
             Some((seg, entry)) if entry.ts < range.end => (Some(seg), entry.offset, false),
             _ => (None, 0, true),
@@ -113,10 +104,7 @@ impl FrameCursor {
                 return Ok(Some(frame));
             }
             let (start, id) = (seg.summary.start_ts, seg.id());
-            let next = self
-                .shared
-                .catalog()?
-                .next_segment(&self.camera, start, id)?;
+            let next = self.shared.catalog()?.next_segment(&self.camera, start, id)?;
             match next {
                 Some(row) if row.start_ts < self.end => {
                     let seg = self.shared.open_segment(&row)?;

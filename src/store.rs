@@ -6,9 +6,12 @@
 //! STORE/VIDVAULT                      marker (store id, format version)
 //! STORE/LOCK                          flock + holder pid
 //! STORE/keys.vvk                      keystore (keys.rs)
-//! STORE/catalog.sqlite                catalog (catalog.rs)
-//! STORE/segments/CAMERA/camera.json   camera labels (for catalog rebuilds)
+//! STORE/catalog.sqlite                catalog (catalog/)
+//! STORE/retention.json, holds.json    mirrors of retention classes and legal holds (mirror.rs)
+//! STORE/segments/CAMERA/camera.json   mirror of the camera's labels and retention
 //! STORE/segments/CAMERA/YYYY-MM-DD/ID.vvs   segment files (segment/)
+//! STORE/tombstones.jsonl              journal of segments retention deleted (mirror.rs)
+//! STORE/reserve.bin                   4 MiB given back when the disk fills (pressure.rs)
 //! STORE/quarantine/                   damaged files moved aside, never deleted
 //! ```
 
@@ -22,7 +25,7 @@ use std::time::Duration;
 use crossbeam_channel::Sender;
 use lru::LruCache;
 
-use crate::camera::{camera_dir_name, validate_camera_id};
+use crate::camera::validate_camera_id;
 use crate::catalog::{CameraRow, Catalog, SegmentRow, SegmentState};
 use crate::crypto::SecretKey;
 use crate::error::{Error, IoContext, Result};
@@ -32,10 +35,13 @@ use crate::gaps;
 use crate::group_commit::{GroupCommit, Job};
 use crate::keys::{Keystore, EXPORT_SIGNING_KEY};
 use crate::lock::StoreLock;
+use crate::mirror;
 use crate::read::{self, FrameCursor};
+use crate::retention::RetentionSetting;
 use crate::segment::format::{CodecConfig, Gap};
 use crate::segment::reader::{Frame, SegmentFile};
 use crate::segment::recover::{self, Recovery};
+use crate::sweep;
 use crate::time::{TimeRange, Timestamp};
 use crate::writer::{self, CameraWriter};
 
@@ -62,6 +68,11 @@ pub struct StoreOptions {
     pub max_pending_bytes: usize,
     /// Opened segments (footer index + file handle) kept for fast seeks.
     pub segment_cache: usize,
+    /// Free-space floor that triggers reclaiming old footage (None: 1 GiB,
+    /// at most 5% of the filesystem).
+    pub min_free_bytes: Option<u64>,
+    /// How often free space is checked.
+    pub pressure_interval: Duration,
 }
 
 impl Default for StoreOptions {
@@ -75,6 +86,8 @@ impl Default for StoreOptions {
             flush_bytes: 512 << 10,
             max_pending_bytes: 8 << 20,
             segment_cache: 256,
+            min_free_bytes: None,
+            pressure_interval: Duration::from_secs(1),
         }
     }
 }
@@ -85,7 +98,8 @@ pub struct RecoveredSegment {
     pub camera: String,
     pub segment_id: u64,
     pub path: PathBuf,
-    /// "sealed", "repaired", "removed-empty", "removed-missing" or "quarantined".
+    /// "sealed", "repaired", "removed-empty", "removed-missing", "quarantined"
+    /// or "finished-deletion".
     pub action: &'static str,
     pub frames: u64,
     pub discarded_bytes: u64,
@@ -104,6 +118,11 @@ pub(crate) struct Shared {
     jobs: Mutex<Option<Sender<Job>>>,
     segments: Mutex<LruCache<u64, Arc<SegmentFile>>>,
     closed: AtomicBool,
+    /// Serialises sweeps and hold changes: a hold placed while a sweep plans
+    /// must not lose to that sweep.
+    sweep_lock: Mutex<()>,
+    /// Raised when free space is low and nothing more may be deleted.
+    alarm: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -123,16 +142,34 @@ impl Shared {
         lock(&self.catalog)
     }
 
+    pub fn keystore_guard(&self) -> MutexGuard<'_, Keystore> {
+        lock(&self.keystore)
+    }
+
+    pub fn sweep_guard(&self) -> MutexGuard<'_, ()> {
+        lock(&self.sweep_lock)
+    }
+
+    pub fn set_alarm(&self, alarm: Option<String>) {
+        *lock(&self.alarm) = alarm;
+    }
+
+    pub fn alarm(&self) -> Option<String> {
+        lock(&self.alarm).clone()
+    }
+
+    /// Drops a deleted segment from the read cache.
+    pub fn forget_segment(&self, id: u64) {
+        lock(&self.segments).pop(&id);
+    }
+
     pub fn allocate_segment_id(&self) -> u64 {
         self.next_segment_id.fetch_add(1, Ordering::SeqCst)
     }
 
     pub fn request_flush(&self, writer: Arc<CameraWriter>) {
         if let Some(tx) = lock(&self.jobs).as_ref() {
-            let _ = tx.send(Job {
-                writer,
-                sync: false,
-            });
+            let _ = tx.send(Job { writer, sync: false });
         }
     }
 
@@ -142,10 +179,7 @@ impl Shared {
 
     pub fn unregister_writer(&self, camera: &str, writer: &CameraWriter) {
         let mut writers = lock(&self.writers);
-        if writers
-            .get(camera)
-            .is_some_and(|w| std::ptr::eq(Arc::as_ptr(w), writer))
-        {
+        if writers.get(camera).is_some_and(|w| std::ptr::eq(Arc::as_ptr(w), writer)) {
             writers.remove(camera);
         }
     }
@@ -181,11 +215,7 @@ impl Shared {
         }
         let path = self.root.join(&row.path);
         let seg = SegmentFile::open(&path, &mut |c, d| self.kek(c, d))?;
-        let expected = if row.state == SegmentState::Sealed {
-            row.frames
-        } else {
-            None
-        };
+        let expected = if row.state == SegmentState::Sealed { row.frames } else { None };
         let seg = Arc::new(seg.expect_frames(expected));
         lock(&self.segments).put(row.id, seg.clone());
         Ok(seg)
@@ -203,18 +233,14 @@ impl Store {
     /// Creates a new store at `root` (a missing or empty directory).
     pub fn create(root: &Path, master: SecretKey, options: StoreOptions) -> Result<Store> {
         if root.join(MARKER_FILE).exists() {
-            return Err(Error::StoreExists {
-                path: root.to_path_buf(),
-            });
+            return Err(Error::StoreExists { path: root.to_path_buf() });
         }
         if root.exists() {
             let mut entries = std::fs::read_dir(root).ctx("list", root)?;
             if entries.next().is_some() {
                 return Err(Error::NotAStore {
                     path: root.to_path_buf(),
-                    detail:
-                        "the directory is not empty; create a store in a new or empty directory"
-                            .into(),
+                    detail: "the directory is not empty; create a store in a new or empty directory".into(),
                 });
             }
         }
@@ -244,15 +270,9 @@ impl Store {
         rebuild_catalog: bool,
     ) -> Result<Store> {
         if !root.join(MARKER_FILE).exists() {
-            let detail = if root.exists() {
-                "no VIDVAULT marker file"
-            } else {
-                "the directory does not exist"
-            };
-            return Err(Error::NotAStore {
-                path: root.to_path_buf(),
-                detail: detail.into(),
-            });
+            let detail =
+                if root.exists() { "no VIDVAULT marker file" } else { "the directory does not exist" };
+            return Err(Error::NotAStore { path: root.to_path_buf(), detail: detail.into() });
         }
         let lock = StoreLock::acquire(root)?;
         Store::open_locked(root, master, options, lock, rebuild_catalog)
@@ -273,8 +293,8 @@ impl Store {
             fsck::rebuild_catalog_file(root, &id_text, &mut keystore, options.gap_threshold_ns)?;
         }
         let mut catalog = Catalog::open(&catalog_path, &id_text)?;
-        let recovered =
-            recover_open_segments(root, &mut catalog, &mut keystore, options.gap_threshold_ns)?;
+        let recovered = recover_open_segments(root, &mut catalog, &mut keystore, options.gap_threshold_ns)?;
+        mirror::refresh_all(root, &catalog)?;
         let next_id = catalog.max_segment_id()? + 1;
         let cache = NonZeroUsize::new(options.segment_cache.max(1)).unwrap();
         let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
@@ -289,20 +309,21 @@ impl Store {
             jobs: Mutex::new(Some(jobs_tx.clone())),
             segments: Mutex::new(LruCache::new(cache)),
             closed: AtomicBool::new(false),
+            sweep_lock: Mutex::new(()),
+            alarm: Mutex::new(None),
         });
+        // Keys of days a crash-interrupted deletion emptied.
+        sweep::shred_unused_keys(&shared)?;
+        crate::pressure::ensure_reserve(root)?;
         let gc = GroupCommit::start(
             Arc::downgrade(&shared),
             jobs_tx,
             jobs_rx,
             options.sync_interval,
             options.io_threads,
+            options.pressure_interval,
         );
-        Ok(Store {
-            shared,
-            group_commit: Mutex::new(Some(gc)),
-            lock: Mutex::new(Some(lock)),
-            recovered,
-        })
+        Ok(Store { shared, group_commit: Mutex::new(Some(gc)), lock: Mutex::new(Some(lock)), recovered })
     }
 
     pub fn root(&self) -> &Path {
@@ -332,16 +353,19 @@ impl Store {
 
     // ------------------------------------------------------------ cameras
 
-    pub fn add_camera(&self, id: &str, labels: BTreeMap<String, String>) -> Result<CameraRow> {
+    pub fn add_camera(
+        &self,
+        id: &str,
+        labels: BTreeMap<String, String>,
+        retention: RetentionSetting,
+    ) -> Result<CameraRow> {
         self.check_open()?;
         validate_camera_id(id)?;
-        let created = Timestamp::now();
-        self.shared.catalog()?.add_camera(id, &labels, created)?;
-        let row = CameraRow {
-            id: id.to_string(),
-            labels,
-            created,
-        };
+        if let RetentionSetting::Custom(p) = &retention {
+            p.validate()?;
+        }
+        let row = CameraRow { id: id.to_string(), labels, created: Timestamp::now(), retention };
+        self.shared.catalog()?.add_camera(&row)?;
         self.write_camera_file(&row)?;
         Ok(row)
     }
@@ -350,32 +374,23 @@ impl Store {
         self.check_open()?;
         let catalog = self.shared.catalog()?;
         catalog.set_labels(id, &labels)?;
-        let row = catalog
-            .camera(id)?
-            .ok_or_else(|| Error::UnknownCamera(id.to_string()))?;
+        let row = catalog.camera(id)?.ok_or_else(|| Error::UnknownCamera(id.to_string()))?;
         drop(catalog);
         self.write_camera_file(&row)?;
         Ok(row)
     }
 
     /// Keeps camera settings beside its segments so a catalog rebuild restores them.
-    fn write_camera_file(&self, row: &CameraRow) -> Result<()> {
-        let dir = self
-            .shared
-            .root
-            .join("segments")
-            .join(camera_dir_name(&row.id));
-        fsutil::create_dir_all_durable(&dir)?;
-        let json =
-            serde_json::json!({ "id": row.id, "labels": row.labels, "created_ns": row.created.0 });
-        fsutil::write_atomic(&dir.join("camera.json"), json.to_string().as_bytes())
+    pub(crate) fn write_camera_file(&self, row: &CameraRow) -> Result<()> {
+        mirror::write_camera(&self.shared.root, row)
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     pub fn camera(&self, id: &str) -> Result<CameraRow> {
-        self.shared
-            .catalog()?
-            .camera(id)?
-            .ok_or_else(|| Error::UnknownCamera(id.to_string()))
+        self.shared.catalog()?.camera(id)?.ok_or_else(|| Error::UnknownCamera(id.to_string()))
     }
 
     pub fn cameras(&self) -> Result<Vec<CameraRow>> {
@@ -390,9 +405,7 @@ impl Store {
         writer::validate_config(&config)?;
         let last = {
             let catalog = self.shared.catalog()?;
-            catalog
-                .camera(camera)?
-                .ok_or_else(|| Error::UnknownCamera(camera.to_string()))?;
+            catalog.camera(camera)?.ok_or_else(|| Error::UnknownCamera(camera.to_string()))?;
             catalog.last_segment(camera)?
         };
         let mut writers = lock(&self.shared.writers);
@@ -406,13 +419,7 @@ impl Store {
             Some(row) => (Some(row.start_ts), [0; 32]),
             None => (None, [0; 32]),
         };
-        let w = CameraWriter::new(
-            self.shared.clone(),
-            camera.to_string(),
-            config,
-            max_ts,
-            prev_hash,
-        );
+        let w = CameraWriter::new(self.shared.clone(), camera.to_string(), config, max_ts, prev_hash);
         writers.insert(camera.to_string(), w.clone());
         Ok(w)
     }
@@ -443,10 +450,7 @@ impl Store {
         self.check_open()?;
         self.camera(camera)?;
         self.shared.flush_live(camera)?;
-        let rows = self
-            .shared
-            .catalog()?
-            .segments_overlapping(camera, range.start, range.end)?;
+        let rows = self.shared.catalog()?.segments_overlapping(camera, range.start, range.end)?;
         Ok(rows
             .into_iter()
             .filter(|r| {
@@ -504,14 +508,13 @@ impl Store {
     pub fn rebuild_catalog(&self) -> Result<RebuildReport> {
         self.check_open()?;
         if !lock(&self.shared.writers).is_empty() {
-            return Err(Error::invalid(
-                "close all writers before rebuilding the catalog",
-            ));
+            return Err(Error::invalid("close all writers before rebuilding the catalog"));
         }
         let id_text = self.store_id();
+        // Lock order everywhere: keystore, then catalog.
+        let mut ks = lock(&self.shared.keystore);
         let mut catalog = self.shared.catalog()?;
         let report = {
-            let mut ks = lock(&self.shared.keystore);
             // Build the new catalog beside the old, then swap them.
             *catalog = Catalog::placeholder()?;
             let r = fsck::rebuild_catalog_file(
@@ -523,9 +526,7 @@ impl Store {
             *catalog = Catalog::open(&self.shared.root.join(CATALOG_FILE), &id_text)?;
             r?
         };
-        self.shared
-            .next_segment_id
-            .fetch_max(catalog.max_segment_id()? + 1, Ordering::SeqCst);
+        self.shared.next_segment_id.fetch_max(catalog.max_segment_id()? + 1, Ordering::SeqCst);
         lock(&self.shared.segments).clear();
         Ok(report)
     }
@@ -536,10 +537,8 @@ impl Store {
         let seed = lock(&self.shared.keystore)
             .secret(EXPORT_SIGNING_KEY)?
             .ok_or_else(|| Error::invalid("this store has no export signing key"))?;
-        let seed: [u8; 32] = seed
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::invalid("malformed export signing key"))?;
+        let seed: [u8; 32] =
+            seed.as_slice().try_into().map_err(|_| Error::invalid("malformed export signing key"))?;
         Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
     }
 
@@ -596,10 +595,22 @@ fn recover_open_segments(
     gap_threshold: i64,
 ) -> Result<Vec<RecoveredSegment>> {
     let mut report = Vec::new();
-    for row in catalog.segments_in_state(SegmentState::Deleting)? {
+    // A sweep was interrupted after marking these rows: finish it.
+    let deleting = catalog.segments_in_state(SegmentState::Deleting)?;
+    for row in &deleting {
         fsutil::remove_file_durable(&root.join(&row.path))?;
-        catalog.remove_segment(row.id)?;
     }
+    let ids: Vec<u64> = deleting.iter().map(|r| r.id).collect();
+    catalog.finish_deletion(&ids, Timestamp::now())?;
+    report.extend(deleting.into_iter().map(|row| RecoveredSegment {
+        path: root.join(&row.path),
+        camera: row.camera,
+        segment_id: row.id,
+        action: "finished-deletion",
+        frames: row.frames.unwrap_or(0),
+        discarded_bytes: 0,
+        detail: "a retention sweep was interrupted after deciding to delete this segment".into(),
+    }));
     for row in catalog.segments_in_state(SegmentState::Open)? {
         let path = root.join(&row.path);
         let mut entry = RecoveredSegment {
@@ -626,20 +637,13 @@ fn recover_open_segments(
                 entry.action = "sealed";
                 entry.frames = summary.frame_count;
             }
-            Recovery::Repaired {
-                summary,
-                discarded_bytes,
-                problem,
-                ..
-            } => {
+            Recovery::Repaired { summary, discarded_bytes, problem, .. } => {
                 let bytes = std::fs::metadata(&path).ctx("stat", &path)?.len();
                 catalog.mark_sealed(row.id, &summary, bytes, Timestamp::now())?;
                 entry.action = "repaired";
                 entry.frames = summary.frame_count;
                 entry.discarded_bytes = discarded_bytes;
-                entry.detail = problem
-                    .map(|(o, d)| format!("cut at byte {o}: {d}"))
-                    .unwrap_or_default();
+                entry.detail = problem.map(|(o, d)| format!("cut at byte {o}: {d}")).unwrap_or_default();
             }
             Recovery::Empty { .. } => {
                 fsutil::remove_file_durable(&path)?;

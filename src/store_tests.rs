@@ -63,7 +63,7 @@ fn write_frames(store: &Store, camera: &str, start: i64, first: i64, n: i64) {
 
 fn new_store(dir: &Path) -> Store {
     let s = Store::create(&dir.join("store"), key(), options()).unwrap();
-    s.add_camera("cam", BTreeMap::new()).unwrap();
+    s.add_camera("cam", BTreeMap::new(), crate::RetentionSetting::StoreDefault).unwrap();
     s
 }
 
@@ -76,15 +76,10 @@ fn round_trip_across_segments_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let store = new_store(dir.path());
     write_frames(&store, "cam", T0, 0, 1000); // 40 s -> 4 segments
-    let segs = store
-        .segments("cam", range(T0, T0 + 100 * NANOS_PER_SECOND))
-        .unwrap();
+    let segs = store.segments("cam", range(T0, T0 + 100 * NANOS_PER_SECOND)).unwrap();
     assert_eq!(segs.len(), 4);
-    let frames: Vec<_> = store
-        .read("cam", range(T0, T0 + 40 * NANOS_PER_SECOND))
-        .unwrap()
-        .map(|f| f.unwrap())
-        .collect();
+    let frames: Vec<_> =
+        store.read("cam", range(T0, T0 + 40 * NANOS_PER_SECOND)).unwrap().map(|f| f.unwrap()).collect();
     assert_eq!(frames.len(), 1000);
     for (i, f) in frames.iter().enumerate() {
         assert_eq!(f.data, payload(i as i64));
@@ -92,10 +87,7 @@ fn round_trip_across_segments_and_reopen() {
     }
     store.close().unwrap();
     let store = Store::open(&dir.path().join("store"), key(), options(), false).unwrap();
-    let n = store
-        .read("cam", range(T0, T0 + 40 * NANOS_PER_SECOND))
-        .unwrap()
-        .count();
+    let n = store.read("cam", range(T0, T0 + 40 * NANOS_PER_SECOND)).unwrap().count();
     assert_eq!(n, 1000);
     let report = store.fsck(true).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -108,31 +100,19 @@ fn read_starts_at_keyframe_and_stops_before_end() {
     let store = new_store(dir.path());
     write_frames(&store, "cam", T0, 0, 500);
     // start inside GOP 3 (frames 75..100), end at frame 130
-    let frames: Vec<_> = store
-        .read("cam", range(T0 + 80 * FRAME, T0 + 130 * FRAME))
-        .unwrap()
-        .map(|f| f.unwrap())
-        .collect();
+    let frames: Vec<_> =
+        store.read("cam", range(T0 + 80 * FRAME, T0 + 130 * FRAME)).unwrap().map(|f| f.unwrap()).collect();
     assert_eq!(frames.first().unwrap().meta.ts, Timestamp(T0 + 75 * FRAME));
     assert!(frames[0].meta.keyframe);
     assert_eq!(frames.last().unwrap().meta.ts, Timestamp(T0 + 129 * FRAME));
     assert_eq!(frames.len(), 55);
-    let kf = store
-        .seek("cam", Timestamp(T0 + 99 * FRAME))
-        .unwrap()
-        .unwrap();
+    let kf = store.seek("cam", Timestamp(T0 + 99 * FRAME)).unwrap().unwrap();
     assert_eq!(kf.meta.ts, Timestamp(T0 + 75 * FRAME));
     // before the first frame: the first keyframe
-    let kf = store
-        .seek("cam", Timestamp(T0 - NANOS_PER_SECOND))
-        .unwrap()
-        .unwrap();
+    let kf = store.seek("cam", Timestamp(T0 - NANOS_PER_SECOND)).unwrap().unwrap();
     assert_eq!(kf.meta.ts, Timestamp(T0));
     // after the last frame (beyond tolerance): nothing
-    assert!(store
-        .seek("cam", Timestamp(T0 + 3600 * NANOS_PER_SECOND))
-        .unwrap()
-        .is_none());
+    assert!(store.seek("cam", Timestamp(T0 + 3600 * NANOS_PER_SECOND)).unwrap().is_none());
 }
 
 #[test]
@@ -141,17 +121,8 @@ fn gaps_between_writer_sessions_and_inside_segments() {
     let store = new_store(dir.path());
     write_frames(&store, "cam", T0, 0, 250); // [T0, T0+10s)
     write_frames(&store, "cam", T0 + 60 * NANOS_PER_SECOND, 0, 250); // [T0+60s, T0+70s)
-    let gaps = store
-        .gaps(
-            "cam",
-            range(T0 - 5 * NANOS_PER_SECOND, T0 + 80 * NANOS_PER_SECOND),
-            None,
-        )
-        .unwrap();
-    let g: Vec<(i64, i64)> = gaps
-        .iter()
-        .map(|g| (g.start.0 - T0, g.end.0 - T0))
-        .collect();
+    let gaps = store.gaps("cam", range(T0 - 5 * NANOS_PER_SECOND, T0 + 80 * NANOS_PER_SECOND), None).unwrap();
+    let g: Vec<(i64, i64)> = gaps.iter().map(|g| (g.start.0 - T0, g.end.0 - T0)).collect();
     assert_eq!(
         g,
         vec![
@@ -162,10 +133,7 @@ fn gaps_between_writer_sessions_and_inside_segments() {
     );
     // A read into the gap starts at the next recording.
     let first = store
-        .read(
-            "cam",
-            range(T0 + 30 * NANOS_PER_SECOND, T0 + 61 * NANOS_PER_SECOND),
-        )
+        .read("cam", range(T0 + 30 * NANOS_PER_SECOND, T0 + 61 * NANOS_PER_SECOND))
         .unwrap()
         .next()
         .unwrap()
@@ -190,17 +158,11 @@ fn live_segment_is_readable_before_close() {
         })
         .unwrap();
     }
-    let frames: Vec<_> = store
-        .read("cam", range(T0, T0 + NANOS_PER_SECOND * 100))
-        .unwrap()
-        .map(|f| f.unwrap())
-        .collect();
+    let frames: Vec<_> =
+        store.read("cam", range(T0, T0 + NANOS_PER_SECOND * 100)).unwrap().map(|f| f.unwrap()).collect();
     assert_eq!(frames.len(), 60);
     assert_eq!(frames[59].data, payload(59));
-    assert!(store
-        .gaps("cam", range(T0, T0 + 59 * FRAME), None)
-        .unwrap()
-        .is_empty());
+    assert!(store.gaps("cam", range(T0, T0 + 59 * FRAME), None).unwrap().is_empty());
     w.close().unwrap();
 }
 
@@ -218,20 +180,11 @@ fn ordering_rules_are_enforced() {
         dts: None,
         duration: None,
     };
-    assert!(
-        matches!(w.append(&f(T0, false)), Err(Error::InvalidArgument(_))),
-        "first frame must be key"
-    );
+    assert!(matches!(w.append(&f(T0, false)), Err(Error::InvalidArgument(_))), "first frame must be key");
     w.append(&f(T0, true)).unwrap();
     w.append(&f(T0 + FRAME, false)).unwrap();
-    assert!(
-        w.append(&f(T0 + FRAME, true)).is_err(),
-        "keyframe must move forward"
-    );
-    assert!(
-        w.append(&f(T0 - FRAME, false)).is_err(),
-        "frame before its keyframe"
-    );
+    assert!(w.append(&f(T0 + FRAME, true)).is_err(), "keyframe must move forward");
+    assert!(w.append(&f(T0 - FRAME, false)).is_err(), "frame before its keyframe");
     w.close().unwrap();
     // A new session may not go back in time either.
     let w = store.writer("cam", config()).unwrap();
@@ -249,16 +202,10 @@ fn wrong_key_lock_and_unknown_camera() {
         Err(Error::Locked { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
         other => panic!("expected Locked, got {:?}", other.err()),
     }
-    assert!(matches!(
-        store.writer("nope", config()),
-        Err(Error::UnknownCamera(_))
-    ));
+    assert!(matches!(store.writer("nope", config()), Err(Error::UnknownCamera(_))));
     store.close().unwrap();
     let wrong = SecretKey::from_bytes([0x5B; 32]);
-    assert!(matches!(
-        Store::open(&root, wrong, options(), false),
-        Err(Error::WrongKey { .. })
-    ));
+    assert!(matches!(Store::open(&root, wrong, options(), false), Err(Error::WrongKey { .. })));
 }
 
 #[test]
@@ -266,9 +213,7 @@ fn flipped_byte_fails_only_the_affected_frames() {
     let dir = tempfile::tempdir().unwrap();
     let store = new_store(dir.path());
     write_frames(&store, "cam", T0, 0, 500); // 2 segments of 10 s
-    let segs = store
-        .segments("cam", range(T0, T0 + 20 * NANOS_PER_SECOND))
-        .unwrap();
+    let segs = store.segments("cam", range(T0, T0 + 20 * NANOS_PER_SECOND)).unwrap();
     store.close().unwrap();
     let victim = dir.path().join("store").join(&segs[0].path);
     let mut bytes = std::fs::read(&victim).unwrap();
@@ -276,46 +221,26 @@ fn flipped_byte_fails_only_the_affected_frames() {
     bytes[pos] ^= 0x40;
     std::fs::write(&victim, &bytes).unwrap();
     let store = Store::open(&dir.path().join("store"), key(), options(), false).unwrap();
-    let err = store
-        .read("cam", range(T0, T0 + 10 * NANOS_PER_SECOND))
-        .unwrap()
-        .find_map(|f| f.err())
-        .unwrap();
+    let err =
+        store.read("cam", range(T0, T0 + 10 * NANOS_PER_SECOND)).unwrap().find_map(|f| f.err()).unwrap();
     match &err {
-        Error::Corrupt {
-            camera,
-            path,
-            offset,
-            ..
-        } => {
+        Error::Corrupt { camera, path, offset, .. } => {
             assert_eq!(camera, "cam");
             assert_eq!(path, &victim);
-            assert!(
-                *offset <= pos as u64 && pos as u64 - *offset < 2000,
-                "offset {offset} vs flip {pos}"
-            );
+            assert!(*offset <= pos as u64 && pos as u64 - *offset < 2000, "offset {offset} vs flip {pos}");
         }
         other => panic!("expected Corrupt, got {other}"),
     }
     // The other segment is intact.
     let n = store
-        .read(
-            "cam",
-            range(T0 + 10 * NANOS_PER_SECOND, T0 + 20 * NANOS_PER_SECOND),
-        )
+        .read("cam", range(T0 + 10 * NANOS_PER_SECOND, T0 + 20 * NANOS_PER_SECOND))
         .unwrap()
         .filter(|f| f.is_ok())
         .count();
     assert_eq!(n, 250);
     let report = store.fsck(true).unwrap();
-    assert!(report
-        .problems
-        .iter()
-        .any(|p| p.segment_id == Some(segs[0].id)));
-    assert!(report
-        .problems
-        .iter()
-        .all(|p| p.segment_id != Some(segs[1].id)));
+    assert!(report.problems.iter().any(|p| p.segment_id == Some(segs[0].id)));
+    assert!(report.problems.iter().all(|p| p.segment_id != Some(segs[1].id)));
 }
 
 #[test]
@@ -323,28 +248,16 @@ fn catalog_rebuild_from_files() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
     let store = new_store(dir.path());
-    store
-        .set_labels(
-            "cam",
-            BTreeMap::from([("area".to_string(), "district-3".to_string())]),
-        )
-        .unwrap();
+    store.set_labels("cam", BTreeMap::from([("area".to_string(), "district-3".to_string())])).unwrap();
     write_frames(&store, "cam", T0, 0, 600);
-    let before = store
-        .segments("cam", range(T0, T0 + 60 * NANOS_PER_SECOND))
-        .unwrap();
+    let before = store.segments("cam", range(T0, T0 + 60 * NANOS_PER_SECOND)).unwrap();
     store.close().unwrap();
     for f in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"] {
         let _ = std::fs::remove_file(root.join(f));
     }
-    assert!(matches!(
-        Store::open(&root, key(), options(), false),
-        Err(Error::CatalogMissing { .. })
-    ));
+    assert!(matches!(Store::open(&root, key(), options(), false), Err(Error::CatalogMissing { .. })));
     let store = Store::open(&root, key(), options(), true).unwrap();
-    let after = store
-        .segments("cam", range(T0, T0 + 60 * NANOS_PER_SECOND))
-        .unwrap();
+    let after = store.segments("cam", range(T0, T0 + 60 * NANOS_PER_SECOND)).unwrap();
     assert_eq!(before.len(), after.len());
     for (a, b) in before.iter().zip(&after) {
         assert_eq!(
@@ -353,13 +266,7 @@ fn catalog_rebuild_from_files() {
         );
     }
     assert_eq!(store.camera("cam").unwrap().labels["area"], "district-3");
-    assert_eq!(
-        store
-            .read("cam", range(T0, T0 + 60 * NANOS_PER_SECOND))
-            .unwrap()
-            .count(),
-        600
-    );
+    assert_eq!(store.read("cam", range(T0, T0 + 60 * NANOS_PER_SECOND)).unwrap().count(), 600);
     assert!(store.fsck(false).unwrap().problems.is_empty());
 }
 
@@ -371,11 +278,7 @@ fn no_plaintext_reaches_disk() {
     store.close().unwrap();
     for entry in walk(&dir.path().join("store")) {
         let bytes = std::fs::read(&entry).unwrap();
-        assert!(
-            !bytes.windows(16).any(|w| w == b"PLAINTEXT-MARKER"),
-            "plaintext in {}",
-            entry.display()
-        );
+        assert!(!bytes.windows(16).any(|w| w == b"PLAINTEXT-MARKER"), "plaintext in {}", entry.display());
     }
 }
 
@@ -390,4 +293,75 @@ fn walk(p: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+mod retention {
+    use super::*;
+    use crate::retention::{RetentionPolicy, RetentionSetting};
+    use crate::segment::reader::SegmentFile;
+    use crate::time::NANOS_PER_DAY;
+
+    const DAY: i64 = NANOS_PER_DAY;
+
+    #[test]
+    fn sweep_respects_holds_and_shreds_emptied_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("store"), key(), options()).unwrap();
+        let policy = RetentionPolicy { max_age_ns: Some(2 * DAY), max_bytes: None, min_age_ns: Some(DAY) };
+        store.add_camera("cam", BTreeMap::new(), RetentionSetting::Custom(policy)).unwrap();
+        // Day 0, day 1 and day 2 of footage, 20 s each (two segments a day).
+        let base = (T0 / DAY + 1) * DAY;
+        for d in 0..3 {
+            write_frames(&store, "cam", base + d * DAY, 0, 500);
+        }
+        let day1 = range(base + DAY, base + DAY + 20 * NANOS_PER_SECOND);
+        let hold = store.hold("cam", day1, "CASE-7", "assault near gate", None, "clerk").unwrap();
+        let day0_rows = store.segments("cam", range(base, base + 20 * NANOS_PER_SECOND)).unwrap();
+        let backup = dir.path().join("backup.vvs");
+        std::fs::copy(dir.path().join("store").join(&day0_rows[0].path), &backup).unwrap();
+
+        let now = Timestamp(base + 3 * DAY + 3600 * NANOS_PER_SECOND);
+        let dry = store.enforce_retention(Some(now), true).unwrap();
+        assert_eq!(dry.deletions().count(), 2, "dry run plans day 0 only (day 1 is held)");
+        assert_eq!(dry.shredded, vec![("cam".to_string(), (base / DAY) as i32)]);
+        assert_eq!(
+            store.segments("cam", range(base, base + 3 * DAY)).unwrap().len(),
+            6,
+            "dry run deletes nothing"
+        );
+
+        let done = store.enforce_retention(Some(now), false).unwrap();
+        assert_eq!(done.deleted_bytes(), dry.deleted_bytes());
+        assert_eq!(done.shredded, dry.shredded);
+        assert!(store.read("cam", range(base, base + 20 * NANOS_PER_SECOND)).unwrap().next().is_none());
+        assert_eq!(store.read("cam", day1).unwrap().count(), 500, "held footage reads after its retention");
+        // The copy taken before the sweep is now unreadable, master key or not.
+        let err =
+            SegmentFile::open(&backup, &mut |c, d| store.shared().keystore_guard().kek(c, d)).err().unwrap();
+        assert!(matches!(err, Error::KeyShredded { .. }), "{err}");
+        assert!(store.fsck(true).unwrap().problems.is_empty(), "chain verifies through tombstones");
+
+        store.release_hold(hold.id, "clerk").unwrap();
+        let done = store.enforce_retention(Some(now), false).unwrap();
+        assert_eq!(done.deletions().count(), 2);
+        assert_eq!(store.segments("cam", range(base, base + 3 * DAY)).unwrap().len(), 2, "day 2 is young");
+        assert!(store.fsck(true).unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn rotation_rewraps_keys_without_touching_video() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let store = new_store(dir.path());
+        write_frames(&store, "cam", T0, 0, 300);
+        let before: Vec<_> = std::fs::read_dir(root.join("segments/cam")).unwrap().collect();
+        let new_key = SecretKey::from_bytes([0x77; 32]);
+        store.rotate_master_key(new_key.clone()).unwrap();
+        store.close().unwrap();
+        assert!(matches!(Store::open(&root, key(), options(), false), Err(Error::WrongKey { .. })));
+        let store = Store::open(&root, new_key, options(), false).unwrap();
+        assert_eq!(store.read("cam", range(T0, T0 + 60 * NANOS_PER_SECOND)).unwrap().count(), 300);
+        let after: Vec<_> = std::fs::read_dir(root.join("segments/cam")).unwrap().collect();
+        assert_eq!(before.len(), after.len());
+    }
 }

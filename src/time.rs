@@ -15,9 +15,7 @@ impl Timestamp {
     pub const MAX: Timestamp = Timestamp(i64::MAX);
 
     pub fn now() -> Timestamp {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Timestamp(d.as_nanos().min(i64::MAX as u128) as i64)
     }
 
@@ -41,11 +39,7 @@ impl fmt::Display for Timestamp {
     /// so error messages name instants operators can read.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let dt = chrono::DateTime::from_timestamp_nanos(self.0);
-        write!(
-            f,
-            "{}",
-            dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-        )
+        write!(f, "{}", dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
     }
 }
 
@@ -85,10 +79,7 @@ pub struct TimeBase {
 }
 
 impl TimeBase {
-    pub const NANOS: TimeBase = TimeBase {
-        num: 1,
-        den: 1_000_000_000,
-    };
+    pub const NANOS: TimeBase = TimeBase { num: 1, den: 1_000_000_000 };
 
     pub fn new(num: u32, den: u32) -> Option<TimeBase> {
         (num > 0 && den > 0).then_some(TimeBase { num, den })
@@ -117,10 +108,7 @@ mod tests {
     #[test]
     fn display_is_rfc3339_utc() {
         assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            Timestamp(1_500_000_000).to_string(),
-            "1970-01-01T00:00:01.500Z"
-        );
+        assert_eq!(Timestamp(1_500_000_000).to_string(), "1970-01-01T00:00:01.500Z");
         assert_eq!(format_utc_day(20_413), "2025-11-21");
     }
 
@@ -128,9 +116,6 @@ mod tests {
     fn time_base_conversion_is_exact_for_90khz() {
         let tb = TimeBase::new(1, 90_000).unwrap();
         assert_eq!(tb.ticks_to_nanos(3_600), 40_000_000);
-        assert_eq!(
-            tb.ticks_to_nanos(90_000 * 86_400 * 365),
-            86_400 * 365 * NANOS_PER_SECOND
-        );
+        assert_eq!(tb.ticks_to_nanos(90_000 * 86_400 * 365), 86_400 * 365 * NANOS_PER_SECOND);
     }
 }

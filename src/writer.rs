@@ -47,9 +47,12 @@ pub struct WriterStats {
 }
 
 enum IoOp {
+    /// `lease`: the writer still holds a keystore lease on the segment's KEK
+    /// (released once, after the catalog row exists; an op may be retried).
     Create {
         row: SegmentRow,
         header_bytes: Vec<u8>,
+        lease: AtomicBool,
     },
     Write(Vec<u8>),
     Seal {
@@ -213,10 +216,7 @@ impl CameraWriter {
                 Some(seg) => {
                     frame.keyframe
                         && (st.pending_config.is_some()
-                            || frame
-                                .ts
-                                .0
-                                .saturating_sub(seg.start_ts().unwrap_or(frame.ts).0)
+                            || frame.ts.0.saturating_sub(seg.start_ts().unwrap_or(frame.ts).0)
                                 >= opts.roll_after_ns
                             || seg.len() >= opts.roll_bytes)
                 }
@@ -231,14 +231,9 @@ impl CameraWriter {
             if !matches!(st.ops.back(), Some(IoOp::Write(_))) {
                 st.ops.push_back(IoOp::Write(self.take_buffer()));
             }
-            let Some(IoOp::Write(buf)) = st.ops.back_mut() else {
-                unreachable!()
-            };
+            let Some(IoOp::Write(buf)) = st.ops.back_mut() else { unreachable!() };
             let before = buf.len();
-            st.segment
-                .as_mut()
-                .expect("segment after roll")
-                .append(frame, buf);
+            st.segment.as_mut().expect("segment after roll").append(frame, buf);
             st.queued_bytes += buf.len() - before;
             st.camera_max_ts = Some(st.camera_max_ts.map_or(frame.ts, |m| m.max(frame.ts)));
             st.stats.frames += 1;
@@ -263,11 +258,7 @@ impl CameraWriter {
             let (summary, footer) = seg.finish();
             st.prev_hash = summary.content_hash;
             st.queued_bytes += footer.len();
-            st.ops.push_back(IoOp::Seal {
-                id,
-                summary,
-                footer,
-            });
+            st.ops.push_back(IoOp::Seal { id, summary, footer });
         }
         if let Some(cfg) = st.pending_config.take() {
             st.config = cfg;
@@ -304,14 +295,10 @@ impl CameraWriter {
             created: header.created,
             sealed_at: None,
         };
-        let (seg, header_bytes) = SegmentWriter::new(
-            header,
-            st.config.clone(),
-            &dek,
-            shared.options.gap_threshold_ns,
-        );
+        let (seg, header_bytes) =
+            SegmentWriter::new(header, st.config.clone(), &dek, shared.options.gap_threshold_ns);
         st.queued_bytes += header_bytes.len();
-        st.ops.push_back(IoOp::Create { row, header_bytes });
+        st.ops.push_back(IoOp::Create { row, header_bytes, lease: AtomicBool::new(true) });
         st.segment = Some(seg);
         st.stats.segments += 1;
         Ok(())
@@ -358,12 +345,7 @@ impl CameraWriter {
         self.drain(&mut io, false, Some(id))
     }
 
-    fn drain(
-        &self,
-        io: &mut IoState,
-        sync: bool,
-        live: Option<u64>,
-    ) -> Result<Option<SegmentFile>> {
+    fn drain(&self, io: &mut IoState, sync: bool, live: Option<u64>) -> Result<Option<SegmentFile>> {
         let (mut ops, live_view) = {
             let mut st = lock(&self.state);
             if let Some((segment, detail)) = &st.failure {
@@ -374,22 +356,25 @@ impl CameraWriter {
             }
             self.flush_queued.store(false, Ordering::Release);
             st.queued_bytes = 0;
-            let view = live
-                .and_then(|id| st.segment.as_ref().filter(|s| s.id() == id))
-                .map(|s| {
-                    (
-                        s.header.clone(),
-                        s.header_len(),
-                        s.config.clone(),
-                        s.cipher().clone(),
-                        *s.binding(),
-                        s.summary(),
-                    )
-                });
+            let view = live.and_then(|id| st.segment.as_ref().filter(|s| s.id() == id)).map(|s| {
+                (
+                    s.header.clone(),
+                    s.header_len(),
+                    s.config.clone(),
+                    s.cipher().clone(),
+                    *s.binding(),
+                    s.summary(),
+                )
+            });
             (std::mem::take(&mut st.ops), view)
         };
         while let Some(op) = ops.pop_front() {
-            if let Err(e) = self.execute(io, &op) {
+            let mut result = self.execute(io, &op);
+            if result.as_ref().is_err_and(Error::is_disk_full) && crate::pressure::reclaim(&self.shared) {
+                // Old footage made room: the same positional write again.
+                result = self.execute(io, &op);
+            }
+            if let Err(e) = result {
                 ops.push_front(op);
                 return Err(self.on_io_error(e, ops, io));
             }
@@ -403,10 +388,7 @@ impl CameraWriter {
         let Some((header, header_len, config, cipher, binding, summary)) = live_view else {
             return Ok(None);
         };
-        let cur = io
-            .current
-            .as_ref()
-            .expect("live segment is the current file");
+        let cur = io.current.as_ref().expect("live segment is the current file");
         debug_assert_eq!(cur.written, summary.records_end);
         Ok(Some(SegmentFile::live(
             cur.path.clone(),
@@ -439,7 +421,7 @@ impl CameraWriter {
     fn execute(&self, io: &mut IoState, op: &IoOp) -> Result<()> {
         let shared = &self.shared;
         match op {
-            IoOp::Create { row, header_bytes } => {
+            IoOp::Create { row, header_bytes, lease } => {
                 {
                     let mut ks = lock(&shared.keystore);
                     if ks.has_pending() {
@@ -447,11 +429,12 @@ impl CameraWriter {
                     }
                 }
                 shared.catalog_for_io().insert_open_segment(row)?;
+                // The row now pins the KEK; the writer's lease can go.
+                if lease.swap(false, Ordering::AcqRel) {
+                    lock(&shared.keystore).release_lease(&row.camera, row.kek_day);
+                }
                 let path = shared.root.join(&row.path);
-                let dir = path
-                    .parent()
-                    .expect("segment path has a directory")
-                    .to_path_buf();
+                let dir = path.parent().expect("segment path has a directory").to_path_buf();
                 fsutil::create_dir_all_durable(&dir)?;
                 let file = OpenOptions::new()
                     .read(true)
@@ -460,8 +443,7 @@ impl CameraWriter {
                     .truncate(true)
                     .open(&path)
                     .ctx("create segment", &path)?;
-                file.write_all_at(header_bytes, 0)
-                    .ctx("write segment header", &path)?;
+                file.write_all_at(header_bytes, 0).ctx("write segment header", &path)?;
                 io.current = Some(OpenFile {
                     id: row.id,
                     path,
@@ -472,38 +454,19 @@ impl CameraWriter {
                 io.dir_to_sync = Some(dir);
             }
             IoOp::Write(bytes) => {
-                let cur = io
-                    .current
-                    .as_mut()
-                    .expect("a segment file is open before its records");
-                cur.file
-                    .write_all_at(bytes, cur.written)
-                    .ctx("write segment", &cur.path)?;
+                let cur = io.current.as_mut().expect("a segment file is open before its records");
+                cur.file.write_all_at(bytes, cur.written).ctx("write segment", &cur.path)?;
                 cur.written += bytes.len() as u64;
             }
-            IoOp::Seal {
-                id,
-                summary,
-                footer,
-            } => {
-                let cur = io
-                    .current
-                    .as_mut()
-                    .expect("the sealed segment is the current file");
+            IoOp::Seal { id, summary, footer } => {
+                let cur = io.current.as_mut().expect("the sealed segment is the current file");
                 debug_assert_eq!(cur.id, *id);
-                cur.file
-                    .write_all_at(footer, cur.written)
-                    .ctx("write segment footer", &cur.path)?;
+                cur.file.write_all_at(footer, cur.written).ctx("write segment footer", &cur.path)?;
                 cur.written += footer.len() as u64;
                 self.sync_current(io)?;
                 let cur = io.current.take().expect("current file");
                 let sealed_bytes = cur.written;
-                shared.catalog_for_io().mark_sealed(
-                    *id,
-                    summary,
-                    sealed_bytes,
-                    Timestamp::now(),
-                )?;
+                shared.catalog_for_io().mark_sealed(*id, summary, sealed_bytes, Timestamp::now())?;
             }
         }
         Ok(())
@@ -535,11 +498,7 @@ impl CameraWriter {
     }
 
     fn failed(&self, segment: u64, detail: String) -> Error {
-        Error::WriterFailed {
-            camera: self.camera.clone(),
-            segment,
-            detail,
-        }
+        Error::WriterFailed { camera: self.camera.clone(), segment, detail }
     }
 
     /// A write failed before any fsync: keep the unwritten work queued (in
@@ -570,11 +529,7 @@ impl CameraWriter {
                 let id = seg.id();
                 let (summary, footer) = seg.finish();
                 st.prev_hash = summary.content_hash;
-                st.ops.push_back(IoOp::Seal {
-                    id,
-                    summary,
-                    footer,
-                });
+                st.ops.push_back(IoOp::Seal { id, summary, footer });
             }
         }
         let result = self.flush(true);
@@ -590,9 +545,7 @@ impl CameraWriter {
 impl AppendState {
     fn check_usable(&self, camera: &str) -> Result<()> {
         if self.closed {
-            return Err(Error::invalid(format!(
-                "the writer for camera {camera:?} is closed"
-            )));
+            return Err(Error::invalid(format!("the writer for camera {camera:?} is closed")));
         }
         if let Some((segment, detail)) = &self.failure {
             return Err(Error::WriterFailed {
@@ -608,11 +561,7 @@ impl AppendState {
 /// Checks a codec configuration a caller hands in.
 pub fn validate_config(config: &CodecConfig) -> Result<()> {
     let c = &config.codec;
-    if c.is_empty()
-        || c.len() > 64
-        || !c
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    if c.is_empty() || c.len() > 64 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
         return Err(Error::invalid(format!(
             "codec {c:?} is not an FFmpeg codec name (e.g. \"h264\", \"hevc\")"

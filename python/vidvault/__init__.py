@@ -37,6 +37,7 @@ from .errors import (
     WrongKeyError,
 )
 from .keyfile import generate_key, load_key
+from .retention import Hold, Retention, StorageStatus, SweepReport
 from .store import (
     Camera,
     CodecConfig,
@@ -65,20 +66,24 @@ __all__ = [
     "Frame",
     "FsckReport",
     "Gap",
+    "Hold",
     "InvalidArgumentError",
     "MediaError",
     "NotAStoreError",
     "Problem",
     "RebuildReport",
     "Recovered",
+    "Retention",
     "Segment",
     "ShreddedError",
     "StorageError",
     "StorageFullError",
+    "StorageStatus",
     "Store",
     "StoreClosedError",
     "StoreExistsError",
     "StoreLockedError",
+    "SweepReport",
     "UnknownCameraError",
     "VidvaultError",
     "Writer",

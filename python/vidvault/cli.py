@@ -43,16 +43,20 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_cameras(args: argparse.Namespace) -> int:
     with _open(args) as store:
         if args.add:
-            store.add_camera(args.add, labels=_labels(args.label))
-        elif args.label:
-            raise errors.InvalidArgumentError("--label needs --add CAMERA")
-        cams = store.cameras()
+            store.add_camera(args.add, labels=_labels(args.label), retention=args.retention)
+        elif args.label or args.retention:
+            raise errors.InvalidArgumentError("--label and --retention go with --add CAMERA")
+        if args.set_retention:
+            camera, setting = args.set_retention
+            store.set_retention(camera, None if setting == "default" else setting)
+        cams = [(c, *store.retention(c.id)) for c in store.cameras()]
         if args.json:
-            print(json.dumps([{"id": c.id, "labels": c.labels, "created": iso(c.created)} for c in cams], indent=2))
+            print(json.dumps([{"id": c.id, "labels": c.labels, "created": iso(c.created), "retention": source,
+                               "policy": str(policy)} for c, source, policy in cams], indent=2))
         else:
-            for c in cams:
+            for c, source, policy in cams:
                 labels = " ".join(f"{k}={v}" for k, v in sorted(c.labels.items()))
-                print(f"{c.id:24} {labels}")
+                print(f"{c.id:24} {source:18} {str(policy):44} {labels}")
     return 0
 
 
@@ -115,7 +119,7 @@ def open_store(args: argparse.Namespace, **kw: object) -> Store:
 
 #: Modules that add subcommands of their own: each defines
 #: `register(subparsers)` and imports only what its commands need.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["vidvault.cli_retention"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_store(sub.add_parser("cameras", help="list cameras, or add one with --add"))
     sp.add_argument("--add", metavar="CAMERA")
     sp.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    sp.add_argument("--retention", metavar="CLASS", help="retention class of the added camera")
+    sp.add_argument("--set-retention", nargs=2, metavar=("CAMERA", "CLASS"),
+                    help="put a camera in a retention class ('default': the store default)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_cameras)
 

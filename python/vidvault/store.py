@@ -18,6 +18,15 @@ from typing import Any, Iterator, Mapping, NamedTuple
 
 from . import _core
 from .keyfile import coerce_key
+from .retention import (
+    Hold,
+    Retention,
+    RetentionLike,
+    StorageStatus,
+    SweepReport,
+    setting_from_core,
+    setting_to_core,
+)
 from .timeutil import TimeLike, duration_ns, to_ns
 
 Frame = _core.Frame
@@ -72,6 +81,8 @@ class RebuildReport:
     cameras: int
     segments: int
     repaired: int
+    holds: int
+    tombstones: int
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -94,7 +105,10 @@ def _options(
     roll_bytes: int,
     gap_threshold: float | timedelta,
     io_threads: int,
+    min_free_bytes: int | str | None,
 ) -> dict[str, Any]:
+    from .retention import parse_size
+
     def secs(v: float | timedelta) -> float:
         return duration_ns(v) / 1e9
 
@@ -104,6 +118,7 @@ def _options(
         "roll_bytes": int(roll_bytes),
         "gap_threshold": secs(gap_threshold),
         "io_threads": int(io_threads),
+        "min_free_bytes": None if min_free_bytes is None else parse_size(min_free_bytes),
     }
 
 
@@ -132,6 +147,7 @@ class Store:
         roll_bytes: int = 256 << 20,
         gap_threshold: float | timedelta = 2.0,
         io_threads: int = 4,
+        min_free_bytes: int | str | None = None,
     ) -> "Store":
         """Creates a store in a new or empty directory.
 
@@ -139,8 +155,10 @@ class Store:
         long after ``append``). ``roll_after``/``roll_bytes``: a new segment
         starts at the first keyframe after this much footage or size.
         ``gap_threshold``: a jump in frame time larger than this is a gap.
+        ``min_free_bytes``: free-space floor under which the oldest deletable
+        footage is reclaimed (default 1 GiB, at most 5% of the filesystem).
         """
-        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads)
+        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes)
         return cls(_core.Store.create(os.fspath(path), coerce_key(key), **opts))
 
     @classmethod
@@ -155,13 +173,14 @@ class Store:
         roll_bytes: int = 256 << 20,
         gap_threshold: float | timedelta = 2.0,
         io_threads: int = 4,
+        min_free_bytes: int | str | None = None,
     ) -> "Store":
         """Opens a store; unsealed segments left by a crash are recovered.
 
         With ``rebuild_catalog=True`` the catalog is first rebuilt from the
         segment files (use when it is missing or damaged).
         """
-        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads)
+        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes)
         core = _core.Store.open(os.fspath(path), coerce_key(key), rebuild_catalog=rebuild_catalog, **opts)
         return cls(core)
 
@@ -193,10 +212,18 @@ class Store:
 
     # -------------------------------------------------------------- cameras
 
-    def add_camera(self, camera_id: str, *, labels: Mapping[str, str] | None = None) -> Camera:
+    def add_camera(
+        self,
+        camera_id: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        retention: RetentionLike = None,
+    ) -> Camera:
         """Registers a camera. Any printable string works as an id; see
-        :func:`vidvault.is_gb28181_id` to validate 20-digit GB/T 28181 ids."""
-        return self._core.add_camera(camera_id, dict(labels or {}))
+        :func:`vidvault.is_gb28181_id` to validate 20-digit GB/T 28181 ids.
+        ``retention``: a class name ("general", "key-site"...), a
+        :class:`Retention` of the camera's own, or None for the store default."""
+        return self._core.add_camera(camera_id, dict(labels or {}), setting_to_core(retention))
 
     def set_labels(self, camera_id: str, labels: Mapping[str, str]) -> Camera:
         return self._core.set_labels(camera_id, dict(labels))
@@ -206,6 +233,90 @@ class Store:
 
     def cameras(self) -> list[Camera]:
         return self._core.cameras()
+
+    # -------------------------------------------------------------- retention
+
+    def set_retention(self, camera_id: str, retention: RetentionLike) -> Camera:
+        """A class name, a :class:`Retention` of its own, or None (store default)."""
+        return self._core.set_retention(camera_id, setting_to_core(retention))
+
+    def retention(self, camera_id: str) -> tuple[str, Retention]:
+        """The policy in force for a camera and where it comes from
+        ("class general", "custom")."""
+        source, policy = self._core.effective_retention(camera_id)
+        return source, Retention._from_core(policy)
+
+    def camera_retention(self, camera_id: str) -> RetentionLike:
+        """What the camera is set to: a class name, its own Retention, or None."""
+        return setting_from_core(self._core.camera(camera_id).retention)
+
+    def define_retention_class(self, name: str, retention: Retention) -> None:
+        """Creates or changes a named class; every camera in it follows."""
+        self._core.define_retention_class(name, retention._core_tuple())
+
+    def retention_classes(self) -> dict[str, Retention]:
+        return {n: Retention._from_core(p) for n, p in self._core.retention_classes()[1]}
+
+    @property
+    def default_retention_class(self) -> str:
+        return self._core.retention_classes()[0]
+
+    def set_default_retention_class(self, name: str) -> None:
+        self._core.set_default_retention_class(name)
+
+    def hold(
+        self,
+        camera: str,
+        start: TimeLike,
+        end: TimeLike,
+        *,
+        case: str,
+        actor: str,
+        reason: str = "",
+        until: TimeLike | None = None,
+    ) -> int:
+        """Places a legal hold ("evidence lock") on ``[start, end)`` of a
+        camera; returns its id. Held footage is never deleted or shredded by
+        any path (age, size, disk pressure) until released or ``until``."""
+        h = self._core.hold(camera, to_ns(start), to_ns(end), case=case, reason=reason, actor=actor,
+                            until=None if until is None else to_ns(until))
+        return h.id
+
+    def release(self, hold_id: int, *, actor: str) -> Hold:
+        """Releases a hold; its footage falls back under normal retention."""
+        return self._core.release_hold(hold_id, actor=actor)
+
+    def holds(self, camera: str | None = None, *, active: bool | None = None) -> list[Hold]:
+        """Holds, oldest first; ``active=True`` only those in force now."""
+        holds = self._core.holds(camera)
+        if active is None:
+            return holds
+        import time
+
+        now = time.time_ns()
+        return [h for h in holds if h.active_at(now) == active]
+
+    def enforce_retention(self, now: TimeLike | None = None, *, dry_run: bool = False) -> SweepReport:
+        """Deletes whole sealed segments past their camera's ``max_age`` or
+        over its ``max_bytes`` (never held ones, never the open segment),
+        then crypto-shreds the keys of days left without footage. ``now`` is
+        injectable (tests, "what if" runs); ``dry_run`` changes nothing."""
+        r = self._core.enforce_retention(None if now is None else to_ns(now), dry_run)
+        return SweepReport._from_core(r)
+
+    def storage_status(self) -> StorageStatus:
+        """Free space, the floor, and the disk-pressure alarm if raised."""
+        return StorageStatus(**self._core.storage_status())
+
+    def check_disk_pressure(self) -> StorageStatus:
+        """Checks free space now (a background thread does it every second)
+        and reclaims the oldest deletable footage when under the floor."""
+        return StorageStatus(**self._core.check_disk_pressure())
+
+    def rotate_master_key(self, new_key: bytes | str) -> None:
+        """Re-wraps every key under ``new_key``; no video is rewritten. After
+        a crash midway the old or the new key opens the store."""
+        self._core.rotate_master_key(coerce_key(new_key))
 
     # -------------------------------------------------------------- writing
 
@@ -283,7 +394,8 @@ class Store:
     def rebuild_catalog(self) -> RebuildReport:
         """Rebuilds the catalog from the segment files (writers must be closed)."""
         r = self._core.rebuild_catalog()
-        return RebuildReport(r["cameras"], r["segments"], r["repaired"], [Problem(**p) for p in r["problems"]])
+        return RebuildReport(r["cameras"], r["segments"], r["repaired"], r["holds"], r["tombstones"],
+                             [Problem(**p) for p in r["problems"]])
 
     def export_public_key(self) -> bytes:
         """Raw Ed25519 public key that verifies this store's export packages."""

@@ -29,12 +29,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             kwargs.set_item("path", path.to_string_lossy().to_string())?;
             "WrongKeyError"
         }
-        Error::Corrupt {
-            camera,
-            path,
-            offset,
-            ..
-        } => {
+        Error::Corrupt { camera, path, offset, .. } => {
             kwargs.set_item("camera", camera)?;
             kwargs.set_item("path", path.to_string_lossy().to_string())?;
             kwargs.set_item("offset", offset)?;
@@ -70,9 +65,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             kwargs.set_item("camera", id)?;
             "WriterBusyError"
         }
-        Error::WriterFailed {
-            camera, segment, ..
-        } => {
+        Error::WriterFailed { camera, segment, .. } => {
             kwargs.set_item("camera", camera)?;
             kwargs.set_item("segment", segment)?;
             "WriterFailedError"

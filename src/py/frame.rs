@@ -86,9 +86,7 @@ pub struct PyFrameReader {
 
 impl PyFrameReader {
     pub fn new(cursor: FrameCursor) -> Self {
-        PyFrameReader {
-            cursor: Mutex::new(cursor),
-        }
+        PyFrameReader { cursor: Mutex::new(cursor) }
     }
 }
 

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::py::errors::{to_py, IntoPyResult};
 use crate::py::frame::{PyFrame, PyFrameReader};
 use crate::py::writer::PyWriter;
+use crate::retention::RetentionSetting;
 use crate::segment::format::CodecConfig;
 use crate::store::{Store, StoreOptions};
 use crate::time::{TimeBase, TimeRange, Timestamp, NANOS_PER_SECOND};
@@ -25,11 +26,7 @@ pub fn timestamp_arg(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
     if let Ok(v) = obj.extract::<i64>() {
         return Ok(v);
     }
-    obj.py()
-        .import("vidvault.timeutil")?
-        .getattr("to_ns")?
-        .call1((obj,))?
-        .extract()
+    obj.py().import("vidvault.timeutil")?.getattr("to_ns")?.call1((obj,))?.extract()
 }
 
 fn key_arg(py: Python<'_>, key: &[u8]) -> PyResult<SecretKey> {
@@ -46,56 +43,46 @@ pub fn config_from_args(
 ) -> PyResult<CodecConfig> {
     let time_base = TimeBase::new(time_base.0, time_base.1).ok_or_else(|| {
         Python::attach(|py| {
-            to_py(
-                py,
-                Error::invalid(format!("invalid time base {}/{}", time_base.0, time_base.1)),
-            )
+            to_py(py, Error::invalid(format!("invalid time base {}/{}", time_base.0, time_base.1)))
         })
     })?;
-    Ok(CodecConfig {
-        codec,
-        extradata: extradata.unwrap_or_default(),
-        time_base,
-        width,
-        height,
-        params,
-    })
+    Ok(CodecConfig { codec, extradata: extradata.unwrap_or_default(), time_base, width, height, params })
 }
 
 fn secs_to_ns(s: f64) -> i64 {
     (s * NANOS_PER_SECOND as f64).round() as i64
 }
 
-#[allow(clippy::too_many_arguments)]
-fn options(
-    sync_interval: f64,
-    roll_seconds: f64,
-    roll_bytes: u64,
-    gap_threshold: f64,
-    io_threads: usize,
-    flush_bytes: usize,
-    max_pending_bytes: usize,
-) -> PyResult<StoreOptions> {
-    if !(sync_interval > 0.0 && roll_seconds > 0.0 && gap_threshold > 0.0) || roll_bytes == 0 {
-        return Err(Python::attach(|py| {
-            to_py(
-                py,
-                Error::invalid(
-                    "sync_interval, roll_seconds, roll_bytes and gap_threshold must be positive",
-                ),
-            )
-        }));
+/// Store options from keyword arguments (seconds as floats, sizes as ints);
+/// unknown names are an error rather than silently ignored.
+fn options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<StoreOptions> {
+    let mut o = StoreOptions::default();
+    let invalid = |msg: String| Python::attach(|py| to_py(py, Error::invalid(msg)));
+    let Some(kwargs) = kwargs else { return Ok(o) };
+    for (k, v) in kwargs.iter() {
+        let name: String = k.extract()?;
+        let positive = |x: f64| {
+            if x > 0.0 {
+                Ok(x)
+            } else {
+                Err(invalid(format!("{name} must be positive")))
+            }
+        };
+        match name.as_str() {
+            "sync_interval" => o.sync_interval = Duration::from_secs_f64(positive(v.extract()?)?),
+            "roll_seconds" => o.roll_after_ns = secs_to_ns(positive(v.extract()?)?),
+            "roll_bytes" => o.roll_bytes = v.extract::<u64>()?.max(1),
+            "gap_threshold" => o.gap_threshold_ns = secs_to_ns(positive(v.extract()?)?),
+            "io_threads" => o.io_threads = v.extract::<usize>()?.max(1),
+            "flush_bytes" => o.flush_bytes = v.extract::<usize>()?.max(4096),
+            "max_pending_bytes" => o.max_pending_bytes = v.extract()?,
+            "min_free_bytes" => o.min_free_bytes = v.extract()?,
+            "pressure_interval" => o.pressure_interval = Duration::from_secs_f64(positive(v.extract()?)?),
+            other => return Err(invalid(format!("unknown store option {other:?}"))),
+        }
     }
-    Ok(StoreOptions {
-        sync_interval: Duration::from_secs_f64(sync_interval),
-        roll_after_ns: secs_to_ns(roll_seconds),
-        roll_bytes,
-        gap_threshold_ns: secs_to_ns(gap_threshold),
-        io_threads: io_threads.max(1),
-        flush_bytes: flush_bytes.max(4096),
-        max_pending_bytes: max_pending_bytes.max(flush_bytes),
-        ..StoreOptions::default()
-    })
+    o.max_pending_bytes = o.max_pending_bytes.max(o.flush_bytes);
+    Ok(o)
 }
 
 #[pyclass(frozen, module = "vidvault._core", name = "Camera")]
@@ -107,20 +94,23 @@ pub struct PyCamera {
     /// When the camera was added, ns since the epoch.
     #[pyo3(get)]
     created: i64,
+    retention: RetentionSetting,
 }
 
 impl From<CameraRow> for PyCamera {
     fn from(r: CameraRow) -> Self {
-        PyCamera {
-            id: r.id,
-            labels: r.labels,
-            created: r.created.0,
-        }
+        PyCamera { id: r.id, labels: r.labels, created: r.created.0, retention: r.retention }
     }
 }
 
 #[pymethods]
 impl PyCamera {
+    /// None (store default), a class name, or (max_age_ns, max_bytes, min_age_ns).
+    #[getter]
+    fn retention<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::py::retention::setting_to_py(py, &self.retention)
+    }
+
     fn __repr__(&self) -> String {
         format!("Camera(id={:?}, labels={:?})", self.id, self.labels)
     }
@@ -196,9 +186,7 @@ impl PySegment {
             self.camera,
             self.state,
             Timestamp(self.start),
-            self.end
-                .map(|e| Timestamp(e).to_string())
-                .unwrap_or_else(|| "open".into()),
+            self.end.map(|e| Timestamp(e).to_string()).unwrap_or_else(|| "open".into()),
             crate::py::frame::py_opt(self.frames)
         )
     }
@@ -241,7 +229,7 @@ impl PyCodecConfig {
 
 #[pyclass(frozen, module = "vidvault._core", name = "Store")]
 pub struct PyStore {
-    inner: Store,
+    pub(crate) inner: Store,
 }
 
 fn range(start: i64, end: i64) -> TimeRange {
@@ -250,67 +238,35 @@ fn range(start: i64, end: i64) -> TimeRange {
 
 #[pymethods]
 impl PyStore {
+    /// Options (all optional): sync_interval, roll_seconds, roll_bytes,
+    /// gap_threshold, io_threads, flush_bytes, max_pending_bytes,
+    /// min_free_bytes, pressure_interval.
     #[staticmethod]
-    #[pyo3(signature = (path, key, *, sync_interval = 1.0, roll_seconds = 300.0, roll_bytes = 256 << 20,
-        gap_threshold = 2.0, io_threads = 4, flush_bytes = 512 << 10, max_pending_bytes = 8 << 20))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (path, key, **options_))]
     fn create(
         py: Python<'_>,
         path: PathBuf,
         key: &[u8],
-        sync_interval: f64,
-        roll_seconds: f64,
-        roll_bytes: u64,
-        gap_threshold: f64,
-        io_threads: usize,
-        flush_bytes: usize,
-        max_pending_bytes: usize,
+        options_: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyStore> {
         let key = key_arg(py, key)?;
-        let opts = options(
-            sync_interval,
-            roll_seconds,
-            roll_bytes,
-            gap_threshold,
-            io_threads,
-            flush_bytes,
-            max_pending_bytes,
-        )?;
+        let opts = options(options_)?;
         let inner = py.detach(|| Store::create(&path, key, opts)).py(py)?;
         Ok(PyStore { inner })
     }
 
     #[staticmethod]
-    #[pyo3(signature = (path, key, *, rebuild_catalog = false, sync_interval = 1.0, roll_seconds = 300.0,
-        roll_bytes = 256 << 20, gap_threshold = 2.0, io_threads = 4, flush_bytes = 512 << 10,
-        max_pending_bytes = 8 << 20))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (path, key, *, rebuild_catalog = false, **options_))]
     fn open(
         py: Python<'_>,
         path: PathBuf,
         key: &[u8],
         rebuild_catalog: bool,
-        sync_interval: f64,
-        roll_seconds: f64,
-        roll_bytes: u64,
-        gap_threshold: f64,
-        io_threads: usize,
-        flush_bytes: usize,
-        max_pending_bytes: usize,
+        options_: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyStore> {
         let key = key_arg(py, key)?;
-        let opts = options(
-            sync_interval,
-            roll_seconds,
-            roll_bytes,
-            gap_threshold,
-            io_threads,
-            flush_bytes,
-            max_pending_bytes,
-        )?;
-        let inner = py
-            .detach(|| Store::open(&path, key, opts, rebuild_catalog))
-            .py(py)?;
+        let opts = options(options_)?;
+        let inner = py.detach(|| Store::open(&path, key, opts, rebuild_catalog)).py(py)?;
         Ok(PyStore { inner })
     }
 
@@ -324,27 +280,22 @@ impl PyStore {
         self.inner.root().to_path_buf()
     }
 
-    #[pyo3(signature = (id, labels = None))]
+    /// `retention`: None (store default), a class name, or a
+    /// `(max_age_ns, max_bytes, min_age_ns)` tuple of the camera's own.
+    #[pyo3(signature = (id, labels = None, retention = None))]
     fn add_camera(
         &self,
         py: Python<'_>,
         id: &str,
         labels: Option<BTreeMap<String, String>>,
+        retention: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyCamera> {
-        py.detach(|| self.inner.add_camera(id, labels.unwrap_or_default()))
-            .py(py)
-            .map(Into::into)
+        let setting = crate::py::retention::setting_arg(retention)?;
+        py.detach(|| self.inner.add_camera(id, labels.unwrap_or_default(), setting)).py(py).map(Into::into)
     }
 
-    fn set_labels(
-        &self,
-        py: Python<'_>,
-        id: &str,
-        labels: BTreeMap<String, String>,
-    ) -> PyResult<PyCamera> {
-        py.detach(|| self.inner.set_labels(id, labels))
-            .py(py)
-            .map(Into::into)
+    fn set_labels(&self, py: Python<'_>, id: &str, labels: BTreeMap<String, String>) -> PyResult<PyCamera> {
+        py.detach(|| self.inner.set_labels(id, labels)).py(py).map(Into::into)
     }
 
     fn camera(&self, py: Python<'_>, id: &str) -> PyResult<PyCamera> {
@@ -375,29 +326,17 @@ impl PyStore {
     }
 
     fn read(&self, py: Python<'_>, camera: &str, start: i64, end: i64) -> PyResult<PyFrameReader> {
-        let cursor = py
-            .detach(|| self.inner.read(camera, range(start, end)))
-            .py(py)?;
+        let cursor = py.detach(|| self.inner.read(camera, range(start, end))).py(py)?;
         Ok(PyFrameReader::new(cursor))
     }
 
     fn seek(&self, py: Python<'_>, camera: &str, ts: i64) -> PyResult<Option<PyFrame>> {
-        let f = py
-            .detach(|| self.inner.seek(camera, Timestamp(ts)))
-            .py(py)?;
+        let f = py.detach(|| self.inner.seek(camera, Timestamp(ts))).py(py)?;
         Ok(f.map(|f| PyFrame::from_core(py, f)))
     }
 
-    fn segments(
-        &self,
-        py: Python<'_>,
-        camera: &str,
-        start: i64,
-        end: i64,
-    ) -> PyResult<Vec<PySegment>> {
-        let rows = py
-            .detach(|| self.inner.segments(camera, range(start, end)))
-            .py(py)?;
+    fn segments(&self, py: Python<'_>, camera: &str, start: i64, end: i64) -> PyResult<Vec<PySegment>> {
+        let rows = py.detach(|| self.inner.segments(camera, range(start, end))).py(py)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -410,9 +349,7 @@ impl PyStore {
         end: i64,
         min_gap: Option<i64>,
     ) -> PyResult<Vec<(i64, i64)>> {
-        let gaps = py
-            .detach(|| self.inner.gaps(camera, range(start, end), min_gap))
-            .py(py)?;
+        let gaps = py.detach(|| self.inner.gaps(camera, range(start, end), min_gap)).py(py)?;
         Ok(gaps.into_iter().map(|g| (g.start.0, g.end.0)).collect())
     }
 
@@ -445,6 +382,8 @@ impl PyStore {
         d.set_item("cameras", r.cameras)?;
         d.set_item("segments", r.segments)?;
         d.set_item("repaired", r.repaired)?;
+        d.set_item("holds", r.holds)?;
+        d.set_item("tombstones", r.tombstones)?;
         d.set_item("problems", problems(py, &r.problems)?)?;
         Ok(d)
     }
@@ -481,10 +420,7 @@ impl PyStore {
     }
 }
 
-fn problems<'py>(
-    py: Python<'py>,
-    problems: &[crate::fsck::Problem],
-) -> PyResult<Bound<'py, PyList>> {
+fn problems<'py>(py: Python<'py>, problems: &[crate::fsck::Problem]) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for p in problems {
         let d = PyDict::new(py);

@@ -47,16 +47,7 @@ impl PyWriter {
     ) -> PyResult<()> {
         let ts = Timestamp(timestamp_arg(ts)?);
         let append = |bytes: &[u8]| {
-            py.detach(|| {
-                self.inner.append(&NewFrame {
-                    ts,
-                    data: bytes,
-                    keyframe,
-                    pts,
-                    dts,
-                    duration,
-                })
-            })
+            py.detach(|| self.inner.append(&NewFrame { ts, data: bytes, keyframe, pts, dts, duration }))
         };
         let result = if let Ok(b) = data.cast::<PyBytes>() {
             append(b.as_bytes())
@@ -127,10 +118,6 @@ impl PyWriter {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "Writer(camera={:?}, closed={})",
-            self.inner.camera(),
-            self.inner.is_closed()
-        )
+        format!("Writer(camera={:?}, closed={})", self.inner.camera(), self.inner.is_closed())
     }
 }

@@ -57,10 +57,7 @@ pub struct FormatError {
 }
 
 fn bad<T>(at: usize, detail: impl Into<String>) -> Result<T, FormatError> {
-    Err(FormatError {
-        at,
-        detail: detail.into(),
-    })
+    Err(FormatError { at, detail: detail.into() })
 }
 
 // ---------------------------------------------------------------- helpers
@@ -78,10 +75,7 @@ impl<'a> Cursor<'a> {
         if self.buf.len() - self.pos < n {
             return bad(
                 self.pos,
-                format!(
-                    "truncated {what}: need {n} bytes, have {}",
-                    self.buf.len() - self.pos
-                ),
+                format!("truncated {what}: need {n} bytes, have {}", self.buf.len() - self.pos),
             );
         }
         let s = &self.buf[self.pos..self.pos + n];
@@ -170,32 +164,20 @@ impl CodecConfig {
         let mut c = Cursor::new(bytes);
         let num = c.u32("time base")?;
         let den = c.u32("time base")?;
-        let time_base = TimeBase::new(num, den).ok_or(FormatError {
-            at: 0,
-            detail: format!("invalid time base {num}/{den}"),
-        })?;
+        let time_base = TimeBase::new(num, den)
+            .ok_or(FormatError { at: 0, detail: format!("invalid time base {num}/{den}") })?;
         let width = c.u32("width")?;
         let height = c.u32("height")?;
         let xlen = c.u32("extradata length")? as usize;
         let extradata = c.take(xlen, "extradata")?.to_vec();
         let plen = c.u32("params length")? as usize;
         let params = std::str::from_utf8(c.take(plen, "params")?)
-            .map_err(|_| FormatError {
-                at: c.pos,
-                detail: "params are not UTF-8".into(),
-            })?
+            .map_err(|_| FormatError { at: c.pos, detail: "params are not UTF-8".into() })?
             .to_string();
         if c.pos != bytes.len() {
             return bad(c.pos, "trailing bytes after codec config");
         }
-        Ok(CodecConfig {
-            codec: codec.to_string(),
-            extradata,
-            time_base,
-            width,
-            height,
-            params,
-        })
+        Ok(CodecConfig { codec: codec.to_string(), extradata, time_base, width, height, params })
     }
 }
 
@@ -219,8 +201,7 @@ pub struct SegmentHeader {
 pub fn encode_header(h: &SegmentHeader, config: &CodecConfig, cipher: &RecordCipher) -> Vec<u8> {
     let config_plain = config.encode();
     let sealed_len = config_plain.len() + TAG_LEN;
-    let header_len =
-        HEADER_FIXED_LEN + 2 + h.camera.len() + 1 + config.codec.len() + 4 + sealed_len + 4;
+    let header_len = HEADER_FIXED_LEN + 2 + h.camera.len() + 1 + config.codec.len() + 4 + sealed_len + 4;
     let mut out = Vec::with_capacity(header_len);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -241,12 +222,7 @@ pub fn encode_header(h: &SegmentHeader, config: &CodecConfig, cipher: &RecordCip
     let aad = out.clone();
     let start = out.len();
     out.extend_from_slice(&config_plain);
-    cipher.seal_tail(
-        &crypto::structured_nonce(NonceDomain::CodecConfig, 0),
-        &aad,
-        &mut out,
-        start,
-    );
+    cipher.seal_tail(&crypto::structured_nonce(NonceDomain::CodecConfig, 0), &aad, &mut out, start);
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     debug_assert_eq!(out.len(), header_len);
@@ -288,10 +264,7 @@ pub struct ParsedHeader {
 pub fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, FormatError> {
     let header_len = peek_header_len(bytes)?;
     if bytes.len() < header_len {
-        return bad(
-            bytes.len(),
-            format!("truncated header: {} of {header_len} bytes", bytes.len()),
-        );
+        return bad(bytes.len(), format!("truncated header: {} of {header_len} bytes", bytes.len()));
     }
     let bytes = &bytes[..header_len];
     let stored_crc = u32::from_le_bytes(bytes[header_len - 4..].try_into().unwrap());
@@ -308,17 +281,11 @@ pub fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, FormatError> {
     let wrapped_dek = c.array("wrapped key")?;
     let clen = c.u16("camera length")? as usize;
     let camera = std::str::from_utf8(c.take(clen, "camera id")?)
-        .map_err(|_| FormatError {
-            at: HEADER_FIXED_LEN + 2,
-            detail: "camera id is not UTF-8".into(),
-        })?
+        .map_err(|_| FormatError { at: HEADER_FIXED_LEN + 2, detail: "camera id is not UTF-8".into() })?
         .to_string();
     let nlen = c.u8("codec length")? as usize;
     let codec = std::str::from_utf8(c.take(nlen, "codec")?)
-        .map_err(|_| FormatError {
-            at: c.pos,
-            detail: "codec name is not UTF-8".into(),
-        })?
+        .map_err(|_| FormatError { at: c.pos, detail: "codec name is not UTF-8".into() })?
         .to_string();
     let slen = c.u32("config length")? as usize;
     let config_aad_len = c.pos;
@@ -327,15 +294,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, FormatError> {
         return bad(c.pos, "header fields do not add up to the header length");
     }
     Ok(ParsedHeader {
-        header: SegmentHeader {
-            store_id,
-            segment_id,
-            kek_day,
-            created,
-            prev_hash,
-            wrapped_dek,
-            camera,
-        },
+        header: SegmentHeader { store_id, segment_id, kek_day, created, prev_hash, wrapped_dek, camera },
         codec,
         header_len,
         config_aad_len,
@@ -463,11 +422,7 @@ pub fn parse_record_prefix(prefix: &[u8; RECORD_PREFIX_LEN]) -> Result<(usize, u
 
 /// A record body that passed its CRC.
 pub enum RecordBody<'a> {
-    Frame {
-        meta: FrameMeta,
-        sealed: &'a [u8],
-        meta_bytes: &'a [u8],
-    },
+    Frame { meta: FrameMeta, sealed: &'a [u8], meta_bytes: &'a [u8] },
     Footer,
 }
 
@@ -502,11 +457,7 @@ pub fn open_frame_payload(
     binding: &[u8; 32],
 ) -> Option<Vec<u8>> {
     let aad = record_aad(binding, meta_bytes);
-    cipher.open(
-        &crypto::structured_nonce(NonceDomain::FrameRecord, seq),
-        &aad,
-        sealed,
-    )
+    cipher.open(&crypto::structured_nonce(NonceDomain::FrameRecord, seq), &aad, sealed)
 }
 
 // ---------------------------------------------------------------- footer
@@ -547,8 +498,7 @@ pub struct SegmentSummary {
 
 /// Encodes the footer record (prefix + body) followed by the trailer.
 pub fn encode_footer(s: &SegmentSummary, cipher: &RecordCipher, binding: &[u8; 32]) -> Vec<u8> {
-    let mut index =
-        Vec::with_capacity(s.keyframes.len() * INDEX_ENTRY_LEN + s.gaps.len() * GAP_ENTRY_LEN);
+    let mut index = Vec::with_capacity(s.keyframes.len() * INDEX_ENTRY_LEN + s.gaps.len() * GAP_ENTRY_LEN);
     for k in &s.keyframes {
         index.extend_from_slice(&k.ts.0.to_le_bytes());
         index.extend_from_slice(&k.pts.to_le_bytes());
@@ -559,8 +509,7 @@ pub fn encode_footer(s: &SegmentSummary, cipher: &RecordCipher, binding: &[u8; 3
         index.extend_from_slice(&g.start.0.to_le_bytes());
         index.extend_from_slice(&g.end.0.to_le_bytes());
     }
-    let compressed =
-        zstd::bulk::compress(&index, 3).expect("zstd compression of an in-memory buffer");
+    let compressed = zstd::bulk::compress(&index, 3).expect("zstd compression of an in-memory buffer");
 
     let mut body = Vec::with_capacity(FOOTER_FIXED_LEN + compressed.len() + TAG_LEN);
     body.push(KIND_FOOTER);
@@ -613,8 +562,7 @@ pub fn parse_trailer(t: &[u8; TRAILER_LEN]) -> Result<(u64, usize), FormatError>
     }
     let off = u64::from_le_bytes(t[..8].try_into().unwrap());
     let len = u32::from_le_bytes(t[8..12].try_into().unwrap()) as usize;
-    if !(RECORD_PREFIX_LEN + FOOTER_FIXED_LEN + TAG_LEN..=MAX_FOOTER_BODY + RECORD_PREFIX_LEN)
-        .contains(&len)
+    if !(RECORD_PREFIX_LEN + FOOTER_FIXED_LEN + TAG_LEN..=MAX_FOOTER_BODY + RECORD_PREFIX_LEN).contains(&len)
     {
         return bad(8, format!("implausible footer length {len}"));
     }
@@ -629,19 +577,13 @@ pub fn parse_footer(
 ) -> Result<SegmentSummary, FormatError> {
     let prefix: [u8; RECORD_PREFIX_LEN] = record
         .get(..RECORD_PREFIX_LEN)
-        .ok_or(FormatError {
-            at: 0,
-            detail: "truncated footer".into(),
-        })?
+        .ok_or(FormatError { at: 0, detail: "truncated footer".into() })?
         .try_into()
         .unwrap();
     let (len, crc) = parse_record_prefix(&prefix)?;
     let body = record
         .get(RECORD_PREFIX_LEN..RECORD_PREFIX_LEN + len)
-        .ok_or(FormatError {
-            at: RECORD_PREFIX_LEN,
-            detail: "truncated footer body".into(),
-        })?;
+        .ok_or(FormatError { at: RECORD_PREFIX_LEN, detail: "truncated footer body".into() })?;
     if crc32c::crc32c(body) != crc {
         return bad(RECORD_PREFIX_LEN, "footer checksum mismatch");
     }
@@ -654,10 +596,7 @@ pub fn parse_footer(
         aad.extend_from_slice(binding);
         aad.extend_from_slice(signed);
         if !cipher.verify_mac(&crypto::structured_nonce(NonceDomain::Footer, 0), &aad, tag) {
-            return bad(
-                RECORD_PREFIX_LEN,
-                "footer authentication failed (altered footer or wrong key)",
-            );
+            return bad(RECORD_PREFIX_LEN, "footer authentication failed (altered footer or wrong key)");
         }
     }
     let mut c = Cursor::new(signed);
@@ -682,10 +621,7 @@ pub fn parse_footer(
         detail: format!("index does not decompress: {e}"),
     })?;
     if index.len() != expect {
-        return bad(
-            RECORD_PREFIX_LEN + FOOTER_FIXED_LEN,
-            "index size does not match its counts",
-        );
+        return bad(RECORD_PREFIX_LEN + FOOTER_FIXED_LEN, "index size does not match its counts");
     }
     let mut ic = Cursor::new(&index);
     let mut keyframes = Vec::with_capacity(kcount);
@@ -699,21 +635,9 @@ pub fn parse_footer(
     }
     let mut gaps = Vec::with_capacity(gcount);
     for _ in 0..gcount {
-        gaps.push(Gap {
-            start: Timestamp(ic.i64("gap")?),
-            end: Timestamp(ic.i64("gap")?),
-        });
+        gaps.push(Gap { start: Timestamp(ic.i64("gap")?), end: Timestamp(ic.i64("gap")?) });
     }
-    Ok(SegmentSummary {
-        frame_count,
-        start_ts,
-        max_ts,
-        end_ts,
-        records_end,
-        content_hash,
-        keyframes,
-        gaps,
-    })
+    Ok(SegmentSummary { frame_count, start_ts, max_ts, end_ts, records_end, content_hash, keyframes, gaps })
 }
 
 #[cfg(test)]
@@ -766,9 +690,7 @@ mod tests {
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0x01;
-            let ok = parse_header(&b)
-                .ok()
-                .and_then(|p| p.open_config(&b, &cipher()));
+            let ok = parse_header(&b).ok().and_then(|p| p.open_config(&b, &cipher()));
             assert!(ok.is_none(), "flip at {i} went unnoticed");
         }
     }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use crate::crypto::{self, RecordCipher, SecretKey};
 use crate::error::{Error, IoContext, Result};
 use crate::segment::format::{
-    self, CodecConfig, FormatError, FrameMeta, ParsedHeader, RecordBody, SegmentHeader,
-    SegmentSummary, RECORD_PREFIX_LEN, TRAILER_LEN,
+    self, CodecConfig, FormatError, FrameMeta, ParsedHeader, RecordBody, SegmentHeader, SegmentSummary,
+    RECORD_PREFIX_LEN, TRAILER_LEN,
 };
 use crate::segment::recover;
 
@@ -56,12 +56,7 @@ pub struct SegmentFile {
 }
 
 pub(crate) fn corrupt(camera: &str, path: &Path, offset: u64, detail: impl Into<String>) -> Error {
-    Error::Corrupt {
-        camera: camera.to_string(),
-        path: path.to_path_buf(),
-        offset,
-        detail: detail.into(),
-    }
+    Error::Corrupt { camera: camera.to_string(), path: path.to_path_buf(), offset, detail: detail.into() }
 }
 
 fn format_err(camera: &str, path: &Path, base: u64, e: FormatError) -> Error {
@@ -82,36 +77,19 @@ pub(crate) fn open_header(file: &File, path: &Path, keys: &mut KekLookup) -> Res
         .map_err(|_| corrupt("", path, 0, "file is shorter than a segment header"))?;
     let header_len = format::peek_header_len(&prefix).map_err(|e| format_err("", path, 0, e))?;
     let mut header_bytes = vec![0u8; header_len];
-    file.read_exact_at(&mut header_bytes, 0).map_err(|_| {
-        corrupt(
-            "",
-            path,
-            0,
-            format!("truncated header ({header_len} bytes expected)"),
-        )
-    })?;
+    file.read_exact_at(&mut header_bytes, 0)
+        .map_err(|_| corrupt("", path, 0, format!("truncated header ({header_len} bytes expected)")))?;
     let parsed = format::parse_header(&header_bytes).map_err(|e| format_err("", path, 0, e))?;
     let h = &parsed.header;
     let kek = keys(&h.camera, h.kek_day)?;
     let aad = format::dek_wrap_aad(&h.store_id, h.segment_id, &h.camera, h.kek_day);
-    let dek = crypto::unwrap_key(&kek, &h.wrapped_dek, &aad).ok_or_else(|| {
-        corrupt(
-            &h.camera,
-            path,
-            84,
-            "the segment's data key does not authenticate",
-        )
-    })?;
+    let dek = crypto::unwrap_key(&kek, &h.wrapped_dek, &aad)
+        .ok_or_else(|| corrupt(&h.camera, path, 84, "the segment's data key does not authenticate"))?;
     let cipher = dek.cipher();
     let config = parsed
         .open_config(&header_bytes, &cipher)
         .ok_or_else(|| corrupt(&h.camera, path, 0, "header authentication failed"))?;
-    Ok(OpenedHeader {
-        parsed,
-        header_bytes,
-        config,
-        cipher,
-    })
+    Ok(OpenedHeader { parsed, header_bytes, config, cipher })
 }
 
 impl SegmentFile {
@@ -131,13 +109,7 @@ impl SegmentFile {
             Ok(None) | Err(_) => {
                 let footer_damaged = footer.is_err();
                 let scan = recover::scan_records(&file, path, &opened, u64::MAX)?;
-                (
-                    scan.summary,
-                    SealState::Unsealed {
-                        problem: scan.problem,
-                        footer_damaged,
-                    },
-                )
+                (scan.summary, SealState::Unsealed { problem: scan.problem, footer_damaged })
             }
         };
         Ok(SegmentFile {
@@ -181,10 +153,7 @@ impl SegmentFile {
             cipher,
             binding,
             summary,
-            seal: SealState::Unsealed {
-                problem: None,
-                footer_damaged: false,
-            },
+            seal: SealState::Unsealed { problem: None, footer_damaged: false },
             expected_frames: None,
         }
     }
@@ -219,68 +188,30 @@ impl SegmentFile {
             };
         }
         let mut prefix = [0u8; RECORD_PREFIX_LEN];
-        self.file.read_exact_at(&mut prefix, offset).map_err(|e| {
-            corrupt(
-                camera,
-                path,
-                offset,
-                format!("record prefix unreadable: {e}"),
-            )
-        })?;
-        let (len, crc) = format::parse_record_prefix(&prefix)
-            .map_err(|e| format_err(camera, path, offset, e))?;
+        self.file
+            .read_exact_at(&mut prefix, offset)
+            .map_err(|e| corrupt(camera, path, offset, format!("record prefix unreadable: {e}")))?;
+        let (len, crc) =
+            format::parse_record_prefix(&prefix).map_err(|e| format_err(camera, path, offset, e))?;
         let next = offset + (RECORD_PREFIX_LEN + len) as u64;
         if next > end {
-            return Err(corrupt(
-                camera,
-                path,
-                offset,
-                "record runs past the end of the segment's records",
-            ));
+            return Err(corrupt(camera, path, offset, "record runs past the end of the segment's records"));
         }
         let mut body = vec![0u8; len];
         self.file
             .read_exact_at(&mut body, offset + RECORD_PREFIX_LEN as u64)
             .map_err(|e| corrupt(camera, path, offset, format!("record body unreadable: {e}")))?;
         let body_offset = offset + RECORD_PREFIX_LEN as u64;
-        match format::parse_record_body(&body, crc)
-            .map_err(|e| format_err(camera, path, body_offset, e))?
-        {
-            RecordBody::Frame {
-                meta,
-                sealed,
-                meta_bytes,
-            } => {
-                let data = format::open_frame_payload(
-                    meta_bytes,
-                    meta.seq,
-                    sealed,
-                    &self.cipher,
-                    &self.binding,
-                )
-                .ok_or_else(|| {
-                    corrupt(
-                        camera,
-                        path,
-                        offset,
-                        format!("frame {} does not authenticate", meta.seq),
-                    )
-                })?;
-                Ok(Some((
-                    Frame {
-                        segment_id: self.id(),
-                        meta,
-                        data,
-                    },
-                    next,
-                )))
+        match format::parse_record_body(&body, crc).map_err(|e| format_err(camera, path, body_offset, e))? {
+            RecordBody::Frame { meta, sealed, meta_bytes } => {
+                let data =
+                    format::open_frame_payload(meta_bytes, meta.seq, sealed, &self.cipher, &self.binding)
+                        .ok_or_else(|| {
+                            corrupt(camera, path, offset, format!("frame {} does not authenticate", meta.seq))
+                        })?;
+                Ok(Some((Frame { segment_id: self.id(), meta, data }, next)))
             }
-            RecordBody::Footer => Err(corrupt(
-                camera,
-                path,
-                offset,
-                "unexpected footer inside the records",
-            )),
+            RecordBody::Footer => Err(corrupt(camera, path, offset, "unexpected footer inside the records")),
         }
     }
 }
@@ -298,10 +229,7 @@ fn read_footer(
         return Ok(None);
     }
     let mut trailer = [0u8; TRAILER_LEN];
-    if file
-        .read_exact_at(&mut trailer, file_len - TRAILER_LEN as u64)
-        .is_err()
-    {
+    if file.read_exact_at(&mut trailer, file_len - TRAILER_LEN as u64).is_err() {
         return Ok(None);
     }
     if trailer[24..] != format::TRAILER_MAGIC {
@@ -309,23 +237,14 @@ fn read_footer(
     }
     let (offset, len) = format::parse_trailer(&trailer)?;
     if offset < header_len || offset + len as u64 + TRAILER_LEN as u64 != file_len {
-        return Err(FormatError {
-            at: 0,
-            detail: "trailer points outside the file".into(),
-        });
+        return Err(FormatError { at: 0, detail: "trailer points outside the file".into() });
     }
     let mut footer = vec![0u8; len];
     file.read_exact_at(&mut footer, offset)
-        .map_err(|e| FormatError {
-            at: 0,
-            detail: format!("footer unreadable: {e}"),
-        })?;
+        .map_err(|e| FormatError { at: 0, detail: format!("footer unreadable: {e}") })?;
     let summary = format::parse_footer(&footer, Some((cipher, binding)))?;
     if summary.records_end != offset {
-        return Err(FormatError {
-            at: 0,
-            detail: "footer and trailer disagree on the footer offset".into(),
-        });
+        return Err(FormatError { at: 0, detail: "footer and trailer disagree on the footer offset".into() });
     }
     Ok(Some(summary))
 }

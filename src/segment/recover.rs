@@ -30,12 +30,7 @@ pub struct Scan {
 pub const DEFAULT_GAP_THRESHOLD_NS: i64 = 2_000_000_000;
 
 /// Scans records from the end of the header up to `limit` (or the file end).
-pub(crate) fn scan_records(
-    file: &File,
-    path: &Path,
-    opened: &OpenedHeader,
-    limit: u64,
-) -> Result<Scan> {
+pub(crate) fn scan_records(file: &File, path: &Path, opened: &OpenedHeader, limit: u64) -> Result<Scan> {
     scan_with(file, path, opened, limit, DEFAULT_GAP_THRESHOLD_NS)
 }
 
@@ -66,8 +61,7 @@ fn scan_with(
             break;
         }
         let mut prefix = [0u8; RECORD_PREFIX_LEN];
-        file.read_exact_at(&mut prefix, offset)
-            .ctx("read segment", path)?;
+        file.read_exact_at(&mut prefix, offset).ctx("read segment", path)?;
         let (len, crc) = match format::parse_record_prefix(&prefix) {
             Ok(v) => v,
             Err(e) => {
@@ -77,15 +71,11 @@ fn scan_with(
         };
         let total = RECORD_PREFIX_LEN + len;
         if offset + total as u64 > file_len {
-            stop(format!(
-                "torn record: {len} bytes announced, {} present",
-                file_len - offset - 8
-            ));
+            stop(format!("torn record: {len} bytes announced, {} present", file_len - offset - 8));
             break;
         }
         record.resize(total, 0);
-        file.read_exact_at(&mut record, offset)
-            .ctx("read segment", path)?;
+        file.read_exact_at(&mut record, offset).ctx("read segment", path)?;
         match format::parse_record_body(&record[RECORD_PREFIX_LEN..], crc) {
             Err(e) => {
                 stop(e.detail);
@@ -95,27 +85,13 @@ fn scan_with(
                 footer_at = Some(offset);
                 break;
             }
-            Ok(RecordBody::Frame {
-                meta,
-                sealed,
-                meta_bytes,
-            }) => {
+            Ok(RecordBody::Frame { meta, sealed, meta_bytes }) => {
                 if meta.seq != writer.frame_count() {
-                    stop(format!(
-                        "frame sequence {} where {} was expected",
-                        meta.seq,
-                        writer.frame_count()
-                    ));
+                    stop(format!("frame sequence {} where {} was expected", meta.seq, writer.frame_count()));
                     break;
                 }
-                if format::open_frame_payload(
-                    meta_bytes,
-                    meta.seq,
-                    sealed,
-                    &opened.cipher,
-                    &binding,
-                )
-                .is_none()
+                if format::open_frame_payload(meta_bytes, meta.seq, sealed, &opened.cipher, &binding)
+                    .is_none()
                 {
                     stop(format!("frame {} does not authenticate", meta.seq));
                     break;
@@ -127,24 +103,14 @@ fn scan_with(
     }
     let valid_end = writer.len();
     let summary = writer.summary();
-    Ok(Scan {
-        writer,
-        summary,
-        valid_end,
-        problem,
-        footer_at,
-    })
+    Ok(Scan { writer, summary, valid_end, problem, footer_at })
 }
 
 /// What recovery did to one segment file.
 #[derive(Debug)]
 pub enum Recovery {
     /// The file was already sealed (the crash came after sealing).
-    AlreadySealed {
-        header: SegmentHeader,
-        codec: String,
-        summary: SegmentSummary,
-    },
+    AlreadySealed { header: SegmentHeader, codec: String, summary: SegmentSummary },
     /// The torn tail was cut and the segment sealed.
     Repaired {
         header: SegmentHeader,
@@ -161,11 +127,7 @@ pub enum Recovery {
 
 /// Recovers the unsealed segment at `path` in place (truncate + seal).
 pub fn recover_segment(path: &Path, keys: &mut KekLookup, gap_threshold: i64) -> Result<Recovery> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .ctx("open segment", path)?;
+    let file = OpenOptions::new().read(true).write(true).open(path).ctx("open segment", path)?;
     let opened = match open_header(&file, path, keys) {
         Ok(h) => h,
         Err(Error::Corrupt { detail, .. }) => return Ok(Recovery::Unreadable { detail }),
@@ -178,11 +140,7 @@ pub fn recover_segment(path: &Path, keys: &mut KekLookup, gap_threshold: i64) ->
     // A complete footer and trailer: sealed already, the catalog just missed it.
     if let Ok(seg) = crate::segment::reader::SegmentFile::open(path, keys) {
         if seg.seal == crate::segment::reader::SealState::Sealed {
-            return Ok(Recovery::AlreadySealed {
-                header,
-                codec,
-                summary: seg.summary,
-            });
+            return Ok(Recovery::AlreadySealed { header, codec, summary: seg.summary });
         }
     }
 
@@ -191,17 +149,9 @@ pub fn recover_segment(path: &Path, keys: &mut KekLookup, gap_threshold: i64) ->
         return Ok(Recovery::Empty { header });
     }
     let discarded = file_len - scan.valid_end;
-    file.set_len(scan.valid_end)
-        .ctx("truncate torn tail", path)?;
+    file.set_len(scan.valid_end).ctx("truncate torn tail", path)?;
     let (summary, footer) = scan.writer.finish();
-    file.write_all_at(&footer, scan.valid_end)
-        .ctx("write footer", path)?;
+    file.write_all_at(&footer, scan.valid_end).ctx("write footer", path)?;
     file.sync_all().ctx("fsync segment", path)?;
-    Ok(Recovery::Repaired {
-        header,
-        codec,
-        summary,
-        discarded_bytes: discarded,
-        problem: scan.problem,
-    })
+    Ok(Recovery::Repaired { header, codec, summary, discarded_bytes: discarded, problem: scan.problem })
 }

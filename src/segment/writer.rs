@@ -7,9 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::{RecordCipher, SecretKey};
 use crate::error::{Error, Result};
-use crate::segment::format::{
-    self, CodecConfig, FrameMeta, Gap, IndexEntry, SegmentHeader, SegmentSummary,
-};
+use crate::segment::format::{self, CodecConfig, FrameMeta, Gap, IndexEntry, SegmentHeader, SegmentSummary};
 use crate::time::Timestamp;
 
 /// A frame as the caller hands it in.
@@ -182,15 +180,9 @@ impl SegmentWriter {
             });
         }
         if self.next_seq > 0 && meta.ts.0.saturating_sub(self.end_ts.0) > self.gap_threshold {
-            self.gaps.push(Gap {
-                start: self.end_ts,
-                end: meta.ts,
-            });
+            self.gaps.push(Gap { start: self.end_ts, end: meta.ts });
         }
-        let dur = meta
-            .duration
-            .map(|d| self.config.time_base.ticks_to_nanos(d.max(0)))
-            .unwrap_or(0);
+        let dur = meta.duration.map(|d| self.config.time_base.ticks_to_nanos(d.max(0))).unwrap_or(0);
         self.max_ts = self.max_ts.max(meta.ts);
         self.end_ts = self.end_ts.max(meta.ts.saturating_add(dur));
         self.len += record.len() as u64;

@@ -1,65 +1,16 @@
-//! The catalog: a SQLite database (WAL, synchronous=FULL) mapping cameras and
-//! time to segment files. It is the fast path for every lookup, never the only
-//! copy of the truth: each segment file describes itself, so the catalog can
-//! be rebuilt from the files (`rebuild` in store.rs). Schema in docs/FORMAT.md.
-//!
-//! Ordering rules that keep it consistent with the files after a crash:
-//! a segment row is committed before its file is created (so every file on
-//! disk is known), and a row moves to `sealed` only after the footer is durable.
+//! Segments: the time index of every camera's footage, their internal gaps,
+//! and tombstones of segments retention deleted (so the hash chain stays
+//! verifiable across deletions).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Row};
 
-use crate::error::{CatalogContext, Error, Result};
+use super::Catalog;
+use crate::error::{CatalogContext, Result};
+use crate::retention::DeleteReason;
 use crate::segment::format::{Gap, SegmentSummary};
 use crate::time::Timestamp;
-
-pub const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE cameras (
-    id          TEXT PRIMARY KEY,
-    labels      TEXT NOT NULL DEFAULT '{}',
-    created_ns  INTEGER NOT NULL
-);
-CREATE TABLE segments (
-    id            INTEGER PRIMARY KEY,
-    camera        TEXT NOT NULL REFERENCES cameras(id),
-    path          TEXT NOT NULL,
-    state         TEXT NOT NULL CHECK (state IN ('open', 'sealed', 'deleting')),
-    codec         TEXT NOT NULL,
-    kek_day       INTEGER NOT NULL,
-    start_ts      INTEGER NOT NULL,
-    end_ts        INTEGER,
-    max_ts        INTEGER,
-    frames        INTEGER,
-    bytes         INTEGER,
-    content_hash  BLOB,
-    prev_hash     BLOB NOT NULL,
-    created_ns    INTEGER NOT NULL,
-    sealed_ns     INTEGER
-);
-CREATE INDEX segments_by_camera_time ON segments (camera, start_ts, id);
-CREATE TABLE segment_gaps (
-    segment_id  INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
-    start_ts    INTEGER NOT NULL,
-    end_ts      INTEGER NOT NULL
-);
-CREATE INDEX segment_gaps_by_segment ON segment_gaps (segment_id);
-";
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CameraRow {
-    pub id: String,
-    pub labels: BTreeMap<String, String>,
-    pub created: Timestamp,
-}
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum SegmentState {
@@ -134,151 +85,23 @@ fn segment_from_row(r: &Row) -> rusqlite::Result<SegmentRow> {
     })
 }
 
-pub struct Catalog {
-    conn: Connection,
-    path: PathBuf,
-}
-
-fn configure(conn: &Connection, path: &Path) -> Result<()> {
-    let ctx = format!("configure {}", path.display());
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .ctx(&ctx)?;
-    conn.pragma_update(None, "journal_mode", "WAL").ctx(&ctx)?;
-    // FULL: a committed row survives power loss. Commits are rare (segment
-    // create/seal, camera changes), so the fsync per commit costs nothing.
-    conn.pragma_update(None, "synchronous", "FULL").ctx(&ctx)?;
-    conn.pragma_update(None, "foreign_keys", "ON").ctx(&ctx)?;
-    Ok(())
+/// What remains of a deleted segment: enough to check the hash chain and to
+/// answer "why is this footage gone".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tombstone {
+    pub id: u64,
+    pub camera: String,
+    pub start_ts: Timestamp,
+    pub end_ts: Option<Timestamp>,
+    pub bytes: Option<u64>,
+    pub kek_day: i32,
+    pub content_hash: Option<[u8; 32]>,
+    pub prev_hash: [u8; 32],
+    pub reason: DeleteReason,
+    pub deleted: Timestamp,
 }
 
 impl Catalog {
-    pub fn create(path: &Path, store_id: &str) -> Result<Catalog> {
-        let conn = Connection::open(path).ctx(&format!("create {}", path.display()))?;
-        configure(&conn, path)?;
-        conn.execute_batch(SCHEMA).ctx("create schema")?;
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('store_id', ?2)",
-            params![SCHEMA_VERSION.to_string(), store_id],
-        )
-        .ctx("write catalog meta")?;
-        Ok(Catalog {
-            conn,
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// Opens an existing catalog and checks it belongs to `store_id`.
-    pub fn open(path: &Path, store_id: &str) -> Result<Catalog> {
-        if !path.exists() {
-            return Err(Error::CatalogMissing {
-                path: path.to_path_buf(),
-            });
-        }
-        let conn = Connection::open(path).ctx(&format!("open {}", path.display()))?;
-        configure(&conn, path)?;
-        let meta = |key: &str| -> Result<Option<String>> {
-            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()
-                .ctx("read catalog meta")
-        };
-        let version = meta("schema_version")?;
-        if version.as_deref() != Some(&SCHEMA_VERSION.to_string()) {
-            return Err(Error::NotAStore {
-                path: path.to_path_buf(),
-                detail: format!(
-                    "catalog schema version {version:?}; this build expects {SCHEMA_VERSION}"
-                ),
-            });
-        }
-        let found = meta("store_id")?;
-        if found.as_deref() != Some(store_id) {
-            return Err(Error::NotAStore {
-                path: path.to_path_buf(),
-                detail: format!(
-                    "the catalog belongs to store {found:?}, the keystore to {store_id}; rebuild the catalog with `vidvault fsck STORE --rebuild`"
-                ),
-            });
-        }
-        Ok(Catalog {
-            conn,
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// An empty in-memory catalog that holds the slot while the real one is
-    /// being replaced on disk (catalog rebuild).
-    pub fn placeholder() -> Result<Catalog> {
-        let conn = Connection::open_in_memory().ctx("open placeholder catalog")?;
-        Ok(Catalog {
-            conn,
-            path: PathBuf::from(":memory:"),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    // ------------------------------------------------------------ cameras
-
-    pub fn add_camera(
-        &self,
-        id: &str,
-        labels: &BTreeMap<String, String>,
-        created: Timestamp,
-    ) -> Result<()> {
-        let labels = serde_json::to_string(labels).expect("labels serialise");
-        match self.conn.execute(
-            "INSERT INTO cameras (id, labels, created_ns) VALUES (?1, ?2, ?3)",
-            params![id, labels, created.0],
-        ) {
-            Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(Error::CameraExists(id.to_string()))
-            }
-            Err(e) => Err(Error::catalog("add camera", e)),
-        }
-    }
-
-    pub fn set_labels(&self, id: &str, labels: &BTreeMap<String, String>) -> Result<()> {
-        let labels = serde_json::to_string(labels).expect("labels serialise");
-        let n = self
-            .conn
-            .execute(
-                "UPDATE cameras SET labels = ?2 WHERE id = ?1",
-                params![id, labels],
-            )
-            .ctx("update labels")?;
-        if n == 0 {
-            return Err(Error::UnknownCamera(id.to_string()));
-        }
-        Ok(())
-    }
-
-    pub fn camera(&self, id: &str) -> Result<Option<CameraRow>> {
-        self.conn
-            .query_row(
-                "SELECT id, labels, created_ns FROM cameras WHERE id = ?1",
-                [id],
-                camera_from_row,
-            )
-            .optional()
-            .ctx("read camera")
-    }
-
-    pub fn cameras(&self) -> Result<Vec<CameraRow>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT id, labels, created_ns FROM cameras ORDER BY id")
-            .ctx("list cameras")?;
-        let rows = st.query_map([], camera_from_row).ctx("list cameras")?;
-        rows.collect::<rusqlite::Result<_>>().ctx("list cameras")
-    }
-
-    // ------------------------------------------------------------ segments
-
     pub fn insert_open_segment(&self, row: &SegmentRow) -> Result<()> {
         self.conn
             .execute(
@@ -323,11 +146,7 @@ impl Catalog {
             ],
         )
         .ctx("seal segment")?;
-        tx.execute(
-            "DELETE FROM segment_gaps WHERE segment_id = ?1",
-            [id as i64],
-        )
-        .ctx("seal segment")?;
+        tx.execute("DELETE FROM segment_gaps WHERE segment_id = ?1", [id as i64]).ctx("seal segment")?;
         for g in &s.gaps {
             tx.execute(
                 "INSERT INTO segment_gaps (segment_id, start_ts, end_ts) VALUES (?1, ?2, ?3)",
@@ -374,9 +193,7 @@ impl Catalog {
     }
 
     pub fn remove_segment(&self, id: u64) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM segments WHERE id = ?1", [id as i64])
-            .ctx("remove segment")?;
+        self.conn.execute("DELETE FROM segments WHERE id = ?1", [id as i64]).ctx("remove segment")?;
         Ok(())
     }
 
@@ -412,12 +229,7 @@ impl Catalog {
     }
 
     /// The segment following (start_ts, id) in time order.
-    pub fn next_segment(
-        &self,
-        camera: &str,
-        start: Timestamp,
-        id: u64,
-    ) -> Result<Option<SegmentRow>> {
+    pub fn next_segment(&self, camera: &str, start: Timestamp, id: u64) -> Result<Option<SegmentRow>> {
         self.query_one(
             "WHERE camera = ?1 AND (start_ts > ?2 OR (start_ts = ?2 AND id > ?3)) AND state != 'deleting'
              ORDER BY start_ts, id LIMIT 1",
@@ -451,10 +263,7 @@ impl Catalog {
     }
 
     pub fn last_segment(&self, camera: &str) -> Result<Option<SegmentRow>> {
-        self.query_one(
-            "WHERE camera = ?1 ORDER BY start_ts DESC, id DESC LIMIT 1",
-            [camera],
-        )
+        self.query_one("WHERE camera = ?1 ORDER BY start_ts DESC, id DESC LIMIT 1", [camera])
     }
 
     pub fn segments_in_state(&self, state: SegmentState) -> Result<Vec<SegmentRow>> {
@@ -477,29 +286,125 @@ impl Catalog {
             )
             .ctx("read gaps")?;
         let rows = st
-            .query_map([id as i64], |r| {
-                Ok(Gap {
-                    start: Timestamp(r.get(0)?),
-                    end: Timestamp(r.get(1)?),
-                })
-            })
+            .query_map([id as i64], |r| Ok(Gap { start: Timestamp(r.get(0)?), end: Timestamp(r.get(1)?) }))
             .ctx("read gaps")?;
         rows.collect::<rusqlite::Result<_>>().ctx("read gaps")
     }
-}
 
-fn camera_from_row(r: &Row) -> rusqlite::Result<CameraRow> {
-    let labels: String = r.get(1)?;
-    Ok(CameraRow {
-        id: r.get(0)?,
-        labels: serde_json::from_str(&labels).unwrap_or_default(),
-        created: Timestamp(r.get(2)?),
-    })
+    /// Sealed segments of a camera, oldest first (retention planning).
+    pub fn sealed_segments(&self, camera: &str) -> Result<Vec<SegmentRow>> {
+        self.query_segments("WHERE camera = ?1 AND state = 'sealed' ORDER BY start_ts, id", [camera])
+    }
+
+    /// First step of a deletion: the rows turn `deleting` (durably) before
+    /// any file is unlinked, so a crash never leaves a row without its file
+    /// unexplained; opening the store finishes the job.
+    pub fn mark_deleting(&mut self, ids: &[(u64, DeleteReason)]) -> Result<()> {
+        let tx = self.conn.transaction().ctx("mark segments deleting")?;
+        for (id, reason) in ids {
+            tx.execute(
+                "UPDATE segments SET state = 'deleting', delete_reason = ?2 WHERE id = ?1 AND state = 'sealed'",
+                params![*id as i64, reason.as_str()],
+            )
+            .ctx("mark segments deleting")?;
+        }
+        tx.commit().ctx("mark segments deleting")
+    }
+
+    /// Last step of a deletion (files already unlinked): tombstones replace
+    /// the rows, in one transaction.
+    pub fn finish_deletion(&mut self, ids: &[u64], when: Timestamp) -> Result<()> {
+        let tx = self.conn.transaction().ctx("finish segment deletion")?;
+        for id in ids {
+            tx.execute(
+                "INSERT OR REPLACE INTO deleted_segments (id, camera, start_ts, end_ts, bytes, kek_day, content_hash,
+                     prev_hash, reason, deleted_ns)
+                 SELECT id, camera, start_ts, end_ts, bytes, kek_day, content_hash, prev_hash,
+                     COALESCE(delete_reason, 'disk_pressure'), ?2 FROM segments WHERE id = ?1",
+                params![*id as i64, when.0],
+            )
+            .ctx("finish segment deletion")?;
+            tx.execute("DELETE FROM segments WHERE id = ?1", [*id as i64]).ctx("finish segment deletion")?;
+        }
+        tx.commit().ctx("finish segment deletion")
+    }
+
+    /// Restores a tombstone (catalog rebuild from the tombstone journal).
+    pub fn insert_tombstone(&self, t: &Tombstone) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO deleted_segments (id, camera, start_ts, end_ts, bytes, kek_day, content_hash,
+                     prev_hash, reason, deleted_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    t.id as i64,
+                    t.camera,
+                    t.start_ts.0,
+                    t.end_ts.map(|e| e.0),
+                    t.bytes.map(|b| b as i64),
+                    t.kek_day,
+                    t.content_hash.as_ref().map(|h| h.as_slice()),
+                    t.prev_hash.as_slice(),
+                    t.reason.as_str(),
+                    t.deleted.0
+                ],
+            )
+            .ctx("insert tombstone")?;
+        Ok(())
+    }
+
+    /// Tombstones of a camera, oldest first.
+    pub fn tombstones(&self, camera: &str) -> Result<Vec<Tombstone>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, camera, start_ts, end_ts, bytes, kek_day, content_hash, prev_hash, reason, deleted_ns
+                 FROM deleted_segments WHERE camera = ?1 ORDER BY start_ts, id",
+            )
+            .ctx("list tombstones")?;
+        let rows = st
+            .query_map([camera], |r| {
+                Ok(Tombstone {
+                    id: r.get::<_, i64>(0)? as u64,
+                    camera: r.get(1)?,
+                    start_ts: Timestamp(r.get(2)?),
+                    end_ts: r.get::<_, Option<i64>>(3)?.map(Timestamp),
+                    bytes: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                    kek_day: r.get(5)?,
+                    content_hash: hash_col(r.get(6)?),
+                    prev_hash: hash_col(Some(r.get(7)?)).unwrap_or([0; 32]),
+                    reason: DeleteReason::parse(&r.get::<_, String>(8)?),
+                    deleted: Timestamp(r.get(9)?),
+                })
+            })
+            .ctx("list tombstones")?;
+        rows.collect::<rusqlite::Result<_>>().ctx("list tombstones")
+    }
+
+    /// (camera, key day) pairs of deleted segments.
+    pub fn tombstoned_kek_days(&self) -> Result<HashSet<(String, i32)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT DISTINCT camera, kek_day FROM deleted_segments")
+            .ctx("list key days")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).ctx("list key days")?;
+        rows.collect::<rusqlite::Result<_>>().ctx("list key days")
+    }
+
+    /// (camera, key day) pairs some segment row still needs.
+    pub fn kek_days_in_use(&self) -> Result<HashSet<(String, i32)>> {
+        let mut st =
+            self.conn.prepare_cached("SELECT DISTINCT camera, kek_day FROM segments").ctx("list key days")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).ctx("list key days")?;
+        rows.collect::<rusqlite::Result<_>>().ctx("list key days")
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::CameraRow;
+    use crate::retention::RetentionSetting;
+    use std::collections::BTreeMap;
 
     fn row(id: u64, start: i64) -> SegmentRow {
         SegmentRow {
@@ -524,12 +429,15 @@ mod tests {
     #[test]
     fn time_lookups() {
         let dir = tempfile::tempdir().unwrap();
-        let mut c = Catalog::create(&dir.path().join("c.sqlite"), "s").unwrap();
-        c.add_camera("cam", &BTreeMap::new(), Timestamp(0)).unwrap();
-        assert!(matches!(
-            c.add_camera("cam", &BTreeMap::new(), Timestamp(0)),
-            Err(Error::CameraExists(_))
-        ));
+        let mut c = crate::catalog::Catalog::create(&dir.path().join("c.sqlite"), "s").unwrap();
+        let cam = CameraRow {
+            id: "cam".into(),
+            labels: BTreeMap::new(),
+            created: Timestamp(0),
+            retention: RetentionSetting::StoreDefault,
+        };
+        c.add_camera(&cam).unwrap();
+        assert!(matches!(c.add_camera(&cam), Err(crate::error::Error::CameraExists(_))));
         for (id, start) in [(1, 100), (2, 200), (3, 300)] {
             c.insert_open_segment(&row(id, start)).unwrap();
         }
@@ -541,40 +449,16 @@ mod tests {
             records_end: 1000,
             content_hash: [1; 32],
             keyframes: vec![],
-            gaps: vec![Gap {
-                start: Timestamp(120),
-                end: Timestamp(150),
-            }],
+            gaps: vec![Gap { start: Timestamp(120), end: Timestamp(150) }],
         };
         c.mark_sealed(1, &s, 1234, Timestamp(5)).unwrap();
         let r = c.segment(1).unwrap().unwrap();
-        assert_eq!(
-            (r.state, r.end_ts, r.bytes),
-            (SegmentState::Sealed, Some(Timestamp(190)), Some(1234))
-        );
+        assert_eq!((r.state, r.end_ts, r.bytes), (SegmentState::Sealed, Some(Timestamp(190)), Some(1234)));
         assert_eq!(c.segment_gaps(1).unwrap().len(), 1);
-        assert_eq!(
-            c.segment_at_or_before("cam", Timestamp(250))
-                .unwrap()
-                .unwrap()
-                .id,
-            2
-        );
-        assert!(c
-            .segment_at_or_before("cam", Timestamp(99))
-            .unwrap()
-            .is_none());
-        assert_eq!(
-            c.segment_after("cam", Timestamp(200)).unwrap().unwrap().id,
-            3
-        );
-        assert_eq!(
-            c.next_segment("cam", Timestamp(100), 1)
-                .unwrap()
-                .unwrap()
-                .id,
-            2
-        );
+        assert_eq!(c.segment_at_or_before("cam", Timestamp(250)).unwrap().unwrap().id, 2);
+        assert!(c.segment_at_or_before("cam", Timestamp(99)).unwrap().is_none());
+        assert_eq!(c.segment_after("cam", Timestamp(200)).unwrap().unwrap().id, 3);
+        assert_eq!(c.next_segment("cam", Timestamp(100), 1).unwrap().unwrap().id, 2);
         let ids: Vec<u64> = c
             .segments_overlapping("cam", Timestamp(150), Timestamp(300))
             .unwrap()

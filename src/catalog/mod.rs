@@ -1,0 +1,224 @@
+//! The catalog: a SQLite database (WAL, synchronous=FULL) mapping cameras and
+//! time to segment files, plus retention settings, legal holds and the
+//! tombstones of deleted segments. It is the fast path for every lookup,
+//! never the only copy of the truth: each segment file describes itself and
+//! camera settings and holds are mirrored in small JSON files, so the catalog
+//! can be rebuilt (fsck.rs). Schema in docs/FORMAT.md.
+//!
+//! Ordering rules that keep it consistent with the files after a crash:
+//! a segment row is committed before its file is created (so every file on
+//! disk is known), a row moves to `sealed` only after the footer is durable,
+//! and to `deleting` before its file is unlinked.
+
+mod cameras;
+mod holds;
+mod retention;
+mod segments;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{CatalogContext, Error, Result};
+
+pub use cameras::CameraRow;
+pub use segments::{SegmentRow, SegmentState, Tombstone};
+
+pub const SCHEMA_VERSION: i64 = 2;
+
+const SCHEMA: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE retention_classes (
+    name        TEXT PRIMARY KEY,
+    max_age_ns  INTEGER,
+    max_bytes   INTEGER,
+    min_age_ns  INTEGER
+);
+CREATE TABLE cameras (
+    id                    TEXT PRIMARY KEY,
+    labels                TEXT NOT NULL DEFAULT '{}',
+    created_ns            INTEGER NOT NULL,
+    retention_class       TEXT,
+    custom_retention      INTEGER NOT NULL DEFAULT 0,
+    custom_max_age_ns     INTEGER,
+    custom_max_bytes      INTEGER,
+    custom_min_age_ns     INTEGER
+);
+CREATE TABLE segments (
+    id            INTEGER PRIMARY KEY,
+    camera        TEXT NOT NULL REFERENCES cameras(id),
+    path          TEXT NOT NULL,
+    state         TEXT NOT NULL CHECK (state IN ('open', 'sealed', 'deleting')),
+    codec         TEXT NOT NULL,
+    kek_day       INTEGER NOT NULL,
+    start_ts      INTEGER NOT NULL,
+    end_ts        INTEGER,
+    max_ts        INTEGER,
+    frames        INTEGER,
+    bytes         INTEGER,
+    content_hash  BLOB,
+    prev_hash     BLOB NOT NULL,
+    created_ns    INTEGER NOT NULL,
+    sealed_ns     INTEGER,
+    delete_reason TEXT
+);
+CREATE INDEX segments_by_camera_time ON segments (camera, start_ts, id);
+CREATE TABLE segment_gaps (
+    segment_id  INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    start_ts    INTEGER NOT NULL,
+    end_ts      INTEGER NOT NULL
+);
+CREATE INDEX segment_gaps_by_segment ON segment_gaps (segment_id);
+CREATE TABLE holds (
+    id           INTEGER PRIMARY KEY,
+    camera       TEXT NOT NULL,
+    start_ts     INTEGER NOT NULL,
+    end_ts       INTEGER NOT NULL,
+    case_id      TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    actor        TEXT NOT NULL,
+    created_ns   INTEGER NOT NULL,
+    until_ns     INTEGER,
+    released_ns  INTEGER,
+    released_by  TEXT
+);
+CREATE INDEX holds_by_camera ON holds (camera, start_ts);
+CREATE TABLE deleted_segments (
+    id            INTEGER PRIMARY KEY,
+    camera        TEXT NOT NULL,
+    start_ts      INTEGER NOT NULL,
+    end_ts        INTEGER,
+    bytes         INTEGER,
+    kek_day       INTEGER NOT NULL,
+    content_hash  BLOB,
+    prev_hash     BLOB NOT NULL,
+    reason        TEXT NOT NULL,
+    deleted_ns    INTEGER NOT NULL
+);
+CREATE INDEX deleted_by_camera ON deleted_segments (camera, start_ts);
+";
+
+/// Upgrades a version-1 catalog (issue 2's first format) in place.
+const MIGRATE_1_TO_2: &str = "
+CREATE TABLE retention_classes (
+    name TEXT PRIMARY KEY, max_age_ns INTEGER, max_bytes INTEGER, min_age_ns INTEGER);
+ALTER TABLE cameras ADD COLUMN retention_class TEXT;
+ALTER TABLE cameras ADD COLUMN custom_retention INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cameras ADD COLUMN custom_max_age_ns INTEGER;
+ALTER TABLE cameras ADD COLUMN custom_max_bytes INTEGER;
+ALTER TABLE cameras ADD COLUMN custom_min_age_ns INTEGER;
+ALTER TABLE segments ADD COLUMN delete_reason TEXT;
+CREATE TABLE holds (
+    id INTEGER PRIMARY KEY, camera TEXT NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL,
+    case_id TEXT NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL, created_ns INTEGER NOT NULL,
+    until_ns INTEGER, released_ns INTEGER, released_by TEXT);
+CREATE INDEX holds_by_camera ON holds (camera, start_ts);
+CREATE TABLE deleted_segments (
+    id INTEGER PRIMARY KEY, camera TEXT NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER,
+    bytes INTEGER, kek_day INTEGER NOT NULL, content_hash BLOB, prev_hash BLOB NOT NULL,
+    reason TEXT NOT NULL, deleted_ns INTEGER NOT NULL);
+CREATE INDEX deleted_by_camera ON deleted_segments (camera, start_ts);
+";
+
+pub struct Catalog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn configure(conn: &Connection, path: &Path) -> Result<()> {
+    let ctx = format!("configure {}", path.display());
+    conn.busy_timeout(std::time::Duration::from_secs(10)).ctx(&ctx)?;
+    conn.pragma_update(None, "journal_mode", "WAL").ctx(&ctx)?;
+    // FULL: a committed row survives power loss. Commits are rare (segment
+    // create/seal, sweeps, camera changes), so the fsync per commit is cheap.
+    conn.pragma_update(None, "synchronous", "FULL").ctx(&ctx)?;
+    conn.pragma_update(None, "foreign_keys", "ON").ctx(&ctx)?;
+    Ok(())
+}
+
+impl Catalog {
+    pub fn create(path: &Path, store_id: &str) -> Result<Catalog> {
+        let conn = Connection::open(path).ctx(&format!("create {}", path.display()))?;
+        configure(&conn, path)?;
+        conn.execute_batch(SCHEMA).ctx("create schema")?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('store_id', ?2)",
+            params![SCHEMA_VERSION.to_string(), store_id],
+        )
+        .ctx("write catalog meta")?;
+        let catalog = Catalog { conn, path: path.to_path_buf() };
+        catalog.install_builtin_classes()?;
+        Ok(catalog)
+    }
+
+    /// Opens an existing catalog, checks it belongs to `store_id`, and
+    /// upgrades an older schema in place.
+    pub fn open(path: &Path, store_id: &str) -> Result<Catalog> {
+        if !path.exists() {
+            return Err(Error::CatalogMissing { path: path.to_path_buf() });
+        }
+        let conn = Connection::open(path).ctx(&format!("open {}", path.display()))?;
+        configure(&conn, path)?;
+        let mut catalog = Catalog { conn, path: path.to_path_buf() };
+        let found = catalog.meta("store_id")?;
+        if found.as_deref() != Some(store_id) {
+            return Err(Error::NotAStore {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "the catalog belongs to store {found:?}, the keystore to {store_id}; rebuild the catalog with `vidvault fsck STORE --rebuild`"
+                ),
+            });
+        }
+        match catalog.meta("schema_version")?.as_deref() {
+            Some("2") => {}
+            Some("1") => catalog.migrate_1_to_2()?,
+            other => {
+                return Err(Error::NotAStore {
+                    path: path.to_path_buf(),
+                    detail: format!("catalog schema version {other:?}; this build reads versions 1 and 2"),
+                })
+            }
+        }
+        Ok(catalog)
+    }
+
+    fn migrate_1_to_2(&mut self) -> Result<()> {
+        let tx = self.conn.transaction().ctx("upgrade catalog to schema 2")?;
+        tx.execute_batch(MIGRATE_1_TO_2).ctx("upgrade catalog to schema 2")?;
+        tx.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'", [])
+            .ctx("upgrade catalog to schema 2")?;
+        tx.commit().ctx("upgrade catalog to schema 2")?;
+        self.install_builtin_classes()
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .ctx("read catalog meta")
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                params![key, value],
+            )
+            .ctx("write catalog meta")?;
+        Ok(())
+    }
+
+    /// An empty in-memory catalog that holds the slot while the real one is
+    /// being replaced on disk (catalog rebuild).
+    pub fn placeholder() -> Result<Catalog> {
+        let conn = Connection::open_in_memory().ctx("open placeholder catalog")?;
+        Ok(Catalog { conn, path: PathBuf::from(":memory:") })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}

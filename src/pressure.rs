@@ -1,0 +1,133 @@
+//! Disk pressure: when free space falls under the store's threshold, the
+//! oldest footage that no hold protects and that is past its camera's
+//! `min_age` is deleted first, across cameras (sweep.rs). When nothing more
+//! may be deleted, recording goes on as long as the disk has room and the
+//! store raises an alarm (`storage_status`), and writers report
+//! `StorageFull` when the disk finally refuses writes. It never stops
+//! recording silently: other recorders have lost days of evidence that way.
+
+use std::fs::OpenOptions;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::store::Shared;
+use crate::sweep;
+use crate::time::Timestamp;
+
+/// A preallocated file whose space is given back the moment the disk fills:
+/// deleting footage needs a little space itself (the tombstone journal, the
+/// catalog's WAL), and a completely full disk would otherwise deadlock the
+/// very sweep that frees it.
+pub const RESERVE_FILE: &str = "reserve.bin";
+pub const RESERVE_BYTES: u64 = 4 << 20;
+
+/// Creates the reserve if it is missing and there is room for it.
+pub(crate) fn ensure_reserve(root: &Path) -> Result<()> {
+    let path = root.join(RESERVE_FILE);
+    if path.metadata().is_ok_and(|m| m.len() == RESERVE_BYTES) {
+        return Ok(());
+    }
+    let f = OpenOptions::new().write(true).create(true).truncate(true).open(&path).ctx("create", &path)?;
+    // SAFETY: a valid descriptor; posix_fallocate allocates real blocks
+    // (set_len would leave a sparse file that reserves nothing).
+    let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, RESERVE_BYTES as libc::off_t) };
+    if rc != 0 {
+        drop(f);
+        let _ = std::fs::remove_file(&path);
+        if rc == libc::ENOSPC {
+            return Ok(()); // no room yet; a later check retries
+        }
+        return Err(Error::io("allocate", &path, std::io::Error::from_raw_os_error(rc)));
+    }
+    f.sync_all().ctx("fsync", &path)?;
+    fsutil::fsync_dir(root)
+}
+
+fn release_reserve(root: &Path) -> Result<()> {
+    fsutil::remove_file_durable(&root.join(RESERVE_FILE))
+}
+
+/// Free space, the threshold, and the alarm if one is raised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageStatus {
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+    pub min_free_bytes: u64,
+    pub alarm: Option<String>,
+}
+
+/// (available to unprivileged users, total) bytes of the filesystem at `path`.
+pub fn disk_space(path: &Path) -> Result<(u64, u64)> {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid("path contains a NUL byte"))?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a zeroed, writable statvfs.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(Error::io("statvfs", path, std::io::Error::last_os_error()));
+    }
+    let frsize = st.f_frsize as u64;
+    Ok((st.f_bavail as u64 * frsize, st.f_blocks as u64 * frsize))
+}
+
+/// The free-space floor: the configured one, else 1 GiB but at most 5% of
+/// the filesystem (small filesystems would otherwise be under pressure forever).
+pub fn threshold(configured: Option<u64>, total: u64) -> u64 {
+    configured.unwrap_or_else(|| (1u64 << 30).min(total / 20))
+}
+
+/// Checks free space and reclaims footage if needed. Called periodically by
+/// the group commit's janitor thread, and by `Store::check_disk_pressure`.
+pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
+    let (free, total) = disk_space(&shared.root)?;
+    let floor = threshold(shared.options.min_free_bytes, total);
+    if free >= floor {
+        shared.set_alarm(None);
+        return status(shared);
+    }
+    // Free a little more than the shortfall, so one sweep lasts a while.
+    let needed = floor + floor / 10 + RESERVE_BYTES - free;
+    release_reserve(&shared.root)?;
+    let report = sweep::run(shared, Timestamp::now(), false, Some(needed))?;
+    let (free_after, _) = disk_space(&shared.root)?;
+    if free_after >= floor + RESERVE_BYTES {
+        ensure_reserve(&shared.root)?;
+    }
+    if free_after < floor {
+        let (held, young) = report.undeletable_bytes;
+        shared.set_alarm(Some(format!(
+            "disk space is low on {}: {free_after} bytes free, below the {floor} byte floor, and no more \
+             footage may be deleted ({held} bytes are held by cases, {young} bytes are younger than their \
+             camera's min_age). Recording continues until the disk is full; add storage, release holds \
+             or shorten min_age",
+            shared.root.display()
+        )));
+    } else {
+        shared.set_alarm(None);
+    }
+    status(shared)
+}
+
+/// A writer hit a full disk: reclaim now rather than at the next periodic
+/// check. True when footage was deleted (a retry may succeed).
+pub(crate) fn reclaim(shared: &Shared) -> bool {
+    let before = disk_space(&shared.root).map(|(free, _)| free).unwrap_or(0);
+    match check(shared) {
+        Ok(status) => status.free_bytes > before,
+        Err(e) => {
+            shared.set_alarm(Some(format!("reclaiming disk space failed: {e}")));
+            false
+        }
+    }
+}
+
+pub(crate) fn status(shared: &Shared) -> Result<StorageStatus> {
+    let (free, total) = disk_space(&shared.root)?;
+    Ok(StorageStatus {
+        free_bytes: free,
+        total_bytes: total,
+        min_free_bytes: threshold(shared.options.min_free_bytes, total),
+        alarm: shared.alarm(),
+    })
+}

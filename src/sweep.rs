@@ -1,0 +1,216 @@
+//! Executing retention: deleting whole sealed segments crash-safely and
+//! crypto-shredding the keys of days nothing needs any more.
+//!
+//! Deletion protocol (each step durable before the next):
+//! 0. the segments' tombstones (ids, hashes, reason) are journaled;
+//! 1. the rows turn `deleting` in one catalog transaction;
+//! 2. the files are unlinked and their directories fsynced;
+//! 3. tombstones replace the rows in one transaction.
+//!
+//! A crash after 1 leaves `deleting` rows that opening the store finishes;
+//! a crash before 1 leaves everything as it was. Reads never see `deleting`
+//! rows, so footage is never half-deleted from a reader's point of view.
+//!
+//! Shredding: a (camera, UTC day) key whose every segment is gone and which
+//! no writer holds is removed from the keystore, which is rewritten
+//! atomically. Copies of those segments (backups, unlinked blocks) are then
+//! unreadable even with the master key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::MutexGuard;
+
+use crate::catalog::{SegmentRow, Tombstone};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::mirror;
+use crate::retention::{
+    self, CameraPlan, DeleteReason, Hold, PlannedDeletion, RetentionPolicy, SegmentFacts,
+};
+use crate::store::Shared;
+use crate::time::Timestamp;
+
+/// What a sweep planned (dry run) or did.
+#[derive(Clone, Debug, Default)]
+pub struct SweepReport {
+    pub now: Timestamp,
+    pub dry_run: bool,
+    /// Per camera: policy, deletions by rule, what is kept, warnings.
+    pub cameras: Vec<CameraPlan>,
+    /// Deletions made to free disk space (beyond the per-camera rules).
+    pub pressure: Vec<PlannedDeletion>,
+    /// (camera, UTC day) keys destroyed (or, in a dry run, that would be).
+    pub shredded: Vec<(String, i32)>,
+    /// Bytes of sealed footage no rule may delete: (held, younger than min_age).
+    pub undeletable_bytes: (u64, u64),
+}
+
+impl SweepReport {
+    pub fn deletions(&self) -> impl Iterator<Item = &PlannedDeletion> {
+        self.cameras.iter().flat_map(|c| c.deletions.iter()).chain(self.pressure.iter())
+    }
+
+    pub fn deleted_bytes(&self) -> u64 {
+        self.deletions().map(|d| d.segment.bytes).sum()
+    }
+}
+
+fn facts(row: &SegmentRow) -> SegmentFacts {
+    SegmentFacts {
+        id: row.id,
+        camera: row.camera.clone(),
+        path: row.path.clone(),
+        start: row.start_ts,
+        end: row.end_ts.unwrap_or(row.start_ts),
+        bytes: row.bytes.unwrap_or(0),
+        kek_day: row.kek_day,
+    }
+}
+
+type CameraFacts = BTreeMap<String, (RetentionPolicy, Vec<SegmentFacts>, Vec<Hold>)>;
+
+/// Plans and (unless `dry_run`) executes a sweep at `now`. With
+/// `free_bytes_needed`, also deletes the oldest deletable footage across
+/// cameras until that many bytes are freed (disk pressure).
+pub(crate) fn run(
+    shared: &Shared,
+    now: Timestamp,
+    dry_run: bool,
+    free_bytes_needed: Option<u64>,
+) -> Result<SweepReport> {
+    let _serial = shared.sweep_guard();
+    let mut per_camera: CameraFacts = BTreeMap::new();
+    let mut report = SweepReport { now, dry_run, ..SweepReport::default() };
+    {
+        let catalog = shared.catalog()?;
+        for cam in catalog.cameras()? {
+            let (_, policy) = catalog.effective_retention(&cam)?;
+            let segments: Vec<SegmentFacts> = catalog.sealed_segments(&cam.id)?.iter().map(facts).collect();
+            let holds = catalog.holds(Some(&cam.id))?;
+            report.cameras.push(retention::plan_camera(&cam.id, policy, &segments, &holds, now));
+            per_camera.insert(cam.id, (policy, segments, holds));
+        }
+    }
+    let planned: Vec<PlannedDeletion> = report.cameras.iter().flat_map(|c| c.deletions.clone()).collect();
+    if let Some(needed) = free_bytes_needed {
+        report.pressure = retention::plan_disk_pressure(&per_camera, &planned, needed, now);
+    }
+    let gone: BTreeSet<u64> = report.deletions().map(|d| d.segment.id).collect();
+    for (policy, segments, holds) in per_camera.values() {
+        for s in segments.iter().filter(|s| !gone.contains(&s.id)) {
+            if holds.iter().any(|h| h.active_at(now) && h.covers(s.start, s.end)) {
+                report.undeletable_bytes.0 += s.bytes;
+            } else if policy.min_age_ns.is_some_and(|a| s.end.0 > now.0.saturating_sub(a)) {
+                report.undeletable_bytes.1 += s.bytes;
+            }
+        }
+    }
+    let deletions: Vec<PlannedDeletion> = report.deletions().cloned().collect();
+    if dry_run {
+        report.shredded = keys_freed_by(shared, &deletions)?;
+    } else {
+        delete_segments(shared, &deletions, now)?;
+        report.shredded = shred_unused_keys(shared)?;
+    }
+    Ok(report)
+}
+
+/// Deletes segments by the protocol in the module comment.
+pub(crate) fn delete_segments(shared: &Shared, deletions: &[PlannedDeletion], now: Timestamp) -> Result<()> {
+    if deletions.is_empty() {
+        return Ok(());
+    }
+    let marks: Vec<(u64, DeleteReason)> = deletions.iter().map(|d| (d.segment.id, d.reason)).collect();
+    let tombstones = {
+        let catalog = shared.catalog_for_io();
+        let mut out = Vec::with_capacity(deletions.len());
+        for d in deletions {
+            let row = catalog.segment(d.segment.id)?.ok_or_else(|| {
+                Error::invalid(format!("segment {} vanished from the catalog during a sweep", d.segment.id))
+            })?;
+            out.push(Tombstone {
+                id: row.id,
+                camera: row.camera,
+                start_ts: row.start_ts,
+                end_ts: row.end_ts,
+                bytes: row.bytes,
+                kek_day: row.kek_day,
+                content_hash: row.content_hash,
+                prev_hash: row.prev_hash,
+                reason: d.reason,
+                deleted: now,
+            });
+        }
+        out
+    };
+    mirror::append_tombstones(&shared.root, &tombstones)?;
+    shared.catalog_for_io().mark_deleting(&marks)?;
+    let paths: Vec<(u64, PathBuf)> =
+        deletions.iter().map(|d| (d.segment.id, shared.root.join(&d.segment.path))).collect();
+    unlink_segments(shared, &paths)?;
+    let ids: Vec<u64> = paths.iter().map(|(id, _)| *id).collect();
+    shared.catalog_for_io().finish_deletion(&ids, now)
+}
+
+/// Unlinks segment files (missing ones are fine: a crash may have come after
+/// the unlink), fsyncs each directory once, and removes day directories
+/// left empty.
+pub(crate) fn unlink_segments(shared: &Shared, paths: &[(u64, PathBuf)]) -> Result<()> {
+    let mut dirs = BTreeSet::new();
+    for (id, path) in paths {
+        shared.forget_segment(*id);
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("delete segment", path, e)),
+        }
+        if let Some(dir) = path.parent() {
+            dirs.insert(dir.to_path_buf());
+        }
+    }
+    for dir in dirs {
+        let empty = std::fs::read_dir(&dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        if empty && std::fs::remove_dir(&dir).is_ok() {
+            fsutil::fsync_dir(dir.parent().unwrap_or(&dir))?;
+        } else if dir.exists() {
+            fsutil::fsync_dir(&dir)?;
+        }
+    }
+    Ok(())
+}
+
+/// Destroys the KEK of every (camera, day) whose segments retention deleted
+/// (it has tombstones) and that no remaining segment row uses and no writer
+/// holds. Only deletions decide shredding: a key is never destroyed because
+/// a segment is merely missing from the catalog.
+/// Lock order: keystore, then catalog (the same everywhere both are held).
+pub(crate) fn shred_unused_keys(shared: &Shared) -> Result<Vec<(String, i32)>> {
+    let mut keystore = shared.keystore_guard();
+    let (in_use, deleted) = {
+        let catalog = shared.catalog_for_io();
+        (catalog.kek_days_in_use()?, catalog.tombstoned_kek_days()?)
+    };
+    let victims: Vec<_> = keystore.unused_keks(&in_use).into_iter().filter(|d| deleted.contains(d)).collect();
+    if !victims.is_empty() {
+        keystore.shred(&victims)?;
+    }
+    Ok(victims)
+}
+
+/// The keys a dry run's deletions would free.
+fn keys_freed_by(shared: &Shared, deletions: &[PlannedDeletion]) -> Result<Vec<(String, i32)>> {
+    let keystore: MutexGuard<'_, _> = shared.keystore_guard();
+    let catalog = shared.catalog_for_io();
+    let gone: BTreeSet<u64> = deletions.iter().map(|d| d.segment.id).collect();
+    let mut in_use = std::collections::HashSet::new();
+    for cam in catalog.cameras()? {
+        for row in catalog.camera_segments(&cam.id)? {
+            if !gone.contains(&row.id) {
+                in_use.insert((row.camera.clone(), row.kek_day));
+            }
+        }
+    }
+    let mut deleted = catalog.tombstoned_kek_days()?;
+    deleted.extend(deletions.iter().map(|d| (d.segment.camera.clone(), d.segment.kek_day)));
+    Ok(keystore.unused_keks(&in_use).into_iter().filter(|d| deleted.contains(d)).collect())
+}
