@@ -87,3 +87,36 @@ def test_demo_runs_end_to_end(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "bit-identical to the source: True" in r.stdout and "demo OK" in r.stdout
     assert (Path(tmp_path) / "store" / "VIDVAULT").exists()
+
+
+def test_retention_holds_and_rotation_from_the_command_line(tmp_path):
+    key = vidvault.generate_key()
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+    store = tmp_path / "store"
+    run("init", store, env=env)
+    run("classes", store, "--define", "short", "--max-age", "2d", "--min-age", "1d", env=env)
+    run("cameras", store, "--add", "cam", "--retention", "short", env=env)
+    listing = run("cameras", store, env=env).stdout
+    assert "class short" in listing and "max_age=2d" in listing
+    with vidvault.Store.open(store, key=key, roll_after=1800) as s:
+        with s.writer("cam", codec="h264") as w:
+            for h in range(96):
+                w.append(T0 + h * 3600 * NS, b"x" * 100, keyframe=True)
+    iso = vidvault.timeutil.iso
+    run("hold", store, "--camera", "cam", "--start", iso(T0), "--end", iso(T0 + 3600 * NS), "--case", "C-5",
+        "--actor", "clerk", "--reason", "fight", env=env)
+    holds = json.loads(run("holds", store, "--json", env=env).stdout)
+    assert holds[0]["case"] == "C-5" and holds[0]["released"] is None
+    now = iso(T0 + 5 * 86400 * NS)
+    dry = json.loads(run("retention", store, "--dry-run", "--now", now, "--json", env=env).stdout)
+    assert dry["dry_run"] is True and len(dry["deleted"]) == 72  # hours 0..72 are past max_age; hour 0 is held
+    out = run("retention", store, "--now", now, env=env).stdout
+    assert "deleted 72 segments" in out and "crypto-shredded" in out
+    run("release", store, str(holds[0]["id"]), "--actor", "clerk", env=env)
+    assert "deleted 1 segments" in run("retention", store, "--now", now, env=env).stdout
+    new_key = tmp_path / "new.key"
+    run("keygen", "--out", new_key)
+    run("rotate-key", store, "--new-key-file", new_key, env=env)
+    r = run("holds", store, env=env, check=False)
+    assert r.returncode == 2 and "master key does not open" in r.stderr
+    assert run("fsck", store, "--key-file", new_key).returncode == 0
