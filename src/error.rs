@@ -85,6 +85,10 @@ pub enum Error {
     )]
     KeyShredded { camera: String, day: String },
 
+    /// A session asked for something its grants do not allow (logged).
+    #[error("access denied: {principal:?} may not {action} ({reason}); audit entry {audit_seq}")]
+    AccessDenied { principal: String, action: String, reason: String, audit_seq: u64 },
+
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 

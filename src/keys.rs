@@ -24,8 +24,11 @@ const ENTRY_KEK: u8 = 1;
 const ENTRY_SECRET: u8 = 2;
 const MAX_ENTRY: usize = 1 << 16;
 
-/// Name of the Ed25519 seed that signs export manifests.
+/// Name of the Ed25519 seed that signs export manifests and the audit log
+/// (the store's public identity).
 pub const EXPORT_SIGNING_KEY: &str = "export-signing-ed25519";
+/// Name of the Ed25519 seed that signs access grants.
+pub const ADMIN_SIGNING_KEY: &str = "admin-signing-ed25519";
 
 #[derive(Clone)]
 struct WrappedKek {
@@ -350,6 +353,19 @@ impl Keystore {
             .collect();
         v.sort();
         v
+    }
+
+    /// The named Ed25519 signing key, created (durably) when missing.
+    pub fn signing_key(&mut self, name: &str) -> Result<ed25519_dalek::SigningKey> {
+        if self.secret(name)?.is_none() {
+            self.put_secret(name, SecretKey::random()?.expose())?;
+        }
+        let seed = self.secret(name)?.expect("just stored");
+        let seed: [u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::invalid(format!("keystore secret {name:?} is not a 32-byte Ed25519 seed")))?;
+        Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
     }
 
     /// Days for which a KEK exists, per camera.

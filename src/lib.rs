@@ -2,6 +2,8 @@
 //! video-surveillance footage. Pure Rust; the Python bindings live in `py/`
 //! behind the `python` feature. docs/FORMAT.md specifies the on-disk bytes.
 
+pub mod access;
+pub mod audit;
 pub mod camera;
 pub mod catalog;
 pub mod crypto;
@@ -18,6 +20,7 @@ pub mod read;
 pub mod retention;
 pub mod segment;
 pub mod store;
+mod store_access;
 mod store_retention;
 pub mod sweep;
 pub mod time;

@@ -89,7 +89,7 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     // Free a little more than the shortfall, so one sweep lasts a while.
     let needed = floor + floor / 10 + RESERVE_BYTES - free;
     release_reserve(&shared.root)?;
-    let report = sweep::run(shared, Timestamp::now(), false, Some(needed))?;
+    let report = sweep::run(shared, Timestamp::now(), false, Some(needed), "disk-pressure")?;
     let (free_after, _) = disk_space(&shared.root)?;
     if free_after >= floor + RESERVE_BYTES {
         ensure_reserve(&shared.root)?;

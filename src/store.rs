@@ -12,6 +12,7 @@
 //! STORE/segments/CAMERA/YYYY-MM-DD/ID.vvs   segment files (segment/)
 //! STORE/tombstones.jsonl              journal of segments retention deleted (mirror.rs)
 //! STORE/reserve.bin                   4 MiB given back when the disk fills (pressure.rs)
+//! STORE/audit.sqlite                  hash-chained, signed audit log (audit.rs)
 //! STORE/quarantine/                   damaged files moved aside, never deleted
 //! ```
 
@@ -25,6 +26,7 @@ use std::time::Duration;
 use crossbeam_channel::Sender;
 use lru::LruCache;
 
+use crate::audit::{AuditLog, AUDIT_FILE};
 use crate::camera::validate_camera_id;
 use crate::catalog::{CameraRow, Catalog, SegmentRow, SegmentState};
 use crate::crypto::SecretKey;
@@ -33,7 +35,7 @@ use crate::fsck::{self, FsckReport, RebuildReport};
 use crate::fsutil;
 use crate::gaps;
 use crate::group_commit::{GroupCommit, Job};
-use crate::keys::{Keystore, EXPORT_SIGNING_KEY};
+use crate::keys::{Keystore, ADMIN_SIGNING_KEY, EXPORT_SIGNING_KEY};
 use crate::lock::StoreLock;
 use crate::mirror;
 use crate::read::{self, FrameCursor};
@@ -123,6 +125,9 @@ pub(crate) struct Shared {
     sweep_lock: Mutex<()>,
     /// Raised when free space is low and nothing more may be deleted.
     alarm: Mutex<Option<String>>,
+    /// Who did what to which footage (audit.rs). A leaf lock: nothing else
+    /// is taken while it is held.
+    audit: Mutex<AuditLog>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -156,6 +161,15 @@ impl Shared {
 
     pub fn alarm(&self) -> Option<String> {
         lock(&self.alarm).clone()
+    }
+
+    /// Appends to the audit log.
+    pub fn audit(&self, entry: crate::audit::NewEntry) -> Result<crate::audit::AuditEntry> {
+        lock(&self.audit).append(entry)
+    }
+
+    pub fn audit_log(&self) -> MutexGuard<'_, AuditLog> {
+        lock(&self.audit)
     }
 
     /// Drops a deleted segment from the read cache.
@@ -248,8 +262,8 @@ impl Store {
         let lock = StoreLock::acquire(root)?;
         let store_id = *uuid::Uuid::new_v4().as_bytes();
         let mut keystore = Keystore::create(&root.join(KEYSTORE_FILE), store_id, master.clone())?;
-        let seed = SecretKey::random()?;
-        keystore.put_secret(EXPORT_SIGNING_KEY, seed.expose())?;
+        keystore.signing_key(EXPORT_SIGNING_KEY)?;
+        keystore.signing_key(ADMIN_SIGNING_KEY)?;
         drop(keystore);
         Catalog::create(&root.join(CATALOG_FILE), &uuid_string(&store_id))?;
         fsutil::create_dir_all_durable(&root.join("segments"))?;
@@ -295,6 +309,10 @@ impl Store {
         let mut catalog = Catalog::open(&catalog_path, &id_text)?;
         let recovered = recover_open_segments(root, &mut catalog, &mut keystore, options.gap_threshold_ns)?;
         mirror::refresh_all(root, &catalog)?;
+        // Stores created before grants existed get their admin key now.
+        keystore.signing_key(ADMIN_SIGNING_KEY)?;
+        let audit =
+            AuditLog::open(&root.join(AUDIT_FILE), &id_text, keystore.signing_key(EXPORT_SIGNING_KEY)?)?;
         let next_id = catalog.max_segment_id()? + 1;
         let cache = NonZeroUsize::new(options.segment_cache.max(1)).unwrap();
         let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
@@ -311,6 +329,7 @@ impl Store {
             closed: AtomicBool::new(false),
             sweep_lock: Mutex::new(()),
             alarm: Mutex::new(None),
+            audit: Mutex::new(audit),
         });
         // Keys of days a crash-interrupted deletion emptied.
         sweep::shred_unused_keys(&shared)?;
@@ -533,24 +552,19 @@ impl Store {
 
     // ------------------------------------------------------------ export signing
 
-    fn export_signing_key(&self) -> Result<ed25519_dalek::SigningKey> {
-        let seed = lock(&self.shared.keystore)
-            .secret(EXPORT_SIGNING_KEY)?
-            .ok_or_else(|| Error::invalid("this store has no export signing key"))?;
-        let seed: [u8; 32] =
-            seed.as_slice().try_into().map_err(|_| Error::invalid("malformed export signing key"))?;
-        Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+    pub(crate) fn signing_key(&self, name: &str) -> Result<ed25519_dalek::SigningKey> {
+        lock(&self.shared.keystore).signing_key(name)
     }
 
     /// The Ed25519 public key that verifies this store's export manifests.
     pub fn export_public_key(&self) -> Result<[u8; 32]> {
-        Ok(self.export_signing_key()?.verifying_key().to_bytes())
+        Ok(self.signing_key(EXPORT_SIGNING_KEY)?.verifying_key().to_bytes())
     }
 
     /// Signs `message` (a canonical export manifest) with the export key.
     pub fn sign_export(&self, message: &[u8]) -> Result<[u8; 64]> {
         use ed25519_dalek::Signer;
-        Ok(self.export_signing_key()?.sign(message).to_bytes())
+        Ok(self.signing_key(EXPORT_SIGNING_KEY)?.sign(message).to_bytes())
     }
 
     // ------------------------------------------------------------ shutdown
@@ -571,6 +585,10 @@ impl Store {
         if let Some(gc) = lock(&self.group_commit).take() {
             gc.stop();
         }
+        // Fold the WALs back so the databases are whole files once closed.
+        // Best effort: on a full disk the WAL simply stays, losing nothing.
+        let _ = self.shared.catalog_for_io().checkpoint();
+        let _ = self.shared.audit_log().checkpoint();
         lock(&self.lock).take();
         first_err.map_or(Ok(()), Err)
     }

@@ -2,6 +2,7 @@
 //! pressure and master-key rotation. Planning lives in retention.rs,
 //! execution in sweep.rs and pressure.rs; this file is the API over them.
 
+use crate::audit::NewEntry;
 use crate::catalog::CameraRow;
 use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
@@ -11,6 +12,20 @@ use crate::retention::{Hold, RetentionPolicy, RetentionSetting};
 use crate::store::Store;
 use crate::sweep::{self, SweepReport};
 use crate::time::{TimeRange, Timestamp};
+
+fn hold_entry(action: &str, hold: &Hold, actor: &str) -> NewEntry {
+    NewEntry {
+        principal: actor.to_string(),
+        action: action.into(),
+        camera: Some(hold.camera.clone()),
+        footage: Some(TimeRange::new(hold.start, hold.end)),
+        outcome: crate::audit::DONE.into(),
+        reason: hold.reason.clone(),
+        case: hold.case.clone(),
+        details: serde_json::json!({ "hold_id": hold.id, "until": hold.until.map(|t| t.0) }).to_string(),
+        ..NewEntry::default()
+    }
+}
 
 impl Store {
     /// Sets which policy a camera follows (a class, its own, or the default).
@@ -88,6 +103,8 @@ impl Store {
         };
         hold.id = catalog.insert_hold(&hold)?;
         mirror::write_holds(&shared.root, &catalog)?;
+        drop(catalog);
+        shared.audit(hold_entry("hold", &hold, actor))?;
         Ok(hold)
     }
 
@@ -101,6 +118,8 @@ impl Store {
         let catalog = shared.catalog()?;
         let hold = catalog.release_hold(id, Timestamp::now(), actor)?;
         mirror::write_holds(&shared.root, &catalog)?;
+        drop(catalog);
+        shared.audit(hold_entry("hold_release", &hold, actor))?;
         Ok(hold)
     }
 
@@ -113,8 +132,13 @@ impl Store {
     /// deletes whole sealed segments past `max_age` or over `max_bytes`
     /// (never held ones, never the open one) and shreds the keys of days left
     /// without footage. `dry_run` reports the plan and changes nothing.
-    pub fn enforce_retention(&self, now: Option<Timestamp>, dry_run: bool) -> Result<SweepReport> {
-        sweep::run(self.shared(), now.unwrap_or_else(Timestamp::now), dry_run, None)
+    pub fn enforce_retention(
+        &self,
+        now: Option<Timestamp>,
+        dry_run: bool,
+        actor: &str,
+    ) -> Result<SweepReport> {
+        sweep::run(self.shared(), now.unwrap_or_else(Timestamp::now), dry_run, None, actor)
     }
 
     /// Checks free space now and reclaims footage if it is under the floor
@@ -130,7 +154,15 @@ impl Store {
     /// Re-wraps every key under `new_master` without rewriting any video.
     /// One atomic rename: after a crash the old or the new key opens the
     /// store, never neither.
-    pub fn rotate_master_key(&self, new_master: SecretKey) -> Result<()> {
-        self.shared().keystore_guard().rotate_master(new_master)
+    pub fn rotate_master_key(&self, new_master: SecretKey, actor: &str) -> Result<()> {
+        self.shared().keystore_guard().rotate_master(new_master)?;
+        self.shared().audit(NewEntry {
+            principal: actor.to_string(),
+            action: "key_rotation".into(),
+            outcome: crate::audit::DONE.into(),
+            reason: "every key-encryption key re-wrapped under a new master key".into(),
+            ..NewEntry::default()
+        })?;
+        Ok(())
     }
 }

@@ -321,7 +321,7 @@ mod retention {
         std::fs::copy(dir.path().join("store").join(&day0_rows[0].path), &backup).unwrap();
 
         let now = Timestamp(base + 3 * DAY + 3600 * NANOS_PER_SECOND);
-        let dry = store.enforce_retention(Some(now), true).unwrap();
+        let dry = store.enforce_retention(Some(now), true, "test").unwrap();
         assert_eq!(dry.deletions().count(), 2, "dry run plans day 0 only (day 1 is held)");
         assert_eq!(dry.shredded, vec![("cam".to_string(), (base / DAY) as i32)]);
         assert_eq!(
@@ -330,7 +330,7 @@ mod retention {
             "dry run deletes nothing"
         );
 
-        let done = store.enforce_retention(Some(now), false).unwrap();
+        let done = store.enforce_retention(Some(now), false, "test").unwrap();
         assert_eq!(done.deleted_bytes(), dry.deleted_bytes());
         assert_eq!(done.shredded, dry.shredded);
         assert!(store.read("cam", range(base, base + 20 * NANOS_PER_SECOND)).unwrap().next().is_none());
@@ -342,7 +342,7 @@ mod retention {
         assert!(store.fsck(true).unwrap().problems.is_empty(), "chain verifies through tombstones");
 
         store.release_hold(hold.id, "clerk").unwrap();
-        let done = store.enforce_retention(Some(now), false).unwrap();
+        let done = store.enforce_retention(Some(now), false, "test").unwrap();
         assert_eq!(done.deletions().count(), 2);
         assert_eq!(store.segments("cam", range(base, base + 3 * DAY)).unwrap().len(), 2, "day 2 is young");
         assert!(store.fsck(true).unwrap().problems.is_empty());
@@ -356,7 +356,7 @@ mod retention {
         write_frames(&store, "cam", T0, 0, 300);
         let before: Vec<_> = std::fs::read_dir(root.join("segments/cam")).unwrap().collect();
         let new_key = SecretKey::from_bytes([0x77; 32]);
-        store.rotate_master_key(new_key.clone()).unwrap();
+        store.rotate_master_key(new_key.clone(), "test").unwrap();
         store.close().unwrap();
         assert!(matches!(Store::open(&root, key(), options(), false), Err(Error::WrongKey { .. })));
         let store = Store::open(&root, new_key, options(), false).unwrap();

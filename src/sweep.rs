@@ -77,6 +77,7 @@ pub(crate) fn run(
     now: Timestamp,
     dry_run: bool,
     free_bytes_needed: Option<u64>,
+    actor: &str,
 ) -> Result<SweepReport> {
     let _serial = shared.sweep_guard();
     let mut per_camera: CameraFacts = BTreeMap::new();
@@ -111,8 +112,39 @@ pub(crate) fn run(
     } else {
         delete_segments(shared, &deletions, now)?;
         report.shredded = shred_unused_keys(shared)?;
+        // A disk-pressure sweep that found nothing to delete changed nothing,
+        // and the disk is full: nothing to record, and no room to record it.
+        if free_bytes_needed.is_none() || !deletions.is_empty() || !report.shredded.is_empty() {
+            audit_sweep(shared, &report, actor, free_bytes_needed)?;
+        }
     }
     Ok(report)
+}
+
+/// Records an executed sweep: what went, why, and which keys were destroyed.
+fn audit_sweep(shared: &Shared, report: &SweepReport, actor: &str, pressure: Option<u64>) -> Result<()> {
+    let mut per_camera: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for d in report.deletions() {
+        let e = per_camera.entry(d.segment.camera.as_str()).or_default();
+        e.0 += 1;
+        e.1 += d.segment.bytes;
+    }
+    let details = serde_json::json!({
+        "now": report.now.0,
+        "deleted": per_camera.iter().map(|(c, (n, b))| serde_json::json!({"camera": c, "segments": n, "bytes": b})).collect::<Vec<_>>(),
+        "segment_ids": report.deletions().map(|d| d.segment.id).collect::<Vec<_>>(),
+        "shredded": report.shredded.iter().map(|(c, d)| serde_json::json!({"camera": c, "day": crate::time::format_utc_day(*d)})).collect::<Vec<_>>(),
+        "free_bytes_needed": pressure,
+    });
+    shared.audit(crate::audit::NewEntry {
+        principal: actor.to_string(),
+        action: if pressure.is_some() { "disk_pressure_sweep" } else { "retention_sweep" }.into(),
+        outcome: crate::audit::DONE.into(),
+        reason: format!("{} segments, {} bytes deleted", report.deletions().count(), report.deleted_bytes()),
+        details: details.to_string(),
+        ..Default::default()
+    })?;
+    Ok(())
 }
 
 /// Deletes segments by the protocol in the module comment.

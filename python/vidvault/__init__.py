@@ -16,7 +16,9 @@ objects and ISO-8601 strings with a zone are accepted too.
 
 from ._core import FORMAT_VERSION, gb28181_device_type, is_gb28181_id
 from ._core import __version__ as _core_version
+from .audit import AuditEntry, AuditReport, verify_audit_log
 from .errors import (
+    AccessDenied,
     CameraExistsError,
     CatalogError,
     CatalogMissingError,
@@ -51,11 +53,17 @@ from .store import (
     Store,
     Writer,
 )
+from .session import Session
 from .timeutil import from_ns, to_ns
 
 __version__ = _core_version
 
 __all__ = [
+    "AccessDenied",
+    "AuditEntry",
+    "AuditReport",
+    "Session",
+    "verify_audit_log",
     "FORMAT_VERSION",
     "Camera",
     "CameraExistsError",

@@ -61,10 +61,12 @@ def cmd_cameras(args: argparse.Namespace) -> int:
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
+    from .cli_access import session_from
+
     with _open(args) as store:
         start = FAR_PAST if args.start is None else to_ns(args.start)
         end = FAR_FUTURE if args.end is None else to_ns(args.end)
-        for s in store.segments(args.camera, start, end):
+        for s in session_from(args, store).segments(args.camera, start, end):
             end_s = iso(s.end) if s.end is not None else "(open)"
             digest = s.content_hash.hex()[:16] if s.content_hash else "-"
             print(f"{s.id:8} {s.state:7} {iso(s.start)} .. {end_s} {s.frames or 0:7} frames "
@@ -73,8 +75,12 @@ def cmd_segments(args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
+    from .cli_access import session_from
+
     with _open(args) as store:
-        gaps = store.gaps(args.camera, args.start, args.end, min_gap=args.min_gap)
+        source = session_from(args, store)
+        gaps = (source.gaps(args.camera, args.start, args.end) if source is not store
+                else store.gaps(args.camera, args.start, args.end, min_gap=args.min_gap))
         for g in gaps:
             print(f"{iso(g.start)} .. {iso(g.end)}  ({g.duration.total_seconds():.3f} s)")
         if not gaps:
@@ -117,9 +123,15 @@ def open_store(args: argparse.Namespace, **kw: object) -> Store:
     return _open(args, **kw)
 
 
+def _session_args(sp: argparse.ArgumentParser) -> None:
+    from .cli_access import add_session_args
+
+    add_session_args(sp)
+
+
 #: Modules that add subcommands of their own: each defines
 #: `register(subparsers)` and imports only what its commands need.
-COMMAND_MODULES: list[str] = ["vidvault.cli_retention"]
+COMMAND_MODULES: list[str] = ["vidvault.cli_retention", "vidvault.cli_access"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--camera", required=True)
     sp.add_argument("--start")
     sp.add_argument("--end")
+    _session_args(sp)
     sp.set_defaults(func=cmd_segments)
 
     sp = with_store(sub.add_parser("gaps", help="stretches without footage"))
@@ -153,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--start", required=True, help="ISO-8601 with zone, or ns")
     sp.add_argument("--end", required=True)
     sp.add_argument("--min-gap", default=None, help="ignore shorter gaps (e.g. 2s, 1m)")
+    _session_args(sp)
     sp.set_defaults(func=cmd_gaps)
 
     sp = with_store(sub.add_parser("fsck", help="check every segment; --rebuild the catalog from files"))

@@ -92,3 +92,8 @@ class StorageFullError(StorageError):
 
 class MediaError(VidvaultError):
     """A media source or file could not be read, decoded or written."""
+
+
+class AccessDenied(VidvaultError, PermissionError):
+    """A session's grants do not allow the request. The attempt is in the
+    audit log (``audit_seq``); ``reason`` names the missing grant."""

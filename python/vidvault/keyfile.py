@@ -65,3 +65,25 @@ def write_key_file(path: str | os.PathLike[str]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(generate_key().hex() + "\n")
+
+
+def load_public_key(path: str | os.PathLike[str]) -> bytes:
+    """A raw Ed25519 public key (32 bytes) from a file holding it as 64 hex
+    characters, 32 raw bytes, or PEM (SubjectPublicKeyInfo)."""
+    data = Path(path).read_bytes()
+    text = data.decode("ascii", errors="replace").strip()
+    if len(data) == 32:
+        return data
+    if len(text) == 64:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    if "BEGIN PUBLIC KEY" in text:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        key = serialization.load_pem_public_key(data)
+        if isinstance(key, Ed25519PublicKey):
+            return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raise InvalidArgumentError(f"{path} does not hold an Ed25519 public key (hex, raw or PEM)")

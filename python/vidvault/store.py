@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator, Mapping, NamedTuple
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 from . import _core
+from .audit import AuditEntry, AuditReport
 from .keyfile import coerce_key
 from .retention import (
     Hold,
@@ -27,6 +28,7 @@ from .retention import (
     setting_from_core,
     setting_to_core,
 )
+from .session import Session
 from .timeutil import TimeLike, duration_ns, to_ns
 
 Frame = _core.Frame
@@ -296,12 +298,14 @@ class Store:
         now = time.time_ns()
         return [h for h in holds if h.active_at(now) == active]
 
-    def enforce_retention(self, now: TimeLike | None = None, *, dry_run: bool = False) -> SweepReport:
+    def enforce_retention(
+        self, now: TimeLike | None = None, *, dry_run: bool = False, actor: str = "retention"
+    ) -> SweepReport:
         """Deletes whole sealed segments past their camera's ``max_age`` or
         over its ``max_bytes`` (never held ones, never the open segment),
         then crypto-shreds the keys of days left without footage. ``now`` is
         injectable (tests, "what if" runs); ``dry_run`` changes nothing."""
-        r = self._core.enforce_retention(None if now is None else to_ns(now), dry_run)
+        r = self._core.enforce_retention(None if now is None else to_ns(now), dry_run, actor)
         return SweepReport._from_core(r)
 
     def storage_status(self) -> StorageStatus:
@@ -313,10 +317,69 @@ class Store:
         and reclaims the oldest deletable footage when under the floor."""
         return StorageStatus(**self._core.check_disk_pressure())
 
-    def rotate_master_key(self, new_key: bytes | str) -> None:
+    def rotate_master_key(self, new_key: bytes | str, *, actor: str = "operator") -> None:
         """Re-wraps every key under ``new_key``; no video is rewritten. After
-        a crash midway the old or the new key opens the store."""
-        self._core.rotate_master_key(coerce_key(new_key))
+        a crash midway the old or the new key opens the store. Audited."""
+        self._core.rotate_master_key(coerce_key(new_key), actor=actor)
+
+    # -------------------------------------------------------------- access and audit
+
+    def session(self, principal: str, grants: Sequence[str] = (), *, purpose: str = "") -> Session:
+        """A principal's view of the store: each call is checked against the
+        signed ``grants`` and logged. Without grants: desensitized viewing only."""
+        return Session(self, principal, grants, purpose=purpose)
+
+    def issue_grant(
+        self,
+        *,
+        to: str,
+        actions: Sequence[str],
+        cameras: Sequence[str],
+        valid_until: TimeLike,
+        case: str,
+        issued_by: str,
+        footage_from: TimeLike | None = None,
+        footage_to: TimeLike | None = None,
+        valid_from: TimeLike | None = None,
+        purpose: str = "",
+        approver: str | None = None,
+    ) -> str:
+        """Signs a grant with the store's admin key and returns its token.
+        ``cameras``: ids, globs ("3402*") or labels ("area=district-3").
+        Export grants need an ``approver``. Issuance is audited."""
+        import time
+
+        return self._core.issue_grant(
+            to, list(actions), list(cameras),
+            valid_from=time.time_ns() if valid_from is None else to_ns(valid_from),
+            valid_until=to_ns(valid_until), case=case, issued_by=issued_by,
+            footage_from=None if footage_from is None else to_ns(footage_from),
+            footage_to=None if footage_to is None else to_ns(footage_to),
+            purpose=purpose, approver=approver,
+        )
+
+    def admin_public_key(self) -> bytes:
+        """Ed25519 public key that verifies this store's grant tokens."""
+        return self._core.admin_public_key()
+
+    def audit(self, camera: str | None = None, *, since: TimeLike | None = None,
+              limit: int = 1_000_000) -> list[AuditEntry]:
+        """Audit entries, oldest first (the trusted path: no grant check)."""
+        rows = self._core.audit_entries(camera, None if since is None else to_ns(since), limit)
+        return [AuditEntry._from_core(r) for r in rows]
+
+    def audit_entry(self, seq: int) -> AuditEntry | None:
+        r = self._core.audit_entry(seq)
+        return None if r is None else AuditEntry._from_core(r)
+
+    def audit_head(self) -> tuple[int, bytes]:
+        """(sequence number, hash) of the newest audit entry."""
+        return self._core.audit_head()
+
+    def audit_verify(self) -> AuditReport:
+        """Recomputes the hash chain and checks every signed checkpoint and
+        the signed head against this store's key."""
+        return AuditReport(**self._core.audit_verify())
 
     # -------------------------------------------------------------- writing
 

@@ -221,4 +221,9 @@ impl Catalog {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Copies the WAL into the database file and empties it.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").ctx("checkpoint catalog")
+    }
 }

@@ -75,6 +75,13 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             kwargs.set_item("day", day)?;
             "ShreddedError"
         }
+        Error::AccessDenied { principal, action, reason, audit_seq } => {
+            kwargs.set_item("principal", principal)?;
+            kwargs.set_item("action", action)?;
+            kwargs.set_item("reason", reason)?;
+            kwargs.set_item("audit_seq", audit_seq)?;
+            "AccessDenied"
+        }
         Error::InvalidArgument(_) => "InvalidArgumentError",
         Error::Closed => "StoreClosedError",
     };

@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod access;
 mod errors;
 mod frame;
 mod retention;
@@ -32,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::PyCodecConfig>()?;
     m.add_class::<retention::PyHold>()?;
     m.add_function(wrap_pyfunction!(is_gb28181_id, m)?)?;
+    m.add_function(wrap_pyfunction!(access::verify_audit_log, m)?)?;
     m.add_function(wrap_pyfunction!(gb28181_device_type, m)?)?;
     m.add("FORMAT_VERSION", crate::segment::format::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -214,14 +214,15 @@ impl PyStore {
         Ok(holds.into_iter().map(Into::into).collect())
     }
 
-    #[pyo3(signature = (now = None, dry_run = false))]
+    #[pyo3(signature = (now = None, dry_run = false, actor = "retention"))]
     fn enforce_retention<'py>(
         &self,
         py: Python<'py>,
         now: Option<i64>,
         dry_run: bool,
+        actor: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let r = py.detach(|| self.inner.enforce_retention(now.map(Timestamp), dry_run)).py(py)?;
+        let r = py.detach(|| self.inner.enforce_retention(now.map(Timestamp), dry_run, actor)).py(py)?;
         sweep_dict(py, &r)
     }
 
@@ -235,8 +236,9 @@ impl PyStore {
         status_dict(py, &s)
     }
 
-    fn rotate_master_key(&self, py: Python<'_>, new_key: &[u8]) -> PyResult<()> {
+    #[pyo3(signature = (new_key, *, actor = "operator"))]
+    fn rotate_master_key(&self, py: Python<'_>, new_key: &[u8], actor: &str) -> PyResult<()> {
         let key = SecretKey::from_slice(new_key).map_err(|e| to_py(py, e))?;
-        py.detach(|| self.inner.rotate_master_key(key)).py(py)
+        py.detach(|| self.inner.rotate_master_key(key, actor)).py(py)
     }
 }

@@ -1,0 +1,66 @@
+"""The audit log as Python values: entries and verification reports.
+
+Every session request (allowed or denied), export, hold, retention sweep,
+key rotation and grant issuance is an entry of a hash-chained log whose head
+and periodic checkpoints are signed by the store's key (src/audit.rs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from . import _core
+from .timeutil import from_ns
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    ts: int
+    principal: str
+    action: str
+    camera: str | None
+    start: int | None
+    end: int | None
+    outcome: str  # "allowed", "denied" or "done"
+    reason: str
+    case: str
+    grant_id: str
+    details: dict[str, Any]
+    prev_hash: bytes
+    hash: bytes
+
+    @property
+    def time(self) -> datetime:
+        return from_ns(self.ts)
+
+    @classmethod
+    def _from_core(cls, d: dict) -> "AuditEntry":
+        return cls(**{**d, "details": json.loads(d["details"] or "{}")})
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Result of verifying the audit log."""
+
+    entries: int
+    checkpoints: int
+    head_seq: int | None
+    head_hash: bytes | None
+    #: The first broken entry and what is wrong with it; None when sound.
+    problem_seq: int | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify_audit_log(path: str | os.PathLike[str], public_key: bytes) -> AuditReport:
+    """Verifies an audit log file offline against a pinned store public key
+    (``vidvault keys export-public``); no master key needed."""
+    return AuditReport(**_core.verify_audit_log(os.fspath(path), public_key))

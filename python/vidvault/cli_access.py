@@ -1,0 +1,130 @@
+"""`vidvault` subcommands for grants and the audit log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+from .audit import verify_audit_log
+from .cli import open_store, with_store
+from .keyfile import load_public_key
+from .timeutil import iso, to_ns
+
+
+def _csv(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def cmd_grant(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        token = store.issue_grant(
+            to=args.to, actions=_csv(args.actions), cameras=_csv(args.cameras),
+            footage_from=args.footage_from, footage_to=args.footage_to,
+            valid_from=args.valid_from, valid_until=args.valid_until, case=args.case,
+            purpose=args.purpose, approver=args.approver, issued_by=args.issued_by,
+        )
+    print(token)
+    return 0
+
+
+def _audit_list(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        if args.as_principal:
+            entries = store.session(args.as_principal, _grants(args)).audit(args.camera, since=args.since)
+        else:
+            entries = store.audit(args.camera, since=args.since)
+    if args.json:
+        print(json.dumps([{**e.__dict__, "time": iso(e.ts), "prev_hash": e.prev_hash.hex(), "hash": e.hash.hex()}
+                          for e in entries], indent=2))
+        return 0
+    for e in entries:
+        span = f" {iso(e.start)}..{iso(e.end)}" if e.start is not None else ""
+        cam = f" {e.camera}" if e.camera else ""
+        extra = f" case={e.case}" if e.case else ""
+        why = f" ({e.reason})" if e.reason else ""
+        print(f"{e.seq:6} {iso(e.ts)} {e.principal:16} {e.action:20} {e.outcome:7}{cam}{span}{extra}{why}")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    if args.public_key:
+        from pathlib import Path
+
+        report = verify_audit_log(Path(args.store) / "audit.sqlite", load_public_key(args.public_key))
+        against = f"the pinned key in {args.public_key}"
+    else:
+        with open_store(args) as store:
+            report = store.audit_verify()
+        against = "the store's own key (opened with the master key)"
+    if args.json:
+        print(json.dumps({**report.__dict__, "ok": report.ok,
+                          "head_hash": report.head_hash.hex() if report.head_hash else None}, indent=2))
+    elif report.ok:
+        print(f"audit log OK: {report.entries} entries, {report.checkpoints} signed checkpoints, "
+              f"head {report.head_seq} {report.head_hash.hex() if report.head_hash else '-'}; verified against {against}")
+    else:
+        print(f"audit log BROKEN at entry {report.problem_seq}: {report.problem}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.target == "verify":
+        if not args.rest:
+            raise SystemExit("usage: vidvault audit verify STORE [--public-key FILE] [--json]")
+        args.store = args.rest[0]
+        return _audit_verify(args)
+    args.store = args.target
+    return _audit_list(args)
+
+
+def _grants(args: argparse.Namespace) -> list[str]:
+    tokens: list[str] = []
+    for path in args.grant or []:
+        with open(path) as f:
+            tokens.extend(line.strip() for line in f if line.strip())
+    return tokens
+
+
+def add_session_args(sp: argparse.ArgumentParser) -> None:
+    """--as NAME --grant FILE: act as a principal, checked against its grants."""
+    sp.add_argument("--as", dest="as_principal", metavar="NAME", help="act as this principal (checked and audited)")
+    sp.add_argument("--grant", action="append", metavar="FILE", help="file with grant token(s), one per line")
+
+
+def session_from(args: argparse.Namespace, store):  # type: ignore[no-untyped-def]
+    """The store itself (trusted caller), or a session when --as is given."""
+    if getattr(args, "as_principal", None):
+        return store.session(args.as_principal, _grants(args), purpose=getattr(args, "reason", "") or "")
+    return store
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sp = with_store(sub.add_parser("grant", help="sign an access grant and print its token"))
+    sp.add_argument("--to", required=True, help="principal the grant is for")
+    sp.add_argument("--actions", required=True,
+                    help="comma-separated: view_redacted, view_raw, export, export_raw, hold, manage, audit_read")
+    sp.add_argument("--cameras", required=True, help="comma-separated ids, globs (3402*) or labels (area=district-3)")
+    sp.add_argument("--footage-from", type=to_ns)
+    sp.add_argument("--footage-to", type=to_ns)
+    sp.add_argument("--valid-from", type=to_ns)
+    sp.add_argument("--valid-until", type=to_ns, default=None, required=True)
+    sp.add_argument("--case", required=True)
+    sp.add_argument("--purpose", default="")
+    sp.add_argument("--approver", help="required for export grants")
+    sp.add_argument("--issued-by", default="admin", help="who issues the grant (audited)")
+    sp.set_defaults(func=cmd_grant)
+
+    sp = sub.add_parser("audit", help="list audit entries (audit STORE) or verify the log (audit verify STORE)")
+    sp.add_argument("target", help="STORE, or 'verify'")
+    sp.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+    sp.add_argument("--key-file", help="master key file (else $VIDVAULT_KEY)")
+    sp.add_argument("--camera")
+    sp.add_argument("--since", type=to_ns)
+    sp.add_argument("--public-key", help="verify against this pinned Ed25519 public key (no master key needed)")
+    sp.add_argument("--json", action="store_true")
+    add_session_args(sp)
+    sp.set_defaults(func=cmd_audit)
+
+

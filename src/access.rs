@@ -1,0 +1,348 @@
+//! Access grants: signed tokens that say which principal may do what, to
+//! which cameras, over which footage, for how long and for which case, and
+//! the check of a request against them.
+//!
+//! The library trusts its caller to have authenticated the principal; a
+//! grant binds what that principal may do. Tokens are signed with the
+//! store's admin key (Ed25519, kept in the keystore), so a token cannot be
+//! widened, forged, or used on another store. Token layout: docs/FORMAT.md,
+//! section 7.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::time::{TimeRange, Timestamp};
+
+pub const TOKEN_PREFIX: &str = "vvg1";
+
+/// Everything a principal can be granted.
+pub const ACTIONS: [&str; 7] =
+    ["view_redacted", "view_raw", "export", "export_raw", "hold", "manage", "audit_read"];
+
+/// Actions that hand footage out of the system need a named approver.
+pub fn needs_approver(action: &str) -> bool {
+    action == "export" || action == "export_raw"
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub store_id: String,
+    pub principal: String,
+    pub actions: Vec<String>,
+    /// Camera ids, globs (`3402*`, `gate-?`) or labels (`area=district-3`).
+    pub cameras: Vec<String>,
+    /// The footage the grant covers: `[footage_from, footage_to)`.
+    pub footage_from: Option<Timestamp>,
+    pub footage_to: Option<Timestamp>,
+    pub valid_from: Timestamp,
+    pub valid_until: Timestamp,
+    pub case: String,
+    pub purpose: String,
+    pub approver: Option<String>,
+    pub issued_at: Timestamp,
+    pub issued_by: String,
+}
+
+impl Grant {
+    /// Rejects grants that could never be used as meant.
+    pub fn validate(&self) -> Result<()> {
+        if self.principal.trim().is_empty() {
+            return Err(Error::invalid("a grant needs a principal (--to NAME)"));
+        }
+        if self.actions.is_empty() {
+            return Err(Error::invalid(format!("a grant needs actions, from: {}", ACTIONS.join(", "))));
+        }
+        if let Some(a) = self.actions.iter().find(|a| !ACTIONS.contains(&a.as_str())) {
+            return Err(Error::invalid(format!("unknown action {a:?}; actions are: {}", ACTIONS.join(", "))));
+        }
+        if self.cameras.is_empty() {
+            return Err(Error::invalid(
+                "a grant needs cameras (ids, globs like 3402*, or labels like area=x)",
+            ));
+        }
+        for c in &self.cameras {
+            if !c.contains('=') && glob::Pattern::new(c).is_err() {
+                return Err(Error::invalid(format!("camera selector {c:?} is not a valid glob")));
+            }
+        }
+        if self.valid_until <= self.valid_from {
+            return Err(Error::invalid("the grant's validity period is empty"));
+        }
+        if let (Some(f), Some(t)) = (self.footage_from, self.footage_to) {
+            if t <= f {
+                return Err(Error::invalid("the grant's footage window is empty"));
+            }
+        }
+        if self.actions.iter().any(|a| needs_approver(a))
+            && self.approver.as_deref().is_none_or(|a| a.trim().is_empty())
+        {
+            return Err(Error::invalid("export grants need an approver (--approver NAME)"));
+        }
+        if self.case.trim().is_empty() {
+            return Err(Error::invalid("a grant needs a case or purpose reference (--case ID)"));
+        }
+        Ok(())
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "v": 1, "id": self.id, "store": self.store_id, "principal": self.principal,
+            "actions": self.actions, "cameras": self.cameras,
+            "footage_from": self.footage_from.map(|t| t.0), "footage_to": self.footage_to.map(|t| t.0),
+            "valid_from": self.valid_from.0, "valid_until": self.valid_until.0,
+            "case": self.case, "purpose": self.purpose, "approver": self.approver,
+            "issued_at": self.issued_at.0, "issued_by": self.issued_by,
+        })
+    }
+
+    fn from_json(v: &Value) -> Option<Grant> {
+        let strings = |k: &str| -> Option<Vec<String>> {
+            v[k].as_array()?.iter().map(|x| x.as_str().map(str::to_string)).collect()
+        };
+        (v["v"].as_i64()? == 1).then_some(())?;
+        Some(Grant {
+            id: v["id"].as_str()?.into(),
+            store_id: v["store"].as_str()?.into(),
+            principal: v["principal"].as_str()?.into(),
+            actions: strings("actions")?,
+            cameras: strings("cameras")?,
+            footage_from: v["footage_from"].as_i64().map(Timestamp),
+            footage_to: v["footage_to"].as_i64().map(Timestamp),
+            valid_from: Timestamp(v["valid_from"].as_i64()?),
+            valid_until: Timestamp(v["valid_until"].as_i64()?),
+            case: v["case"].as_str()?.into(),
+            purpose: v["purpose"].as_str().unwrap_or_default().into(),
+            approver: v["approver"].as_str().map(str::to_string),
+            issued_at: Timestamp(v["issued_at"].as_i64()?),
+            issued_by: v["issued_by"].as_str().unwrap_or_default().into(),
+        })
+    }
+
+    fn covers_camera(&self, camera: &str, labels: &BTreeMap<String, String>) -> bool {
+        self.cameras.iter().any(|sel| match sel.split_once('=') {
+            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+            None => glob::Pattern::new(sel).is_ok_and(|p| p.matches(camera)),
+        })
+    }
+
+    fn covers_footage(&self, r: &TimeRange) -> bool {
+        self.footage_from.is_none_or(|f| r.start >= f) && self.footage_to.is_none_or(|t| r.end <= t)
+    }
+}
+
+/// `vvg1.<base64url(canonical JSON)>.<base64url(Ed25519 signature)>`; the
+/// signature covers `vvg1.<payload>`.
+pub fn encode_token(grant: &Grant, admin: &SigningKey) -> String {
+    // serde_json orders object keys, so the payload is canonical.
+    let payload = URL_SAFE_NO_PAD.encode(grant.to_json().to_string());
+    let signed = format!("{TOKEN_PREFIX}.{payload}");
+    let sig = admin.sign(signed.as_bytes());
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+/// Why a token is not accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    Malformed,
+    BadSignature,
+    OtherStore(String),
+    NotYetValid(Timestamp),
+    Expired(Timestamp),
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::Malformed => write!(f, "not a vidvault grant token"),
+            Rejection::BadSignature => {
+                write!(f, "its signature does not verify (altered, or not issued by this store's admin key)")
+            }
+            Rejection::OtherStore(s) => write!(f, "it was issued for store {s}"),
+            Rejection::NotYetValid(t) => write!(f, "it is not valid before {t}"),
+            Rejection::Expired(t) => write!(f, "it expired at {t}"),
+        }
+    }
+}
+
+/// Decodes and checks a token: signature, store and validity period at `now`.
+pub fn decode_token(
+    token: &str,
+    admin: &VerifyingKey,
+    store_id: &str,
+    now: Timestamp,
+) -> std::result::Result<Grant, Rejection> {
+    let token = token.trim();
+    let mut parts = token.split('.');
+    let (Some(TOKEN_PREFIX), Some(payload), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Rejection::Malformed);
+    };
+    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| Rejection::Malformed)?;
+    let sig = ed25519_dalek::Signature::from_slice(&sig).map_err(|_| Rejection::Malformed)?;
+    admin
+        .verify(format!("{TOKEN_PREFIX}.{payload}").as_bytes(), &sig)
+        .map_err(|_| Rejection::BadSignature)?;
+    let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| Rejection::Malformed)?;
+    let value: Value = serde_json::from_slice(&json).map_err(|_| Rejection::Malformed)?;
+    let grant = Grant::from_json(&value).ok_or(Rejection::Malformed)?;
+    if grant.store_id != store_id {
+        return Err(Rejection::OtherStore(grant.store_id));
+    }
+    if now < grant.valid_from {
+        return Err(Rejection::NotYetValid(grant.valid_from));
+    }
+    if now >= grant.valid_until {
+        return Err(Rejection::Expired(grant.valid_until));
+    }
+    Ok(grant)
+}
+
+/// One thing a principal wants to do.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    pub principal: &'a str,
+    pub action: &'a str,
+    pub camera: Option<&'a str>,
+    pub labels: &'a BTreeMap<String, String>,
+    pub footage: Option<TimeRange>,
+}
+
+/// The grant that allows `req`, or why none does (naming what is missing).
+pub fn check<'g>(grants: &'g [Grant], req: &Request) -> std::result::Result<&'g Grant, String> {
+    let mine: Vec<&Grant> = grants.iter().filter(|g| g.principal == req.principal).collect();
+    if mine.is_empty() {
+        return Err(if grants.is_empty() {
+            format!("no grant presented; {:?} needs a grant for {:?}", req.principal, req.action)
+        } else {
+            format!("the grants presented are for other principals, not {:?}", req.principal)
+        });
+    }
+    let with_action: Vec<&Grant> =
+        mine.iter().copied().filter(|g| g.actions.iter().any(|a| a == req.action)).collect();
+    if with_action.is_empty() {
+        return Err(format!("no grant of {:?} allows {:?}", req.principal, req.action));
+    }
+    let with_camera: Vec<&Grant> = match req.camera {
+        Some(c) => with_action.iter().copied().filter(|g| g.covers_camera(c, req.labels)).collect(),
+        None => with_action,
+    };
+    if with_camera.is_empty() {
+        return Err(format!(
+            "no grant of {:?} for {:?} covers camera {:?}",
+            req.principal,
+            req.action,
+            req.camera.unwrap_or("")
+        ));
+    }
+    let with_footage: Vec<&Grant> = match &req.footage {
+        Some(r) => with_camera.iter().copied().filter(|g| g.covers_footage(r)).collect(),
+        None => with_camera,
+    };
+    let Some(g) = with_footage.first() else {
+        let r = req.footage.expect("filtered by footage");
+        return Err(format!(
+            "no grant of {:?} for {:?} on {:?} covers footage {} .. {}",
+            req.principal,
+            req.action,
+            req.camera.unwrap_or(""),
+            r.start,
+            r.end
+        ));
+    };
+    if needs_approver(req.action) && g.approver.as_deref().is_none_or(|a| a.trim().is_empty()) {
+        return Err(format!("grant {} allows {:?} but names no approver", g.id, req.action));
+    }
+    Ok(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000_000_000;
+
+    fn grant(actions: &[&str], cameras: &[&str]) -> Grant {
+        Grant {
+            id: "g-1".into(),
+            store_id: "s".into(),
+            principal: "officer.wang".into(),
+            actions: actions.iter().map(|s| s.to_string()).collect(),
+            cameras: cameras.iter().map(|s| s.to_string()).collect(),
+            footage_from: Some(Timestamp(10 * DAY)),
+            footage_to: Some(Timestamp(11 * DAY)),
+            valid_from: Timestamp(0),
+            valid_until: Timestamp(100 * DAY),
+            case: "CASE-1".into(),
+            purpose: "investigation".into(),
+            approver: Some("chief.li".into()),
+            issued_at: Timestamp(0),
+            issued_by: "admin".into(),
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_resist_tampering() {
+        let admin = SigningKey::from_bytes(&[3; 32]);
+        let g = grant(&["view_raw"], &["3402*"]);
+        let t = encode_token(&g, &admin);
+        let vk = admin.verifying_key();
+        assert_eq!(decode_token(&t, &vk, "s", Timestamp(DAY)).unwrap(), g);
+        assert_eq!(decode_token(&t, &vk, "other", Timestamp(DAY)), Err(Rejection::OtherStore("s".into())));
+        assert!(matches!(decode_token(&t, &vk, "s", Timestamp(200 * DAY)), Err(Rejection::Expired(_))));
+        // Widening the grant in the payload breaks the signature.
+        let mut wider = g.clone();
+        wider.cameras = vec!["*".into()];
+        let forged_payload = URL_SAFE_NO_PAD.encode(wider.to_json().to_string());
+        let parts: Vec<&str> = t.split('.').collect();
+        let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+        assert_eq!(decode_token(&forged, &vk, "s", Timestamp(DAY)), Err(Rejection::BadSignature));
+        let other = SigningKey::from_bytes(&[4; 32]).verifying_key();
+        assert_eq!(decode_token(&t, &other, "s", Timestamp(DAY)), Err(Rejection::BadSignature));
+        assert_eq!(decode_token("junk", &vk, "s", Timestamp(DAY)), Err(Rejection::Malformed));
+    }
+
+    #[test]
+    fn checks_name_what_is_missing() {
+        let labels = BTreeMap::from([("area".to_string(), "district-3".to_string())]);
+        let grants = vec![grant(&["view_raw", "export_raw"], &["3402*", "area=district-3"])];
+        let req = |action, camera, s: i64, e: i64| Request {
+            principal: "officer.wang",
+            action,
+            camera: Some(camera),
+            labels: &labels,
+            footage: Some(TimeRange::new(Timestamp(s), Timestamp(e))),
+        };
+        assert!(check(&grants, &req("view_raw", "34020000001320000001", 10 * DAY, 10 * DAY + 5)).is_ok());
+        assert!(check(&grants, &req("view_raw", "gate", 10 * DAY, 10 * DAY + 5)).is_ok(), "by label");
+        let no_labels = BTreeMap::new();
+        let mut r = req("view_raw", "gate", 10 * DAY, 10 * DAY + 5);
+        r.labels = &no_labels;
+        assert!(check(&grants, &r).unwrap_err().contains("covers camera"));
+        assert!(check(&grants, &req("hold", "34020000001320000001", 10 * DAY, 10 * DAY + 5))
+            .unwrap_err()
+            .contains("allows \"hold\""));
+        assert!(check(&grants, &req("view_raw", "34020000001320000001", 9 * DAY, 10 * DAY + 5))
+            .unwrap_err()
+            .contains("covers footage"));
+        let mut r = req("view_raw", "34020000001320000001", 10 * DAY, 10 * DAY + 5);
+        r.principal = "someone.else";
+        assert!(check(&grants, &r).unwrap_err().contains("other principals"));
+        assert!(check(&[], &r).unwrap_err().contains("no grant presented"));
+    }
+
+    #[test]
+    fn validation() {
+        let mut g = grant(&["export"], &["*"]);
+        g.approver = None;
+        assert!(g.validate().unwrap_err().to_string().contains("approver"));
+        assert!(grant(&["fly"], &["*"]).validate().is_err());
+        assert!(grant(&["view_raw"], &["[bad"]).validate().is_err());
+    }
+}

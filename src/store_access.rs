@@ -1,0 +1,167 @@
+//! The store's access-control and audit surface: issuing grants, checking a
+//! session's request against its grants (every attempt logged), and reading
+//! and verifying the audit log. Token rules live in access.rs, the log in
+//! audit.rs.
+
+use serde_json::json;
+
+use crate::access::{self, Grant, Request};
+use crate::audit::{self, AuditEntry, AuditVerification, NewEntry};
+use crate::error::{Error, Result};
+use crate::keys::{ADMIN_SIGNING_KEY, EXPORT_SIGNING_KEY};
+use crate::store::Store;
+use crate::time::{TimeRange, Timestamp};
+
+/// The action every principal may take without a grant: desensitized viewing.
+pub const DEFAULT_ACTION: &str = "view_redacted";
+
+/// A request that was allowed: by which grant, and where it was logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authorization {
+    /// None when the default (desensitized viewing) allowed it.
+    pub grant_id: Option<String>,
+    pub audit_seq: u64,
+    pub audit_hash: [u8; 32],
+}
+
+impl Store {
+    /// The Ed25519 key that verifies grant tokens of this store.
+    pub fn admin_public_key(&self) -> Result<[u8; 32]> {
+        Ok(self.signing_key(ADMIN_SIGNING_KEY)?.verifying_key().to_bytes())
+    }
+
+    /// Signs a grant with the admin key and returns its token; the issuance
+    /// is audited.
+    pub fn issue_grant(&self, mut grant: Grant) -> Result<String> {
+        grant.store_id = self.store_id();
+        if grant.id.is_empty() {
+            grant.id = uuid::Uuid::new_v4().to_string();
+        }
+        grant.issued_at = Timestamp::now();
+        grant.validate()?;
+        let token = access::encode_token(&grant, &self.signing_key(ADMIN_SIGNING_KEY)?);
+        self.shared().audit(NewEntry {
+            principal: grant.issued_by.clone(),
+            action: "grant_issue".into(),
+            footage: grant.footage_from.zip(grant.footage_to).map(|(a, b)| TimeRange::new(a, b)),
+            outcome: audit::DONE.into(),
+            case: grant.case.clone(),
+            grant_id: grant.id.clone(),
+            details: json!({
+                "to": grant.principal, "actions": grant.actions, "cameras": grant.cameras,
+                "valid_from": grant.valid_from.0, "valid_until": grant.valid_until.0,
+                "approver": grant.approver, "purpose": grant.purpose,
+            })
+            .to_string(),
+            ..NewEntry::default()
+        })?;
+        Ok(token)
+    }
+
+    /// Checks whether `principal`, holding `tokens`, may do `action` on
+    /// `camera` over `footage`, and logs the attempt either way. Denials are
+    /// `Error::AccessDenied` naming the missing grant.
+    pub fn authorize(
+        &self,
+        principal: &str,
+        tokens: &[String],
+        action: &str,
+        camera: Option<&str>,
+        footage: Option<TimeRange>,
+        reason: &str,
+    ) -> Result<Authorization> {
+        if principal.trim().is_empty() {
+            return Err(Error::invalid("a session needs a principal name"));
+        }
+        if !access::ACTIONS.contains(&action) {
+            return Err(Error::invalid(format!("unknown action {action:?}")));
+        }
+        let labels = match camera {
+            Some(c) => self.camera(c)?.labels,
+            None => Default::default(),
+        };
+        let admin = self.signing_key(ADMIN_SIGNING_KEY)?.verifying_key();
+        let now = Timestamp::now();
+        let mut grants = Vec::new();
+        let mut rejected = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            match access::decode_token(t, &admin, &self.store_id(), now) {
+                Ok(g) => grants.push(g),
+                Err(r) => rejected.push(format!("grant #{} rejected: {r}", i + 1)),
+            }
+        }
+        let request = Request { principal, action, camera, labels: &labels, footage };
+        let decision = if action == DEFAULT_ACTION && access::check(&grants, &request).is_err() {
+            Ok(None)
+        } else {
+            access::check(&grants, &request).map(|g| Some(g.clone()))
+        };
+        let (outcome, why, grant) = match &decision {
+            Ok(g) => (
+                audit::ALLOWED,
+                g.as_ref().map_or("default: desensitized viewing".into(), |_| String::new()),
+                g.clone(),
+            ),
+            Err(e) => {
+                let mut why = e.clone();
+                if !rejected.is_empty() {
+                    why = format!("{why}; {}", rejected.join("; "));
+                }
+                (audit::DENIED, why, None)
+            }
+        };
+        let entry = self.shared().audit(NewEntry {
+            principal: principal.into(),
+            action: action.into(),
+            camera: camera.map(str::to_string),
+            footage,
+            outcome: outcome.into(),
+            reason: if why.is_empty() { reason.to_string() } else { why.clone() },
+            case: grant.as_ref().map(|g| g.case.clone()).unwrap_or_default(),
+            grant_id: grant.as_ref().map(|g| g.id.clone()).unwrap_or_default(),
+            details:
+                json!({ "purpose": reason, "approver": grant.as_ref().and_then(|g| g.approver.clone()) })
+                    .to_string(),
+        })?;
+        match decision {
+            Ok(g) => {
+                Ok(Authorization { grant_id: g.map(|g| g.id), audit_seq: entry.seq, audit_hash: entry.hash })
+            }
+            Err(_) => Err(Error::AccessDenied {
+                principal: principal.into(),
+                action: action.into(),
+                reason: why,
+                audit_seq: entry.seq,
+            }),
+        }
+    }
+
+    /// Logs something that happened (an export completed, an operator action).
+    pub fn audit_record(&self, entry: NewEntry) -> Result<AuditEntry> {
+        self.shared().audit(entry)
+    }
+
+    pub fn audit_entries(
+        &self,
+        camera: Option<&str>,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>> {
+        self.shared().audit_log().entries(camera, since, limit)
+    }
+
+    pub fn audit_entry(&self, seq: u64) -> Result<Option<AuditEntry>> {
+        self.shared().audit_log().entry(seq)
+    }
+
+    pub fn audit_head(&self) -> (u64, [u8; 32]) {
+        self.shared().audit_log().head()
+    }
+
+    /// Verifies the whole log against this store's own public key.
+    pub fn audit_verify(&self) -> Result<AuditVerification> {
+        let key = self.signing_key(EXPORT_SIGNING_KEY)?.verifying_key();
+        let path = self.shared().audit_log().path().to_path_buf();
+        audit::verify(&path, &key)
+    }
+}
