@@ -92,3 +92,11 @@ class StorageFullError(StorageError):
 
 class MediaError(VidvaultError):
     """A media source or file could not be read, decoded or written."""
+
+
+class DependencyMissingError(VidvaultError):
+    """An optional package or external tool is not installed (``name``)."""
+
+
+class VerificationError(VidvaultError):
+    """An export package failed verification (``report``: the full report)."""
