@@ -271,14 +271,12 @@ def _check_clip(pkg: Path, doc: dict[str, Any], report: VerificationReport) -> N
 
 
 def _config_problems(doc: dict[str, Any], track: mp4box.VideoTrack) -> list[str]:
+    # The muxer may re-serialise the configuration record (hvcC flags, Annex B
+    # to avcC), so compare the parameter sets it carries, not its bytes.
     codec = doc["codec"]
-    stored = bytes.fromhex(codec["extradata"])
-    if codec["bitstream"] == "length-prefixed":
-        ok = track.codec_config == stored
-    else:
-        ps = set(nal.config_nals(codec["codec"], stored))
-        ok = ps <= set(nal.config_nals(codec["codec"], track.codec_config))
-    return [] if ok else ["the decoder configuration (avcC/hvcC) differs from the recorded one"]
+    recorded = set(nal.config_nals(codec["codec"], bytes.fromhex(codec["extradata"])))
+    ok = recorded <= set(nal.config_nals(codec["codec"], track.codec_config))
+    return [] if ok else ["the decoder configuration (avcC/hvcC) lacks the recorded parameter sets"]
 
 
 def _frame_problem(i: int, frame: dict[str, Any], data: bytes, track: mp4box.VideoTrack, annexb: bool,
