@@ -141,6 +141,11 @@ def export_clip(
         if out.exists():
             out.rmdir()
         os.replace(staging, out)
+        directory = os.open(out.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename is durable too
+        finally:
+            os.close(directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
