@@ -9,6 +9,9 @@ Public API::
             w.append(ts_ns, data, keyframe=True)
         for frame in store.read("34020000001320000001", start, end):
             ...
+        vidvault.ingest(store, "34020000001320000002", "rtsp://camera/stream", duration="1h")
+        store.export_clip("34020000001320000001", start, end, "case-17/", watermark="COPY")
+    vidvault.verify("case-17/", public_key=pinned_key).raise_for_failure()
 
 Timestamps are int nanoseconds since the Unix epoch (UTC); aware ``datetime``
 objects and ISO-8601 strings with a zone are accepted too.
@@ -23,6 +26,7 @@ from .errors import (
     CatalogError,
     CatalogMissingError,
     CorruptSegmentError,
+    DependencyMissingError,
     InvalidArgumentError,
     MediaError,
     NotAStoreError,
@@ -33,6 +37,7 @@ from .errors import (
     StoreExistsError,
     StoreLockedError,
     UnknownCameraError,
+    VerificationError,
     VidvaultError,
     WriterBusyError,
     WriterFailedError,
@@ -55,6 +60,10 @@ from .store import (
 )
 from .session import Session
 from .timeutil import from_ns, to_ns
+from .c2pa_sign import C2paCredentials
+from .export import ExportResult
+from .ingest import IngestProgress, IngestResult, Outage, ingest
+from .verify import VerificationReport, verify
 
 __version__ = _core_version
 
@@ -71,6 +80,12 @@ __all__ = [
     "CatalogMissingError",
     "CodecConfig",
     "CorruptSegmentError",
+    "C2paCredentials",
+    "DependencyMissingError",
+    "ExportResult",
+    "IngestProgress",
+    "IngestResult",
+    "Outage",
     "Frame",
     "FsckReport",
     "Gap",
@@ -93,6 +108,8 @@ __all__ = [
     "StoreLockedError",
     "SweepReport",
     "UnknownCameraError",
+    "VerificationError",
+    "VerificationReport",
     "VidvaultError",
     "Writer",
     "WriterBusyError",
@@ -101,7 +118,9 @@ __all__ = [
     "from_ns",
     "gb28181_device_type",
     "generate_key",
+    "ingest",
     "is_gb28181_id",
     "load_key",
     "to_ns",
+    "verify",
 ]

@@ -97,3 +97,11 @@ class MediaError(VidvaultError):
 class AccessDenied(VidvaultError, PermissionError):
     """A session's grants do not allow the request. The attempt is in the
     audit log (``audit_seq``); ``reason`` names the missing grant."""
+
+
+class DependencyMissingError(VidvaultError):
+    """An optional package or external tool is not installed (``name``)."""
+
+
+class VerificationError(VidvaultError):
+    """An export package failed verification (``report``: the full report)."""

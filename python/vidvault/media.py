@@ -56,6 +56,9 @@ class Packet:
     dts: int | None
     duration: int | None
     keyframe: bool
+    #: A new codec configuration the demuxer attached to this packet
+    #: (FFmpeg's AV_PKT_DATA_NEW_EXTRADATA), if any.
+    new_extradata: bytes | None = None
 
 
 def synthetic_pictures(width: int, height: int, count: int, *, seed: int = 0) -> Iterator[np.ndarray]:
@@ -130,11 +133,13 @@ class PacketSource:
     """
 
     def __init__(self, source: str | os.PathLike[str], *, options: dict[str, str] | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | tuple[float, float] | None = None) -> None:
+        self.source = os.fspath(source)
         try:
-            self._container = av.open(os.fspath(source), options=options or {}, timeout=timeout)
+            self._container = av.open(self.source, options=options or {}, timeout=timeout)
         except (av.error.FFmpegError, OSError) as e:
-            raise MediaError(f"cannot open {source}: {e}") from e
+            raise MediaError(f"cannot open {source}: {e}; check that it exists and is a video "
+                             "file or stream FFmpeg can read") from e
         if not self._container.streams.video:
             self._container.close()
             raise MediaError(f"{source} has no video stream")
@@ -150,11 +155,27 @@ class PacketSource:
             fps=Fraction(rate) if rate else None,
         )
 
+    @property
+    def realtime_start_ns(self) -> int | None:
+        """Wall-clock time (UTC ns) of pts 0 when the source states it: FFmpeg
+        derives it from the first RTCP sender report of an RTSP stream."""
+        us = self._container.start_time_realtime
+        return None if us is None or us <= 0 else us * 1000
+
+    @property
+    def creation_time(self) -> str | None:
+        """The container's ``creation_time`` tag (MP4/MOV/MKV), if any."""
+        return self._container.metadata.get("creation_time") or self._stream.metadata.get("creation_time")
+
     def __iter__(self) -> Iterator[Packet]:
-        for p in self._container.demux(self._stream):
-            if p.size == 0:  # the demuxer's end-of-stream marker
-                continue
-            yield Packet(bytes(p), p.pts, p.dts, p.duration, bool(p.is_keyframe))
+        try:
+            for p in self._container.demux(self._stream):
+                if p.size == 0:  # the demuxer's end-of-stream marker
+                    continue
+                extra = bytes(p.get_sidedata("new_extradata")) if p.has_sidedata("new_extradata") else None
+                yield Packet(bytes(p), p.pts, p.dts, p.duration, bool(p.is_keyframe), extra)
+        except (av.error.FFmpegError, OSError) as e:
+            raise MediaError(f"reading {self.source} failed: {e}") from e
 
     def close(self) -> None:
         self._container.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
 from . import _core
 from .audit import AuditEntry, AuditReport
@@ -30,6 +30,10 @@ from .retention import (
 )
 from .session import Session
 from .timeutil import TimeLike, duration_ns, to_ns
+
+if TYPE_CHECKING:
+    from .c2pa_sign import C2paCredentials
+    from .export import ExportResult
 
 Frame = _core.Frame
 Writer = _core.Writer
@@ -463,3 +467,28 @@ class Store:
     def export_public_key(self) -> bytes:
         """Raw Ed25519 public key that verifies this store's export packages."""
         return self._core.export_public_key()
+
+    # -------------------------------------------------------------- export
+
+    def export_clip(
+        self,
+        camera: str,
+        start: TimeLike,
+        end: TimeLike,
+        out_dir: str | os.PathLike[str],
+        *,
+        watermark: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+        actor: str | None = None,
+        c2pa: "C2paCredentials | None" = None,
+    ) -> "ExportResult":
+        """Writes a signed evidence package of ``camera`` over ``[start, end)``
+        to the new directory ``out_dir``: ``clip.mp4`` (bit-exact, starts at
+        ``start``), with ``watermark`` also ``clip.watermarked.mp4``, and
+        ``manifest.json``/``manifest.sig``/``signer.pub``. ``c2pa`` adds C2PA
+        content credentials to the MP4s. See docs/EXPORT.md."""
+        from .export import export_clip
+
+        return export_clip(self, camera, start, end, out_dir, watermark_text=watermark, case=case,
+                           reason=reason, actor=actor, c2pa=c2pa)

@@ -1,0 +1,250 @@
+"""Export: a time range of one camera as a signed evidence package.
+
+    OUT/clip.mp4               bit-exact remux (vidvault.remux)
+    OUT/clip.watermarked.mp4   with ``watermark``: re-encoded copy with burned-in text
+    OUT/manifest.json          canonical JSON (vidvault.manifest): what, when, who, every frame's hash
+    OUT/manifest.sig           Ed25519 signature of manifest.json, 64 raw bytes
+    OUT/signer.pub             the store's export public key, PEM
+
+The package is assembled in a hidden sibling directory and renamed into
+place at the end, so ``OUT`` either holds a whole package or nothing; a
+failed export leaves no video behind. docs/EXPORT.md documents every field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from . import c2pa_sign, manifest, nal, remux, signer_key, watermark
+from .errors import InvalidArgumentError, MediaError
+from .timeutil import TimeLike, iso, to_ns
+
+#: Segment rows of the catalog copied into the manifest.
+SEGMENT_FIELDS = ("id", "state", "codec", "start", "end", "frames", "path")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    directory: Path
+    manifest: dict[str, Any]
+    frames: int  # access units in clip.mp4 (from the keyframe at or before start)
+    presented: int  # of which inside [start, end)
+    first_presented: int  # ns
+    last_presented: int  # ns
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _config_key(config: Any) -> tuple[Any, ...]:
+    return (config.codec, config.extradata, tuple(config.time_base), config.width, config.height)
+
+
+def _one_config(store: Any, camera: str, frames: list[Any]) -> Any:
+    """The codec configuration shared by all frames' segments."""
+    first = store.segment_config(frames[0].segment)
+    seen = {frames[0].segment}
+    for f in frames:
+        if f.segment in seen:
+            continue
+        seen.add(f.segment)
+        config = store.segment_config(f.segment)
+        if _config_key(config) != _config_key(first):
+            raise MediaError(
+                f"camera {camera!r} changes codec configuration at {iso(f.ts)} (segment {f.segment}: "
+                f"{config.codec} {config.width}x{config.height}); one MP4 holds one configuration, so "
+                f"export up to {iso(f.ts)} and from it separately"
+            )
+    return first
+
+
+def _prepare_directory(out_dir: Path) -> Path:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InvalidArgumentError(
+            f"{out_dir} exists and is not an empty directory; export into a new directory "
+            "(a package holds exactly the files its manifest lists)"
+        )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    return staging
+
+
+def export_clip(
+    store: Any,
+    camera: str,
+    start: TimeLike,
+    end: TimeLike,
+    out_dir: str | os.PathLike[str],
+    *,
+    watermark_text: str | None = None,
+    case: str | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+    c2pa: c2pa_sign.C2paCredentials | None = None,
+) -> ExportResult:
+    """Writes the evidence package for ``camera`` over ``[start, end)``."""
+    start_ns, end_ns = to_ns(start), to_ns(end)
+    if end_ns <= start_ns:
+        raise InvalidArgumentError(f"the end ({iso(end_ns)}) must be after the start ({iso(start_ns)})")
+    if watermark_text is not None and not watermark_text.strip():
+        raise InvalidArgumentError("the watermark text is empty; give the text to burn in, or no watermark")
+    if c2pa is not None:
+        c2pa.algorithm()  # refuse unusable credentials before any work
+    frames = list(store.read(camera, start_ns, end_ns))
+    if not frames:
+        raise MediaError(f"camera {camera!r} has no footage between {iso(start_ns)} and {iso(end_ns)}")
+    config = _one_config(store, camera, frames)
+    annexb = nal.is_annexb(config.extradata) or nal.is_annexb(frames[0].data)
+    samples = remux.plan(frames, time_base=Fraction(*config.time_base), start=start_ns, end=end_ns, annexb=annexb)
+
+    out = Path(out_dir)
+    staging = _prepare_directory(out)
+    try:
+        clip_path = staging / manifest.CLIP
+        clip = remux.write(clip_path, samples, config)
+        marked = None
+        if watermark_text is not None:
+            marked = watermark.burn(staging / manifest.WATERMARKED, samples, config,
+                                    text=watermark_text, case=case, camera=camera)
+        shown = [s for s in samples if s.shown]
+        evidence = {"store_id": store.store_id, "camera": camera, "case": case,
+                    "start": iso(min(s.frame.ts for s in shown)), "end": iso(max(s.frame.ts for s in shown))}
+        if c2pa is not None:
+            c2pa_sign.sign_original(clip_path, c2pa, evidence=evidence)
+            if marked is not None:
+                c2pa_sign.sign_watermarked(staging / manifest.WATERMARKED, clip_path, c2pa, evidence=evidence)
+        public = store.export_public_key()
+        doc = _manifest(store, camera, start_ns, end_ns, config, samples, clip, marked,
+                        watermark_text=watermark_text, case=case, reason=reason, actor=actor,
+                        c2pa=c2pa, staging=staging, public_key=public, annexb=annexb)
+        body = manifest.canonical_json(doc)
+        (staging / manifest.MANIFEST).write_bytes(body)
+        (staging / manifest.SIGNATURE).write_bytes(store._core.sign_export(body))
+        (staging / manifest.SIGNER_KEY).write_bytes(signer_key.to_pem(public))
+        for f in staging.iterdir():
+            with open(f, "rb") as handle:
+                os.fsync(handle.fileno())
+        if out.exists():
+            out.rmdir()
+        os.replace(staging, out)
+        directory = os.open(out.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename is durable too
+        finally:
+            os.close(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ExportResult(out, doc, len(samples), len(shown), min(s.frame.ts for s in shown),
+                        max(s.frame.ts for s in shown))
+
+
+def _manifest(store: Any, camera: str, start: int, end: int, config: Any, samples: list[remux.ClipSample],
+              clip: remux.ClipFile, marked: watermark.WatermarkInfo | None, *, watermark_text: str | None,
+              case: str | None, reason: str | None, actor: str | None, c2pa: Any, staging: Path,
+              public_key: bytes, annexb: bool) -> dict[str, Any]:
+    from . import __version__
+
+    tb = Fraction(*config.time_base)
+    frames = []
+    for i, s in enumerate(samples):
+        f = s.frame
+        entry: dict[str, Any] = {
+            "index": i, "ts": f.ts, "utc": iso(f.ts), "pts": f.pts, "dts": f.dts, "duration": f.duration,
+            "keyframe": f.keyframe, "segment": f.segment, "seq": f.seq, "size": len(f.data),
+            "sha256": hashlib.sha256(f.data).hexdigest(), "presented": s.shown,
+            "sample_dts": clip.sample_dts[i], "sample_cts": clip.sample_cts[i],
+        }
+        if s.start_codes is not None:
+            entry["start_codes"] = s.start_codes
+        frames.append(entry)
+    used = sorted({s.frame.segment for s in samples})
+    rows = {row.id: row for row in store.segments(camera, samples[0].frame.ts, max(s.frame.ts for s in samples) + 1)}
+    segments = []
+    for seg_id in used:
+        row = rows.get(seg_id)
+        if row is None:
+            raise MediaError(f"segment {seg_id} of camera {camera!r} is not in the catalog; run `vidvault fsck`")
+        seg: dict[str, Any] = {k: getattr(row, k) for k in SEGMENT_FIELDS}
+        # An open segment (still being written) has no content hash yet: the
+        # manifest says so, and `vidvault verify --store` can later check the
+        # frames against the sealed segment.
+        seg["content_hash"] = row.content_hash.hex() if row.content_hash else None
+        seg["prev_hash"] = row.prev_hash.hex()
+        segments.append(seg)
+    shown = [s for s in samples if s.shown]
+    files = {}
+    for name in (manifest.CLIP, manifest.WATERMARKED):
+        path = staging / name
+        if path.exists():
+            files[name] = {"sha256": _sha256_file(path), "bytes": path.stat().st_size}
+    now = time.time_ns()
+    return {
+        "format": manifest.FORMAT,
+        "software": {"name": "vidvault", "version": __version__},
+        "exported_at": now,
+        "exported_at_utc": iso(now),
+        "store_id": store.store_id,
+        "camera": camera,
+        "actor": actor,
+        "case": case,
+        "reason": reason,
+        "audit": None,
+        "requested": {"start": start, "end": end, "start_utc": iso(start), "end_utc": iso(end)},
+        "actual": {
+            "first_decoded": samples[0].frame.ts,
+            "first_presented": min(s.frame.ts for s in shown),
+            "last_presented": max(s.frame.ts for s in shown),
+            "first_presented_utc": iso(min(s.frame.ts for s in shown)),
+            "last_presented_utc": iso(max(s.frame.ts for s in shown)),
+            "frames": len(samples),
+            "presented": len(shown),
+        },
+        "gaps": [{"start": g.start, "end": g.end} for g in store.gaps(camera, start, end)],
+        "codec": {
+            "codec": config.codec,
+            "extradata": config.extradata.hex(),
+            "time_base": f"{tb.numerator}/{tb.denominator}",
+            "width": config.width,
+            "height": config.height,
+            "bitstream": "annexb" if annexb else "length-prefixed",
+        },
+        "clip": {
+            "file": manifest.CLIP,
+            "sample_entry": clip.sample_entry,
+            "timescale": clip.timescale,
+            "movie_timescale": clip.movie_timescale,
+            "edit_media_time": clip.media_time,
+            "edit_duration": clip.edit_duration,
+        },
+        "frames": frames,
+        "segments": segments,
+        "watermark": None if marked is None else {
+            "file": manifest.WATERMARKED,
+            "text": watermark_text,
+            "lines": [*marked.lines, "<frame time> UTC"],
+            "frames": marked.frames,
+            "encoder": {"codec": watermark.ENCODER, **watermark.ENCODER_OPTIONS},
+        },
+        "c2pa": None if c2pa is None else {"files": sorted(files), "algorithm": c2pa.algorithm()},
+        "files": files,
+        "signer": {
+            "algorithm": "Ed25519",
+            "public_key": public_key.hex(),
+            "fingerprint": signer_key.fingerprint(public_key),
+        },
+    }
