@@ -208,3 +208,30 @@ def test_cli_grant_and_session_flags(footage, store_path, key, tmp_path):
     assert any("officer.wang" in line and "view_redacted" in line and "allowed" in line for line in listing)
     denial = [e for e in json.loads(cli("audit", store_path, "--json").stdout) if e["action"] == "audit_read"]
     assert denial and denial[-1]["outcome"] == "denied" and denial[-1]["principal"] == "officer.wang"
+
+
+def test_export_manifest_references_an_audit_entry_that_verifies(store, tmp_path, clip):
+    from helpers import ingest_file
+
+    store.add_camera(CAM, labels={"area": "district-3"})
+    ingest_file(store, CAM, clip())
+    view_only = grant(store)
+    result = store.session("clerk.li", [grant(store, to="clerk.li", actions=["export_raw"], approver="chief.li")],
+                           purpose="court request 4411").export_clip(CAM, T0 + NS, T0 + 3 * NS, tmp_path / "pkg",
+                                                                     case="CASE-2026-114")
+    ref = result.manifest["audit"]
+    entry = store.audit_entry(ref["entry"])
+    assert (entry.action, entry.principal, entry.outcome) == ("export_raw", "clerk.li", "allowed")
+    assert entry.hash.hex() == ref["entry_hash"] and entry.grant_id == ref["grant_id"]
+    done = store.audit()[-1]
+    assert done.action == "export_done" and done.details["request_entry"] == ref["entry"]
+    report = vidvault.verify(tmp_path / "pkg", public_key=store.export_public_key(), store=store)
+    assert report.ok, report.first_failure
+    assert any(c.name == "audit" and c.ok for c in report.checks)
+    # A session without an export grant gets nothing, and the attempt is logged.
+    with pytest.raises(vidvault.AccessDenied, match="export_raw"):
+        store.session("officer.wang", [view_only]).export_clip(CAM, T0, T0 + NS, tmp_path / "pkg2")
+    assert not (tmp_path / "pkg2").exists()
+    # The trusted path logs its export itself.
+    result = store.export_clip(CAM, T0 + NS, T0 + 2 * NS, tmp_path / "pkg3", actor="ops.sun")
+    assert store.audit_entry(result.manifest["audit"]["entry"]).principal == "ops.sun"

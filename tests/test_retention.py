@@ -203,3 +203,18 @@ def test_sweeps_never_delete_held_or_young_and_enforce_every_limit(tmp_path_fact
                 if policy.max_bytes is not None and sum(x.bytes for x in after) > policy.max_bytes:
                     assert all(held(x) or (min_age is not None and age(x) < min_age) for x in after)
         assert s.fsck().ok
+
+
+def test_export_of_held_footage_works_after_its_retention_passed(store_path, key, clip, tmp_path):
+    from helpers import ingest_file
+
+    with vidvault.Store.create(store_path, key=key, roll_after=2.0) as s:
+        s.add_camera("cam", retention=Retention(max_age="1d", min_age="1d"))
+        ingest_file(s, "cam", clip())
+        s.hold("cam", T0 + NS, T0 + 3 * NS, case="CASE-88", actor="clerk")
+        report = s.enforce_retention(T0 + 40 * DAY)
+        assert report.deleted and all(d.end < T0 + NS or d.start >= T0 + 3 * NS for d in report.deleted)
+        result = s.export_clip("cam", T0 + NS, T0 + 3 * NS, tmp_path / "pkg", case="CASE-88", actor="clerk")
+        verdict = vidvault.verify(tmp_path / "pkg", public_key=s.export_public_key(), store=s)
+        assert verdict.ok, verdict.first_failure
+        assert result.presented == 50

@@ -14,6 +14,7 @@ failed export leaves no video behind. docs/EXPORT.md documents every field.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -95,8 +96,14 @@ def export_clip(
     reason: str | None = None,
     actor: str | None = None,
     c2pa: c2pa_sign.C2paCredentials | None = None,
+    authorization: dict[str, Any] | None = None,
 ) -> ExportResult:
-    """Writes the evidence package for ``camera`` over ``[start, end)``."""
+    """Writes the evidence package for ``camera`` over ``[start, end)``.
+
+    ``authorization``: what a session's grant check returned (it logged the
+    request); without it the export is logged here as a trusted caller's.
+    Either way the audit entry is written before any footage is read, and
+    the manifest names it."""
     start_ns, end_ns = to_ns(start), to_ns(end)
     if end_ns <= start_ns:
         raise InvalidArgumentError(f"the end ({iso(end_ns)}) must be after the start ({iso(start_ns)})")
@@ -104,6 +111,8 @@ def export_clip(
         raise InvalidArgumentError("the watermark text is empty; give the text to burn in, or no watermark")
     if c2pa is not None:
         c2pa.algorithm()  # refuse unusable credentials before any work
+    audit_ref = _audit_export(store, camera, start_ns, end_ns, case=case, reason=reason, actor=actor,
+                              authorization=authorization)
     frames = list(store.read(camera, start_ns, end_ns))
     if not frames:
         raise MediaError(f"camera {camera!r} has no footage between {iso(start_ns)} and {iso(end_ns)}")
@@ -131,6 +140,7 @@ def export_clip(
         doc = _manifest(store, camera, start_ns, end_ns, config, samples, clip, marked,
                         watermark_text=watermark_text, case=case, reason=reason, actor=actor,
                         c2pa=c2pa, staging=staging, public_key=public, annexb=annexb)
+        doc["audit"] = audit_ref
         body = manifest.canonical_json(doc)
         (staging / manifest.MANIFEST).write_bytes(body)
         (staging / manifest.SIGNATURE).write_bytes(store._core.sign_export(body))
@@ -146,11 +156,35 @@ def export_clip(
             os.fsync(directory)  # the rename is durable too
         finally:
             os.close(directory)
+        store._core.audit_record(
+            actor or "library", "export_done", outcome="done", camera=camera, start=start_ns, end=end_ns,
+            reason=reason or "", case=case or "",
+            details=json.dumps({"request_entry": audit_ref["entry"], "out": str(out),
+                                "manifest_sha256": hashlib.sha256(body).hexdigest()}, sort_keys=True),
+        )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return ExportResult(out, doc, len(samples), len(shown), min(s.frame.ts for s in shown),
                         max(s.frame.ts for s in shown))
+
+
+def _audit_export(store: Any, camera: str, start: int, end: int, *, case: str | None, reason: str | None,
+                  actor: str | None, authorization: dict[str, Any] | None) -> dict[str, Any]:
+    """The audit entry that allowed this export (written now for a trusted
+    caller), and the log's head, for the manifest's ``audit`` field."""
+    if authorization is None:
+        entry = store._core.audit_record(
+            actor or "library", "export_raw", outcome="allowed", camera=camera, start=start, end=end,
+            reason=reason or "trusted caller (no session)", case=case or "",
+        )
+        seq, entry_hash, grant_id = entry["seq"], entry["hash"], ""
+    else:
+        seq, entry_hash = authorization["audit_seq"], authorization["audit_hash"]
+        grant_id = authorization.get("grant_id") or ""
+    head_seq, head_hash = store._core.audit_head()
+    return {"entry": seq, "entry_hash": entry_hash.hex(), "grant_id": grant_id or None,
+            "head_seq": head_seq, "head_hash": head_hash.hex()}
 
 
 def _manifest(store: Any, camera: str, start: int, end: int, config: Any, samples: list[remux.ClipSample],

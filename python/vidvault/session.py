@@ -57,6 +57,16 @@ class Session:
         self.authorize("view_redacted", camera, start, end)
         return self._store.gaps(camera, start, end)
 
+    def export_clip(self, camera: str, start: TimeLike, end: TimeLike, out_dir: Any, *,
+                    watermark: str | None = None, case: str | None = None, reason: str | None = None,
+                    c2pa: Any = None) -> Any:
+        """A bit-exact (unredacted) evidence package: needs ``export_raw``,
+        whose grant names an approver. The manifest names the audit entry."""
+        auth = self.authorize("export_raw", camera, start, end)
+        return self._store.export_clip(camera, start, end, out_dir, watermark=watermark, case=case,
+                                       reason=reason or self.purpose, actor=self.principal, c2pa=c2pa,
+                                       authorization=auth)
+
     # -------------------------------------------------------------- evidence and administration
 
     def hold(self, camera: str, start: TimeLike, end: TimeLike, *, case: str, reason: str = "",

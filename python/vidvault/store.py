@@ -482,6 +482,7 @@ class Store:
         reason: str | None = None,
         actor: str | None = None,
         c2pa: "C2paCredentials | None" = None,
+        authorization: dict[str, Any] | None = None,
     ) -> "ExportResult":
         """Writes a signed evidence package of ``camera`` over ``[start, end)``
         to the new directory ``out_dir``: ``clip.mp4`` (bit-exact, starts at
@@ -491,4 +492,4 @@ class Store:
         from .export import export_clip
 
         return export_clip(self, camera, start, end, out_dir, watermark_text=watermark, case=case,
-                           reason=reason, actor=actor, c2pa=c2pa)
+                           reason=reason, actor=actor, c2pa=c2pa, authorization=authorization)

@@ -359,6 +359,24 @@ def _check_c2pa(pkg: Path, doc: dict[str, Any], report: VerificationReport, anch
         report.add("c2pa", None, f"not checked: {e}")
 
 
+def _check_audit(doc: dict[str, Any], report: VerificationReport, store: Any) -> None:
+    """The audit entry the manifest names is in the store's log, unchanged,
+    and the log verifies."""
+    ref = doc.get("audit")
+    if not ref:
+        report.add("audit", False, "the manifest names no audit entry")
+        return
+    entry = store.audit_entry(ref["entry"])
+    if entry is None:
+        report.add("audit", False, f"audit entry {ref['entry']} is not in the store's log")
+    elif entry.hash.hex() != ref["entry_hash"]:
+        report.add("audit", False, f"audit entry {ref['entry']} differs from the one the manifest recorded")
+    else:
+        log = store.audit_verify()
+        report.add("audit", log.ok, f"audit entry {ref['entry']} ({entry.action} by {entry.principal}) is in the log"
+                   + ("; the log verifies" if log.ok else f"; but the log is broken at entry {log.problem_seq}: {log.problem}"))
+
+
 def _check_store(doc: dict[str, Any], report: VerificationReport, store: Any) -> None:
     if store.store_id != doc["store_id"]:
         report.add("store", False, f"the store is {store.store_id}, the package came from {doc['store_id']}")
@@ -376,6 +394,7 @@ def _check_store(doc: dict[str, Any], report: VerificationReport, store: Any) ->
             break
     else:
         report.add("store frames", True, f"all {len(frames)} frames match the store's records")
+    _check_audit(doc, report, store)
     rows = {s.id: s for s in store.segments(doc["camera"])}
     for seg in doc["segments"]:
         row = rows.get(seg["id"])
