@@ -235,3 +235,32 @@ def test_export_manifest_references_an_audit_entry_that_verifies(store, tmp_path
     # The trusted path logs its export itself.
     result = store.export_clip(CAM, T0 + NS, T0 + 2 * NS, tmp_path / "pkg3", actor="ops.sun")
     assert store.audit_entry(result.manifest["audit"]["entry"]).principal == "ops.sun"
+
+
+def test_cli_export_as_a_principal(store, store_path, key, tmp_path, clip):
+    from helpers import ingest_file
+
+    store.add_camera(CAM, labels={"area": "district-3"})
+    ingest_file(store, CAM, clip())
+    ok = grant(store, to="clerk.li", actions=["export_raw"], approver="chief.li")
+    view = grant(store, to="clerk.li", actions=["view_raw"])
+    store.close()
+    (tmp_path / "ok.grant").write_text(ok)
+    (tmp_path / "view.grant").write_text(view)
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+    iso = vidvault.timeutil.iso
+
+    def export(grant_file, out):
+        return subprocess.run([sys.executable, "-m", "vidvault.cli", "export", str(store_path), "--camera", CAM,
+                               "--start", iso(T0 + NS), "--end", iso(T0 + 2 * NS), "--out", str(out),
+                               "--as", "clerk.li", "--grant", str(grant_file), "--case", "CASE-2026-114"],
+                              capture_output=True, text=True, env=env)
+
+    denied = export(tmp_path / "view.grant", tmp_path / "p1")
+    assert denied.returncode == 2 and "access denied" in denied.stderr and not (tmp_path / "p1").exists()
+    allowed = export(tmp_path / "ok.grant", tmp_path / "p2")
+    assert allowed.returncode == 0, allowed.stderr
+    doc = json.loads((tmp_path / "p2" / "manifest.json").read_text())
+    with vidvault.Store.open(store_path, key=key) as s:
+        entry = s.audit_entry(doc["audit"]["entry"])
+        assert (entry.principal, entry.action, entry.outcome) == ("clerk.li", "export_raw", "allowed")

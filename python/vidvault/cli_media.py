@@ -71,9 +71,16 @@ def _c2pa(args: argparse.Namespace) -> Any:
 
 def cmd_export(args: argparse.Namespace) -> int:
     credentials = _c2pa(args)
+    from .cli_access import session_from
+
     with open_store(args) as store:
-        result = store.export_clip(args.camera, args.start, args.end, args.out, watermark=args.watermark,
-                                   case=args.case, reason=args.reason, actor=args.actor, c2pa=credentials)
+        source = session_from(args, store)
+        if source is store:
+            result = store.export_clip(args.camera, args.start, args.end, args.out, watermark=args.watermark,
+                                       case=args.case, reason=args.reason, actor=args.actor, c2pa=credentials)
+        else:  # --as NAME --grant FILE: checked against the grants, audited as that principal
+            result = source.export_clip(args.camera, args.start, args.end, args.out, watermark=args.watermark,
+                                        case=args.case, reason=args.reason, c2pa=credentials)
         fingerprint = result.manifest["signer"]["fingerprint"]
     print(f"exported {result.presented} frames ({result.frames} with the leading keyframe) of camera "
           f"{args.camera}, {iso(result.first_presented)} .. {iso(result.last_presented)}, to {result.directory}")
@@ -144,6 +151,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--actor", help="who exports it (manifest)")
     sp.add_argument("--c2pa-cert", help="PEM certificate chain (signer first) for C2PA content credentials")
     sp.add_argument("--c2pa-key", help="PEM private key of that certificate")
+    from .cli_access import add_session_args
+
+    add_session_args(sp)
     sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("verify", help="check an export package offline (exit 0 only if it is intact)")
