@@ -44,7 +44,19 @@ pub struct WriterStats {
     pub segments: u64,
     pub queued_bytes: u64,
     pub current_segment: Option<u64>,
+    /// Commits (write + fdatasync) done, and the latest ones' durations in µs.
+    pub syncs: u64,
+    pub recent_sync_us: Vec<u32>,
 }
+
+/// Durations of the most recent commits, for latency percentiles.
+#[derive(Default)]
+struct SyncTimes {
+    count: u64,
+    recent: VecDeque<u32>,
+}
+
+const SYNC_TIMES_KEPT: usize = 512;
 
 enum IoOp {
     /// `lease`: the writer still holds a keystore lease on the segment's KEK
@@ -109,6 +121,7 @@ pub struct CameraWriter {
     io: Mutex<IoState>,
     /// A written record buffer kept for reuse by the append path.
     spare: Mutex<Option<Vec<u8>>>,
+    sync_times: Mutex<SyncTimes>,
     /// Frames appended since the last sync started.
     dirty: AtomicBool,
     /// A size-triggered flush is queued on the group-commit pool.
@@ -159,6 +172,7 @@ impl CameraWriter {
             }),
             io: Mutex::new(IoState::default()),
             spare: Mutex::new(None),
+            sync_times: Mutex::new(SyncTimes::default()),
             dirty: AtomicBool::new(false),
             flush_queued: AtomicBool::new(false),
             sync_queued: AtomicBool::new(false),
@@ -174,6 +188,10 @@ impl CameraWriter {
         let mut s = st.stats.clone();
         s.queued_bytes = st.queued_bytes as u64;
         s.current_segment = st.segment.as_ref().map(|s| s.id());
+        drop(st);
+        let times = lock(&self.sync_times);
+        s.syncs = times.count;
+        s.recent_sync_us = times.recent.iter().copied().collect();
         s
     }
 
@@ -325,7 +343,17 @@ impl CameraWriter {
     /// Writes queued bytes; with `sync`, also makes them durable.
     pub fn flush(&self, sync: bool) -> Result<()> {
         let mut io = lock(&self.io);
-        self.drain(&mut io, sync, None).map(|_| ())
+        let started = std::time::Instant::now();
+        self.drain(&mut io, sync, None)?;
+        if sync {
+            let mut times = lock(&self.sync_times);
+            times.count += 1;
+            if times.recent.len() == SYNC_TIMES_KEPT {
+                times.recent.pop_front();
+            }
+            times.recent.push_back(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        }
+        Ok(())
     }
 
     /// Group-commit entry point: errors stay recorded in the writer and are

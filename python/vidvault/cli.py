@@ -131,7 +131,12 @@ def _session_args(sp: argparse.ArgumentParser) -> None:
 
 #: Modules that add subcommands of their own: each defines
 #: `register(subparsers)` and imports only what its commands need.
-COMMAND_MODULES: list[str] = ["vidvault.cli_media", "vidvault.cli_retention", "vidvault.cli_access"]
+COMMAND_MODULES: list[str] = [
+    "vidvault.cli_media",
+    "vidvault.cli_retention",
+    "vidvault.cli_access",
+    "vidvault.bench.cli",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -104,6 +104,8 @@ impl PyWriter {
         d.set_item("segments", s.segments)?;
         d.set_item("queued_bytes", s.queued_bytes)?;
         d.set_item("current_segment", s.current_segment)?;
+        d.set_item("syncs", s.syncs)?;
+        d.set_item("recent_sync_us", s.recent_sync_us)?;
         Ok(d)
     }
 
