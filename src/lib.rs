@@ -13,6 +13,7 @@ mod group_commit;
 pub mod keys;
 pub mod lock;
 pub mod read;
+pub mod redact;
 pub mod segment;
 pub mod store;
 pub mod time;

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod errors;
 mod frame;
+mod redact;
 mod store;
 mod writer;
 
@@ -29,6 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::PyCamera>()?;
     m.add_class::<store::PySegment>()?;
     m.add_class::<store::PyCodecConfig>()?;
+    m.add_function(wrap_pyfunction!(redact::redact_regions, m)?)?;
     m.add_function(wrap_pyfunction!(is_gb28181_id, m)?)?;
     m.add_function(wrap_pyfunction!(gb28181_device_type, m)?)?;
     m.add("FORMAT_VERSION", crate::segment::format::FORMAT_VERSION)?;
