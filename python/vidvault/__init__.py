@@ -23,7 +23,9 @@ from .errors import (
     CorruptSegmentError,
     InvalidArgumentError,
     MediaError,
+    ModelMissingError,
     NotAStoreError,
+    RedactionError,
     ShreddedError,
     StorageError,
     StorageFullError,
@@ -37,6 +39,7 @@ from .errors import (
     WrongKeyError,
 )
 from .keyfile import generate_key, load_key
+from .redact import Detector, PlayedFrame, Redaction
 from .store import (
     Camera,
     CodecConfig,
@@ -62,15 +65,20 @@ __all__ = [
     "CatalogMissingError",
     "CodecConfig",
     "CorruptSegmentError",
+    "Detector",
     "Frame",
     "FsckReport",
     "Gap",
     "InvalidArgumentError",
     "MediaError",
+    "ModelMissingError",
     "NotAStoreError",
+    "PlayedFrame",
     "Problem",
     "RebuildReport",
     "Recovered",
+    "Redaction",
+    "RedactionError",
     "Segment",
     "ShreddedError",
     "StorageError",

@@ -92,3 +92,14 @@ class StorageFullError(StorageError):
 
 class MediaError(VidvaultError):
     """A media source or file could not be read, decoded or written."""
+
+
+class ModelMissingError(VidvaultError, FileNotFoundError):
+    """A detector's model file is not installed or does not match its pinned
+    SHA-256 (``model``, ``path``). Run ``vidvault models install``."""
+
+
+class RedactionError(VidvaultError):
+    """Desensitized playback could not guarantee every face and plate is
+    hidden (a detector failed, a frame did not decode...), so it stopped
+    instead of showing footage (``camera``, ``ts``)."""
