@@ -115,7 +115,7 @@ def open_store(args: argparse.Namespace, **kw: object) -> Store:
 
 #: Modules that add subcommands of their own: each defines
 #: `register(subparsers)` and imports only what its commands need.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["vidvault.cli_redact"]
 
 
 def build_parser() -> argparse.ArgumentParser:

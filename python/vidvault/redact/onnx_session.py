@@ -26,5 +26,8 @@ def open_session(
     options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle pool threads would otherwise busy-wait after each run and take
+    # the cores the decoder and the blur kernels need between detections.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, options, providers=list(providers or ["CPUExecutionProvider"]))

@@ -32,13 +32,16 @@ DEFAULT_FPS = 25.0
 
 @dataclass(frozen=True)
 class HiddenBox:
-    """One region hidden on one frame (integer pixels, clipped to the frame)."""
+    """One region hidden on one frame: ``[x0, x1) x [y0, y1)`` in pixels as
+    given to the kernel (margin included; may reach past the frame's edge,
+    where it is clipped), and the ``shape`` hidden inside it."""
 
     kind: str
     x0: int
     y0: int
     x1: int
     y1: int
+    shape: str  # "ellipse" | "rectangle"
     score: float
     track: int | None
     state: str  # "detected" | "interpolated" | "backfilled" | "coasting"
@@ -172,16 +175,15 @@ class RedactingPlayer:
         by_shape: dict[str, list[tuple[int, int, int, int]]] = {"ellipse": [], "rectangle": []}
         hidden = []
         for b in boxes:
-            x0, y0, x1, y1 = grow(b.box, r.margin)
-            x0, y0 = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
-            x1, y1 = min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1)))
-            if x1 <= x0 or y1 <= y0:
+            # Rounded outwards; unclipped, so an ellipse at the edge keeps its shape.
+            gx0, gy0, gx1, gy1 = grow(b.box, r.margin)
+            x0, y0, x1, y1 = int(np.floor(gx0)), int(np.floor(gy0)), int(np.ceil(gx1)), int(np.ceil(gy1))
+            if min(x1, width) <= max(x0, 0) or min(y1, height) <= max(y0, 0):
                 continue
             shape = r.shape if r.shape != "auto" else ("ellipse" if b.kind == "face" else "rectangle")
-            # The kernel gets the unclipped box so an ellipse at the edge keeps its shape.
-            gx0, gy0, gx1, gy1 = (int(round(v)) for v in grow(b.box, r.margin))
-            by_shape[shape].append((gx0, gy0, gx1, gy1))
-            hidden.append(HiddenBox(b.kind, x0, y0, x1, y1, b.score, b.track if b.track >= 0 else None, b.state))
+            by_shape[shape].append((x0, y0, x1, y1))
+            hidden.append(HiddenBox(b.kind, x0, y0, x1, y1, shape, b.score, b.track if b.track >= 0 else None,
+                                    b.state))
         for shape, regions in by_shape.items():
             if regions:
                 _core.redact_regions(image, regions, method=r.method, shape=shape, strength=r.strength,
