@@ -1,7 +1,7 @@
 //! `_core.redact_regions`: the pixel kernels of `crate::redact` on a numpy
 //! frame, in place, with the GIL released.
 
-use numpy::{PyReadwriteArray3, PyUntypedArrayMethods};
+use numpy::{PyArray3, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -17,7 +17,7 @@ use crate::redact::{redact, Method, Region, Shape};
 #[pyo3(signature = (frame, boxes, *, method, shape, strength = 1.0, color = (0, 0, 0)))]
 pub fn redact_regions(
     py: Python<'_>,
-    mut frame: PyReadwriteArray3<'_, u8>,
+    frame: &Bound<'_, PyArray3<u8>>,
     boxes: Vec<(i64, i64, i64, i64)>,
     method: &str,
     shape: &str,
@@ -50,6 +50,11 @@ pub fn redact_regions(
             "strength must be > 0, got {strength}"
         )));
     }
+    // try_readwrite, not the extractor's readwrite: a read-only or already
+    // borrowed array must be an error, not a panic.
+    let mut frame = frame.try_readwrite().map_err(|e| {
+        PyValueError::new_err(format!("frame cannot be written in place ({e}); pass a writeable array"))
+    })?;
     let dims = frame.shape().to_vec();
     if dims[2] != 3 {
         return Err(PyValueError::new_err(format!(
