@@ -77,7 +77,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise errors.InvalidArgumentError("--redact and --raw exclude each other")
     redaction = None
     if args.redact:
-        tuning = {name: getattr(args, name) for name in ("detect_every", "detect_width", "margin", "min_score")
+        tuning = {name: getattr(args, name) for name in ("detect_every", "detect_width", "plate_width", "margin",
+                                                    "min_score")
                   if getattr(args, name) is not None}
         redaction = Redaction(faces=not args.no_faces, plates=not args.no_plates, method=args.method, **tuning)
     with open_store(args) as store:
@@ -103,7 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--method", default="blur", choices=["blur", "pixelate", "fill"])
     # Unset tuning options keep vidvault.Redaction's defaults.
     sp.add_argument("--detect-every", type=int, metavar="N", help="run the detectors on every Nth frame")
-    sp.add_argument("--detect-width", type=int, metavar="PX", help="detector input width")
+    sp.add_argument("--detect-width", type=int, metavar="PX", help="face detector input width")
+    sp.add_argument("--plate-width", type=int, metavar="PX", help="plate detector input width")
     sp.add_argument("--margin", type=float, help="grow boxes by this fraction of their size per side")
     sp.add_argument("--min-score", type=float, help="lowest detector score hidden")
     sp.add_argument("--no-faces", action="store_true")

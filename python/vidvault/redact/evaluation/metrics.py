@@ -20,6 +20,7 @@ from .scenes import FrameTruth
 LEAK_FRACTION = 0.20
 #: Size buckets (longer side of the ground-truth box, pixels) for the breakdown.
 BUCKETS = ((0, 32, "<32px"), (32, 96, "32-96px"), (96, 10**9, ">=96px"))
+LARGE = 32
 
 
 def hidden_mask(boxes: tuple[HiddenBox, ...], height: int, width: int) -> np.ndarray:
@@ -45,6 +46,10 @@ class Tally:
     frames: int = 0
     frames_with_objects: int = 0
     leaked_frames: int = 0
+    #: The same, counting only objects of 32 px and more (the small ones
+    #: leak under every configuration and would hide every other difference).
+    frames_with_large: int = 0
+    leaked_frames_large: int = 0
     over_redaction: float = 0.0  # sum over frames of the share of the frame
     object_frames: dict[str, int] = field(default_factory=lambda: {name: 0 for *_, name in BUCKETS})
     leaked_object_frames: dict[str, int] = field(default_factory=lambda: {name: 0 for *_, name in BUCKETS})
@@ -52,7 +57,7 @@ class Tally:
     def add(self, truth: FrameTruth, boxes: tuple[HiddenBox, ...], height: int, width: int) -> None:
         hidden = hidden_mask(boxes, height, width)
         inside_truth = np.zeros((height, width), dtype=bool)
-        any_visible, leaked = False, False
+        any_visible, leaked, any_large, leaked_large = False, False, False, False
         for obj in truth.objects:
             bx0, by0, bx1, by1 = obj.box
             full = max(1.0, (bx1 - bx0) * (by1 - by0))
@@ -69,20 +74,29 @@ class Tally:
             if visible.sum() / full <= LEAK_FRACTION:
                 continue  # not enough of it on screen to leak
             any_visible = True
+            large = obj.size >= LARGE
+            any_large |= large
             bucket = next(name for lo, hi, name in BUCKETS if lo <= obj.size < hi)
             self.object_frames[bucket] += 1
             exposed = (visible & ~hidden[y0:y1, x0:x1]).sum()
             if exposed / full > LEAK_FRACTION:
                 leaked = True
+                leaked_large |= large
                 self.leaked_object_frames[bucket] += 1
         self.frames += 1
         self.frames_with_objects += any_visible
         self.leaked_frames += leaked
+        self.frames_with_large += any_large
+        self.leaked_frames_large += leaked_large
         self.over_redaction += (hidden & ~inside_truth).sum() / (height * width)
 
     @property
     def leak_rate(self) -> float:
         return self.leaked_frames / max(1, self.frames_with_objects)
+
+    @property
+    def large_leak_rate(self) -> float:
+        return self.leaked_frames_large / max(1, self.frames_with_large)
 
     @property
     def object_leak_rate(self) -> float:
