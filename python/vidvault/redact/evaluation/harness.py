@@ -42,7 +42,9 @@ class Result:
     frames_with_objects: int
     over_redaction: float
     fps: float
-    detect_ms: float  # detector time per frame
+    cpu_ms: float     # CPU time of this process per frame (all threads): less sensitive to other load
+    detect_ms: float  # detector wall time per frame
+    load: float       # 1-minute load average at the end of the run (2 = both cores busy)
     buckets: str
 
 
@@ -86,17 +88,18 @@ def evaluate(
                 for name, player in players.items():
                     player.detect_seconds = 0.0
                     played = []
-                    t = time.perf_counter()
+                    t, cpu = time.perf_counter(), time.process_time()
                     for frame in play(store, scene.name, T0, end, player.redaction, player=player):
                         played.append(frame.boxes)  # metrics after the clock stops
-                    elapsed = time.perf_counter() - t
+                    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
                     tally = Tally()
                     for truth, boxes in zip(truths[scene.name], played, strict=True):
                         tally.add(truth, boxes, scene.height, scene.width)
                     r = Result(scene.name, name, len(played), tally.leak_rate, tally.large_leak_rate,
                                tally.object_leak_rate, tally.leaked_frames,
                                tally.frames_with_objects, tally.mean_over_redaction, len(played) / elapsed,
-                               player.detect_seconds / max(1, len(played)) * 1000, tally.bucket_text())
+                               cpu / max(1, len(played)) * 1000, player.detect_seconds / max(1, len(played)) * 1000,
+                               os.getloadavg()[0], tally.bucket_text())
                     results.append(r)
                     say(f"{r.scene:12} {r.config:36} leak {r.leak_rate:6.1%} ({r.leaked_frames}/"
                         f"{r.frames_with_objects}) objects {r.object_leak_rate:6.1%}  over {r.over_redaction:6.2%}  {r.fps:5.1f} fps  "
@@ -122,7 +125,8 @@ def table(results: Sequence[Result]) -> str:
         leak_ratio = (f"{r.object_leak_rate / b.object_leak_rate:.2f}" if b and b.object_leak_rate > 0
                       else ("-" if not b else "n/a (baseline 0)"))
         lines.append(f"| {r.scene} | {r.config} | {r.leak_rate:.1%} ({r.leaked_frames}/{r.frames_with_objects}) "
-                     f"| {r.large_leak_rate:.1%} | {r.object_leak_rate:.1%} | {r.buckets} | {r.over_redaction:.2%} | {r.fps:.1f} | {fps_ratio} | {leak_ratio} |")
+                     f"| {r.large_leak_rate:.1%} | {r.object_leak_rate:.1%} | {r.buckets} | {r.over_redaction:.2%} | {r.fps:.1f} | {r.cpu_ms:.0f} | {fps_ratio} | {leak_ratio} "
+                     f"| {r.load:.1f} |")
     return "\n".join(lines)
 
 
