@@ -143,26 +143,28 @@ def test_altered_model_file_is_refused(scene_store, tmp_path, monkeypatch):
         store.play(CAM, T0, T0 + NS)
 
 
-class FailsAfter:
-    """The real face detector, until its `calls`th call fails (a GPU lost,
-    an out-of-memory, a crashed remote model)."""
+class Degraded:
+    """The real face detector, failing the way real ones do on one chosen
+    call: raising (a GPU lost, out of memory, a crashed remote model) or
+    finding nothing (a face turned away, motion blur)."""
 
     kind = "face"
 
-    def __init__(self, calls: int) -> None:
+    def __init__(self, *, raises_on: int | None = None, blind_on: int | None = None) -> None:
         self.inner = CenterFaceDetector()
-        self.calls, self.seen = calls, 0
+        self.raises_on, self.blind_on, self.calls = raises_on, blind_on, 0
 
     def detect(self, image):
-        self.seen += 1
-        if self.seen >= self.calls:
+        self.calls += 1
+        if self.calls == self.raises_on:
             raise RuntimeError("device lost")
-        return self.inner.detect(image)
+        found = self.inner.detect(image)
+        return found[:0] if self.calls == self.blind_on else found
 
 
 def test_detector_error_mid_stream_stops_playback_and_shows_nothing_unchecked(scene_store):
     store, truths, _ = scene_store
-    detector = FailsAfter(calls=5)  # detections on frames 0, 3, 6, 9; frame 12 fails
+    detector = Degraded(raises_on=5)  # detections on frames 0, 3, 6, 9; frame 12 fails
     frames = store.play(CAM, T0, T0 + 3 * NS,
                         redact=Redaction(faces=False, plates=False, detectors=[detector], detect_every=3))
     shown = []
@@ -192,26 +194,10 @@ def test_malformed_detections_stop_playback(scene_store):
         next(frames)
 
 
-class MissesOnce:
-    """The real face detector, blind on one chosen call (a face turned away,
-    motion blur): what the tracker exists for."""
-
-    kind = "face"
-
-    def __init__(self, blind_call: int) -> None:
-        self.inner = CenterFaceDetector()
-        self.blind_call, self.seen = blind_call, 0
-
-    def detect(self, image):
-        self.seen += 1
-        found = self.inner.detect(image)
-        return found[:0] if self.seen == self.blind_call else found
-
-
 @pytest.mark.parametrize("track", [True, False])
 def test_a_face_missed_on_one_frame_stays_hidden_only_with_tracking(scene_store, track):
     store, truths, _ = scene_store
-    redaction = Redaction(faces=False, plates=False, detectors=[MissesOnce(blind_call=8)], detect_every=1,
+    redaction = Redaction(faces=False, plates=False, detectors=[Degraded(blind_on=8)], detect_every=1,
                           track=track)
     frames = list(store.play(CAM, T0, T0 + NS // 2, redact=redaction))
     missed = frames[7]

@@ -17,12 +17,9 @@ import onnx
 
 from .boxes import nms
 from .models import model_path
-from .onnx_session import open_session
-from .resize import fit_width, resize_rgb
+from .onnx_detector import OnnxDetector
 
 STRIDE = 4
-#: Input sides must divide by the deepest feature map's stride.
-MULTIPLE = 32
 #: Heatmap peaks of one face spread over neighbouring cells; boxes of one face overlap well above this.
 NMS_IOU = 0.3
 
@@ -44,7 +41,7 @@ def _dynamic_shapes(path: Path) -> bytes:
     return model.SerializeToString()
 
 
-class CenterFaceDetector:
+class CenterFaceDetector(OnnxDetector):
     """Faces in RGB frames. ``input_width``: frames are scaled down to this
     width before the network (cost grows with pixels: ~4x per doubling).
     ``threshold``: the lowest heatmap score reported (keep it low, the
@@ -55,30 +52,21 @@ class CenterFaceDetector:
     def __init__(
         self,
         *,
-        input_width: int = 640,
+        input_width: int = 960,
         threshold: float = 0.2,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         models: Path | None = None,
     ) -> None:
-        self.input_width = input_width
-        self.threshold = threshold
-        self._session = open_session(_dynamic_shapes(model_path("centerface.onnx", models)), threads=threads,
-                                     providers=providers)
-        self._input = self._session.get_inputs()[0].name
+        super().__init__(_dynamic_shapes(model_path("centerface.onnx", models)), input_width=input_width,
+                         threshold=threshold, threads=threads, providers=providers)
 
-    def detect(self, image: np.ndarray) -> np.ndarray:
-        height, width = image.shape[:2]
-        w, h = fit_width(width, height, self.input_width, MULTIPLE)
-        small = resize_rgb(image, w, h)
-        blob = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)
-        heatmap, log_size, offset, _landmarks = self._session.run(None, {self._input: blob})
-        boxes = self._decode(heatmap[0, 0], log_size[0], offset[0])
-        boxes[:, [0, 2]] *= width / w
-        boxes[:, [1, 3]] *= height / h
-        return boxes
+    def _encode(self, rgb: np.ndarray) -> np.ndarray:
+        # Raw 0-255 RGB, no mean or scale: how the network was exported.
+        return rgb.transpose(2, 0, 1)[None]
 
-    def _decode(self, heatmap: np.ndarray, log_size: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    def _decode(self, outputs: list[np.ndarray], height: int, width: int) -> np.ndarray:
+        heatmap, log_size, offset = outputs[0][0, 0], outputs[1][0], outputs[2][0]
         ys, xs = np.nonzero(heatmap >= self.threshold)
         if not len(ys):
             return np.zeros((0, 5), dtype=np.float32)

@@ -20,14 +20,12 @@ import numpy as np
 
 from .boxes import nms
 from .models import model_path
-from .onnx_session import open_session
-from .resize import fit_width, resize_rgb
+from .onnx_detector import OnnxDetector
 
 STRIDES = (8, 16, 32)
 ANCHOR_SIDES = ((24, 48), (96, 192), (384, 768))
 CENTRE_VARIANCE, SIZE_VARIANCE = 0.1, 0.2
 BGR_MEAN = np.array([104, 117, 123], dtype=np.float32)
-MULTIPLE = 32
 NMS_IOU = 0.4
 
 
@@ -45,7 +43,7 @@ def priors(height: int, width: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-class PlateDetector:
+class PlateDetector(OnnxDetector):
     """Licence plates in RGB frames; ``input_width`` as for faces (plates are
     small: give them more pixels than faces if the budget allows)."""
 
@@ -54,29 +52,20 @@ class PlateDetector:
     def __init__(
         self,
         *,
-        input_width: int = 640,
+        input_width: int = 1280,
         threshold: float = 0.3,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         models: Path | None = None,
     ) -> None:
-        self.input_width = input_width
-        self.threshold = threshold
-        self._session = open_session(model_path("clp_det.onnx", models), threads=threads, providers=providers)
-        self._input = self._session.get_inputs()[0].name
+        super().__init__(model_path("clp_det.onnx", models), input_width=input_width, threshold=threshold,
+                         threads=threads, providers=providers)
 
-    def detect(self, image: np.ndarray) -> np.ndarray:
-        height, width = image.shape[:2]
-        w, h = fit_width(width, height, self.input_width, MULTIPLE)
-        small = resize_rgb(image, w, h)
-        blob = (small[:, :, ::-1].astype(np.float32) - BGR_MEAN).transpose(2, 0, 1)[None]
-        loc, conf, _corners = self._session.run(None, {self._input: np.ascontiguousarray(blob)})
-        boxes = self._decode(loc[0], conf[0, :, 1], priors(h, w))
-        boxes[:, [0, 2]] *= width / w
-        boxes[:, [1, 3]] *= height / h
-        return boxes
+    def _encode(self, rgb: np.ndarray) -> np.ndarray:
+        return (rgb[:, :, ::-1].astype(np.float32) - BGR_MEAN).transpose(2, 0, 1)[None]
 
-    def _decode(self, loc: np.ndarray, score: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    def _decode(self, outputs: list[np.ndarray], height: int, width: int) -> np.ndarray:
+        loc, score, prior = outputs[0][0], outputs[1][0, :, 1], priors(height, width)
         keep = score >= self.threshold
         if not keep.any():
             return np.zeros((0, 5), dtype=np.float32)

@@ -102,7 +102,7 @@ def evaluate(
                                os.getloadavg()[0], tally.bucket_text())
                     results.append(r)
                     say(f"{r.scene:12} {r.config:36} leak {r.leak_rate:6.1%} ({r.leaked_frames}/"
-                        f"{r.frames_with_objects}) objects {r.object_leak_rate:6.1%}  over {r.over_redaction:6.2%}  {r.fps:5.1f} fps  "
+                        f"{r.frames_with_objects}) objects {r.object_leak_rate:6.1%}  over {r.over_redaction:6.2%}  {r.fps:5.1f} fps  {r.cpu_ms:4.0f} CPU ms/frame  load {r.load:.1f}  "
                         f"[{r.buckets}]")
     finally:
         if tmp is not None:
@@ -111,22 +111,24 @@ def evaluate(
 
 
 def table(results: Sequence[Result]) -> str:
-    """Markdown table; each row's fps and leak rate beside the per-frame baseline of the same video."""
+    """Markdown table; each row's fps and object leak rate beside the
+    per-frame baseline of the same video, as ratios."""
     baseline = {r.scene: r for r in results if r.config == next(iter(STANDARD_CONFIGS))}
     lines = [
         "| video | configuration | leak rate, frames | leak rate, frames (objects >= 32 px) | object leak rate "
-        "| leaked / shown object-frames by size | over-redaction | fps | fps / per-frame "
-        "| object leaks / per-frame |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| leaked / shown object-frames by size | over-redaction | fps | CPU ms / frame | fps / per-frame "
+        "| object leaks / per-frame | load |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         b = baseline.get(r.scene)
         fps_ratio = f"{r.fps / b.fps:.2f}" if b else "-"
         leak_ratio = (f"{r.object_leak_rate / b.object_leak_rate:.2f}" if b and b.object_leak_rate > 0
                       else ("-" if not b else "n/a (baseline 0)"))
-        lines.append(f"| {r.scene} | {r.config} | {r.leak_rate:.1%} ({r.leaked_frames}/{r.frames_with_objects}) "
-                     f"| {r.large_leak_rate:.1%} | {r.object_leak_rate:.1%} | {r.buckets} | {r.over_redaction:.2%} | {r.fps:.1f} | {r.cpu_ms:.0f} | {fps_ratio} | {leak_ratio} "
-                     f"| {r.load:.1f} |")
+        lines.append(
+            f"| {r.scene} | {r.config} | {r.leak_rate:.1%} ({r.leaked_frames}/{r.frames_with_objects}) "
+            f"| {r.large_leak_rate:.1%} | {r.object_leak_rate:.1%} | {r.buckets} | {r.over_redaction:.2%} "
+            f"| {r.fps:.1f} | {r.cpu_ms:.0f} | {fps_ratio} | {leak_ratio} | {r.load:.1f} |")
     return "\n".join(lines)
 
 
