@@ -95,6 +95,15 @@ def test_tracker_coasts_a_lost_track_with_its_velocity_then_drops_it():
             assert boxes == []
 
 
+def test_a_track_dropped_at_a_detection_still_covers_the_held_back_frames_before_it():
+    t = Tracker(keep_lost=4, backfill=3)
+    t.update(0, "face", det(0, 0, 10, 10))
+    t.update(3, "face", NONE)
+    t.update(6, "face", NONE)  # 6 frames lost > keep_lost: no longer shown on frame 6...
+    assert t.boxes_at(6) == []
+    assert [b.state for b in t.boxes_at(4)] == ["coasting"]  # ...but frame 4, held back until now, still is
+
+
 def test_tracker_keeps_kinds_apart_and_associates_fast_small_objects():
     t = Tracker(keep_lost=5, backfill=1)
     t.update(0, "face", det(0, 0, 10, 10))

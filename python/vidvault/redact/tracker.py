@@ -113,7 +113,9 @@ class Tracker:
                 self._next_id += 1
                 track.observe(frame, detections[di, :4], detections[di, 4])
                 self._tracks.append(track)
-        self._tracks = [t for t in self._tracks if frame - t.frames[-1] <= self.keep_lost]
+        # Kept `backfill` frames longer than it is shown: the pictures held
+        # back before this detection frame may still be within its time.
+        self._tracks = [t for t in self._tracks if frame - t.frames[-1] <= self.keep_lost + self.backfill]
 
     def boxes_at(self, frame: int) -> list[TrackedBox]:
         """Boxes to hide on ``frame`` (at or before the last update)."""
