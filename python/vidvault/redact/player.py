@@ -14,6 +14,7 @@ pictures before it: playback runs that many frames behind decoding.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -132,8 +133,6 @@ class RedactingPlayer:
             yield from self._release(tracker, pending, per_frame)
 
     def _detect(self, tracker: Tracker, index: int, ts: int, image: np.ndarray, where: str) -> list[TrackedBox]:
-        import time
-
         found: list[TrackedBox] = []
         t = time.perf_counter()
         for detector in self.detectors:
@@ -167,8 +166,6 @@ class RedactingPlayer:
 
     def hide(self, image: np.ndarray, boxes: list[TrackedBox]) -> tuple[HiddenBox, ...]:
         """Applies the kernels to ``image`` in place; returns what was hidden."""
-        import time
-
         t = time.perf_counter()
         r = self.redaction
         height, width = image.shape[:2]
