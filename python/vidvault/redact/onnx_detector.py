@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from .onnx_session import open_session
-from .resize import fit_width, resize_rgb
+from .resize import fit_width
 
 #: Input sides must divide by the deepest feature map's stride (32 for both models).
 MULTIPLE = 32
@@ -35,12 +35,10 @@ class OnnxDetector:
         self._input = self._session.get_inputs()[0].name
 
     def detect(self, image: np.ndarray) -> np.ndarray:
-        height, width = image.shape[:2]
-        w, h = fit_width(width, height, self.input_width, MULTIPLE)
-        blob = np.ascontiguousarray(self._encode(resize_rgb(image, w, h)), dtype=np.float32)
-        boxes = self._decode(self._session.run(None, {self._input: blob}), h, w)
-        boxes[:, [0, 2]] *= width / w
-        boxes[:, [1, 3]] *= height / h
+        small, scale = fit_width(image, self.input_width, MULTIPLE)
+        blob = np.ascontiguousarray(self._encode(small), dtype=np.float32)
+        boxes = self._decode(self._session.run(None, {self._input: blob}), small.shape[0], small.shape[1])
+        boxes[:, :4] /= scale
         return boxes
 
     def _encode(self, rgb: np.ndarray) -> np.ndarray:
