@@ -49,17 +49,21 @@ class CenterFaceDetector(OnnxDetector):
 
     kind = "face"
 
+    #: Lowest score decoded; playback's ``min_score`` filters above it.
+    THRESHOLD = 0.2
+
     def __init__(
         self,
         *,
         input_width: int = 960,
-        threshold: float = 0.2,
+        threshold: float | None = None,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         models: Path | None = None,
     ) -> None:
         super().__init__(_dynamic_shapes(model_path("centerface.onnx", models)), input_width=input_width,
-                         threshold=threshold, threads=threads, providers=providers)
+                         threshold=self.THRESHOLD if threshold is None else threshold,
+                         threads=threads, providers=providers)
 
     def _encode(self, rgb: np.ndarray) -> np.ndarray:
         # Raw 0-255 RGB, no mean or scale: how the network was exported.

@@ -49,16 +49,20 @@ class PlateDetector(OnnxDetector):
 
     kind = "plate"
 
+    #: Lowest score decoded; playback's ``min_score`` filters above it.
+    THRESHOLD = 0.3
+
     def __init__(
         self,
         *,
         input_width: int = 1280,
-        threshold: float = 0.3,
+        threshold: float | None = None,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         models: Path | None = None,
     ) -> None:
-        super().__init__(model_path("clp_det.onnx", models), input_width=input_width, threshold=threshold,
+        super().__init__(model_path("clp_det.onnx", models), input_width=input_width,
+                         threshold=self.THRESHOLD if threshold is None else threshold,
                          threads=threads, providers=providers)
 
     def _encode(self, rgb: np.ndarray) -> np.ndarray:

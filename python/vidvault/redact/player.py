@@ -74,10 +74,13 @@ def build_detectors(redaction: Redaction) -> list[Detector]:
 
     out: list[Detector] = []
     common = {"threads": redaction.threads, "providers": redaction.providers, "models": redaction.models}
+    floor = redaction.min_score if redaction.min_score is not None else 1.0
     if redaction.faces:
-        out.append(CenterFaceDetector(input_width=redaction.detect_width, **common))
+        out.append(CenterFaceDetector(input_width=redaction.detect_width,
+                                      threshold=min(CenterFaceDetector.THRESHOLD, floor), **common))
     if redaction.plates:
-        out.append(PlateDetector(input_width=redaction.plate_width or redaction.detect_width, **common))
+        out.append(PlateDetector(input_width=redaction.plate_width or redaction.detect_width,
+                                 threshold=min(PlateDetector.THRESHOLD, floor), **common))
     out.extend(redaction.detectors)
     return out
 
@@ -111,7 +114,6 @@ class RedactingPlayer:
         tracker = Tracker(keep_lost=round(r.keep_lost * DEFAULT_FPS), backfill=every)
         pending: list[tuple[int, int, np.ndarray]] = []  # (index, ts, image)
         per_frame: dict[int, list[TrackedBox]] = {}
-        last_detected = -1
         first_ts: int | None = None
         for index, (ts, image) in enumerate(pictures):
             if index == 0:
@@ -122,14 +124,12 @@ class RedactingPlayer:
             pending.append((index, ts, image))
             if index % every == 0:
                 per_frame[index] = self._detect(tracker, index, ts, image, where)
-                last_detected = index
                 yield from self._release(tracker, pending, per_frame)
                 pending.clear()
                 per_frame.clear()
-        if pending:
+        if pending:  # pictures after the last detection frame: detect on the last one, for them all
             index, ts, image = pending[-1]
-            if index != last_detected:
-                per_frame[index] = self._detect(tracker, index, ts, image, where)
+            per_frame[index] = self._detect(tracker, index, ts, image, where)
             yield from self._release(tracker, pending, per_frame)
 
     def _detect(self, tracker: Tracker, index: int, ts: int, image: np.ndarray, where: str) -> list[TrackedBox]:
