@@ -15,6 +15,7 @@ from .. import media
 from ..store import Store
 from ..timeutil import NS_PER_SECOND
 from .config import Redaction
+from .evaluation.harness import ingest_file
 
 CAMERA = "34020000001320000004"
 FRAMES = 25
@@ -46,13 +47,7 @@ def run(store: Store, base: Path, start_ns: int, say: Callable[[str], None]) -> 
             out.mux(stream.encode(av.VideoFrame.from_ndarray(pic, format="rgb24")))
         out.mux(stream.encode(None))
     store.add_camera(CAMERA, labels={"area": "district-3", "place": "entrance"})
-    with media.PacketSource(path) as src:
-        info, packets = src.info, list(src)
-    first = min(p.pts for p in packets)
-    with store.writer(CAMERA, **info.writer_kwargs()) as w:
-        for p in packets:
-            w.append(start_ns + int((p.pts - first) * info.time_base * NS_PER_SECOND), p.data,
-                     keyframe=p.keyframe, pts=p.pts, dts=p.dts, duration=p.duration)
+    ingest_file(store, CAMERA, path, start_ns)
     end = start_ns + 2 * NS_PER_SECOND
     raw = [f.image for f in store.play(CAMERA, start_ns, end, raw=True)]
     t = time.perf_counter()

@@ -48,7 +48,8 @@ class Result:
     buckets: str
 
 
-def _ingest(store: Store, camera: str, path: Path) -> None:
+def ingest_file(store: Store, camera: str, path: Path, start_ns: int = T0) -> None:
+    """Stores every access unit of a video file; wall clock = ``start_ns`` + pts."""
     from ... import media
 
     with media.PacketSource(path) as src:
@@ -56,7 +57,7 @@ def _ingest(store: Store, camera: str, path: Path) -> None:
     first = min(p.pts for p in packets if p.pts is not None)
     with store.writer(camera, **info.writer_kwargs()) as w:
         for p in packets:
-            ts = T0 + int((p.pts - first) * info.time_base * NS)
+            ts = start_ns + int((p.pts - first) * info.time_base * NS)
             w.append(ts, p.data, keyframe=p.keyframe, pts=p.pts, dts=p.dts, duration=p.duration)
 
 
@@ -79,7 +80,7 @@ def evaluate(
                 t = time.perf_counter()
                 truths[scene.name] = encode(scene, base / f"{scene.name}.mp4")
                 store.add_camera(scene.name)
-                _ingest(store, scene.name, base / f"{scene.name}.mp4")
+                ingest_file(store, scene.name, base / f"{scene.name}.mp4")
                 say(f"encoded and stored {scene.name} ({len(truths[scene.name])} frames, "
                     f"{scene.width}x{scene.height}) in {time.perf_counter() - t:.1f} s")
             players = {name: RedactingPlayer(cfg) for name, cfg in configs.items()}
@@ -102,8 +103,9 @@ def evaluate(
                                os.getloadavg()[0], tally.bucket_text())
                     results.append(r)
                     say(f"{r.scene:12} {r.config:36} leak {r.leak_rate:6.1%} ({r.leaked_frames}/"
-                        f"{r.frames_with_objects}) objects {r.object_leak_rate:6.1%}  over {r.over_redaction:6.2%}  {r.fps:5.1f} fps  {r.cpu_ms:4.0f} CPU ms/frame  load {r.load:.1f}  "
-                        f"[{r.buckets}]")
+                        f"{r.frames_with_objects}) objects {r.object_leak_rate:6.1%}  "
+                        f"over {r.over_redaction:6.2%}  {r.fps:5.1f} fps  {r.cpu_ms:4.0f} CPU ms/frame  "
+                        f"load {r.load:.1f}  [{r.buckets}]")
     finally:
         if tmp is not None:
             tmp.cleanup()
