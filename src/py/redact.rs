@@ -53,7 +53,9 @@ pub fn redact_regions(
     // try_readwrite, not the extractor's readwrite: a read-only or already
     // borrowed array must be an error, not a panic.
     let mut frame = frame.try_readwrite().map_err(|e| {
-        PyValueError::new_err(format!("frame cannot be written in place ({e}); pass a writeable array"))
+        PyValueError::new_err(format!(
+            "frame cannot be written in place ({e}); pass a writeable array"
+        ))
     })?;
     let dims = frame.shape().to_vec();
     if dims[2] != 3 {
