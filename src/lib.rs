@@ -18,6 +18,7 @@ pub mod mirror;
 pub mod pressure;
 pub mod read;
 pub mod retention;
+pub mod redact;
 pub mod segment;
 pub mod store;
 mod store_access;

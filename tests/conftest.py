@@ -3,12 +3,21 @@ clips (PyAV libx264/libx265), generated once per test session."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 import vidvault
 from vidvault import media
 
 from helpers import T0  # noqa: F401  (re-exported for tests)
+
+# `./dev test` points VIDVAULT_MODELS at the checkout's models/ (installed by
+# `vidvault models install`); running pytest directly finds them there too.
+_MODELS = Path(__file__).resolve().parent.parent / "models"
+if _MODELS.is_dir():
+    os.environ.setdefault("VIDVAULT_MODELS", str(_MODELS))
 
 
 @pytest.fixture

@@ -86,6 +86,7 @@ def test_demo_runs_end_to_end(tmp_path):
     r = subprocess.run([str(script), "demo", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "bit-identical to the source: True" in r.stdout and "demo OK" in r.stdout
+    assert "hidden on every frame: True" in r.stdout  # desensitized playback of a real face
     assert (Path(tmp_path) / "store" / "VIDVAULT").exists()
 
 

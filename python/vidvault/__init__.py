@@ -29,7 +29,9 @@ from .errors import (
     DependencyMissingError,
     InvalidArgumentError,
     MediaError,
+    ModelMissingError,
     NotAStoreError,
+    RedactionError,
     ShreddedError,
     StorageError,
     StorageFullError,
@@ -45,6 +47,7 @@ from .errors import (
 )
 from .keyfile import generate_key, load_key
 from .retention import Hold, Retention, StorageStatus, SweepReport
+from .redact import Detector, PlayedFrame, Redaction
 from .store import (
     Camera,
     CodecConfig,
@@ -86,17 +89,22 @@ __all__ = [
     "IngestProgress",
     "IngestResult",
     "Outage",
+    "Detector",
     "Frame",
     "FsckReport",
     "Gap",
     "Hold",
     "InvalidArgumentError",
     "MediaError",
+    "ModelMissingError",
     "NotAStoreError",
+    "PlayedFrame",
     "Problem",
     "RebuildReport",
     "Recovered",
     "Retention",
+    "Redaction",
+    "RedactionError",
     "Segment",
     "ShreddedError",
     "StorageError",

@@ -1,5 +1,6 @@
 """Type stubs of the Rust extension module (src/py/)."""
 
+import numpy
 from typing import Any, Iterator
 
 FORMAT_VERSION: int
@@ -7,6 +8,17 @@ __version__: str
 
 def is_gb28181_id(id: str) -> bool: ...
 def gb28181_device_type(id: str) -> str | None: ...
+def redact_regions(
+    frame: numpy.ndarray,
+    boxes: list[tuple[int, int, int, int]],
+    *,
+    method: str,
+    shape: str,
+    strength: float = 1.0,
+    color: tuple[int, int, int] = (0, 0, 0),
+) -> None:
+    """Hides boxes (x0, y0, x1, y1) of a C-contiguous HxWx3 uint8 frame in
+    place: method "blur" | "pixelate" | "fill", shape "rectangle" | "ellipse"."""
 
 class Frame:
     @property

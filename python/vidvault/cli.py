@@ -135,6 +135,7 @@ COMMAND_MODULES: list[str] = [
     "vidvault.cli_media",
     "vidvault.cli_retention",
     "vidvault.cli_access",
+    "vidvault.cli_redact",
     "vidvault.bench.cli",
 ]
 

@@ -149,6 +149,12 @@ def _run(base: Path, say: Callable[[str], None]) -> int:
         if not report.ok:
             return 1
 
+        from .redact import demo_step  # desensitized playback (issue 4)
+
+        if not demo_step.run(store, base, start_ns, say):
+            say("ERROR: a face was left visible in desensitized playback")
+            return 1
+
     with Store.open(store_path, key=key) as store:
         again = list(store.read(cam, target, window_end))
         same = [f.data for f in again] == [f.data for f in frames]

@@ -105,3 +105,14 @@ class DependencyMissingError(VidvaultError):
 
 class VerificationError(VidvaultError):
     """An export package failed verification (``report``: the full report)."""
+
+
+class ModelMissingError(VidvaultError, FileNotFoundError):
+    """A detector's model file is not installed or does not match its pinned
+    SHA-256 (``model``, ``path``). Run ``vidvault models install``."""
+
+
+class RedactionError(VidvaultError):
+    """Desensitized playback could not guarantee every face and plate is
+    hidden (a detector failed, a frame did not decode...), so it stopped
+    instead of showing footage (``camera``, ``ts``)."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
 from . import _core
 from .audit import AuditEntry, AuditReport
+from .errors import InvalidArgumentError
 from .keyfile import coerce_key
 from .retention import (
     Hold,
@@ -34,12 +35,17 @@ from .timeutil import TimeLike, duration_ns, to_ns
 if TYPE_CHECKING:
     from .c2pa_sign import C2paCredentials
     from .export import ExportResult
+    from .redact import PlayedFrame, Redaction
 
 Frame = _core.Frame
 Writer = _core.Writer
 Camera = _core.Camera
 Segment = _core.Segment
 CodecConfig = _core.CodecConfig
+
+#: `play`'s default: redact with default settings (a sentinel, so that an
+#: explicit ``redact=None`` can be told apart and refused without ``raw=True``).
+_DEFAULT_REDACTION: Any = object()
 
 FAR_PAST = -(2**63)
 FAR_FUTURE = 2**63 - 1
@@ -421,6 +427,42 @@ class Store:
         """Frames of ``[start, end)`` in decode order, beginning at the
         keyframe at or before ``start`` (so the first frame decodes)."""
         return self._core.read(camera, to_ns(start), to_ns(end))
+
+    def play(
+        self,
+        camera: str,
+        start: TimeLike,
+        end: TimeLike,
+        *,
+        redact: "Redaction | None" = _DEFAULT_REDACTION,
+        raw: bool = False,
+    ) -> Iterator["PlayedFrame"]:
+        """Decoded pictures of ``[start, end)`` in presentation order, faces
+        and licence plates hidden: ``PlayedFrame(ts, image, boxes, redacted)``
+        with ``image`` an ``HxWx3 uint8`` **RGB** array.
+
+        ``redact``: a :class:`vidvault.Redaction` (default settings if
+        omitted). Raw, unredacted pictures only with ``raw=True`` (and no
+        ``redact``). Fail-closed: a missing model, a detector error or a
+        decode error raises; no picture is ever yielded unredacted.
+        """
+        from .redact import Redaction
+        from .redact.playback import play
+
+        if raw:
+            if redact is not _DEFAULT_REDACTION and redact is not None:
+                raise InvalidArgumentError("play(raw=True) shows unredacted footage; do not pass redact= with it")
+            redaction = None
+        elif redact is None:
+            raise InvalidArgumentError(
+                "play(redact=None) would show faces and plates; pass raw=True to ask for raw footage explicitly")
+        elif redact is _DEFAULT_REDACTION:
+            redaction = Redaction()
+        elif isinstance(redact, Redaction):
+            redaction = redact
+        else:
+            raise InvalidArgumentError(f"play(redact=...) takes a vidvault.Redaction, got {type(redact).__name__}")
+        return play(self, camera, to_ns(start), to_ns(end), redaction)
 
     def seek(self, camera: str, ts: TimeLike) -> Frame | None:
         """The keyframe playback of ``ts`` starts from (None if no footage)."""

@@ -9,6 +9,7 @@ mod access;
 mod errors;
 mod frame;
 mod retention;
+mod redact;
 mod store;
 mod writer;
 
@@ -32,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::PySegment>()?;
     m.add_class::<store::PyCodecConfig>()?;
     m.add_class::<retention::PyHold>()?;
+    m.add_function(wrap_pyfunction!(redact::redact_regions, m)?)?;
     m.add_function(wrap_pyfunction!(is_gb28181_id, m)?)?;
     m.add_function(wrap_pyfunction!(access::verify_audit_log, m)?)?;
     m.add_function(wrap_pyfunction!(gb28181_device_type, m)?)?;

@@ -1,0 +1,50 @@
+"""What the built-in ONNX detectors share: a verified model on an
+onnxruntime session, frames scaled down to the network's input width, and
+boxes scaled back to frame pixels. Each model adds its own input encoding
+and output decoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .onnx_session import open_session
+from .resize import fit_width
+
+#: Input sides must divide by the deepest feature map's stride (32 for both models).
+MULTIPLE = 32
+
+
+class OnnxDetector:
+    kind = ""
+
+    def __init__(
+        self,
+        model: Path | bytes,
+        *,
+        input_width: int,
+        threshold: float,
+        threads: int | None,
+        providers: Sequence[str] | None,
+    ) -> None:
+        self.input_width = input_width
+        self.threshold = threshold
+        self._session = open_session(model, threads=threads, providers=providers)
+        self._input = self._session.get_inputs()[0].name
+
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        small, scale = fit_width(image, self.input_width, MULTIPLE)
+        blob = np.ascontiguousarray(self._encode(small), dtype=np.float32)
+        boxes = self._decode(self._session.run(None, {self._input: blob}), small.shape[0], small.shape[1])
+        boxes[:, :4] /= scale
+        return boxes
+
+    def _encode(self, rgb: np.ndarray) -> np.ndarray:
+        """The network's 1x3xHxW input for one RGB picture at input size."""
+        raise NotImplementedError
+
+    def _decode(self, outputs: list[np.ndarray], height: int, width: int) -> np.ndarray:
+        """(N, 5) boxes in input pixels from the network's outputs."""
+        raise NotImplementedError

