@@ -1,22 +1,49 @@
-//! Group commit: a ticker thread that, every `sync_interval`, hands each
-//! writer with unsynced frames to a small pool of I/O threads, which write and
-//! fdatasync it. Size-triggered flushes from `append` go to the same pool.
-//! Several threads, because fdatasync of different files proceeds in parallel
-//! on SSDs and one slow file must not delay every other camera's sync.
+//! Group commit: a ticker thread that, every `sync_interval`, makes the
+//! frames of every writer durable, using a small pool of I/O threads that
+//! also serve the size-triggered flushes from `append`.
+//!
+//! Two ways to commit (StoreOptions::commit):
+//! - `Filesystem` (default): the pool writes every dirty writer's queued
+//!   bytes, then one `syncfs` makes them all durable. One system call per
+//!   interval instead of one fdatasync per camera: at 1,000 cameras that is
+//!   ~0.1 CPU-second per second less and far fewer context switches. If
+//!   syncfs reports an error it cannot say which file failed, so every
+//!   writer then fdatasyncs its own file, which attributes the failure.
+//! - `PerFile`: each writer writes and fdatasyncs its own file. For stores
+//!   on a filesystem shared with busy neighbours, whose dirty data syncfs
+//!   would flush too.
 
+use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::store::Shared;
-use crate::writer::CameraWriter;
+use crate::writer::{CameraWriter, CommitMark};
+
+/// How the group commit makes frames durable.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CommitMode {
+    Filesystem,
+    PerFile,
+}
+
+pub(crate) enum JobKind {
+    /// Write queued bytes (size-triggered).
+    Flush,
+    /// Write and fdatasync.
+    Sync,
+    /// Write for a filesystem-wide commit; report what was written.
+    WriteForCommit(Sender<(Arc<CameraWriter>, Option<CommitMark>)>),
+}
 
 pub(crate) struct Job {
     pub writer: Arc<CameraWriter>,
-    pub sync: bool,
+    pub kind: JobKind,
 }
 
 pub(crate) struct GroupCommit {
@@ -27,37 +54,38 @@ pub(crate) struct GroupCommit {
 impl GroupCommit {
     /// Starts the ticker, the janitor (disk pressure) and `io_threads`
     /// workers serving `jobs`.
-    pub fn start(
-        shared: Weak<Shared>,
-        jobs_tx: Sender<Job>,
-        jobs_rx: Receiver<Job>,
-        interval: Duration,
-        io_threads: usize,
-        pressure_interval: Duration,
-    ) -> GroupCommit {
+    pub fn start(shared: Weak<Shared>, jobs_tx: Sender<Job>, jobs_rx: Receiver<Job>) -> GroupCommit {
+        let options = shared.upgrade().expect("store is alive while starting").options.clone();
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
         let mut threads = Vec::new();
         let (janitor_shared, janitor_stop) = (shared.clone(), stop_rx.clone());
         threads.push(
             std::thread::Builder::new()
                 .name("vidvault-commit".into())
-                .spawn(move || ticker(shared, jobs_tx, stop_rx, interval))
+                .spawn(move || ticker(shared, jobs_tx, stop_rx))
                 .expect("spawn group-commit thread"),
         );
         threads.push(
             std::thread::Builder::new()
                 .name("vidvault-janitor".into())
-                .spawn(move || janitor(janitor_shared, janitor_stop, pressure_interval))
+                .spawn(move || janitor(janitor_shared, janitor_stop, options.pressure_interval))
                 .expect("spawn janitor thread"),
         );
-        for i in 0..io_threads.max(1) {
+        for i in 0..options.io_threads.max(1) {
             let rx = jobs_rx.clone();
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("vidvault-io-{i}"))
                     .spawn(move || {
                         for job in rx.iter() {
-                            job.writer.background_flush(job.sync);
+                            match job.kind {
+                                JobKind::Flush => job.writer.background_flush(false),
+                                JobKind::Sync => job.writer.background_flush(true),
+                                JobKind::WriteForCommit(done) => {
+                                    let mark = job.writer.write_for_commit();
+                                    let _ = done.send((job.writer, mark));
+                                }
+                            }
                         }
                     })
                     .expect("spawn I/O thread"),
@@ -84,33 +112,80 @@ fn janitor(shared: Weak<Shared>, stop: Receiver<()>, interval: Duration) {
             Err(RecvTimeoutError::Timeout) => {}
             _ => return,
         }
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
+        let Some(shared) = shared.upgrade() else { return };
         if let Err(e) = crate::pressure::check(&shared) {
             shared.set_alarm(Some(format!("disk pressure check failed: {e}")));
         }
     }
 }
 
-fn ticker(shared: Weak<Shared>, jobs: Sender<Job>, stop: Receiver<()>, interval: Duration) {
+fn ticker(shared: Weak<Shared>, jobs: Sender<Job>, stop: Receiver<()>) {
+    let Some((interval, mode, root)) =
+        shared.upgrade().map(|s| (s.options.sync_interval, s.options.commit, s.root.clone()))
+    else {
+        return;
+    };
+    // syncfs needs a descriptor on the filesystem: the store directory's.
+    let root_dir = File::open(&root).ok();
     loop {
         match stop.recv_timeout(interval) {
             Err(RecvTimeoutError::Timeout) => {}
             _ => return,
         }
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        let writers = shared.live_writers();
+        let Some(shared) = shared.upgrade() else { return };
+        let writers: Vec<Arc<CameraWriter>> =
+            shared.live_writers().into_iter().filter(|w| w.needs_sync()).collect();
         drop(shared);
-        for w in writers {
-            if w.needs_sync()
-                && !w.sync_queued.swap(true, Ordering::AcqRel)
-                && jobs.send(Job { writer: w, sync: true }).is_err()
-            {
-                return;
+        let sent = match (mode, &root_dir) {
+            (CommitMode::Filesystem, Some(dir)) => commit_filesystem(writers, &jobs, dir),
+            _ => commit_per_file(writers, &jobs),
+        };
+        if !sent {
+            return;
+        }
+    }
+}
+
+fn commit_per_file(writers: Vec<Arc<CameraWriter>>, jobs: &Sender<Job>) -> bool {
+    for w in writers {
+        if !w.sync_queued.swap(true, Ordering::AcqRel)
+            && jobs.send(Job { writer: w, kind: JobKind::Sync }).is_err()
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// Writes every dirty writer on the pool, then one syncfs for all of them.
+fn commit_filesystem(writers: Vec<Arc<CameraWriter>>, jobs: &Sender<Job>, dir: &File) -> bool {
+    if writers.is_empty() {
+        return true;
+    }
+    let started = Instant::now();
+    let (done_tx, done_rx) = crossbeam_channel::unbounded();
+    let count = writers.len();
+    for w in writers {
+        if jobs.send(Job { writer: w, kind: JobKind::WriteForCommit(done_tx.clone()) }).is_err() {
+            return false;
+        }
+    }
+    drop(done_tx);
+    let written: Vec<(Arc<CameraWriter>, Option<CommitMark>)> = done_rx.iter().take(count).collect();
+    // SAFETY: syncfs on a valid, open descriptor.
+    let ok = unsafe { libc::syncfs(dir.as_raw_fd()) } == 0;
+    for (w, mark) in written {
+        match (ok, mark) {
+            (true, Some(mark)) => w.mark_durable(mark, started.elapsed()),
+            (true, None) => {}
+            // The error cannot be attributed: each writer's own fdatasync
+            // reports (and fails) the file that lost data.
+            (false, _) => {
+                if jobs.send(Job { writer: w, kind: JobKind::Sync }).is_err() {
+                    return false;
+                }
             }
         }
     }
+    true
 }

@@ -12,6 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::crypto::{self, SecretKey, NONCE_LEN, TAG_LEN, WRAPPED_KEY_LEN};
 use crate::error::{Error, IoContext, Result};
@@ -23,6 +24,22 @@ pub const KEYSTORE_HEADER_LEN: usize = 64;
 const ENTRY_KEK: u8 = 1;
 const ENTRY_SECRET: u8 = 2;
 const MAX_ENTRY: usize = 1 << 16;
+
+/// KEKs waiting to be appended to the keystore file (see `pending_keks`).
+pub struct PendingKeks {
+    bytes: Vec<u8>,
+    ids: Vec<(String, i32)>,
+    offset: u64,
+    file: Arc<File>,
+    path: PathBuf,
+}
+
+impl PendingKeks {
+    pub fn write(&self) -> Result<()> {
+        self.file.write_all_at(&self.bytes, self.offset).ctx("append to keystore", &self.path)?;
+        self.file.sync_data().ctx("fsync keystore", &self.path)
+    }
+}
 
 /// Name of the Ed25519 seed that signs export manifests and the audit log
 /// (the store's public identity).
@@ -40,7 +57,7 @@ pub struct Keystore {
     path: PathBuf,
     store_id: [u8; 16],
     master: SecretKey,
-    file: File,
+    file: Arc<File>,
     len: u64,
     keks: HashMap<(String, i32), WrappedKek>,
     unwrapped: HashMap<(String, i32), SecretKey>,
@@ -148,7 +165,7 @@ impl Keystore {
             path: path.to_path_buf(),
             store_id,
             master,
-            file,
+            file: Arc::new(file),
             len: header.len() as u64,
             keks: HashMap::new(),
             unwrapped: HashMap::new(),
@@ -194,7 +211,7 @@ impl Keystore {
             path: path.to_path_buf(),
             store_id,
             master,
-            file,
+            file: Arc::new(file),
             len: KEYSTORE_HEADER_LEN as u64,
             keks: HashMap::new(),
             unwrapped: HashMap::new(),
@@ -284,24 +301,45 @@ impl Keystore {
 
     /// Appends every KEK created since the last call, then fdatasyncs.
     pub fn persist_pending(&mut self) -> Result<()> {
+        if let Some(batch) = self.pending_keks() {
+            batch.write()?;
+            self.mark_persisted(&batch);
+        }
+        Ok(())
+    }
+
+    /// The KEKs not yet on disk, as bytes to append at the end of the file.
+    /// Writing them (`PendingKeks::write`) needs no access to the keystore,
+    /// so callers can do the I/O without holding the keystore's lock (and
+    /// without blocking appends that look up keys); they must serialise
+    /// keystore I/O among themselves.
+    pub fn pending_keks(&self) -> Option<PendingKeks> {
         let mut bytes = Vec::new();
         let mut ids = Vec::new();
         for ((camera, day), k) in self.keks.iter().filter(|(_, k)| !k.persisted) {
             bytes.extend_from_slice(&kek_entry(camera, *day, &k.wrapped));
             ids.push((camera.clone(), *day));
         }
-        if bytes.is_empty() {
-            return Ok(());
+        (!bytes.is_empty()).then(|| PendingKeks {
+            bytes,
+            ids,
+            offset: self.len,
+            file: self.file.clone(),
+            path: self.path.clone(),
+        })
+    }
+
+    /// Records that a batch reached the disk.
+    pub fn mark_persisted(&mut self, batch: &PendingKeks) {
+        if batch.offset != self.len {
+            return; // the file was rewritten meanwhile (the rewrite persisted everything)
         }
-        self.file.write_all_at(&bytes, self.len).ctx("append to keystore", &self.path)?;
-        self.file.sync_data().ctx("fsync keystore", &self.path)?;
-        self.len += bytes.len() as u64;
-        for id in ids {
-            if let Some(k) = self.keks.get_mut(&id) {
+        self.len += batch.bytes.len() as u64;
+        for id in &batch.ids {
+            if let Some(k) = self.keks.get_mut(id) {
                 k.persisted = true;
             }
         }
-        Ok(())
     }
 
     /// Stores a named secret (e.g. the export signing key), durably.
@@ -415,8 +453,9 @@ impl Keystore {
             new_secrets.insert(name, wrapped);
         }
         fsutil::write_atomic(&self.path, &bytes)?;
-        self.file =
-            OpenOptions::new().read(true).write(true).open(&self.path).ctx("open keystore", &self.path)?;
+        self.file = Arc::new(
+            OpenOptions::new().read(true).write(true).open(&self.path).ctx("open keystore", &self.path)?,
+        );
         self.len = bytes.len() as u64;
         self.keks = new_keks;
         self.secrets = new_secrets;

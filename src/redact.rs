@@ -71,9 +71,7 @@ pub fn redact(
     let expected = width
         .checked_mul(height)
         .and_then(|n| n.checked_mul(CHANNELS))
-        .ok_or_else(|| BadFrame {
-            detail: format!("frame {width}x{height} is too large"),
-        })?;
+        .ok_or_else(|| BadFrame { detail: format!("frame {width}x{height} is too large") })?;
     if frame.len() != expected {
         return Err(BadFrame {
             detail: format!(
@@ -179,14 +177,7 @@ fn box_blur(buf: &mut [u8], w: usize, h: usize, radius: usize) {
 
 /// Running-sum box filter over `n` pixels starting at `start`, `stride`
 /// bytes apart; samples past either end repeat the end pixel.
-fn blur_line(
-    buf: &mut [u8],
-    start: usize,
-    stride: usize,
-    n: usize,
-    radius: usize,
-    line: &mut Vec<u8>,
-) {
+fn blur_line(buf: &mut [u8], start: usize, stride: usize, n: usize, radius: usize, line: &mut Vec<u8>) {
     line.clear();
     for i in 0..n {
         let p = start + i * stride;
@@ -288,10 +279,7 @@ mod tests {
                 redact(&mut f, w, h, &[region(20, 10, 81, 51)], shape, method).unwrap();
                 let before = energy(&original, w, 30, 20, 70, 40);
                 let after = energy(&f, w, 30, 20, 70, 40);
-                assert!(
-                    after * 10 < before,
-                    "{method:?} {shape:?}: {after} vs {before}"
-                );
+                assert!(after * 10 < before, "{method:?} {shape:?}: {after} vs {before}");
                 for y in 0..h {
                     for x in 0..w {
                         let outside = !(20..81).contains(&x) || !(10..51).contains(&y);
@@ -336,15 +324,7 @@ mod tests {
         }
         let mut f = original.clone();
         let fill = Method::Fill { color: [9, 9, 9] };
-        redact(
-            &mut f,
-            w,
-            h,
-            &[region(-10, -10, 5, 5)],
-            Shape::Rectangle,
-            fill,
-        )
-        .unwrap();
+        redact(&mut f, w, h, &[region(-10, -10, 5, 5)], Shape::Rectangle, fill).unwrap();
         assert_eq!(f[0..3], [9, 9, 9]);
         let p = (4 * w + 4) * 3;
         assert_eq!(f[p..p + 3], [9, 9, 9]);
@@ -391,19 +371,8 @@ mod tests {
         // (no darkening at the edges from zero padding, no rounding drift).
         let (w, h) = (41, 23);
         let mut f = [17u8, 130, 250].repeat(w * h);
-        for method in [
-            Method::Blur { strength: 2.0 },
-            Method::Pixelate { strength: 0.5 },
-        ] {
-            redact(
-                &mut f,
-                w,
-                h,
-                &[region(-5, 2, 30, 23)],
-                Shape::Rectangle,
-                method,
-            )
-            .unwrap();
+        for method in [Method::Blur { strength: 2.0 }, Method::Pixelate { strength: 0.5 }] {
+            redact(&mut f, w, h, &[region(-5, 2, 30, 23)], Shape::Rectangle, method).unwrap();
             assert!(f.chunks_exact(3).all(|p| p == [17, 130, 250]), "{method:?}");
         }
     }
@@ -420,15 +389,8 @@ mod tests {
         let (w, h) = (60, 60);
         let mut f = textured(w, h);
         // side 60 -> block 10.
-        redact(
-            &mut f,
-            w,
-            h,
-            &[region(0, 0, 60, 60)],
-            Shape::Rectangle,
-            Method::Pixelate { strength: 1.0 },
-        )
-        .unwrap();
+        redact(&mut f, w, h, &[region(0, 0, 60, 60)], Shape::Rectangle, Method::Pixelate { strength: 1.0 })
+            .unwrap();
         for by in 0..6 {
             for bx in 0..6 {
                 let first = ((by * 10) * w + bx * 10) * 3;

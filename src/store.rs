@@ -34,7 +34,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsck::{self, FsckReport, RebuildReport};
 use crate::fsutil;
 use crate::gaps;
-use crate::group_commit::{GroupCommit, Job};
+pub use crate::group_commit::CommitMode;
+use crate::group_commit::{GroupCommit, Job, JobKind};
 use crate::keys::{Keystore, ADMIN_SIGNING_KEY, EXPORT_SIGNING_KEY};
 use crate::lock::StoreLock;
 use crate::mirror;
@@ -75,6 +76,8 @@ pub struct StoreOptions {
     pub min_free_bytes: Option<u64>,
     /// How often free space is checked.
     pub pressure_interval: Duration,
+    /// One syncfs per commit for all writers, or an fdatasync per writer.
+    pub commit: CommitMode,
 }
 
 impl Default for StoreOptions {
@@ -85,11 +88,12 @@ impl Default for StoreOptions {
             roll_bytes: 256 << 20,
             gap_threshold_ns: 2 * crate::time::NANOS_PER_SECOND,
             io_threads: 4,
-            flush_bytes: 512 << 10,
+            flush_bytes: 256 << 10,
             max_pending_bytes: 8 << 20,
             segment_cache: 256,
             min_free_bytes: None,
             pressure_interval: Duration::from_secs(1),
+            commit: CommitMode::Filesystem,
         }
     }
 }
@@ -114,6 +118,10 @@ pub(crate) struct Shared {
     pub store_id: [u8; 16],
     pub options: StoreOptions,
     pub keystore: Mutex<Keystore>,
+    /// Serialises writes to the keystore file, which happen without the
+    /// keystore lock so key lookups on the append path never wait for an
+    /// fsync. Lock order: keystore_io, keystore, catalog.
+    keystore_io: Mutex<()>,
     catalog: Mutex<Catalog>,
     next_segment_id: AtomicU64,
     writers: Mutex<HashMap<String, Arc<CameraWriter>>>,
@@ -128,6 +136,37 @@ pub(crate) struct Shared {
     /// Who did what to which footage (audit.rs). A leaf lock: nothing else
     /// is taken while it is held.
     audit: Mutex<AuditLog>,
+    /// Written record buffers, reused by the writers' append paths.
+    pub buffers: BufferPool,
+}
+
+/// A bounded stack of emptied byte buffers shared by all writers.
+pub(crate) struct BufferPool {
+    free: Mutex<Vec<Vec<u8>>>,
+    max: usize,
+}
+
+impl BufferPool {
+    fn new(max: usize) -> BufferPool {
+        BufferPool { free: Mutex::new(Vec::new()), max }
+    }
+
+    pub fn take(&self) -> Option<Vec<u8>> {
+        lock(&self.free).pop()
+    }
+
+    /// Keeps `buf` unless the pool is full or the buffer is outsized (a
+    /// burst of large keyframes must not pin memory for good).
+    pub fn give(&self, mut buf: Vec<u8>, max_capacity: usize) {
+        if buf.capacity() > max_capacity {
+            return;
+        }
+        let mut free = lock(&self.free);
+        if free.len() < self.max {
+            buf.clear();
+            free.push(buf);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -149,6 +188,23 @@ impl Shared {
 
     pub fn keystore_guard(&self) -> MutexGuard<'_, Keystore> {
         lock(&self.keystore)
+    }
+
+    /// Held while the keystore file is written (see `keystore_io`).
+    pub fn keystore_io_guard(&self) -> MutexGuard<'_, ()> {
+        lock(&self.keystore_io)
+    }
+
+    /// Makes every KEK handed out so far durable, holding the keystore lock
+    /// only to collect and to mark them.
+    pub fn persist_keks(&self) -> Result<()> {
+        let _io = self.keystore_io_guard();
+        let batch = lock(&self.keystore).pending_keks();
+        if let Some(batch) = batch {
+            batch.write()?;
+            lock(&self.keystore).mark_persisted(&batch);
+        }
+        Ok(())
     }
 
     pub fn sweep_guard(&self) -> MutexGuard<'_, ()> {
@@ -183,7 +239,7 @@ impl Shared {
 
     pub fn request_flush(&self, writer: Arc<CameraWriter>) {
         if let Some(tx) = lock(&self.jobs).as_ref() {
-            let _ = tx.send(Job { writer, sync: false });
+            let _ = tx.send(Job { writer, kind: JobKind::Flush });
         }
     }
 
@@ -321,6 +377,7 @@ impl Store {
             store_id,
             options: options.clone(),
             keystore: Mutex::new(keystore),
+            keystore_io: Mutex::new(()),
             catalog: Mutex::new(catalog),
             next_segment_id: AtomicU64::new(next_id),
             writers: Mutex::new(HashMap::new()),
@@ -330,18 +387,12 @@ impl Store {
             sweep_lock: Mutex::new(()),
             alarm: Mutex::new(None),
             audit: Mutex::new(audit),
+            buffers: BufferPool::new(4 * options.io_threads + 16),
         });
         // Keys of days a crash-interrupted deletion emptied.
         sweep::shred_unused_keys(&shared)?;
         crate::pressure::ensure_reserve(root)?;
-        let gc = GroupCommit::start(
-            Arc::downgrade(&shared),
-            jobs_tx,
-            jobs_rx,
-            options.sync_interval,
-            options.io_threads,
-            options.pressure_interval,
-        );
+        let gc = GroupCommit::start(Arc::downgrade(&shared), jobs_tx, jobs_rx);
         Ok(Store { shared, group_commit: Mutex::new(Some(gc)), lock: Mutex::new(Some(lock)), recovered })
     }
 
@@ -553,6 +604,7 @@ impl Store {
     // ------------------------------------------------------------ export signing
 
     pub(crate) fn signing_key(&self, name: &str) -> Result<ed25519_dalek::SigningKey> {
+        let _io = self.shared.keystore_io_guard(); // it may create (write) the key
         lock(&self.shared.keystore).signing_key(name)
     }
 

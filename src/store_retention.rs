@@ -155,7 +155,10 @@ impl Store {
     /// One atomic rename: after a crash the old or the new key opens the
     /// store, never neither.
     pub fn rotate_master_key(&self, new_master: SecretKey, actor: &str) -> Result<()> {
-        self.shared().keystore_guard().rotate_master(new_master)?;
+        {
+            let _io = self.shared().keystore_io_guard();
+            self.shared().keystore_guard().rotate_master(new_master)?;
+        }
         self.shared().audit(NewEntry {
             principal: actor.to_string(),
             action: "key_rotation".into(),

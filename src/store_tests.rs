@@ -365,3 +365,42 @@ mod retention {
         assert_eq!(before.len(), after.len());
     }
 }
+
+#[test]
+fn group_commit_syncs_in_both_modes() {
+    for mode in [crate::store::CommitMode::Filesystem, crate::store::CommitMode::PerFile] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = StoreOptions { commit: mode, ..options() };
+        let store = Store::create(&dir.path().join("store"), key(), opts).unwrap();
+        store.add_camera("cam", BTreeMap::new(), crate::RetentionSetting::StoreDefault).unwrap();
+        let w = store.writer("cam", config()).unwrap();
+        let data = payload(0);
+        for i in 0..10 {
+            let f = NewFrame {
+                ts: Timestamp(T0 + i * FRAME),
+                data: &data,
+                keyframe: i == 0,
+                pts: None,
+                dts: None,
+                duration: None,
+            };
+            w.append(&f).unwrap();
+        }
+        // The writer never calls sync(): the group commit must, within a few intervals.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while w.stats().syncs == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(w.stats().syncs > 0, "{mode:?}: no group commit happened");
+        let on_disk = std::fs::metadata(
+            store
+                .segments("cam", range(T0, T0 + NANOS_PER_SECOND))
+                .map(|s| dir.path().join("store").join(&s[0].path))
+                .unwrap(),
+        )
+        .unwrap()
+        .len();
+        assert!(on_disk > 10 * data.len() as u64, "{mode:?}: frames not written by the commit");
+        w.close().unwrap();
+    }
+}

@@ -215,8 +215,9 @@ pub(crate) fn unlink_segments(shared: &Shared, paths: &[(u64, PathBuf)]) -> Resu
 /// (it has tombstones) and that no remaining segment row uses and no writer
 /// holds. Only deletions decide shredding: a key is never destroyed because
 /// a segment is merely missing from the catalog.
-/// Lock order: keystore, then catalog (the same everywhere both are held).
+/// Lock order: keystore_io, keystore, catalog (the same everywhere).
 pub(crate) fn shred_unused_keys(shared: &Shared) -> Result<Vec<(String, i32)>> {
+    let _io = shared.keystore_io_guard();
     let mut keystore = shared.keystore_guard();
     let (in_use, deleted) = {
         let catalog = shared.catalog_for_io();

@@ -49,6 +49,13 @@ pub struct WriterStats {
     pub recent_sync_us: Vec<u32>,
 }
 
+/// How far a writer's current file was written before a filesystem commit.
+pub(crate) struct CommitMark {
+    segment: u64,
+    written: u64,
+    dir: Option<PathBuf>,
+}
+
 /// Durations of the most recent commits, for latency percentiles.
 #[derive(Default)]
 struct SyncTimes {
@@ -119,8 +126,6 @@ pub struct CameraWriter {
     me: Weak<CameraWriter>,
     state: Mutex<AppendState>,
     io: Mutex<IoState>,
-    /// A written record buffer kept for reuse by the append path.
-    spare: Mutex<Option<Vec<u8>>>,
     sync_times: Mutex<SyncTimes>,
     /// Frames appended since the last sync started.
     dirty: AtomicBool,
@@ -171,7 +176,6 @@ impl CameraWriter {
                 stats: WriterStats::default(),
             }),
             io: Mutex::new(IoState::default()),
-            spare: Mutex::new(None),
             sync_times: Mutex::new(SyncTimes::default()),
             dirty: AtomicBool::new(false),
             flush_queued: AtomicBool::new(false),
@@ -346,14 +350,51 @@ impl CameraWriter {
         let started = std::time::Instant::now();
         self.drain(&mut io, sync, None)?;
         if sync {
-            let mut times = lock(&self.sync_times);
-            times.count += 1;
-            if times.recent.len() == SYNC_TIMES_KEPT {
-                times.recent.pop_front();
-            }
-            times.recent.push_back(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
+            self.record_commit(started.elapsed());
         }
         Ok(())
+    }
+
+    fn record_commit(&self, took: std::time::Duration) {
+        let mut times = lock(&self.sync_times);
+        times.count += 1;
+        if times.recent.len() == SYNC_TIMES_KEPT {
+            times.recent.pop_front();
+        }
+        times.recent.push_back(took.as_micros().min(u32::MAX as u128) as u32);
+    }
+
+    /// First half of a filesystem-wide commit (group_commit.rs): writes the
+    /// queued bytes and says how far the current file now reaches.
+    pub(crate) fn write_for_commit(&self) -> Option<CommitMark> {
+        let mut io = lock(&self.io);
+        // Frames appended from now on are not covered: they re-mark dirty.
+        self.dirty.store(false, Ordering::Release);
+        match self.drain(&mut io, false, None) {
+            Ok(_) => io.current.as_ref().map(|c| CommitMark {
+                segment: c.id,
+                written: c.written,
+                dir: io.dir_to_sync.clone(),
+            }),
+            Err(_) => {
+                // Recorded in the writer; the next commit retries.
+                self.dirty.store(true, Ordering::Release);
+                None
+            }
+        }
+    }
+
+    /// Second half: a syncfs covering `mark` succeeded.
+    pub(crate) fn mark_durable(&self, mark: CommitMark, took: std::time::Duration) {
+        let mut io = lock(&self.io);
+        if let Some(cur) = io.current.as_mut().filter(|c| c.id == mark.segment) {
+            cur.synced = cur.synced.max(mark.written);
+        }
+        if mark.dir.is_some() && io.dir_to_sync == mark.dir {
+            io.dir_to_sync = None; // syncfs persisted the new directory entry too
+        }
+        drop(io);
+        self.record_commit(took);
     }
 
     /// Group-commit entry point: errors stay recorded in the writer and are
@@ -430,32 +471,24 @@ impl CameraWriter {
         )))
     }
 
-    /// A record buffer for the append path: the one the I/O path returned
-    /// last, if any. Reusing it keeps the append path free of page faults
-    /// and reallocation copies in steady state.
+    /// A record buffer for the append path, from the store's pool of
+    /// buffers the I/O path has written: reuse keeps the append path free
+    /// of page faults and reallocation copies in steady state, and a shared
+    /// pool (rather than a spare per camera) keeps memory per camera to the
+    /// one buffer it is filling.
     fn take_buffer(&self) -> Vec<u8> {
-        lock(&self.spare).take().unwrap_or_else(|| Vec::with_capacity(64 << 10))
+        self.shared.buffers.take().unwrap_or_else(|| Vec::with_capacity(64 << 10))
     }
 
-    fn recycle_buffer(&self, mut buf: Vec<u8>) {
-        // Keep one spare, and not an outsized one (a burst of large
-        // keyframes must not pin memory for the rest of the writer's life).
-        if buf.capacity() <= 2 * self.shared.options.flush_bytes {
-            buf.clear();
-            *lock(&self.spare) = Some(buf);
-        }
+    fn recycle_buffer(&self, buf: Vec<u8>) {
+        self.shared.buffers.give(buf, 2 * self.shared.options.flush_bytes);
     }
 
     fn execute(&self, io: &mut IoState, op: &IoOp) -> Result<()> {
         let shared = &self.shared;
         match op {
             IoOp::Create { row, header_bytes, lease } => {
-                {
-                    let mut ks = lock(&shared.keystore);
-                    if ks.has_pending() {
-                        ks.persist_pending()?;
-                    }
-                }
+                shared.persist_keks()?;
                 shared.catalog_for_io().insert_open_segment(row)?;
                 // The row now pins the KEK; the writer's lease can go.
                 if lease.swap(false, Ordering::AcqRel) {

@@ -118,6 +118,7 @@ def _options(
     gap_threshold: float | timedelta,
     io_threads: int,
     min_free_bytes: int | str | None,
+    commit_mode: str = "syncfs",
 ) -> dict[str, Any]:
     from .retention import parse_size
 
@@ -131,6 +132,7 @@ def _options(
         "gap_threshold": secs(gap_threshold),
         "io_threads": int(io_threads),
         "min_free_bytes": None if min_free_bytes is None else parse_size(min_free_bytes),
+        "commit_mode": commit_mode,
     }
 
 
@@ -160,6 +162,7 @@ class Store:
         gap_threshold: float | timedelta = 2.0,
         io_threads: int = 4,
         min_free_bytes: int | str | None = None,
+        commit_mode: str = "syncfs",
     ) -> "Store":
         """Creates a store in a new or empty directory.
 
@@ -169,8 +172,11 @@ class Store:
         ``gap_threshold``: a jump in frame time larger than this is a gap.
         ``min_free_bytes``: free-space floor under which the oldest deletable
         footage is reclaimed (default 1 GiB, at most 5% of the filesystem).
+        ``commit_mode``: "syncfs" (one filesystem sync per commit for all
+        cameras, the default) or "fdatasync" (one per camera; for stores on a
+        filesystem shared with busy neighbours).
         """
-        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes)
+        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes, commit_mode)
         return cls(_core.Store.create(os.fspath(path), coerce_key(key), **opts))
 
     @classmethod
@@ -186,13 +192,14 @@ class Store:
         gap_threshold: float | timedelta = 2.0,
         io_threads: int = 4,
         min_free_bytes: int | str | None = None,
+        commit_mode: str = "syncfs",
     ) -> "Store":
         """Opens a store; unsealed segments left by a crash are recovered.
 
         With ``rebuild_catalog=True`` the catalog is first rebuilt from the
         segment files (use when it is missing or damaged).
         """
-        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes)
+        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes, commit_mode)
         core = _core.Store.open(os.fspath(path), coerce_key(key), rebuild_catalog=rebuild_catalog, **opts)
         return cls(core)
 

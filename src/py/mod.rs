@@ -8,8 +8,8 @@ use pyo3::prelude::*;
 mod access;
 mod errors;
 mod frame;
-mod retention;
 mod redact;
+mod retention;
 mod store;
 mod writer;
 

@@ -27,9 +27,7 @@ pub fn redact_regions(
     let method = match method {
         "blur" => Method::Blur { strength },
         "pixelate" => Method::Pixelate { strength },
-        "fill" => Method::Fill {
-            color: [color.0, color.1, color.2],
-        },
+        "fill" => Method::Fill { color: [color.0, color.1, color.2] },
         other => {
             return Err(PyValueError::new_err(format!(
                 "unknown redaction method {other:?}; use \"blur\", \"pixelate\" or \"fill\""
@@ -46,31 +44,22 @@ pub fn redact_regions(
         }
     };
     if !(strength.is_finite() && strength > 0.0) {
-        return Err(PyValueError::new_err(format!(
-            "strength must be > 0, got {strength}"
-        )));
+        return Err(PyValueError::new_err(format!("strength must be > 0, got {strength}")));
     }
     // try_readwrite, not the extractor's readwrite: a read-only or already
     // borrowed array must be an error, not a panic.
     let mut frame = frame.try_readwrite().map_err(|e| {
-        PyValueError::new_err(format!(
-            "frame cannot be written in place ({e}); pass a writeable array"
-        ))
+        PyValueError::new_err(format!("frame cannot be written in place ({e}); pass a writeable array"))
     })?;
     let dims = frame.shape().to_vec();
     if dims[2] != 3 {
-        return Err(PyValueError::new_err(format!(
-            "frame must be HxWx3 uint8, got shape {dims:?}"
-        )));
+        return Err(PyValueError::new_err(format!("frame must be HxWx3 uint8, got shape {dims:?}")));
     }
     let (height, width) = (dims[0], dims[1]);
-    let pixels = frame.as_slice_mut().map_err(|_| {
-        PyValueError::new_err("frame must be C-contiguous (use numpy.ascontiguousarray)")
-    })?;
-    let regions: Vec<Region> = boxes
-        .into_iter()
-        .map(|(x0, y0, x1, y1)| Region { x0, y0, x1, y1 })
-        .collect();
+    let pixels = frame
+        .as_slice_mut()
+        .map_err(|_| PyValueError::new_err("frame must be C-contiguous (use numpy.ascontiguousarray)"))?;
+    let regions: Vec<Region> = boxes.into_iter().map(|(x0, y0, x1, y1)| Region { x0, y0, x1, y1 }).collect();
     py.detach(|| redact(pixels, width, height, &regions, shape, method))
         .map_err(|e| PyValueError::new_err(e.detail))
 }

@@ -78,6 +78,17 @@ fn options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<StoreOptions> {
             "max_pending_bytes" => o.max_pending_bytes = v.extract()?,
             "min_free_bytes" => o.min_free_bytes = v.extract()?,
             "pressure_interval" => o.pressure_interval = Duration::from_secs_f64(positive(v.extract()?)?),
+            "commit_mode" => {
+                o.commit = match v.extract::<String>()?.as_str() {
+                    "syncfs" => crate::store::CommitMode::Filesystem,
+                    "fdatasync" => crate::store::CommitMode::PerFile,
+                    other => {
+                        return Err(invalid(format!(
+                            "commit_mode {other:?}: use \"syncfs\" or \"fdatasync\""
+                        )))
+                    }
+                }
+            }
             other => return Err(invalid(format!("unknown store option {other:?}"))),
         }
     }
@@ -240,7 +251,7 @@ fn range(start: i64, end: i64) -> TimeRange {
 impl PyStore {
     /// Options (all optional): sync_interval, roll_seconds, roll_bytes,
     /// gap_threshold, io_threads, flush_bytes, max_pending_bytes,
-    /// min_free_bytes, pressure_interval.
+    /// min_free_bytes, pressure_interval, commit_mode ("syncfs" | "fdatasync").
     #[staticmethod]
     #[pyo3(signature = (path, key, **options_))]
     fn create(

@@ -1,0 +1,75 @@
+"""Smoke runs of every `vidvault bench` command at tiny sizes: the output
+names the machine and carries each figure beside its baseline. No speed
+thresholds here: the figures themselves live in docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def bench(tmp_path, *args):
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", *map(str, args), "--dir", str(tmp_path),
+                        "--json", "--quiet"], capture_output=True, text=True, timeout=600, env=os.environ.copy())
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    m = out["machine"]
+    assert m["cores"] >= 1 and m["filesystem"] and m["free_bytes"] > 0 and m["kernel"] and m["cpu"]
+    assert m["versions"]["vidvault"] and m["versions"]["python"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("vidvault-bench-")], "bench left files behind"
+    return out
+
+
+def figure(out, prefix):
+    found = [f for f in out["figures"] if f["name"].startswith(prefix)]
+    assert found, f"no figure {prefix!r} in {[f['name'] for f in out['figures']]}"
+    return found[0]
+
+
+@pytest.mark.parametrize("mode", [[], ["--max"]])
+def test_bench_ingest(tmp_path, mode):
+    out = bench(tmp_path, "ingest", "--cameras", 4, "--seconds", 2, "--bitrate", "2M", *mode)
+    head = figure(out, "ingest throughput" if mode else "write rate needed in real time")
+    assert head["value"] > 0 and head["baseline"] > 0 and head["ratio"] == pytest.approx(head["value"] / head["baseline"])
+    for name in ("append latency p50", "append latency p99", "commit (write+fdatasync) p99", "CPU per camera-hour",
+                 "resident memory per camera"):
+        assert figure(out, name)["value"] >= 0
+    if not mode:
+        assert figure(out, "dropped frames")["value"] >= 0
+    assert out["details"]["frames"] == 4 * 2 * 25 - out["details"]["dropped"]
+
+
+def test_bench_capacity(tmp_path):
+    out = bench(tmp_path, "capacity", "--bitrate", "1M", "--seconds", 1, "--start", 2, "--limit", 4)
+    held = figure(out, "cameras held in real time")
+    trials = out["details"]["trials"]
+    # The answer is the largest count a trial held (none above the limit).
+    assert held["value"] == max([t["cameras"] for t in trials if t["held"]], default=0) <= 4
+    rate = figure(out, "their write rate")
+    assert rate["baseline"] > 0 and rate["ratio"] is not None
+    assert out["details"]["trials"] and out["notes"]
+
+
+def test_bench_seek(tmp_path):
+    out = bench(tmp_path, "seek", "--sizes", "1h", "--seeks", 200)
+    p99 = figure(out, "seek p99, 1h")
+    assert 0 < p99["value"] and p99["baseline"] > 0 and p99["ratio"] > 0
+    assert out["details"]["sizes"][0]["segments"] == 12
+
+
+def test_bench_export(tmp_path):
+    out = bench(tmp_path, "export", "--seconds", 2, "--watermark-seconds", 1, "--rounds", 1)
+    remux = figure(out, "export 2 s 1080p by remux")
+    assert remux["value"] > 0 and remux["baseline"] > 0 and remux["ratio"] > 0
+    assert figure(out, "watermarked export")["value"] > 0
+
+
+def test_bench_redact(tmp_path):
+    out = bench(tmp_path, "redact", "--quick", "--seconds", 0.6)
+    fps = figure(out, "faces-720p: tracked, detect every 3rd (default), fps")
+    leaks = figure(out, "faces-720p: tracked, detect every 3rd (default), object leaks")
+    assert fps["baseline"] > 0 and fps["ratio"] > 0 and leaks["baseline"] is not None
