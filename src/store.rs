@@ -42,7 +42,7 @@ use crate::mirror;
 use crate::read::{self, FrameCursor};
 use crate::retention::RetentionSetting;
 use crate::segment::format::{CodecConfig, Gap};
-use crate::segment::reader::{Frame, SegmentFile};
+use crate::segment::reader::{Frame, SegmentFile, SegmentMeta};
 use crate::segment::recover::{self, Recovery};
 use crate::sweep;
 use crate::time::{TimeRange, Timestamp};
@@ -69,8 +69,10 @@ pub struct StoreOptions {
     pub flush_bytes: usize,
     /// Queued bytes per writer at which `append` writes in the caller's thread.
     pub max_pending_bytes: usize,
-    /// Opened segments (footer index + file handle) kept for fast seeks.
+    /// Opened segments (with a file handle each) kept for fast seeks...
     pub segment_cache: usize,
+    /// ...and segment indexes and keys kept without a handle (~5 KiB each).
+    pub index_cache: usize,
     /// Free-space floor that triggers reclaiming old footage (None: 1 GiB,
     /// at most 5% of the filesystem).
     pub min_free_bytes: Option<u64>,
@@ -91,6 +93,7 @@ impl Default for StoreOptions {
             flush_bytes: 256 << 10,
             max_pending_bytes: 8 << 20,
             segment_cache: 256,
+            index_cache: 8192,
             min_free_bytes: None,
             pressure_interval: Duration::from_secs(1),
             commit: CommitMode::Filesystem,
@@ -126,7 +129,11 @@ pub(crate) struct Shared {
     next_segment_id: AtomicU64,
     writers: Mutex<HashMap<String, Arc<CameraWriter>>>,
     jobs: Mutex<Option<Sender<Job>>>,
+    /// Opened segments with their file handles (bounded by descriptors)...
     segments: Mutex<LruCache<u64, Arc<SegmentFile>>>,
+    /// ...and the indexes and keys of many more, so a seek into a segment
+    /// whose handle was evicted costs an open(2), not a footer read.
+    indexes: Mutex<LruCache<u64, Arc<SegmentMeta>>>,
     closed: AtomicBool,
     /// Serialises sweeps and hold changes: a hold placed while a sweep plans
     /// must not lose to that sweep.
@@ -228,9 +235,10 @@ impl Shared {
         lock(&self.audit)
     }
 
-    /// Drops a deleted segment from the read cache.
+    /// Drops a deleted segment from the read caches.
     pub fn forget_segment(&self, id: u64) {
         lock(&self.segments).pop(&id);
+        lock(&self.indexes).pop(&id);
     }
 
     pub fn allocate_segment_id(&self) -> u64 {
@@ -283,10 +291,19 @@ impl Shared {
         if let Some(seg) = lock(&self.segments).get(&row.id) {
             return Ok(seg.clone());
         }
-        let path = self.root.join(&row.path);
-        let seg = SegmentFile::open(&path, &mut |c, d| self.kek(c, d))?;
-        let expected = if row.state == SegmentState::Sealed { row.frames } else { None };
-        let seg = Arc::new(seg.expect_frames(expected));
+        // Index and keys still cached: only the file handle is missing.
+        let cached = lock(&self.indexes).get(&row.id).cloned();
+        let seg = match cached {
+            Some(meta) => Arc::new(SegmentFile::reopen(meta)?),
+            None => {
+                let path = self.root.join(&row.path);
+                let seg = SegmentFile::open(&path, &mut |c, d| self.kek(c, d))?;
+                let expected = if row.state == SegmentState::Sealed { row.frames } else { None };
+                let seg = Arc::new(seg.expect_frames(expected));
+                lock(&self.indexes).put(row.id, seg.meta().clone());
+                seg
+            }
+        };
         lock(&self.segments).put(row.id, seg.clone());
         Ok(seg)
     }
@@ -383,6 +400,7 @@ impl Store {
             writers: Mutex::new(HashMap::new()),
             jobs: Mutex::new(Some(jobs_tx.clone())),
             segments: Mutex::new(LruCache::new(cache)),
+            indexes: Mutex::new(LruCache::new(NonZeroUsize::new(options.index_cache.max(1)).unwrap())),
             closed: AtomicBool::new(false),
             sweep_lock: Mutex::new(()),
             alarm: Mutex::new(None),
@@ -598,6 +616,7 @@ impl Store {
         };
         self.shared.next_segment_id.fetch_max(catalog.max_segment_id()? + 1, Ordering::SeqCst);
         lock(&self.shared.segments).clear();
+        lock(&self.shared.indexes).clear();
         Ok(report)
     }
 

@@ -77,6 +77,8 @@ fn options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<StoreOptions> {
             "flush_bytes" => o.flush_bytes = v.extract::<usize>()?.max(4096),
             "max_pending_bytes" => o.max_pending_bytes = v.extract()?,
             "min_free_bytes" => o.min_free_bytes = v.extract()?,
+            "segment_cache" => o.segment_cache = v.extract::<usize>()?.max(1),
+            "index_cache" => o.index_cache = v.extract::<usize>()?.max(1),
             "pressure_interval" => o.pressure_interval = Duration::from_secs_f64(positive(v.extract()?)?),
             "commit_mode" => {
                 o.commit = match v.extract::<String>()?.as_str() {
@@ -251,7 +253,8 @@ fn range(start: i64, end: i64) -> TimeRange {
 impl PyStore {
     /// Options (all optional): sync_interval, roll_seconds, roll_bytes,
     /// gap_threshold, io_threads, flush_bytes, max_pending_bytes,
-    /// min_free_bytes, pressure_interval, commit_mode ("syncfs" | "fdatasync").
+    /// min_free_bytes, pressure_interval, commit_mode ("syncfs" | "fdatasync"),
+    /// segment_cache (open segment files kept), index_cache (segment indexes kept).
     #[staticmethod]
     #[pyo3(signature = (path, key, **options_))]
     fn create(

@@ -39,9 +39,26 @@ pub enum SealState {
 /// Looks up the key-encryption key of (camera, UTC day).
 pub type KekLookup<'a> = dyn FnMut(&str, i32) -> Result<SecretKey> + 'a;
 
+/// An open segment: what is known about it, and a file handle to read it.
+/// The two are cached separately (store.rs): the index and keys of many
+/// segments stay in memory, file descriptors of fewer.
 pub struct SegmentFile {
-    pub path: PathBuf,
+    meta: Arc<SegmentMeta>,
     file: Arc<File>,
+}
+
+impl std::ops::Deref for SegmentFile {
+    type Target = SegmentMeta;
+
+    fn deref(&self) -> &SegmentMeta {
+        &self.meta
+    }
+}
+
+/// Everything about a segment except its file handle: header, keys, index.
+#[derive(Clone)]
+pub struct SegmentMeta {
+    pub path: PathBuf,
     pub header: SegmentHeader,
     pub header_len: u64,
     pub config: CodecConfig,
@@ -112,9 +129,8 @@ impl SegmentFile {
                 (scan.summary, SealState::Unsealed { problem: scan.problem, footer_damaged })
             }
         };
-        Ok(SegmentFile {
+        let meta = SegmentMeta {
             path: path.to_path_buf(),
-            file: Arc::new(file),
             header,
             header_len,
             config: opened.config,
@@ -123,13 +139,25 @@ impl SegmentFile {
             summary,
             seal,
             expected_frames: None,
-        })
+        };
+        Ok(SegmentFile { meta: Arc::new(meta), file: Arc::new(file) })
     }
 
     /// Declares how many frames the catalog recorded for this segment.
-    pub fn expect_frames(mut self, frames: Option<u64>) -> SegmentFile {
-        self.expected_frames = frames;
-        self
+    pub fn expect_frames(self, frames: Option<u64>) -> SegmentFile {
+        let mut meta = Arc::try_unwrap(self.meta).unwrap_or_else(|shared| shared.as_ref().clone());
+        meta.expected_frames = frames;
+        SegmentFile { meta: Arc::new(meta), file: self.file }
+    }
+
+    /// The same segment through a new file handle (its metadata was cached).
+    pub fn reopen(meta: Arc<SegmentMeta>) -> Result<SegmentFile> {
+        let file = File::open(&meta.path).ctx("open segment", &meta.path)?;
+        Ok(SegmentFile { meta, file: Arc::new(file) })
+    }
+
+    pub fn meta(&self) -> &Arc<SegmentMeta> {
+        &self.meta
     }
 
     /// A view of a segment still being written by this process.
@@ -144,9 +172,8 @@ impl SegmentFile {
         binding: [u8; 32],
         summary: SegmentSummary,
     ) -> SegmentFile {
-        SegmentFile {
+        let meta = SegmentMeta {
             path,
-            file,
             header,
             header_len,
             config,
@@ -155,9 +182,12 @@ impl SegmentFile {
             summary,
             seal: SealState::Unsealed { problem: None, footer_damaged: false },
             expected_frames: None,
-        }
+        };
+        SegmentFile { meta: Arc::new(meta), file }
     }
+}
 
+impl SegmentMeta {
     pub fn id(&self) -> u64 {
         self.header.segment_id
     }
@@ -165,7 +195,9 @@ impl SegmentFile {
     pub fn camera(&self) -> &str {
         &self.header.camera
     }
+}
 
+impl SegmentFile {
     /// Reads and decrypts the frame record at `offset`; `None` at the end of
     /// the records. Returns the frame and the offset of the next record.
     pub fn read_frame_at(&self, offset: u64) -> Result<Option<(Frame, u64)>> {

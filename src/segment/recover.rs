@@ -140,7 +140,7 @@ pub fn recover_segment(path: &Path, keys: &mut KekLookup, gap_threshold: i64) ->
     // A complete footer and trailer: sealed already, the catalog just missed it.
     if let Ok(seg) = crate::segment::reader::SegmentFile::open(path, keys) {
         if seg.seal == crate::segment::reader::SealState::Sealed {
-            return Ok(Recovery::AlreadySealed { header, codec, summary: seg.summary });
+            return Ok(Recovery::AlreadySealed { header, codec, summary: seg.summary.clone() });
         }
     }
 
