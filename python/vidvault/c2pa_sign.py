@@ -10,6 +10,11 @@ carry an embedded C2PA manifest signed with that key:
 - ``clip.watermarked.mp4``: the signed ``clip.mp4`` as its ``parentOf``
   ingredient, with ``c2pa.opened``, ``c2pa.filtered`` (the burned-in
   watermark) and ``c2pa.transcoded`` actions.
+- ``clip.redacted.mp4`` (a redacted package): no ingredient (the unredacted
+  clip must not travel with it); ``c2pa.created`` (from a digital capture),
+  ``c2pa.filtered`` (faces and plates obscured, and the watermark when
+  there is one) and ``c2pa.transcoded``, and the evidence assertion with
+  ``"redacted": true``.
 
 No timestamp authority is contacted (exports happen offline), so the
 signature's time is the signer's claim. The chain's root is not embedded;
@@ -143,6 +148,26 @@ def sign_watermarked(path: Path, parent: Path, credentials: C2paCredentials, *, 
         ],
     }
     _sign(path, manifest, credentials, parent=parent)
+
+
+def sign_redacted(path: Path, credentials: C2paCredentials, *, evidence: dict[str, Any], watermarked: bool) -> None:
+    """Embeds a C2PA manifest in a redacted copy (no ingredient: the
+    unredacted original is not in the package)."""
+    obscured = "faces and licence plates obscured" + (", visible evidence watermark burned in" if watermarked else "")
+    manifest = {
+        "claim_generator_info": _generator(),
+        "title": path.name,
+        "format": MIME,
+        "assertions": [
+            {"label": "c2pa.actions", "data": {"actions": [
+                {"action": "c2pa.created", "digitalSourceType": CAPTURE},
+                {"action": "c2pa.filtered", "description": obscured},
+                {"action": "c2pa.transcoded", "description": "re-encoded with libx264"},
+            ]}},
+            {"label": EVIDENCE_LABEL, "data": {**evidence, "redacted": True}},
+        ],
+    }
+    _sign(path, manifest, credentials)
 
 
 @dataclass(frozen=True)
