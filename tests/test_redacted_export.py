@@ -257,9 +257,15 @@ def test_cli_redacted_export_as_a_principal_and_verify(tmp_path, scene):
     assert r.returncode == 2 and "export_raw" in r.stderr and not (tmp_path / "raw").exists()
     r = run("export", tmp_path / "store", *common, "--out", tmp_path / "raw", "--method", "fill", env=env, check=False)
     assert r.returncode == 2 and "add --redact" in r.stderr and not (tmp_path / "raw").exists()
-    r = run("play", tmp_path / "store", "--camera", CAM, "--start", T0, "--end", T0 + NS, "--raw",
-            "--out", tmp_path / "raw.mp4", "--as", "guard.chen", env=env, check=False)
+    # play --as: desensitized viewing needs no grant, raw viewing needs view_raw; both are audited.
+    play = ["play", tmp_path / "store", "--camera", CAM, "--start", T0, "--end", T0 + NS // 4, "--as", "guard.chen",
+            "--reason", "patrol check"]
+    r = run(*play, "--raw", "--out", tmp_path / "raw.mp4", env=env, check=False)
     assert r.returncode == 2 and "view_raw" in r.stderr and not (tmp_path / "raw.mp4").exists()
+    assert "wrote 7 redacted frames" in run(*play, "--redact", "--out", tmp_path / "red.mp4", env=env).stdout
+    with vidvault.Store.open(tmp_path / "store", key=key) as s:
+        assert [(e.principal, e.action, e.outcome) for e in s.audit()[-2:]] == [
+            ("guard.chen", "view_raw", "denied"), ("guard.chen", "view_redacted", "allowed")]
 
 
 def test_c2pa_credentials_on_a_redacted_copy(footage, tmp_path):

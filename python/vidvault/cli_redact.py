@@ -114,8 +114,10 @@ def cmd_play(args: argparse.Namespace) -> int:
     redaction = redaction_from(args)
     with open_store(args) as store:
         source = session_from(args, store)  # --as NAME --grant FILE: checked (view_raw / view_redacted), audited
-        choice = {"raw": True} if redaction is None else {"redact": redaction}
-        frames = source.play(args.camera, start, end, **choice)
+        if redaction is None:
+            frames = source.play(args.camera, start, end, raw=True)
+        else:
+            frames = source.play(args.camera, start, end, redact=redaction)
         progress = Progress(start, end) if not args.quiet else None
         count = write_redacted_mp4(frames, args.out, fps=args.fps, allow_raw=args.raw, progress=progress)
         if progress is not None:

@@ -30,7 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import c2pa_sign, manifest, nal, remux, signer_key, watermark
+from . import c2pa_sign, manifest, media, nal, redacted_clip, remux, signer_key, watermark
 from .errors import InvalidArgumentError, MediaError
 from .redact.config import checked_redaction
 from .timeutil import TimeLike, iso, to_ns
@@ -231,28 +231,25 @@ def _bit_exact_video(staging: Path, samples: list[remux.ClipSample], config: Any
 
 
 def _redacted_video(staging: Path, store: Any, camera: str, start: int, end: int, samples: list[remux.ClipSample],
-                    config: Any,
-                    redaction: "Redaction", *, watermark_text: str | None, case: str | None,
+                    config: Any, redaction: "Redaction", *, watermark_text: str | None, case: str | None,
                     c2pa: c2pa_sign.C2paCredentials | None, evidence: dict[str, Any],
                     progress: "Callable[[PlayedFrame, int], None] | None") -> dict[str, Any]:
     """clip.redacted.mp4 and its manifest fields; no unredacted video."""
-    from . import redacted_clip
-
     path = staging / manifest.REDACTED
     copy = redacted_clip.write(path, store, camera, start, end, [s.frame for s in samples], redaction,
-                               fps=watermark.nominal_frame_rate(config), watermark_text=watermark_text,
+                               fps=media.nominal_frame_rate(config), watermark_text=watermark_text,
                                case=case, progress=progress)
     if c2pa is not None:
         c2pa_sign.sign_redacted(path, c2pa, evidence=evidence, watermarked=watermark_text is not None)
-    described = redaction.describe()
     return {
         "format": manifest.FORMAT_REDACTED,
         "clip": copy.clip_section(manifest.REDACTED),
         "frames": [_frame_entry(i, s) for i, s in enumerate(samples)],
-        "redaction": {**described, "hidden": {"regions": copy.regions, "frames": copy.frames_with_regions}},
+        "redaction": {**redaction.describe(),
+                      "hidden": {"regions": copy.regions, "frames": copy.frames_with_regions}},
         "watermark": None if watermark_text is None else _watermark_section(
             manifest.REDACTED, watermark_text, watermark.static_lines(text=watermark_text, case=case, camera=camera),
-            copy.frames, copy.clip_section(manifest.REDACTED)["encoder"]),
+            copy.frames, {"codec": redacted_clip.ENCODER, **redacted_clip.ENCODER_OPTIONS}),
         "files": _file_hashes(staging, (manifest.REDACTED,)),
     }
 

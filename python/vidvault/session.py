@@ -65,8 +65,11 @@ class Session:
         needs ``view_redacted``, which every principal has without a grant;
         ``raw=True`` needs ``view_raw``."""
         redaction = chosen_redaction(redact, raw)  # refuse a malformed request before logging it
-        self.authorize("view_raw" if redaction is None else "view_redacted", camera, start, end)
-        return self._store.play(camera, start, end, **({"raw": True} if redaction is None else {"redact": redaction}))
+        if redaction is None:
+            self.authorize("view_raw", camera, start, end)
+            return self._store.play(camera, start, end, raw=True)
+        self.authorize("view_redacted", camera, start, end)
+        return self._store.play(camera, start, end, redact=redaction)
 
     def export_clip(self, camera: str, start: TimeLike, end: TimeLike, out_dir: Any, *,
                     redact: "Redaction | None" = None, watermark: str | None = None, case: str | None = None,

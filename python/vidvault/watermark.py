@@ -17,7 +17,6 @@ drawn on the RGB pictures the redacting player hands out (:func:`stamp`,
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,6 +27,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from . import media
 from .errors import MediaError
 from .remux import ClipSample
 from .timeutil import iso
@@ -186,7 +186,7 @@ def burn(
     overlay: Overlay | None = None
     frames = 0
     path = Path(path)
-    rate = nominal_frame_rate(config)
+    rate = media.nominal_frame_rate(config)
     try:
         with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = out.add_stream(ENCODER, rate=rate)
@@ -224,9 +224,3 @@ def burn(
     if overlay is None:
         raise MediaError(f"no frame of the clip decoded; {path} was not written")
     return WatermarkInfo(frames=frames, width=stream.width, height=stream.height, lines=lines)
-
-
-def nominal_frame_rate(config: Any) -> Fraction:
-    """The stream's frame rate as recorded at ingest (25 when unknown)."""
-    fps = json.loads(config.params or "{}").get("fps")
-    return Fraction(fps) if fps else Fraction(25)
