@@ -29,6 +29,18 @@ pub fn needs_approver(action: &str) -> bool {
     action == "export" || action == "export_raw"
 }
 
+/// The stronger action whose grant also allows `action`. Whoever may see or
+/// export footage unredacted may see or export the same footage redacted:
+/// it reveals strictly less, under the same approval. The audit entry still
+/// names the action actually taken.
+pub fn implied_by(action: &str) -> Option<&'static str> {
+    match action {
+        "view_redacted" => Some("view_raw"),
+        "export" => Some("export_raw"),
+        _ => None,
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
     pub id: String,
@@ -122,6 +134,11 @@ impl Grant {
             issued_at: Timestamp(v["issued_at"].as_i64()?),
             issued_by: v["issued_by"].as_str().unwrap_or_default().into(),
         })
+    }
+
+    /// Whether the grant names `action`, or the stronger action implying it.
+    pub fn allows(&self, action: &str) -> bool {
+        self.actions.iter().any(|a| a == action || implied_by(action) == Some(a.as_str()))
     }
 
     fn covers_camera(&self, camera: &str, labels: &BTreeMap<String, String>) -> bool {
@@ -225,7 +242,7 @@ pub fn check<'g>(grants: &'g [Grant], req: &Request) -> std::result::Result<&'g 
         });
     }
     let with_action: Vec<&Grant> =
-        mine.iter().copied().filter(|g| g.actions.iter().any(|a| a == req.action)).collect();
+        mine.iter().copied().filter(|g| g.allows(req.action)).collect();
     if with_action.is_empty() {
         return Err(format!("no grant of {:?} allows {:?}", req.principal, req.action));
     }
@@ -335,6 +352,28 @@ mod tests {
         r.principal = "someone.else";
         assert!(check(&grants, &r).unwrap_err().contains("other principals"));
         assert!(check(&[], &r).unwrap_err().contains("no grant presented"));
+    }
+
+    #[test]
+    fn raw_rights_imply_their_redacted_counterparts_and_not_the_reverse() {
+        let labels = BTreeMap::new();
+        let req = |action| Request {
+            principal: "officer.wang",
+            action,
+            camera: Some("34020000001320000001"),
+            labels: &labels,
+            footage: Some(TimeRange::new(Timestamp(10 * DAY), Timestamp(10 * DAY + 5))),
+        };
+        let raw = vec![grant(&["export_raw", "view_raw"], &["3402*"])];
+        assert!(check(&raw, &req("export")).is_ok());
+        assert!(check(&raw, &req("view_redacted")).is_ok());
+        let redacted = vec![grant(&["export", "view_redacted"], &["3402*"])];
+        assert!(check(&redacted, &req("export_raw")).unwrap_err().contains("allows \"export_raw\""));
+        assert!(check(&redacted, &req("view_raw")).unwrap_err().contains("allows \"view_raw\""));
+        // An implied export still needs the grant's approver.
+        let mut unapproved = grant(&["export_raw"], &["3402*"]);
+        unapproved.approver = None;
+        assert!(check(&[unapproved], &req("export")).unwrap_err().contains("no approver"));
     }
 
     #[test]

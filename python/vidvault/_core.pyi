@@ -200,4 +200,56 @@ class Store:
     def check_disk_pressure(self) -> dict[str, Any]: ...
     def storage_status(self) -> dict[str, Any]: ...
     def rotate_master_key(self, new_key: bytes) -> None: ...
+    # Access and audit (src/store_access.rs, src/access.rs).
+    def admin_public_key(self) -> bytes: ...
+    def issue_grant(
+        self,
+        to: str,
+        actions: list[str],
+        cameras: list[str],
+        *,
+        valid_from: int,
+        valid_until: int,
+        case: str,
+        issued_by: str,
+        footage_from: int | None = None,
+        footage_to: int | None = None,
+        purpose: str = "",
+        approver: str | None = None,
+    ) -> str: ...
+    def authorize(
+        self,
+        principal: str,
+        grants: list[str],
+        action: str,
+        camera: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Checks one request against the grant tokens and logs it, allowed or
+        denied; returns ``{"grant_id", "audit_seq", "audit_hash"}`` or raises
+        AccessDenied. ``view_redacted`` needs no grant. A grant of
+        ``view_raw`` also allows ``view_redacted``, one of ``export_raw`` also
+        ``export`` (the redacted form of the same footage); ``export`` and
+        ``export_raw`` need a grant that names an approver."""
+    def audit_record(
+        self,
+        principal: str,
+        action: str,
+        *,
+        outcome: str,
+        camera: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        reason: str = "",
+        case: str = "",
+        grant_id: str = "",
+        details: str = "",
+    ) -> dict[str, Any]: ...
+    def audit_entries(self, camera: str | None = None, since: int | None = None,
+                      limit: int = 1_000_000) -> list[dict[str, Any]]: ...
+    def audit_entry(self, seq: int) -> dict[str, Any] | None: ...
+    def audit_head(self) -> tuple[int, bytes]: ...
+    def audit_verify(self) -> dict[str, Any]: ...
     def close(self) -> None: ...

@@ -10,6 +10,11 @@ carry an embedded C2PA manifest signed with that key:
 - ``clip.watermarked.mp4``: the signed ``clip.mp4`` as its ``parentOf``
   ingredient, with ``c2pa.opened``, ``c2pa.filtered`` (the burned-in
   watermark) and ``c2pa.transcoded`` actions.
+- ``clip.redacted.mp4`` (a redacted package): no ingredient (the unredacted
+  clip must not travel with it); ``c2pa.created`` (from a digital capture),
+  ``c2pa.filtered`` (faces and plates obscured, and the watermark when
+  there is one) and ``c2pa.transcoded``, and the evidence assertion with
+  ``"redacted": true``.
 
 No timestamp authority is contacted (exports happen offline), so the
 signature's time is the signer's claim. The chain's root is not embedded;
@@ -113,36 +118,47 @@ def _sign(path: Path, manifest: dict[str, Any], credentials: C2paCredentials,
         raise MediaError(f"C2PA signing of {path} failed: {e}") from e
 
 
-def sign_original(path: Path, credentials: C2paCredentials, *, evidence: dict[str, Any]) -> None:
-    """Embeds a C2PA manifest in the bit-exact clip."""
-    manifest = {
+def _claim(path: Path, actions: list[dict[str, Any]], evidence: dict[str, Any]) -> dict[str, Any]:
+    """The C2PA manifest of one of our MP4s: what was done, and the evidence assertion."""
+    return {
         "claim_generator_info": _generator(),
         "title": path.name,
         "format": MIME,
         "assertions": [
-            {"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": CAPTURE}]}},
+            {"label": "c2pa.actions", "data": {"actions": actions}},
             {"label": EVIDENCE_LABEL, "data": evidence},
         ],
     }
-    _sign(path, manifest, credentials)
+
+
+TRANSCODED = {"action": "c2pa.transcoded", "description": "re-encoded with libx264"}
+
+
+def sign_original(path: Path, credentials: C2paCredentials, *, evidence: dict[str, Any]) -> None:
+    """Embeds a C2PA manifest in the bit-exact clip."""
+    _sign(path, _claim(path, [{"action": "c2pa.created", "digitalSourceType": CAPTURE}], evidence), credentials)
 
 
 def sign_watermarked(path: Path, parent: Path, credentials: C2paCredentials, *, evidence: dict[str, Any]) -> None:
     """Embeds a C2PA manifest in the watermarked copy, ``parent`` its ingredient."""
-    manifest = {
-        "claim_generator_info": _generator(),
-        "title": path.name,
-        "format": MIME,
-        "assertions": [
-            {"label": "c2pa.actions", "data": {"actions": [
-                {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
-                {"action": "c2pa.filtered", "description": "visible evidence watermark burned into every frame"},
-                {"action": "c2pa.transcoded", "description": "re-encoded with libx264"},
-            ]}},
-            {"label": EVIDENCE_LABEL, "data": evidence},
-        ],
-    }
-    _sign(path, manifest, credentials, parent=parent)
+    actions = [
+        {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
+        {"action": "c2pa.filtered", "description": "visible evidence watermark burned into every frame"},
+        TRANSCODED,
+    ]
+    _sign(path, _claim(path, actions, evidence), credentials, parent=parent)
+
+
+def sign_redacted(path: Path, credentials: C2paCredentials, *, evidence: dict[str, Any], watermarked: bool) -> None:
+    """Embeds a C2PA manifest in a redacted copy (no ingredient: the
+    unredacted original is not in the package)."""
+    obscured = "faces and licence plates obscured" + (", visible evidence watermark burned in" if watermarked else "")
+    actions = [
+        {"action": "c2pa.created", "digitalSourceType": CAPTURE},
+        {"action": "c2pa.filtered", "description": obscured},
+        TRANSCODED,
+    ]
+    _sign(path, _claim(path, actions, {**evidence, "redacted": True}), credentials)
 
 
 @dataclass(frozen=True)

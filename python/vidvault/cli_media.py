@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .cli import open_store, with_store
-from .timeutil import iso
+from .timeutil import iso, to_ns
 
 
 class ProgressLine:
@@ -72,18 +72,27 @@ def _c2pa(args: argparse.Namespace) -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     credentials = _c2pa(args)
     from .cli_access import session_from
+    from .cli_redact import Progress, redaction_from
 
+    redaction = redaction_from(args)
+    progress = None
+    if redaction is not None and not args.quiet:
+        progress = Progress(to_ns(args.start), to_ns(args.end))
+    common = dict(redact=redaction, watermark=args.watermark, case=args.case, reason=args.reason, c2pa=credentials,
+                  progress=progress)
     with open_store(args) as store:
         source = session_from(args, store)
         if source is store:
-            result = store.export_clip(args.camera, args.start, args.end, args.out, watermark=args.watermark,
-                                       case=args.case, reason=args.reason, actor=args.actor, c2pa=credentials)
-        else:  # --as NAME --grant FILE: checked against the grants, audited as that principal
-            result = source.export_clip(args.camera, args.start, args.end, args.out, watermark=args.watermark,
-                                        case=args.case, reason=args.reason, c2pa=credentials)
+            result = store.export_clip(args.camera, args.start, args.end, args.out, actor=args.actor, **common)
+        else:  # --as NAME --grant FILE: checked against the grants (export or export_raw), audited as that principal
+            result = source.export_clip(args.camera, args.start, args.end, args.out, **common)
         fingerprint = result.manifest["signer"]["fingerprint"]
-    print(f"exported {result.presented} frames ({result.frames} with the leading keyframe) of camera "
-          f"{args.camera}, {iso(result.first_presented)} .. {iso(result.last_presented)}, to {result.directory}")
+    if progress is not None:
+        progress.close(result.presented)
+    kind = "redacted (re-encoded, faces and plates hidden)" if redaction is not None else "bit-exact"
+    print(f"exported {result.presented} frames ({result.frames} stored with the leading keyframe) of camera "
+          f"{args.camera}, {kind}, {iso(result.first_presented)} .. {iso(result.last_presented)}, "
+          f"to {result.directory}")
     for name, info in result.manifest["files"].items():
         print(f"  {name:24} {info['bytes'] / 1e6:8.2f} MB  sha256 {info['sha256']}")
     print(f"  manifest.json signed by store key {fingerprint}")
@@ -145,14 +154,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--start", required=True, help="ISO-8601 with zone, or ns")
     sp.add_argument("--end", required=True, help="ISO-8601 with zone, or ns")
     sp.add_argument("--out", required=True, help="new (or empty) directory for the package")
-    sp.add_argument("--watermark", help="also write clip.watermarked.mp4 with this text burned in")
+    sp.add_argument("--watermark", help="burn this text into a copy: clip.watermarked.mp4, or with --redact "
+                    "into clip.redacted.mp4")
     sp.add_argument("--case", help="case id (manifest, watermark)")
     sp.add_argument("--reason", help="why the footage is exported (manifest)")
     sp.add_argument("--actor", help="who exports it (manifest)")
     sp.add_argument("--c2pa-cert", help="PEM certificate chain (signer first) for C2PA content credentials")
     sp.add_argument("--c2pa-key", help="PEM private key of that certificate")
     from .cli_access import add_session_args
+    from .cli_redact import add_redaction_args
 
+    add_redaction_args(sp, redact_help="a redacted package: clip.redacted.mp4 (faces and plates hidden, "
+                       "re-encoded, --watermark burned into it) and no unredacted video")
+    sp.add_argument("--quiet", action="store_true", help="no progress display (with --redact)")
     add_session_args(sp)
     sp.set_defaults(func=cmd_export)
 

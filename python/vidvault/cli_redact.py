@@ -1,5 +1,6 @@
 """`vidvault play` (desensitized playback to an MP4) and `vidvault models`
-(install / list the detector models)."""
+(install / list the detector models); the `--redact` options `play` and
+`export` share."""
 
 from __future__ import annotations
 
@@ -66,23 +67,57 @@ class Progress:
                           f"{self.boxes} boxes hidden   \n")
 
 
+#: Redaction settings the command line can tune; unset ones keep
+#: vidvault.Redaction's defaults.
+TUNING = ("method", "detect_every", "detect_width", "plate_width", "margin", "min_score")
+
+
+def add_redaction_args(sp: argparse.ArgumentParser, *, redact_help: str) -> None:
+    """``--redact`` and the options that tune it (play and export)."""
+    sp.add_argument("--redact", action="store_true", help=redact_help)
+    g = sp.add_argument_group("redaction settings (only with --redact)")
+    g.add_argument("--method", choices=["blur", "pixelate", "fill"], help="how regions are hidden (default blur)")
+    g.add_argument("--detect-every", type=int, metavar="N", help="run the detectors on every Nth frame")
+    g.add_argument("--detect-width", type=int, metavar="PX", help="face detector input width")
+    g.add_argument("--plate-width", type=int, metavar="PX", help="plate detector input width")
+    g.add_argument("--margin", type=float, help="grow boxes by this fraction of their size per side")
+    g.add_argument("--min-score", type=float, help="lowest detector score hidden")
+    g.add_argument("--no-faces", action="store_true", help="do not look for faces")
+    g.add_argument("--no-plates", action="store_true", help="do not look for licence plates")
+
+
+def redaction_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The ``Redaction`` the options ask for, or None without ``--redact``.
+    A setting given without ``--redact`` is refused: it would otherwise be
+    ignored, and the footage handed out unredacted."""
+    from .redact import Redaction
+
+    given = [n for n in (*TUNING, "no_faces", "no_plates") if getattr(args, n) not in (None, False)]
+    if not args.redact:
+        if given:
+            raise errors.InvalidArgumentError(
+                f"--{given[0].replace('_', '-')} is a redaction setting; add --redact, or leave it out")
+        return None
+    tuning = {n: getattr(args, n) for n in TUNING if getattr(args, n) is not None}
+    return Redaction(faces=not args.no_faces, plates=not args.no_plates, **tuning)
+
+
 def cmd_play(args: argparse.Namespace) -> int:
-    from .redact import Redaction, write_redacted_mp4
-    from .redact.playback import play
+    from .cli_access import session_from
+    from .redact import write_redacted_mp4
 
     start, end = to_ns(args.start), to_ns(args.end)
     if not args.redact and not args.raw:
         raise errors.InvalidArgumentError("say --redact (faces and plates hidden) or --raw (unredacted footage)")
     if args.redact and args.raw:
         raise errors.InvalidArgumentError("--redact and --raw exclude each other")
-    redaction = None
-    if args.redact:
-        tuning = {name: getattr(args, name) for name in ("detect_every", "detect_width", "plate_width", "margin",
-                                                    "min_score")
-                  if getattr(args, name) is not None}
-        redaction = Redaction(faces=not args.no_faces, plates=not args.no_plates, method=args.method, **tuning)
+    redaction = redaction_from(args)
     with open_store(args) as store:
-        frames = play(store, args.camera, start, end, redaction)
+        source = session_from(args, store)  # --as NAME --grant FILE: checked (view_raw / view_redacted), audited
+        if redaction is None:
+            frames = source.play(args.camera, start, end, raw=True)
+        else:
+            frames = source.play(args.camera, start, end, redact=redaction)
         progress = Progress(start, end) if not args.quiet else None
         count = write_redacted_mp4(frames, args.out, fps=args.fps, allow_raw=args.raw, progress=progress)
         if progress is not None:
@@ -99,19 +134,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--start", required=True, help="ISO-8601 with zone, or ns")
     sp.add_argument("--end", required=True)
     sp.add_argument("--out", required=True, help="MP4 file to write (H.264)")
-    sp.add_argument("--redact", action="store_true", help="hide faces and licence plates")
     sp.add_argument("--raw", action="store_true", help="unredacted footage (privileged viewers only)")
-    sp.add_argument("--method", default="blur", choices=["blur", "pixelate", "fill"])
-    # Unset tuning options keep vidvault.Redaction's defaults.
-    sp.add_argument("--detect-every", type=int, metavar="N", help="run the detectors on every Nth frame")
-    sp.add_argument("--detect-width", type=int, metavar="PX", help="face detector input width")
-    sp.add_argument("--plate-width", type=int, metavar="PX", help="plate detector input width")
-    sp.add_argument("--margin", type=float, help="grow boxes by this fraction of their size per side")
-    sp.add_argument("--min-score", type=float, help="lowest detector score hidden")
-    sp.add_argument("--no-faces", action="store_true")
-    sp.add_argument("--no-plates", action="store_true")
+    add_redaction_args(sp, redact_help="hide faces and licence plates")
     sp.add_argument("--fps", type=float, default=25.0, help="nominal frame rate of the output")
+    sp.add_argument("--reason", help="why the footage is viewed (audited with --as)")
     sp.add_argument("--quiet", action="store_true", help="no progress display")
+    from .cli_access import add_session_args
+
+    add_session_args(sp)
     sp.set_defaults(func=cmd_play)
 
     mp = sub.add_parser("models", help="detector models for desensitized playback")

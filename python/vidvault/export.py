@@ -6,9 +6,16 @@
     OUT/manifest.sig           Ed25519 signature of manifest.json, 64 raw bytes
     OUT/signer.pub             the store's export public key, PEM
 
+With ``redaction`` the package holds no unredacted video at all: instead of
+the two MP4s above, ``OUT/clip.redacted.mp4`` (vidvault.redacted_clip:
+faces and plates hidden, the watermark burned in when asked, re-encoded),
+and the manifest (format ``vidvault-export-redacted/1``) says how it was
+redacted and that it is not bit-exact.
+
 The package is assembled in a hidden sibling directory and renamed into
 place at the end, so ``OUT`` either holds a whole package or nothing; a
-failed export leaves no video behind. docs/EXPORT.md documents every field.
+failed export (a detector error included) leaves no video behind.
+docs/EXPORT.md documents every field.
 """
 
 from __future__ import annotations
@@ -21,11 +28,15 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from . import c2pa_sign, manifest, nal, remux, signer_key, watermark
+from . import c2pa_sign, manifest, media, nal, redacted_clip, remux, signer_key, watermark
 from .errors import InvalidArgumentError, MediaError
+from .redact.config import checked_redaction
 from .timeutil import TimeLike, iso, to_ns
+
+if TYPE_CHECKING:
+    from .redact import PlayedFrame, Redaction
 
 #: Segment rows of the catalog copied into the manifest.
 SEGMENT_FIELDS = ("id", "state", "codec", "start", "end", "frames", "path")
@@ -35,8 +46,8 @@ SEGMENT_FIELDS = ("id", "state", "codec", "start", "end", "frames", "path")
 class ExportResult:
     directory: Path
     manifest: dict[str, Any]
-    frames: int  # access units in clip.mp4 (from the keyframe at or before start)
-    presented: int  # of which inside [start, end)
+    frames: int  # stored access units the clip comes from (from the keyframe at or before start)
+    presented: int  # of which inside [start, end): the frames a player shows
     first_presented: int  # ns
     last_presented: int  # ns
 
@@ -91,71 +102,67 @@ def export_clip(
     end: TimeLike,
     out_dir: str | os.PathLike[str],
     *,
+    redaction: "Redaction | None" = None,
     watermark_text: str | None = None,
     case: str | None = None,
     reason: str | None = None,
     actor: str | None = None,
     c2pa: c2pa_sign.C2paCredentials | None = None,
     authorization: dict[str, Any] | None = None,
+    progress: "Callable[[PlayedFrame, int], None] | None" = None,
 ) -> ExportResult:
-    """Writes the evidence package for ``camera`` over ``[start, end)``.
+    """Writes the evidence package for ``camera`` over ``[start, end)``:
+    bit-exact, or redacted when ``redaction`` is given.
 
     ``authorization``: what a session's grant check returned (it logged the
     request); without it the export is logged here as a trusted caller's.
     Either way the audit entry is written before any footage is read, and
-    the manifest names it."""
+    the manifest names it. ``progress``: called per redacted frame."""
     start_ns, end_ns = to_ns(start), to_ns(end)
     if end_ns <= start_ns:
         raise InvalidArgumentError(f"the end ({iso(end_ns)}) must be after the start ({iso(start_ns)})")
+    if redaction is not None:
+        redaction = checked_redaction(redaction, "export_clip")
     if watermark_text is not None and not watermark_text.strip():
         raise InvalidArgumentError("the watermark text is empty; give the text to burn in, or no watermark")
     if c2pa is not None:
         c2pa.algorithm()  # refuse unusable credentials before any work
-    audit_ref = _audit_export(store, camera, start_ns, end_ns, case=case, reason=reason, actor=actor,
-                              authorization=authorization)
+    action = "export_raw" if redaction is None else "export"
+    audit_ref = _audit_export(store, camera, start_ns, end_ns, action=action, case=case, reason=reason,
+                              actor=actor, authorization=authorization)
     frames = list(store.read(camera, start_ns, end_ns))
     if not frames:
         raise MediaError(f"camera {camera!r} has no footage between {iso(start_ns)} and {iso(end_ns)}")
     config = _one_config(store, camera, frames)
     annexb = nal.is_annexb(config.extradata) or nal.is_annexb(frames[0].data)
-    samples = remux.plan(frames, time_base=Fraction(*config.time_base), start=start_ns, end=end_ns, annexb=annexb)
+    # A re-encoded copy carries no stored sample, so it needs no Annex B start codes.
+    samples = remux.plan(frames, time_base=Fraction(*config.time_base), start=start_ns, end=end_ns,
+                         annexb=annexb and redaction is None)
+    shown = [s for s in samples if s.shown]
+    evidence = {"store_id": store.store_id, "camera": camera, "case": case,
+                "start": iso(min(s.frame.ts for s in shown)), "end": iso(max(s.frame.ts for s in shown))}
 
     out = Path(out_dir)
     staging = _prepare_directory(out)
     try:
-        clip_path = staging / manifest.CLIP
-        clip = remux.write(clip_path, samples, config)
-        marked = None
-        if watermark_text is not None:
-            marked = watermark.burn(staging / manifest.WATERMARKED, samples, config,
-                                    text=watermark_text, case=case, camera=camera)
-        shown = [s for s in samples if s.shown]
-        evidence = {"store_id": store.store_id, "camera": camera, "case": case,
-                    "start": iso(min(s.frame.ts for s in shown)), "end": iso(max(s.frame.ts for s in shown))}
-        if c2pa is not None:
-            c2pa_sign.sign_original(clip_path, c2pa, evidence=evidence)
-            if marked is not None:
-                c2pa_sign.sign_watermarked(staging / manifest.WATERMARKED, clip_path, c2pa, evidence=evidence)
+        if redaction is None:
+            video = _bit_exact_video(staging, samples, config, camera=camera, watermark_text=watermark_text,
+                                     case=case, c2pa=c2pa, evidence=evidence)
+        else:
+            video = _redacted_video(staging, store, camera, start_ns, end_ns, samples, config, redaction,
+                                    watermark_text=watermark_text, case=case, c2pa=c2pa, evidence=evidence,
+                                    progress=progress)
         public = store.export_public_key()
-        doc = _manifest(store, camera, start_ns, end_ns, config, samples, clip, marked,
-                        watermark_text=watermark_text, case=case, reason=reason, actor=actor,
-                        c2pa=c2pa, staging=staging, public_key=public, annexb=annexb)
+        doc = _manifest(store, camera, start_ns, end_ns, config, samples, annexb=annexb, case=case,
+                        reason=reason, actor=actor, public_key=public)
+        doc.update(video)
+        doc["c2pa"] = None if c2pa is None else {"files": sorted(doc["files"]), "algorithm": c2pa.algorithm()}
         doc["audit"] = audit_ref
         body = manifest.canonical_json(doc)
         (staging / manifest.MANIFEST).write_bytes(body)
         (staging / manifest.SIGNATURE).write_bytes(store._core.sign_export(body))
         (staging / manifest.SIGNER_KEY).write_bytes(signer_key.to_pem(public))
-        for f in staging.iterdir():
-            with open(f, "rb") as handle:
-                os.fsync(handle.fileno())
-        if out.exists():
-            out.rmdir()
-        os.replace(staging, out)
-        directory = os.open(out.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the rename is durable too
-        finally:
-            os.close(directory)
+        _move_into_place(staging, out)
         store._core.audit_record(
             actor or "library", "export_done", outcome="done", camera=camera, start=start_ns, end=end_ns,
             reason=reason or "", case=case or "",
@@ -169,13 +176,92 @@ def export_clip(
                         max(s.frame.ts for s in shown))
 
 
-def _audit_export(store: Any, camera: str, start: int, end: int, *, case: str | None, reason: str | None,
-                  actor: str | None, authorization: dict[str, Any] | None) -> dict[str, Any]:
-    """The audit entry that allowed this export (written now for a trusted
-    caller), and the log's head, for the manifest's ``audit`` field."""
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Makes the staged package durable, then renames it to ``out``."""
+    for f in staging.iterdir():
+        with open(f, "rb") as handle:
+            os.fsync(handle.fileno())
+    if out.exists():
+        out.rmdir()
+    os.replace(staging, out)
+    directory = os.open(out.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename is durable too
+    finally:
+        os.close(directory)
+
+
+def _bit_exact_video(staging: Path, samples: list[remux.ClipSample], config: Any, *, camera: str,
+                     watermark_text: str | None, case: str | None, c2pa: c2pa_sign.C2paCredentials | None,
+                     evidence: dict[str, Any]) -> dict[str, Any]:
+    """clip.mp4 (+ clip.watermarked.mp4) and their manifest fields."""
+    clip_path = staging / manifest.CLIP
+    clip = remux.write(clip_path, samples, config)
+    marked = None
+    if watermark_text is not None:
+        marked = watermark.burn(staging / manifest.WATERMARKED, samples, config,
+                                text=watermark_text, case=case, camera=camera)
+    if c2pa is not None:
+        c2pa_sign.sign_original(clip_path, c2pa, evidence=evidence)
+        if marked is not None:
+            c2pa_sign.sign_watermarked(staging / manifest.WATERMARKED, clip_path, c2pa, evidence=evidence)
+    frames = []
+    for i, s in enumerate(samples):
+        entry = _frame_entry(i, s)
+        entry["sample_dts"], entry["sample_cts"] = clip.sample_dts[i], clip.sample_cts[i]
+        if s.start_codes is not None:
+            entry["start_codes"] = s.start_codes
+        frames.append(entry)
+    return {
+        "format": manifest.FORMAT,
+        "clip": {
+            "file": manifest.CLIP,
+            "sample_entry": clip.sample_entry,
+            "timescale": clip.timescale,
+            "movie_timescale": clip.movie_timescale,
+            "edit_media_time": clip.media_time,
+            "edit_duration": clip.edit_duration,
+        },
+        "frames": frames,
+        "watermark": None if marked is None else _watermark_section(
+            manifest.WATERMARKED, watermark_text, marked.lines, marked.frames,
+            {"codec": watermark.ENCODER, **watermark.ENCODER_OPTIONS}),
+        "files": _file_hashes(staging, (manifest.CLIP, manifest.WATERMARKED)),
+    }
+
+
+def _redacted_video(staging: Path, store: Any, camera: str, start: int, end: int, samples: list[remux.ClipSample],
+                    config: Any, redaction: "Redaction", *, watermark_text: str | None, case: str | None,
+                    c2pa: c2pa_sign.C2paCredentials | None, evidence: dict[str, Any],
+                    progress: "Callable[[PlayedFrame, int], None] | None") -> dict[str, Any]:
+    """clip.redacted.mp4 and its manifest fields; no unredacted video."""
+    path = staging / manifest.REDACTED
+    copy = redacted_clip.write(path, store, camera, start, end, [s.frame for s in samples], redaction,
+                               fps=media.nominal_frame_rate(config), watermark_text=watermark_text,
+                               case=case, progress=progress)
+    if c2pa is not None:
+        c2pa_sign.sign_redacted(path, c2pa, evidence=evidence, watermarked=watermark_text is not None)
+    return {
+        "format": manifest.FORMAT_REDACTED,
+        "clip": copy.clip_section(manifest.REDACTED),
+        "frames": [_frame_entry(i, s) for i, s in enumerate(samples)],
+        "redaction": {**redaction.describe(),
+                      "hidden": {"regions": copy.regions, "frames": copy.frames_with_regions}},
+        "watermark": None if watermark_text is None else _watermark_section(
+            manifest.REDACTED, watermark_text, watermark.static_lines(text=watermark_text, case=case, camera=camera),
+            copy.frames, {"codec": redacted_clip.ENCODER, **redacted_clip.ENCODER_OPTIONS}),
+        "files": _file_hashes(staging, (manifest.REDACTED,)),
+    }
+
+
+def _audit_export(store: Any, camera: str, start: int, end: int, *, action: str, case: str | None,
+                  reason: str | None, actor: str | None, authorization: dict[str, Any] | None) -> dict[str, Any]:
+    """The audit entry that allowed this export (written now, as ``action``,
+    for a trusted caller), and the log's head, for the manifest's ``audit``
+    field."""
     if authorization is None:
         entry = store._core.audit_record(
-            actor or "library", "export_raw", outcome="allowed", camera=camera, start=start, end=end,
+            actor or "library", action, outcome="allowed", camera=camera, start=start, end=end,
             reason=reason or "trusted caller (no session)", case=case or "",
         )
         seq, entry_hash, grant_id = entry["seq"], entry["hash"], ""
@@ -187,25 +273,39 @@ def _audit_export(store: Any, camera: str, start: int, end: int, *, case: str | 
             "head_seq": head_seq, "head_hash": head_hash.hex()}
 
 
-def _manifest(store: Any, camera: str, start: int, end: int, config: Any, samples: list[remux.ClipSample],
-              clip: remux.ClipFile, marked: watermark.WatermarkInfo | None, *, watermark_text: str | None,
-              case: str | None, reason: str | None, actor: str | None, c2pa: Any, staging: Path,
-              public_key: bytes, annexb: bool) -> dict[str, Any]:
+def _frame_entry(i: int, s: remux.ClipSample) -> dict[str, Any]:
+    """A stored access unit the package derives from (both kinds of package)."""
+    f = s.frame
+    return {
+        "index": i, "ts": f.ts, "utc": iso(f.ts), "pts": f.pts, "dts": f.dts, "duration": f.duration,
+        "keyframe": f.keyframe, "segment": f.segment, "seq": f.seq, "size": len(f.data),
+        "sha256": hashlib.sha256(f.data).hexdigest(), "presented": s.shown,
+    }
+
+
+def _watermark_section(file: str, text: str | None, lines: list[str], frames: int,
+                       encoder: dict[str, Any]) -> dict[str, Any]:
+    return {"file": file, "text": text, "lines": [*lines, "<frame time> UTC"], "frames": frames, "encoder": encoder}
+
+
+def _file_hashes(staging: Path, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """SHA-256 and size of the package's video files (after C2PA embedding)."""
+    files = {}
+    for name in names:
+        path = staging / name
+        if path.exists():
+            files[name] = {"sha256": _sha256_file(path), "bytes": path.stat().st_size}
+    return files
+
+
+def _manifest(store: Any, camera: str, start: int, end: int, config: Any, samples: list[remux.ClipSample], *,
+              annexb: bool, case: str | None, reason: str | None, actor: str | None,
+              public_key: bytes) -> dict[str, Any]:
+    """The fields both kinds of package share; the video fields come from
+    ``_bit_exact_video`` or ``_redacted_video``."""
     from . import __version__
 
     tb = Fraction(*config.time_base)
-    frames = []
-    for i, s in enumerate(samples):
-        f = s.frame
-        entry: dict[str, Any] = {
-            "index": i, "ts": f.ts, "utc": iso(f.ts), "pts": f.pts, "dts": f.dts, "duration": f.duration,
-            "keyframe": f.keyframe, "segment": f.segment, "seq": f.seq, "size": len(f.data),
-            "sha256": hashlib.sha256(f.data).hexdigest(), "presented": s.shown,
-            "sample_dts": clip.sample_dts[i], "sample_cts": clip.sample_cts[i],
-        }
-        if s.start_codes is not None:
-            entry["start_codes"] = s.start_codes
-        frames.append(entry)
     used = sorted({s.frame.segment for s in samples})
     rows = {row.id: row for row in store.segments(camera, samples[0].frame.ts, max(s.frame.ts for s in samples) + 1)}
     segments = []
@@ -221,14 +321,8 @@ def _manifest(store: Any, camera: str, start: int, end: int, config: Any, sample
         seg["prev_hash"] = row.prev_hash.hex()
         segments.append(seg)
     shown = [s for s in samples if s.shown]
-    files = {}
-    for name in (manifest.CLIP, manifest.WATERMARKED):
-        path = staging / name
-        if path.exists():
-            files[name] = {"sha256": _sha256_file(path), "bytes": path.stat().st_size}
     now = time.time_ns()
     return {
-        "format": manifest.FORMAT,
         "software": {"name": "vidvault", "version": __version__},
         "exported_at": now,
         "exported_at_utc": iso(now),
@@ -257,25 +351,7 @@ def _manifest(store: Any, camera: str, start: int, end: int, config: Any, sample
             "height": config.height,
             "bitstream": "annexb" if annexb else "length-prefixed",
         },
-        "clip": {
-            "file": manifest.CLIP,
-            "sample_entry": clip.sample_entry,
-            "timescale": clip.timescale,
-            "movie_timescale": clip.movie_timescale,
-            "edit_media_time": clip.media_time,
-            "edit_duration": clip.edit_duration,
-        },
-        "frames": frames,
         "segments": segments,
-        "watermark": None if marked is None else {
-            "file": manifest.WATERMARKED,
-            "text": watermark_text,
-            "lines": [*marked.lines, "<frame time> UTC"],
-            "frames": marked.frames,
-            "encoder": {"codec": watermark.ENCODER, **watermark.ENCODER_OPTIONS},
-        },
-        "c2pa": None if c2pa is None else {"files": sorted(files), "algorithm": c2pa.algorithm()},
-        "files": files,
         "signer": {
             "algorithm": "Ed25519",
             "public_key": public_key.hex(),

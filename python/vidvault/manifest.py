@@ -26,12 +26,18 @@ from typing import Any
 
 #: The value of a manifest's "format" field; bump it with any change of meaning.
 FORMAT = "vidvault-export/1"
+#: A redacted package: its video is re-encoded with faces and plates hidden,
+#: not bit-exact. A distinct format, so that a verifier that knows only
+#: bit-exact packages refuses it instead of misreading it.
+FORMAT_REDACTED = "vidvault-export-redacted/1"
+FORMATS = (FORMAT, FORMAT_REDACTED)
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 SIGNER_KEY = "signer.pub"
 CLIP = "clip.mp4"
 WATERMARKED = "clip.watermarked.mp4"
+REDACTED = "clip.redacted.mp4"
 
 
 class NotCanonicalError(ValueError):

@@ -7,6 +7,7 @@ is where they are pulled out of containers and turned back into pixels.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -185,6 +186,13 @@ class PacketSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def nominal_frame_rate(config: Any) -> Fraction:
+    """A stored stream's frame rate as recorded at ingest (``CodecConfig``
+    params, ``StreamInfo.writer_kwargs``); 25 when the source gave none."""
+    fps = json.loads(config.params or "{}").get("fps")
+    return Fraction(fps) if fps else Fraction(25)
 
 
 def decode(config: Any, frames: Iterable[Any]) -> Iterator[av.VideoFrame]:

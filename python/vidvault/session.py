@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from .redact.config import DEFAULT_REDACTION, checked_redaction, chosen_redaction
 from .timeutil import TimeLike, to_ns
 
 if TYPE_CHECKING:
     from .audit import AuditEntry
+    from .redact import PlayedFrame, Redaction
     from .retention import Hold, RetentionLike, SweepReport
     from .store import Frame, Gap, Segment, Store
 
@@ -57,15 +59,32 @@ class Session:
         self.authorize("view_redacted", camera, start, end)
         return self._store.gaps(camera, start, end)
 
+    def play(self, camera: str, start: TimeLike, end: TimeLike, *,
+             redact: "Redaction | None" = DEFAULT_REDACTION, raw: bool = False) -> Iterator["PlayedFrame"]:
+        """Decoded pictures, as :meth:`Store.play`. Redacted (the default)
+        needs ``view_redacted``, which every principal has without a grant;
+        ``raw=True`` needs ``view_raw``."""
+        redaction = chosen_redaction(redact, raw)  # refuse a malformed request before logging it
+        if redaction is None:
+            self.authorize("view_raw", camera, start, end)
+            return self._store.play(camera, start, end, raw=True)
+        self.authorize("view_redacted", camera, start, end)
+        return self._store.play(camera, start, end, redact=redaction)
+
     def export_clip(self, camera: str, start: TimeLike, end: TimeLike, out_dir: Any, *,
-                    watermark: str | None = None, case: str | None = None, reason: str | None = None,
-                    c2pa: Any = None) -> Any:
-        """A bit-exact (unredacted) evidence package: needs ``export_raw``,
-        whose grant names an approver. The manifest names the audit entry."""
-        auth = self.authorize("export_raw", camera, start, end)
-        return self._store.export_clip(camera, start, end, out_dir, watermark=watermark, case=case,
+                    redact: "Redaction | None" = None, watermark: str | None = None, case: str | None = None,
+                    reason: str | None = None, c2pa: Any = None, progress: Any = None) -> Any:
+        """An evidence package, as :meth:`Store.export_clip`. Bit-exact
+        (unredacted) needs ``export_raw``; with ``redact`` (a redacted
+        package, no unredacted video) it needs ``export``, which a grant of
+        ``export_raw`` also gives (the stronger right). Export grants name an
+        approver. The manifest names the audit entry of the check."""
+        if redact is not None:
+            redact = checked_redaction(redact, "export_clip")  # refuse a malformed request before logging it
+        auth = self.authorize("export_raw" if redact is None else "export", camera, start, end)
+        return self._store.export_clip(camera, start, end, out_dir, redact=redact, watermark=watermark, case=case,
                                        reason=reason or self.purpose, actor=self.principal, c2pa=c2pa,
-                                       authorization=auth)
+                                       authorization=auth, progress=progress)
 
     # -------------------------------------------------------------- evidence and administration
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from . import _core
 from .audit import AuditEntry, AuditReport
-from .errors import InvalidArgumentError
 from .keyfile import coerce_key
+from .redact.config import DEFAULT_REDACTION, chosen_redaction
 from .retention import (
     Hold,
     Retention,
@@ -42,10 +42,6 @@ Writer = _core.Writer
 Camera = _core.Camera
 Segment = _core.Segment
 CodecConfig = _core.CodecConfig
-
-#: `play`'s default: redact with default settings (a sentinel, so that an
-#: explicit ``redact=None`` can be told apart and refused without ``raw=True``).
-_DEFAULT_REDACTION: Any = object()
 
 FAR_PAST = -(2**63)
 FAR_FUTURE = 2**63 - 1
@@ -441,7 +437,7 @@ class Store:
         start: TimeLike,
         end: TimeLike,
         *,
-        redact: "Redaction | None" = _DEFAULT_REDACTION,
+        redact: "Redaction | None" = DEFAULT_REDACTION,
         raw: bool = False,
     ) -> Iterator["PlayedFrame"]:
         """Decoded pictures of ``[start, end)`` in presentation order, faces
@@ -453,23 +449,9 @@ class Store:
         ``redact``). Fail-closed: a missing model, a detector error or a
         decode error raises; no picture is ever yielded unredacted.
         """
-        from .redact import Redaction
         from .redact.playback import play
 
-        if raw:
-            if redact is not _DEFAULT_REDACTION and redact is not None:
-                raise InvalidArgumentError("play(raw=True) shows unredacted footage; do not pass redact= with it")
-            redaction = None
-        elif redact is None:
-            raise InvalidArgumentError(
-                "play(redact=None) would show faces and plates; pass raw=True to ask for raw footage explicitly")
-        elif redact is _DEFAULT_REDACTION:
-            redaction = Redaction()
-        elif isinstance(redact, Redaction):
-            redaction = redact
-        else:
-            raise InvalidArgumentError(f"play(redact=...) takes a vidvault.Redaction, got {type(redact).__name__}")
-        return play(self, camera, to_ns(start), to_ns(end), redaction)
+        return play(self, camera, to_ns(start), to_ns(end), chosen_redaction(redact, raw))
 
     def seek(self, camera: str, ts: TimeLike) -> Frame | None:
         """The keyframe playback of ``ts`` starts from (None if no footage)."""
@@ -526,19 +508,32 @@ class Store:
         end: TimeLike,
         out_dir: str | os.PathLike[str],
         *,
+        redact: "Redaction | None" = None,
         watermark: str | None = None,
         case: str | None = None,
         reason: str | None = None,
         actor: str | None = None,
         c2pa: "C2paCredentials | None" = None,
         authorization: dict[str, Any] | None = None,
+        progress: "Callable[[PlayedFrame, int], None] | None" = None,
     ) -> "ExportResult":
         """Writes a signed evidence package of ``camera`` over ``[start, end)``
         to the new directory ``out_dir``: ``clip.mp4`` (bit-exact, starts at
         ``start``), with ``watermark`` also ``clip.watermarked.mp4``, and
         ``manifest.json``/``manifest.sig``/``signer.pub``. ``c2pa`` adds C2PA
-        content credentials to the MP4s. See docs/EXPORT.md."""
+        content credentials to the MP4s. See docs/EXPORT.md.
+
+        ``redact``: a :class:`vidvault.Redaction` makes a redacted package
+        instead: no unredacted video at all, ``clip.redacted.mp4`` with faces
+        and plates hidden (and ``watermark`` burned into it), re-encoded, so
+        not bit-exact; the manifest keeps every stored frame's hash and the
+        redaction settings. A detector failure leaves no package. ``progress``
+        is called with each redacted frame and the count so far.
+
+        Trusted path: the export is audited as ``export`` (redacted) or
+        ``export_raw``; sessions check grants for these actions first."""
         from .export import export_clip
 
-        return export_clip(self, camera, start, end, out_dir, watermark_text=watermark, case=case,
-                           reason=reason, actor=actor, c2pa=c2pa, authorization=authorization)
+        return export_clip(self, camera, start, end, out_dir, redaction=redact, watermark_text=watermark,
+                           case=case, reason=reason, actor=actor, c2pa=c2pa, authorization=authorization,
+                           progress=progress)

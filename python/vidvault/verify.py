@@ -18,6 +18,14 @@ Checks, in order (docs/EXPORT.md, "Verification"):
 
 A re-muxed, trimmed, reordered or edited clip fails at step 3 and 4 and the
 report names the first frame that differs.
+
+A redacted package (format ``vidvault-export-redacted/1``) holds a
+re-encoded copy, so step 4 cannot compare access units: instead
+``clip.redacted.mp4`` must decode fully (PyAV) to the recorded size, with
+one picture per presented frame, each at its frame's time within one frame
+interval (:mod:`vidvault.redacted_clip`); the report says that
+bit-exactness does not apply, and the frames' hashes are compared with the
+store in step 7.
 """
 
 from __future__ import annotations
@@ -25,11 +33,12 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import manifest, mp4box, nal, signer_key
-from .errors import DependencyMissingError, VerificationError
+from . import manifest, mp4box, nal, redacted_clip, signer_key
+from .errors import DependencyMissingError, MediaError, VerificationError
 from .timeutil import iso
 
 
@@ -105,7 +114,10 @@ def verify(
     body = (pkg / manifest.MANIFEST).read_bytes()
     _check_signature(pkg, body, doc, report, None if public_key is None else _key_bytes(public_key))
     _check_files(pkg, doc, report)
-    _check_clip(pkg, doc, report)
+    if doc["format"] == manifest.FORMAT_REDACTED:
+        _check_redacted_clip(pkg, doc, report)
+    else:
+        _check_clip(pkg, doc, report)
     _check_c2pa(pkg, doc, report, c2pa_trust_anchors)
     if store is not None:
         _check_store(doc, report, store)
@@ -128,11 +140,12 @@ def _read_manifest(pkg: Path, report: VerificationReport) -> dict[str, Any] | No
     except (ValueError, UnicodeDecodeError) as e:
         report.add(manifest.MANIFEST, False, f"not valid JSON: {e}")
         return None
-    if doc.get("format") != manifest.FORMAT:
-        report.add(manifest.MANIFEST, False, f"format is {doc.get('format')!r}, this verifier reads {manifest.FORMAT!r}")
+    if doc.get("format") not in manifest.FORMATS:
+        report.add(manifest.MANIFEST, False, f"format is {doc.get('format')!r}, this verifier reads "
+                   + " and ".join(repr(f) for f in manifest.FORMATS))
         return None
     report.frames = len(doc.get("frames") or [])
-    report.add(manifest.MANIFEST, True, f"canonical {manifest.FORMAT}: camera {doc['camera']}, {report.frames} "
+    report.add(manifest.MANIFEST, True, f"canonical {doc['format']}: camera {doc['camera']}, {report.frames} "
                f"frames, {doc['actual']['first_presented_utc']} .. {doc['actual']['last_presented_utc']}")
     return doc
 
@@ -303,7 +316,7 @@ def _frame_problem(i: int, frame: dict[str, Any], data: bytes, track: mp4box.Vid
 
 
 def _check_time_range(doc: dict[str, Any], track: mp4box.VideoTrack, report: VerificationReport) -> None:
-    clip, req, actual, frames = doc["clip"], doc["requested"], doc["actual"], doc["frames"]
+    clip, req, frames = doc["clip"], doc["requested"], doc["frames"]
     edits = [e for e in track.edits if e.media_time >= 0]
     problems = []
     if len(edits) != 1 or edits[0].media_time != clip["edit_media_time"] or edits[0].duration != clip["edit_duration"]:
@@ -317,10 +330,23 @@ def _check_time_range(doc: dict[str, Any], track: mp4box.VideoTrack, report: Ver
         for i in range(n):
             in_edit = begin <= track.cts[i] < end
             in_range = req["start"] <= frames[i]["ts"] < req["end"]
-            if not (in_edit == in_range == frames[i]["presented"]):
+            if in_edit != in_range:
                 problems.append(f"{_frame_where(i, frames[i])} is {'' if in_edit else 'not '}presented by the edit "
                                 f"list but {'inside' if in_range else 'outside'} the requested range")
                 break
+    _report_time_range(doc, problems, report)
+
+
+def _report_time_range(doc: dict[str, Any], problems: list[str], report: VerificationReport) -> None:
+    """Adds the manifest's own account of what is presented (both kinds of
+    package) to ``problems`` and reports the "time range" check."""
+    req, actual, frames = doc["requested"], doc["actual"], doc["frames"]
+    for i, frame in enumerate(frames):
+        in_range = req["start"] <= frame["ts"] < req["end"]
+        if in_range != frame["presented"]:
+            problems.append(f"{_frame_where(i, frame)} is marked {'' if frame['presented'] else 'not '}presented "
+                            f"but lies {'inside' if in_range else 'outside'} the requested range")
+            break
     presented = [f for f in frames if f["presented"]]
     if not presented:
         problems.append("no frame is presented")
@@ -340,6 +366,55 @@ def _check_time_range(doc: dict[str, Any], track: mp4box.VideoTrack, report: Ver
     else:
         report.add("time range", True, f"presents {len(presented)} frames, {actual['first_presented_utc']} .. "
                    f"{actual['last_presented_utc']}, inside the requested {req['start_utc']} .. {req['end_utc']}")
+
+
+def _check_redacted_clip(pkg: Path, doc: dict[str, Any], report: VerificationReport) -> None:
+    """A redacted package: the copy decodes fully, one picture per presented
+    frame at that frame's time, and nothing in the package is unredacted."""
+    clip, frames = doc["clip"], doc["frames"]
+    name = clip["file"]
+    problems = []
+    if clip.get("bit_exact") is not False:
+        problems.append("the manifest does not mark the copy as re-encoded (clip.bit_exact is not false)")
+    if not doc.get("redaction"):
+        problems.append("the manifest does not say how the copy was redacted (no redaction section)")
+    others = sorted(set(doc.get("files", {})) - {name})
+    if others:
+        problems.append(f"the package lists other video besides the redacted copy: {', '.join(others)}")
+    decoded = None
+    if not (pkg / name).is_file():
+        problems.append(f"{name} is missing")
+    else:
+        try:
+            decoded = redacted_clip.read_back(pkg / name)
+        except MediaError as e:
+            problems.append(str(e))
+    if decoded is not None:
+        if (decoded.width, decoded.height) != (clip["width"], clip["height"]) or len(decoded.times) != clip["frames"]:
+            problems.append(f"{name} decodes to {len(decoded.times)} pictures of {decoded.width}x{decoded.height}, "
+                            f"the manifest says {clip['frames']} of {clip['width']}x{clip['height']}")
+        presented = sorted(f["ts"] for f in frames if f["presented"])
+        interval = redacted_clip.frame_interval(presented, Fraction(clip["fps"]))
+        problems += redacted_clip.timing_problems(decoded, presented, interval)
+    if problems:
+        report.add("clip", False, f"{name}: " + "; ".join(problems))
+    else:
+        report.add("clip", True, f"{name}: decodes fully, {len(decoded.times)} {decoded.codec} pictures of "
+                   f"{decoded.width}x{decoded.height}, one per presented frame, each at its frame's time "
+                   f"within one frame interval ({interval / 1e9:.3f} s)")
+    report.add("bit-exact", None, f"does not apply: {name} is a redacted copy, decoded and re-encoded "
+               f"({doc['redaction'].get('method') if doc.get('redaction') else '?'} over faces and plates), so its "
+               "samples are not the stored access units. The manifest's SHA-256 of each stored access unit it "
+               "derives from are compared with the store by `vidvault verify --store`.")
+    out_of_order = next((i for i in range(1, len(frames))
+                         if (frames[i]["segment"], frames[i]["seq"]) <= (frames[i - 1]["segment"], frames[i - 1]["seq"])),
+                        None)
+    if out_of_order is None:
+        report.add("frames", True, f"the manifest lists {len(frames)} stored access units in recording order")
+    else:
+        report.add("frames", False, f"{_frame_where(out_of_order, frames[out_of_order])} is out of recording order "
+                   "in the manifest")
+    _report_time_range(doc, [], report)
 
 
 def _check_c2pa(pkg: Path, doc: dict[str, Any], report: VerificationReport, anchors: bytes | None) -> None:

@@ -9,21 +9,25 @@ edge, away from the scene's centre. Drawing happens on the decoded YUV planes
 
 The copy is encoded with libx264 (``ENCODER_OPTIONS``) at the clip's frame
 times, starting at the first presented frame.
+
+A redacted export has no unredacted pictures to re-encode: its watermark is
+drawn on the RGB pictures the redacting player hands out (:func:`stamp`,
+:meth:`Overlay.apply_rgb`), the same box, text and placement.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from . import media
 from .errors import MediaError
 from .remux import ClipSample
 from .timeutil import iso
@@ -34,6 +38,7 @@ ENCODER = "libx264"
 ENCODER_OPTIONS = {"preset": "superfast", "crf": "21"}
 BOX_DARKEN = 0.35  # background luma kept under the box
 TEXT_LUMA = 235  # video-range white
+TEXT_RGB = 255  # the same white in full-range RGB
 
 
 def font_size(height: int) -> int:
@@ -79,10 +84,13 @@ class Overlay:
         timed = self._render([time_line], rows=rows, first_row=rows - 1)
         return np.maximum(self.static_mask, timed)
 
+    def _box(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y0 + self.box_h), slice(self.x0, self.x0 + self.box_w)
+
     def apply(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, time_line: str) -> None:
         """Blends the box into the planes, in place."""
         m = self.mask(time_line)
-        ys, xs = slice(self.y0, self.y0 + self.box_h), slice(self.x0, self.x0 + self.box_w)
+        ys, xs = self._box()
         region = y[ys, xs].astype(np.float32) * BOX_DARKEN
         y[ys, xs] = (region * (1.0 - m) + TEXT_LUMA * m).astype(np.uint8)
         cs = slice(self.y0 // 2, (self.y0 + self.box_h) // 2)
@@ -90,6 +98,16 @@ class Overlay:
         for plane in (u, v):
             chroma = plane[cs, cx].astype(np.float32)
             plane[cs, cx] = (128.0 + (chroma - 128.0) * BOX_DARKEN).astype(np.uint8)
+
+
+    def apply_rgb(self, image: np.ndarray, time_line: str) -> None:
+        """Blends the box into an ``HxWx3 uint8`` RGB picture, in place.
+        Scaling R, G and B alike is what scaling luma and chroma offsets
+        alike does in :meth:`apply`: the same darkened, muted background."""
+        m = self.mask(time_line)[..., None]
+        ys, xs = self._box()
+        region = image[ys, xs].astype(np.float32) * BOX_DARKEN
+        image[ys, xs] = (region * (1.0 - m) + TEXT_RGB * m).astype(np.uint8)
 
 
 def time_line(ts: int) -> str:
@@ -103,6 +121,31 @@ def time_line(ts: int) -> str:
 
 def static_lines(*, text: str, case: str | None, camera: str) -> list[str]:
     return [text, f"case {case or '(none)'}   camera {camera}"]
+
+
+class Picture(Protocol):
+    """A decoded picture with its wall-clock time (e.g. a played frame)."""
+
+    ts: int
+    image: np.ndarray  # HxWx3 uint8 RGB, writable
+
+
+P = TypeVar("P", bound=Picture)
+
+
+def stamp(pictures: Iterable[P], *, text: str, case: str | None, camera: str) -> Iterator[P]:
+    """Burns the watermark into each picture's RGB ``image`` in place and
+    yields the picture: the watermark of copies made from RGB pictures
+    (a redacted export draws it after faces and plates are hidden, so no
+    detector ever sees the text)."""
+    lines = static_lines(text=text, case=case, camera=camera)
+    overlay: Overlay | None = None
+    for picture in pictures:
+        if overlay is None:
+            height, width = picture.image.shape[:2]
+            overlay = Overlay(width, height, lines, time_sample=time_line(picture.ts))
+        overlay.apply_rgb(picture.image, time_line(picture.ts))
+        yield picture
 
 
 @dataclass(frozen=True)
@@ -143,7 +186,7 @@ def burn(
     overlay: Overlay | None = None
     frames = 0
     path = Path(path)
-    rate = _frame_rate(config)
+    rate = media.nominal_frame_rate(config)
     try:
         with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = out.add_stream(ENCODER, rate=rate)
@@ -181,8 +224,3 @@ def burn(
     if overlay is None:
         raise MediaError(f"no frame of the clip decoded; {path} was not written")
     return WatermarkInfo(frames=frames, width=stream.width, height=stream.height, lines=lines)
-
-
-def _frame_rate(config: Any) -> Fraction:
-    fps = json.loads(config.params or "{}").get("fps")
-    return Fraction(fps) if fps else Fraction(25)

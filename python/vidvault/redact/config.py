@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from ..errors import InvalidArgumentError
 from .detector import Detector
@@ -98,17 +98,48 @@ class Redaction:
                 "ask for raw footage explicitly (store.play(..., raw=True)) instead")
 
     def describe(self) -> dict[str, object]:
-        """The settings and the pinned models they use, as JSON-ready data:
-        what an export manifest records about a redacted copy."""
+        """The settings and the pinned models they use, as data an export
+        manifest can hold: what a redacted copy was made with. Fractional
+        settings are decimal strings ("0.15"), since a canonical manifest
+        holds no floats (docs/EXPORT.md)."""
         from .models import MODELS
+
+        def decimal(x: float | None) -> str | None:
+            return None if x is None else repr(float(x))
 
         used = [name for name, wanted in (("centerface.onnx", self.faces), ("clp_det.onnx", self.plates)) if wanted]
         return {
-            "method": self.method, "shape": self.shape, "strength": self.strength,
-            "detect_every": self.detect_every, "margin": self.margin, "min_score": self.min_score,
-            "detect_width": self.detect_width, "plate_width": self.plate_width, "track": self.track,
-            "keep_lost": self.keep_lost,
+            "method": self.method, "shape": self.shape, "strength": decimal(self.strength),
+            "color": [int(c) for c in self.color] if self.method == "fill" else None,
+            "detect_every": self.detect_every, "margin": decimal(self.margin),
+            "min_score": decimal(self.min_score), "detect_width": self.detect_width,
+            "plate_width": self.plate_width, "track": self.track, "keep_lost": decimal(self.keep_lost),
             "models": [{"file": n, "package": f"{MODELS[n].package}=={MODELS[n].version}",
                         "sha256": MODELS[n].sha256, "licence": MODELS[n].licence} for n in used],
             "custom_detectors": [type(d).__name__ for d in self.detectors],
         }
+
+
+#: ``play``'s default ``redact``: default settings. A sentinel, so that an
+#: explicit ``redact=None`` can be told apart and refused without ``raw=True``.
+DEFAULT_REDACTION: Any = object()
+
+
+def chosen_redaction(redact: Any, raw: bool) -> Redaction | None:
+    """The redaction a ``play(..., redact=..., raw=...)`` call asks for:
+    None (unredacted) only when ``raw=True`` says so explicitly."""
+    if raw:
+        if redact is not DEFAULT_REDACTION and redact is not None:
+            raise InvalidArgumentError("play(raw=True) shows unredacted footage; do not pass redact= with it")
+        return None
+    if redact is None:
+        raise InvalidArgumentError(
+            "play(redact=None) would show faces and plates; pass raw=True to ask for raw footage explicitly")
+    return Redaction() if redact is DEFAULT_REDACTION else checked_redaction(redact, "play")
+
+
+def checked_redaction(redact: Any, call: str) -> Redaction:
+    """``redact`` if it is a :class:`Redaction`; else a clear error naming ``call``."""
+    if isinstance(redact, Redaction):
+        return redact
+    raise InvalidArgumentError(f"{call}(redact=...) takes a vidvault.Redaction, got {type(redact).__name__}")

@@ -1,13 +1,10 @@
 """Writing redacted pictures to an MP4 (H.264, libx264).
 
 This is the one place redacted footage becomes a file: `vidvault play
---out` uses it, and `Store.export_clip(redact=...)` is meant to as well::
-
-    frames = store.play(camera, start, end, redact=redaction)
-    write_redacted_mp4(frames, out_path, fps=25)
-    manifest["redaction"] = redaction.describe()   # settings + pinned model hashes
-
-A redacted copy is re-encoded, never bit-exact: its manifest must say so.
+--out` uses it, and so does `Store.export_clip(redact=...)`
+(:mod:`vidvault.redacted_clip`), whose manifest records
+``redaction.describe()`` (settings and pinned model hashes) and says the
+copy is re-encoded, not bit-exact.
 
 Only frames the player marked as redacted are accepted unless
 ``allow_raw=True``: a raw frame slipping into a "redacted" file is the
@@ -54,7 +51,8 @@ def write_redacted_mp4(
     first_ts: int | None = None
     last_pts = -1
     try:
-        with av.open(str(partial), mode="w", format="mp4") as container:
+        # faststart: moov first, so the copy plays while it downloads, like clip.mp4.
+        with av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
             stream = None
             for frame in frames:
                 if not (frame.redacted or allow_raw):
