@@ -241,8 +241,7 @@ pub fn check<'g>(grants: &'g [Grant], req: &Request) -> std::result::Result<&'g 
             format!("the grants presented are for other principals, not {:?}", req.principal)
         });
     }
-    let with_action: Vec<&Grant> =
-        mine.iter().copied().filter(|g| g.allows(req.action)).collect();
+    let with_action: Vec<&Grant> = mine.iter().copied().filter(|g| g.allows(req.action)).collect();
     if with_action.is_empty() {
         return Err(format!("no grant of {:?} allows {:?}", req.principal, req.action));
     }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod camera;
 pub mod catalog;
 pub mod crypto;
+pub mod direct_io;
 pub mod error;
 pub mod fsck;
 pub mod fsutil;

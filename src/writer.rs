@@ -20,14 +20,14 @@
 //! positional write of the same bytes at the same offset is idempotent.
 
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::catalog::{SegmentRow, SegmentState};
 use crate::crypto::{self, SecretKey};
+use crate::direct_io::StreamFile;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::segment::format::{self, CodecConfig, SegmentHeader, SegmentSummary, MAX_FRAME_BYTES};
@@ -47,6 +47,18 @@ pub struct WriterStats {
     /// Commits (write + fdatasync) done, and the latest ones' durations in µs.
     pub syncs: u64,
     pub recent_sync_us: Vec<u32>,
+}
+
+/// What a drain of the queued work does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Drain {
+    /// Write what fills whole blocks.
+    Write,
+    /// Write everything, the stream padded to a block boundary (a commit
+    /// point: durable after the next syncfs; or a live read's view).
+    Commit,
+    /// Commit and fdatasync.
+    Sync,
 }
 
 /// How far a writer's current file was written before a filesystem commit.
@@ -108,9 +120,7 @@ struct AppendState {
 
 struct OpenFile {
     id: u64,
-    path: PathBuf,
-    file: Arc<File>,
-    written: u64,
+    stream: StreamFile,
     synced: u64,
 }
 
@@ -348,7 +358,7 @@ impl CameraWriter {
     pub fn flush(&self, sync: bool) -> Result<()> {
         let mut io = lock(&self.io);
         let started = std::time::Instant::now();
-        self.drain(&mut io, sync, None)?;
+        self.drain(&mut io, if sync { Drain::Sync } else { Drain::Write }, None)?;
         if sync {
             self.record_commit(started.elapsed());
         }
@@ -370,10 +380,10 @@ impl CameraWriter {
         let mut io = lock(&self.io);
         // Frames appended from now on are not covered: they re-mark dirty.
         self.dirty.store(false, Ordering::Release);
-        match self.drain(&mut io, false, None) {
+        match self.drain(&mut io, Drain::Commit, None) {
             Ok(_) => io.current.as_ref().map(|c| CommitMark {
                 segment: c.id,
-                written: c.written,
+                written: c.stream.written(),
                 dir: io.dir_to_sync.clone(),
             }),
             Err(_) => {
@@ -411,10 +421,11 @@ impl CameraWriter {
     /// taken atomically with the queue, so it covers exactly what was written.
     pub(crate) fn live_segment(&self, id: u64) -> Result<Option<SegmentFile>> {
         let mut io = lock(&self.io);
-        self.drain(&mut io, false, Some(id))
+        self.drain(&mut io, Drain::Commit, Some(id))
     }
 
-    fn drain(&self, io: &mut IoState, sync: bool, live: Option<u64>) -> Result<Option<SegmentFile>> {
+    fn drain(&self, io: &mut IoState, mode: Drain, live: Option<u64>) -> Result<Option<SegmentFile>> {
+        let sync = mode == Drain::Sync;
         let (mut ops, live_view) = {
             let mut st = lock(&self.state);
             if let Some((segment, detail)) = &st.failure {
@@ -425,6 +436,21 @@ impl CameraWriter {
             }
             self.flush_queued.store(false, Ordering::Release);
             st.queued_bytes = 0;
+            if mode != Drain::Write {
+                // A commit point ends on a block boundary (direct_io.rs): pad
+                // the open segment's stream here, under the append lock, so
+                // the offsets of frames appended after it stay right.
+                let st = &mut *st;
+                if let Some(seg) = st.segment.as_mut() {
+                    if crate::segment::format::padding_after(seg.len()) > 0 {
+                        if !matches!(st.ops.back(), Some(IoOp::Write(_))) {
+                            st.ops.push_back(IoOp::Write(Vec::new()));
+                        }
+                        let Some(IoOp::Write(buf)) = st.ops.back_mut() else { unreachable!() };
+                        seg.pad_to_block(buf);
+                    }
+                }
+            }
             let view = live.and_then(|id| st.segment.as_ref().filter(|s| s.id() == id)).map(|s| {
                 (
                     s.header.clone(),
@@ -458,10 +484,12 @@ impl CameraWriter {
             return Ok(None);
         };
         let cur = io.current.as_ref().expect("live segment is the current file");
-        debug_assert_eq!(cur.written, summary.records_end);
+        debug_assert_eq!(cur.stream.written(), summary.records_end);
+        // Read through an ordinary handle: the writer's is write-only, direct I/O.
+        let reader = File::open(&cur.stream.path).ctx("open segment", &cur.stream.path)?;
         Ok(Some(SegmentFile::live(
-            cur.path.clone(),
-            cur.file.clone(),
+            cur.stream.path.clone(),
+            Arc::new(reader),
             header,
             header_len,
             config,
@@ -497,36 +525,23 @@ impl CameraWriter {
                 let path = shared.root.join(&row.path);
                 let dir = path.parent().expect("segment path has a directory").to_path_buf();
                 fsutil::create_dir_all_durable(&dir)?;
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(&path)
-                    .ctx("create segment", &path)?;
-                file.write_all_at(header_bytes, 0).ctx("write segment header", &path)?;
-                io.current = Some(OpenFile {
-                    id: row.id,
-                    path,
-                    file: Arc::new(file),
-                    written: header_bytes.len() as u64,
-                    synced: 0,
-                });
+                let mut stream = StreamFile::create(&path)?;
+                // The header reaches the disk with the first full block or commit.
+                stream.append(header_bytes)?;
+                io.current = Some(OpenFile { id: row.id, stream, synced: 0 });
                 io.dir_to_sync = Some(dir);
             }
             IoOp::Write(bytes) => {
                 let cur = io.current.as_mut().expect("a segment file is open before its records");
-                cur.file.write_all_at(bytes, cur.written).ctx("write segment", &cur.path)?;
-                cur.written += bytes.len() as u64;
+                cur.stream.append(bytes)?;
             }
             IoOp::Seal { id, summary, footer } => {
                 let cur = io.current.as_mut().expect("the sealed segment is the current file");
                 debug_assert_eq!(cur.id, *id);
-                cur.file.write_all_at(footer, cur.written).ctx("write segment footer", &cur.path)?;
-                cur.written += footer.len() as u64;
+                cur.stream.finish(footer)?;
                 self.sync_current(io)?;
                 let cur = io.current.take().expect("current file");
-                let sealed_bytes = cur.written;
+                let sealed_bytes = cur.stream.written();
                 shared.catalog_for_io().mark_sealed(*id, summary, sealed_bytes, Timestamp::now())?;
             }
         }
@@ -535,12 +550,12 @@ impl CameraWriter {
 
     fn sync_current(&self, io: &mut IoState) -> Result<()> {
         if let Some(cur) = io.current.as_mut() {
-            if cur.synced < cur.written {
-                if let Err(e) = cur.file.sync_data() {
-                    let detail = format!("fdatasync of {} failed: {e}", cur.path.display());
+            if cur.synced < cur.stream.written() {
+                if let Err(e) = cur.stream.sync_data() {
+                    let detail = format!("fdatasync of {} failed: {e}", cur.stream.path.display());
                     return Err(self.mark_failed(cur.id, detail));
                 }
-                cur.synced = cur.written;
+                cur.synced = cur.stream.written();
             }
         }
         if let Some(dir) = io.dir_to_sync.take() {

@@ -20,7 +20,13 @@ use crate::crypto::{self, NonceDomain, RecordCipher, TAG_LEN, WRAPPED_KEY_LEN};
 use crate::time::{TimeBase, Timestamp};
 
 pub const MAGIC: [u8; 8] = *b"VVSEG\r\n\x1a";
-pub const FORMAT_VERSION: u16 = 1;
+/// Version written by this build. Version 2 adds zero padding between
+/// records (to a 4 KiB boundary, where the writer committed); version 1
+/// files (no padding) are still read.
+pub const FORMAT_VERSION: u16 = 2;
+pub const OLDEST_READABLE_VERSION: u16 = 1;
+/// Commits end on a multiple of this many bytes (direct I/O block size).
+pub const BLOCK: u64 = 4096;
 pub const TRAILER_MAGIC: [u8; 8] = *b"VVSEGEND";
 
 pub const HEADER_FIXED_LEN: usize = 144;
@@ -237,10 +243,12 @@ pub fn peek_header_len(prefix: &[u8]) -> Result<usize, FormatError> {
         return bad(0, "not a vidvault segment (bad magic)");
     }
     let version = c.u16("version")?;
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return bad(
             8,
-            format!("segment format version {version}; this build reads version {FORMAT_VERSION}"),
+            format!(
+                "segment format version {version}; this build reads versions {OLDEST_READABLE_VERSION} to {FORMAT_VERSION}"
+            ),
         );
     }
     let _flags = c.u16("flags")?;
@@ -257,6 +265,8 @@ pub struct ParsedHeader {
     pub header: SegmentHeader,
     pub codec: String,
     pub header_len: usize,
+    /// Format version of the file (padding between records from version 2).
+    pub version: u16,
     config_aad_len: usize,
     sealed_config: Vec<u8>,
 }
@@ -297,6 +307,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, FormatError> {
         header: SegmentHeader { store_id, segment_id, kek_day, created, prev_hash, wrapped_dek, camera },
         codec,
         header_len,
+        version: u16::from_le_bytes(bytes[8..10].try_into().unwrap()),
         config_aad_len,
         sealed_config,
     })
@@ -411,6 +422,34 @@ pub fn encode_frame_record(
 }
 
 /// The 8-byte record prefix: body length and its CRC32C.
+/// Where a record may start after `offset` when the 8 bytes there are zero:
+/// `Some(Some(end of the padding))` if `offset` is inside a block (the
+/// writer padded to commit), `Some(None)` if it is on a boundary (no record
+/// was ever written there: the end of the records), `None` when the bytes
+/// are not zero. Format version 2 and later.
+pub fn skip_padding(prefix: &[u8; RECORD_PREFIX_LEN], offset: u64, version: u16) -> Option<Option<u64>> {
+    if version < 2 || prefix.iter().any(|&b| b != 0) {
+        return None;
+    }
+    Some((offset % BLOCK != 0).then(|| padding_end(offset)))
+}
+
+/// Padding that starts at an unaligned `offset` runs to the first block
+/// boundary at least 8 bytes on, so it always holds a whole zero record
+/// prefix and can never be mistaken for the start of a record.
+fn padding_end(offset: u64) -> u64 {
+    (offset + RECORD_PREFIX_LEN as u64).next_multiple_of(BLOCK)
+}
+
+/// Zero bytes that end a stream of `len` bytes at a commit point.
+pub fn padding_after(len: u64) -> usize {
+    if len % BLOCK == 0 {
+        0
+    } else {
+        (padding_end(len) - len) as usize
+    }
+}
+
 pub fn parse_record_prefix(prefix: &[u8; RECORD_PREFIX_LEN]) -> Result<(usize, u32), FormatError> {
     let len = u32::from_le_bytes(prefix[..4].try_into().unwrap()) as usize;
     let crc = u32::from_le_bytes(prefix[4..].try_into().unwrap());
@@ -644,6 +683,21 @@ pub fn parse_footer(
 mod tests {
     use super::*;
     use crate::crypto::SecretKey;
+
+    #[test]
+    fn padding_always_holds_a_zero_prefix_and_ends_on_a_boundary() {
+        for len in [1u64, 4000, 4088, 4089, 4095, 4096, 8191, 123_456] {
+            let n = padding_after(len) as u64;
+            assert_eq!((len + n) % BLOCK, 0, "len {len}");
+            assert!(n == 0 && len % BLOCK == 0 || n >= RECORD_PREFIX_LEN as u64, "len {len}: {n}");
+            if n > 0 {
+                assert_eq!(skip_padding(&[0; 8], len, 2), Some(Some(len + n)));
+            }
+        }
+        assert_eq!(skip_padding(&[0; 8], 8192, 2), Some(None), "zeros on a boundary end the records");
+        assert_eq!(skip_padding(&[0; 8], 100, 1), None, "version 1 has no padding");
+        assert_eq!(skip_padding(&[0, 0, 0, 0, 1, 0, 0, 0], 100, 2), None);
+    }
     use proptest::prelude::*;
 
     fn cipher() -> RecordCipher {

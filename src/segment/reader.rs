@@ -66,6 +66,8 @@ pub struct SegmentMeta {
     pub(crate) binding: [u8; 32],
     pub summary: SegmentSummary,
     pub seal: SealState,
+    /// Format version of the file (see segment/format.rs).
+    pub version: u16,
     /// Frames the catalog says a sealed segment holds. When the file lost its
     /// footer (truncation), reading past the surviving records reports the
     /// loss instead of ending quietly.
@@ -130,6 +132,7 @@ impl SegmentFile {
             }
         };
         let meta = SegmentMeta {
+            version: opened.parsed.version,
             path: path.to_path_buf(),
             header,
             header_len,
@@ -173,6 +176,7 @@ impl SegmentFile {
         summary: SegmentSummary,
     ) -> SegmentFile {
         let meta = SegmentMeta {
+            version: format::FORMAT_VERSION,
             path,
             header,
             header_len,
@@ -200,8 +204,27 @@ impl SegmentMeta {
 impl SegmentFile {
     /// Reads and decrypts the frame record at `offset`; `None` at the end of
     /// the records. Returns the frame and the offset of the next record.
-    pub fn read_frame_at(&self, offset: u64) -> Result<Option<(Frame, u64)>> {
+    pub fn read_frame_at(&self, mut offset: u64) -> Result<Option<(Frame, u64)>> {
         let end = self.summary.records_end;
+        let mut prefix = [0u8; RECORD_PREFIX_LEN];
+        // Zero padding (format 2) sits where the writer committed: skip it.
+        while offset < end {
+            self.file.read_exact_at(&mut prefix, offset).map_err(|e| {
+                corrupt(self.camera(), &self.path, offset, format!("record prefix unreadable: {e}"))
+            })?;
+            match format::skip_padding(&prefix, offset, self.version) {
+                Some(Some(next)) => offset = next,
+                Some(None) => {
+                    return Err(corrupt(
+                        self.camera(),
+                        &self.path,
+                        offset,
+                        "a zeroed block where records should be",
+                    ))
+                }
+                None => break,
+            }
+        }
         let camera = self.camera();
         let path = &self.path;
         if offset >= end {
@@ -219,10 +242,6 @@ impl SegmentFile {
                 _ => Ok(None),
             };
         }
-        let mut prefix = [0u8; RECORD_PREFIX_LEN];
-        self.file
-            .read_exact_at(&mut prefix, offset)
-            .map_err(|e| corrupt(camera, path, offset, format!("record prefix unreadable: {e}")))?;
         let (len, crc) =
             format::parse_record_prefix(&prefix).map_err(|e| format_err(camera, path, offset, e))?;
         let next = offset + (RECORD_PREFIX_LEN + len) as u64;

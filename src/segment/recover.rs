@@ -62,6 +62,23 @@ fn scan_with(
         }
         let mut prefix = [0u8; RECORD_PREFIX_LEN];
         file.read_exact_at(&mut prefix, offset).ctx("read segment", path)?;
+        match format::skip_padding(&prefix, offset, opened.parsed.version) {
+            // Padding to a commit point: it must be zeros all the way.
+            Some(Some(next)) => {
+                let mut pad = vec![0u8; (next.min(file_len) - offset) as usize];
+                file.read_exact_at(&mut pad, offset).ctx("read segment", path)?;
+                if pad.iter().any(|&b| b != 0) || next > file_len {
+                    stop("padding is not all zeros (torn write)".into());
+                    break;
+                }
+                writer.account_padding(&pad);
+                offset = next;
+                continue;
+            }
+            // A zero block where the next record would start: nothing more was written.
+            Some(None) => break,
+            None => {}
+        }
         let (len, crc) = match format::parse_record_prefix(&prefix) {
             Ok(v) => v,
             Err(e) => {
@@ -119,8 +136,9 @@ pub enum Recovery {
         discarded_bytes: u64,
         problem: Option<(u64, String)>,
     },
-    /// Not one complete frame: nothing in it was ever acknowledged.
-    Empty { header: SegmentHeader },
+    /// Not one complete frame (or not even a header: a crash came before
+    /// the first commit): nothing in it was ever acknowledged.
+    Empty { header: Option<SegmentHeader> },
     /// The header itself is unreadable; the file should be quarantined.
     Unreadable { detail: String },
 }
@@ -128,6 +146,13 @@ pub enum Recovery {
 /// Recovers the unsealed segment at `path` in place (truncate + seal).
 pub fn recover_segment(path: &Path, keys: &mut KekLookup, gap_threshold: i64) -> Result<Recovery> {
     let file = OpenOptions::new().read(true).write(true).open(path).ctx("open segment", path)?;
+    // The direct-I/O writer puts the header on disk with the first commit:
+    // an empty or zero-filled start means the segment never got one.
+    let mut start = [0u8; 16];
+    let readable = file.read_at(&mut start, 0).ctx("read segment", path)?;
+    if readable < start.len() || start.iter().all(|&b| b == 0) {
+        return Ok(Recovery::Empty { header: None });
+    }
     let opened = match open_header(&file, path, keys) {
         Ok(h) => h,
         Err(Error::Corrupt { detail, .. }) => return Ok(Recovery::Unreadable { detail }),
@@ -146,7 +171,7 @@ pub fn recover_segment(path: &Path, keys: &mut KekLookup, gap_threshold: i64) ->
 
     let scan = scan_with(&file, path, &opened, u64::MAX, gap_threshold)?;
     if scan.writer.frame_count() == 0 {
-        return Ok(Recovery::Empty { header });
+        return Ok(Recovery::Empty { header: Some(header) });
     }
     let discarded = file_len - scan.valid_end;
     file.set_len(scan.valid_end).ctx("truncate torn tail", path)?;

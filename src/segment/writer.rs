@@ -189,6 +189,20 @@ impl SegmentWriter {
         self.next_seq = meta.seq + 1;
     }
 
+    /// Appends zero padding to `out` so the segment's bytes end on a block
+    /// boundary (a commit point of the direct-I/O writer). The padding is
+    /// part of the file and of its content hash. Returns the bytes added.
+    pub fn pad_to_block(&mut self, out: &mut Vec<u8>) -> usize {
+        let n = format::padding_after(self.len);
+        if n > 0 {
+            let start = out.len();
+            out.resize(start + n, 0);
+            self.hasher.update(&out[start..]);
+            self.len += n as u64;
+        }
+        n
+    }
+
     /// What the footer would say if the segment were sealed now.
     pub fn summary(&self) -> SegmentSummary {
         SegmentSummary {
@@ -201,6 +215,12 @@ impl SegmentWriter {
             keyframes: self.keyframes.clone(),
             gaps: self.gaps.clone(),
         }
+    }
+
+    /// Accounts for padding found in a file (recovery scans).
+    pub fn account_padding(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.len += bytes.len() as u64;
     }
 
     /// Seals the segment: its summary and the footer + trailer bytes.

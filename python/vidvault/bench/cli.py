@@ -37,11 +37,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         report = Report("ingest", machine_info(work), {
             "cameras": args.cameras, "bitrate": args.bitrate, "fps": args.fps, "gop": args.gop,
             "seconds": args.seconds, "sync_interval": args.sync_interval, "threads": args.threads,
-            "mode": "max" if args.max else "real time"})
+            "mode": "max" if args.max else "real time", "commit": args.commit})
         sync = duration_ns(args.sync_interval) / 1e9
         result = ingest.run(work, cameras=args.cameras, profile=_profile(args), seconds=args.seconds,
                             sync_interval=sync, threads=args.threads, realtime=not args.max,
-                            progress=Progress(not args.quiet))
+                            progress=Progress(not args.quiet), commit_mode=args.commit)
         shutil.rmtree(work / "store", ignore_errors=True)
         raw = ingest.raw_baseline(work, result.file_sizes, threads=args.threads or 8, sync_interval=sync)
         ingest.summarize(result, raw, report)
@@ -175,6 +175,8 @@ def _camera_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--gop", type=int, default=50, help="frames per group of pictures")
     sp.add_argument("--sync-interval", default="1s", help="group commit period")
     sp.add_argument("--threads", type=int, default=None, help="writer threads (default: 2 per core)")
+    sp.add_argument("--commit", choices=("syncfs", "fdatasync"), default="syncfs",
+                    help="group commit: one syncfs for all cameras, or an fdatasync per camera")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

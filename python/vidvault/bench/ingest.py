@@ -82,14 +82,15 @@ class _Camera:
 
 
 def run(directory: Path, *, cameras: int, profile: CameraProfile, seconds: float, sync_interval: float = 1.0,
-        threads: int | None = None, realtime: bool = True, progress: Progress | None = None) -> IngestResult:
+        threads: int | None = None, realtime: bool = True, progress: Progress | None = None,
+        commit_mode: str = "syncfs") -> IngestResult:
     """Writes `seconds` of footage for each of `cameras` cameras into a new
     store under `directory` and measures the run."""
     progress = progress or Progress(False)
     threads = max(1, min(threads or min(cameras, 2 * (os.cpu_count() or 2)), cameras))
     frames_per_camera = max(1, int(seconds * profile.fps))
     interval = profile.frame_interval_ns
-    store = Store.create(directory / "store", key=generate_key(), sync_interval=sync_interval)
+    store = Store.create(directory / "store", key=generate_key(), sync_interval=sync_interval, commit_mode=commit_mode)
     per_gop = profile.bitrate / 8 * profile.gop / profile.fps
     key_size = int(per_gop / (profile.keyframe_ratio + profile.gop - 1) * profile.keyframe_ratio * (1 + profile.jitter))
     pool = payload_pool(key_size)
