@@ -112,6 +112,7 @@ impl StreamFile {
     }
 
     /// Bytes of the stream so far, on disk or not.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u64 {
         self.written + self.tail.len() as u64
     }
