@@ -108,10 +108,17 @@ def cmd_seek(args: argparse.Namespace) -> int:
                        baseline_name="raw 4 KiB random pread")
             report.add(f"seek p99, {r.label}", r.p99_ms, "ms", baseline=r.raw_p99_ms,
                        baseline_name="raw 4 KiB random pread", target="< 2 ms", met=r.p99_ms < 2.0)
+            report.add(f"first seek into a segment p99, {r.label} ({r.first_seeks:,} segments)", r.first_p99_ms,
+                       "ms", baseline=r.raw_p99_ms, baseline_name="raw 4 KiB random pread", target="< 2 ms",
+                       met=r.first_p99_ms < 2.0)
         if len(results) > 1:
             first, last = results[0], results[-1]
-            report.add(f"p99 growth {first.label} -> {last.label}", last.p99_ms / first.p99_ms, "x",
-                       target="flat (< 2x)", met=last.p99_ms / first.p99_ms < 2.0)
+            for name, a, b in (("seek", first.p99_ms, last.p99_ms),
+                               ("first seek into a segment", first.first_p99_ms, last.first_p99_ms)):
+                report.add(f"{name} p99 growth {first.label} -> {last.label}", b / a, "x",
+                           target="flat (< 2x)", met=b / a < 2.0)
+        report.notes.append("seek: repeat seeks into segments already opened since the store was opened; "
+                            "first seek: the segment's file is opened, its index read and its key unwrapped")
         report.details["sizes"] = [r.__dict__ for r in results]
         return _emit(report, args)
     finally:
