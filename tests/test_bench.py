@@ -40,6 +40,15 @@ def test_bench_ingest(tmp_path, mode):
         assert figure(out, name)["value"] >= 0
     if not mode:
         assert figure(out, "dropped frames")["value"] >= 0
+        assert figure(out, "resident memory per camera")["target"] == "<= 1 MiB"
+    else:
+        # The per-camera memory target is for cameras at their bitrate, not flat out.
+        assert figure(out, "resident memory per camera (as fast as possible)")["target"] == ""
+    # The raw baseline ran before and after (and with O_DIRECT where the
+    # filesystem allows it); the fastest is the ratio's base.
+    runs = out["details"]["raw_mbps"]
+    assert {"buffered, before the run", "buffered, after"} <= runs.keys() and min(runs.values()) > 0
+    assert head["baseline"] == pytest.approx(max(runs.values()))
     assert out["details"]["frames"] == 4 * 2 * 25 - out["details"]["dropped"]
 
 

@@ -39,11 +39,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             "seconds": args.seconds, "sync_interval": args.sync_interval, "threads": args.threads,
             "mode": "max" if args.max else "real time", "commit": args.commit})
         sync = duration_ns(args.sync_interval) / 1e9
+        raw_threads = args.threads or 8
+        expected = ingest.expected_file_sizes(args.cameras, _profile(args), args.seconds)
+        before = ingest.raw_baseline(work, expected, threads=raw_threads, sync_interval=sync)
         result = ingest.run(work, cameras=args.cameras, profile=_profile(args), seconds=args.seconds,
                             sync_interval=sync, threads=args.threads, realtime=not args.max,
                             progress=Progress(not args.quiet), commit_mode=args.commit)
         shutil.rmtree(work / "store", ignore_errors=True)
-        raw = ingest.raw_baseline(work, result.file_sizes, threads=args.threads or 8, sync_interval=sync)
+        after = ingest.raw_baseline(work, result.file_sizes, threads=raw_threads, sync_interval=sync)
+        direct = ingest.raw_baseline(work, result.file_sizes, threads=raw_threads, sync_interval=sync, direct=True)
+        runs = {"buffered, before the run": sum(map(sum, expected)) / before / 1e6,  # type: ignore[operator]
+                "buffered, after": result.disk_bytes / after / 1e6}  # type: ignore[operator]
+        if direct is not None:
+            runs["O_DIRECT, after"] = result.disk_bytes / direct / 1e6
+        raw = ingest.RawBaseline(runs)
         ingest.summarize(result, raw, report)
         return _emit(report, args)
     finally:
@@ -52,11 +61,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _raw_capacity(work: Path, profile: CameraProfile, sync: float, threads: int) -> float:
     """MB/s of raw sequential write + fdatasync on the directory, for 16
-    camera-sized streams of 60 s each (the disk baseline of a capacity run)."""
+    camera-sized streams of 60 s each (the disk baseline of a capacity run):
+    the faster of buffered and O_DIRECT writes."""
     per_camera = int(profile.bitrate / 8 * 60)
     sizes = [[per_camera // 4] * 4 for _ in range(16)]
-    seconds = ingest.raw_baseline(work, sizes, threads=threads, sync_interval=sync)
-    return sum(map(sum, sizes)) / seconds / 1e6
+    runs = [ingest.raw_baseline(work, sizes, threads=threads, sync_interval=sync, direct=d) for d in (False, True)]
+    return sum(map(sum, sizes)) / min(s for s in runs if s is not None) / 1e6
 
 
 def cmd_capacity(args: argparse.Namespace) -> int:
