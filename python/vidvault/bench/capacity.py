@@ -52,7 +52,7 @@ def limiting_resource(r: ingest.IngestResult, raw_mbps: float, profile: CameraPr
 
 
 def search(directory: Path, profile: CameraProfile, *, seconds: float, p99_bound_ms: float, sync_interval: float,
-           start: int, limit: int, threads: int | None, raw_mbps: float,
+           start: int, limit: int, threads: int | None,
            progress: Progress, say: Callable[[str], None]) -> tuple[int, list[Trial]]:
     trials: list[Trial] = []
 

@@ -294,6 +294,19 @@ def raw_baseline(directory: Path, file_sizes: list[list[int]], *, threads: int, 
     return elapsed
 
 
+def raw_runs(directory: Path, file_sizes: list[list[int]], *, threads: int, sync_interval: float, when: str,
+             direct: bool = True) -> dict[str, float]:
+    """MB/s of `raw_baseline` over these file sizes, buffered and (unless
+    `direct` is False or the filesystem refuses it) O_DIRECT."""
+    total = sum(map(sum, file_sizes))
+    out = {}
+    for name, use_direct in (("buffered", False), ("O_DIRECT", True))[: 2 if direct else 1]:
+        seconds = raw_baseline(directory, file_sizes, threads=threads, sync_interval=sync_interval, direct=use_direct)
+        if seconds is not None:
+            out[f"{name}, {when}"] = total / seconds / 1e6
+    return out
+
+
 @dataclass
 class RawBaseline:
     """The raw write + fdatasync baseline: buffered before vidvault's run,
