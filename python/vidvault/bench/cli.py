@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from ..timeutil import duration_ns
 from . import capacity, ingest, seek
@@ -15,10 +17,25 @@ from .report import Progress, Report
 from .workload import CameraProfile, parse_bitrate
 
 
-def _workdir(args: argparse.Namespace) -> Path:
-    base = Path(args.dir)
-    base.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=base, prefix="vidvault-bench-"))
+def _in_workdir(cmd: Callable[[argparse.Namespace, Path], int]) -> Callable[[argparse.Namespace], int]:
+    """Runs a bench command in a fresh directory under --dir, removed
+    afterwards whatever happens (benchmarks write gigabytes)."""
+
+    def run(args: argparse.Namespace) -> int:
+        base = Path(args.dir)
+        base.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(dir=base, prefix="vidvault-bench-"))
+        try:
+            return cmd(args, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    return run
+
+
+def _say(args: argparse.Namespace) -> Callable[[str], None]:
+    """Progress lines on stderr, unless --quiet."""
+    return (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
 
 
 def _emit(report: Report, args: argparse.Namespace) -> int:
@@ -31,147 +48,127 @@ def _profile(args: argparse.Namespace) -> CameraProfile:
     return CameraProfile(bitrate=parse_bitrate(args.bitrate), fps=args.fps, gop=args.gop)
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    work = _workdir(args)
-    try:
-        report = Report("ingest", machine_info(work), {
-            "cameras": args.cameras, "bitrate": args.bitrate, "fps": args.fps, "gop": args.gop,
-            "seconds": args.seconds, "sync_interval": args.sync_interval, "threads": args.threads,
-            "mode": "max" if args.max else "real time", "commit": args.commit})
-        sync = duration_ns(args.sync_interval) / 1e9
-        raw_threads = args.threads or 8
-        expected = ingest.expected_file_sizes(args.cameras, _profile(args), args.seconds)
-        # Buffered before the run (O_DIRECT once, after: it bypasses the
-        # cache whose state "before" and "after" are there to catch).
-        runs = ingest.raw_runs(work, expected, threads=raw_threads, sync_interval=sync, when="before the run",
-                               direct=False)
-        result = ingest.run(work, cameras=args.cameras, profile=_profile(args), seconds=args.seconds,
-                            sync_interval=sync, threads=args.threads, realtime=not args.max,
-                            progress=Progress(not args.quiet), commit_mode=args.commit)
-        shutil.rmtree(work / "store", ignore_errors=True)
-        runs |= ingest.raw_runs(work, result.file_sizes, threads=raw_threads, sync_interval=sync, when="after")
-        raw = ingest.RawBaseline(runs)
-        ingest.summarize(result, raw, report)
-        return _emit(report, args)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def cmd_ingest(args: argparse.Namespace, work: Path) -> int:
+    report = Report("ingest", machine_info(work), {
+        "cameras": args.cameras, "bitrate": args.bitrate, "fps": args.fps, "gop": args.gop,
+        "seconds": args.seconds, "sync_interval": args.sync_interval, "threads": args.threads,
+        "mode": "max" if args.max else "real time", "commit": args.commit})
+    sync = duration_ns(args.sync_interval) / 1e9
+    raw_threads = args.threads or 8
+    expected = ingest.expected_file_sizes(args.cameras, _profile(args), args.seconds)
+    # Buffered before the run (O_DIRECT once, after: it bypasses the
+    # cache whose state "before" and "after" are there to catch).
+    runs = ingest.raw_runs(work, expected, threads=raw_threads, sync_interval=sync, when="before the run",
+                           direct=False)
+    result = ingest.run(work, cameras=args.cameras, profile=_profile(args), seconds=args.seconds,
+                        sync_interval=sync, threads=args.threads, realtime=not args.max,
+                        progress=Progress(not args.quiet), commit_mode=args.commit)
+    shutil.rmtree(work / "store", ignore_errors=True)
+    runs |= ingest.raw_runs(work, result.file_sizes, threads=raw_threads, sync_interval=sync, when="after")
+    raw = ingest.RawBaseline(runs)
+    ingest.summarize(result, raw, report)
+    return _emit(report, args)
 
 
-def cmd_capacity(args: argparse.Namespace) -> int:
-    work = _workdir(args)
-    try:
-        profile = _profile(args)
-        sync = duration_ns(args.sync_interval) / 1e9
-        threads = args.threads or 2 * (__import__("os").cpu_count() or 2)
-        report = Report("capacity", machine_info(work), {
-            "bitrate": args.bitrate, "fps": args.fps, "gop": args.gop, "seconds per trial": args.seconds,
-            "p99 append bound": f"{args.p99_ms} ms", "sync_interval": args.sync_interval})
-        progress = Progress(not args.quiet)
-        say = (lambda m: print(m, file=sys.stderr)) if not args.quiet else (lambda m: None)
-        best, trials = capacity.search(work, profile, seconds=args.seconds, p99_bound_ms=args.p99_ms,
-                                       sync_interval=sync, start=args.start, limit=args.limit,
-                                       threads=args.threads, progress=progress, say=say)
-        held = [t for t in trials if t.held and t.cameras == best]
-        failed = sorted((t for t in trials if not t.held), key=lambda t: t.cameras)
-        # The disk's figure is taken over the bytes of the trial that decides
-        # the answer (the smallest one not held, else the largest held): a
-        # write cache that absorbs a short burst must not pass for the disk.
-        deciding = failed[0] if failed else max(trials, key=lambda t: t.cameras)
-        runs = ingest.raw_runs(work, deciding.result.file_sizes, threads=threads, sync_interval=sync, when="after")
-        raw = max(runs.values())
-        need = best * profile.bitrate / 8 / 1e6
-        report.add("cameras held in real time", best, "cameras", target=f"p99 append < {args.p99_ms} ms, none dropped")
-        report.add("their write rate", need, "MB/s", baseline=raw,
-                   baseline_name=f"raw write+fdatasync, bytes of the {deciding.cameras}-camera trial")
-        if held:
-            r = held[0].result
-            report.add("append latency p99 at that count", ingest.percentile(r.append_ns, 0.99) / 1e3, "us")
-            report.add("CPU busy at that count", 100 * r.cpu_seconds / r.elapsed / (__import__("os").cpu_count() or 1), "%")
-            report.add("resident memory per camera", r.rss_per_camera / 2**20, "MiB", target="<= 1 MiB",
-                       met=r.rss_per_camera <= 2**20)
-        if failed:
-            first = failed[0]
-            report.notes.append(f"{first.cameras} cameras were not held: {first.why}")
-            report.notes.append("limiting resource: " + capacity.limiting_resource(first.result, raw, profile, sync))
-        else:
-            report.notes.append(f"every trial up to the --limit of {args.limit} cameras was held")
-        report.details["trials"] = [{"cameras": t.cameras, "held": t.held, "why": t.why} for t in trials]
-        report.details["raw_mbps"] = runs
-        return _emit(report, args)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def cmd_capacity(args: argparse.Namespace, work: Path) -> int:
+    profile = _profile(args)
+    sync = duration_ns(args.sync_interval) / 1e9
+    threads = args.threads or 2 * (os.cpu_count() or 2)
+    report = Report("capacity", machine_info(work), {
+        "bitrate": args.bitrate, "fps": args.fps, "gop": args.gop, "seconds per trial": args.seconds,
+        "p99 append bound": f"{args.p99_ms} ms", "sync_interval": args.sync_interval})
+    progress = Progress(not args.quiet)
+    say = _say(args)
+    best, trials = capacity.search(work, profile, seconds=args.seconds, p99_bound_ms=args.p99_ms,
+                                   sync_interval=sync, start=args.start, limit=args.limit,
+                                   threads=args.threads, progress=progress, say=say)
+    held = [t for t in trials if t.held and t.cameras == best]
+    failed = sorted((t for t in trials if not t.held), key=lambda t: t.cameras)
+    # The disk's figure is taken over the bytes of the trial that decides
+    # the answer (the smallest one not held, else the largest held): a
+    # write cache that absorbs a short burst must not pass for the disk.
+    deciding = failed[0] if failed else max(trials, key=lambda t: t.cameras)
+    runs = ingest.raw_runs(work, deciding.result.file_sizes, threads=threads, sync_interval=sync, when="after")
+    raw = max(runs.values())
+    need = best * profile.bitrate / 8 / 1e6
+    report.add("cameras held in real time", best, "cameras", target=f"p99 append < {args.p99_ms} ms, none dropped")
+    report.add("their write rate", need, "MB/s", baseline=raw,
+               baseline_name=f"raw write+fdatasync, bytes of the {deciding.cameras}-camera trial")
+    if held:
+        r = held[0].result
+        report.add("append latency p99 at that count", ingest.percentile(r.append_ns, 0.99) / 1e3, "us")
+        report.add("CPU busy at that count", 100 * r.cpu_seconds / r.elapsed / (os.cpu_count() or 1), "%")
+        report.add("resident memory per camera", r.rss_per_camera / 2**20, "MiB", target="<= 1 MiB",
+                   met=r.rss_per_camera <= 2**20)
+    if failed:
+        first = failed[0]
+        report.notes.append(f"{first.cameras} cameras were not held: {first.why}")
+        report.notes.append("limiting resource: " + capacity.limiting_resource(first.result, raw, profile, sync))
+    else:
+        report.notes.append(f"every trial up to the --limit of {args.limit} cameras was held")
+    report.details["trials"] = [{"cameras": t.cameras, "held": t.held, "why": t.why} for t in trials]
+    report.details["raw_mbps"] = runs
+    return _emit(report, args)
 
 
-def cmd_seek(args: argparse.Namespace) -> int:
-    work = _workdir(args)
-    try:
-        report = Report("seek", machine_info(work), {"sizes": args.sizes, "seeks per size": args.seeks})
-        say = (lambda m: print(m, file=sys.stderr)) if not args.quiet else (lambda m: None)
-        results = [seek.run(work, label, seeks=args.seeks, say=say) for label in args.sizes.split(",")]
-        for r in results:
-            report.add(f"seek p50, {r.label} ({r.segments:,} segments)", r.p50_ms, "ms", baseline=r.raw_p50_ms,
-                       baseline_name="raw 4 KiB random pread")
-            report.add(f"seek p99, {r.label}", r.p99_ms, "ms", baseline=r.raw_p99_ms,
-                       baseline_name="raw 4 KiB random pread", target="< 2 ms", met=r.p99_ms < 2.0)
-            report.add(f"first seek into a segment p99, {r.label} ({r.first_seeks:,} segments)", r.first_p99_ms,
-                       "ms", baseline=r.raw_p99_ms, baseline_name="raw 4 KiB random pread", target="< 2 ms",
-                       met=r.first_p99_ms < 2.0)
-        if len(results) > 1:
-            first, last = results[0], results[-1]
-            for name, a, b in (("seek", first.p99_ms, last.p99_ms),
-                               ("first seek into a segment", first.first_p99_ms, last.first_p99_ms)):
-                report.add(f"{name} p99 growth {first.label} -> {last.label}", b / a, "x",
-                           target="flat (< 2x)", met=b / a < 2.0)
-        report.notes.append("seek: repeat seeks into segments already opened since the store was opened; "
-                            "first seek: the segment's file is opened, its index read and its key unwrapped")
-        report.details["sizes"] = [r.__dict__ for r in results]
-        return _emit(report, args)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def cmd_seek(args: argparse.Namespace, work: Path) -> int:
+    report = Report("seek", machine_info(work), {"sizes": args.sizes, "seeks per size": args.seeks})
+    say = _say(args)
+    results = [seek.run(work, label, seeks=args.seeks, say=say) for label in args.sizes.split(",")]
+    for r in results:
+        report.add(f"seek p50, {r.label} ({r.segments:,} segments)", r.p50_ms, "ms", baseline=r.raw_p50_ms,
+                   baseline_name="raw 4 KiB random pread")
+        report.add(f"seek p99, {r.label}", r.p99_ms, "ms", baseline=r.raw_p99_ms,
+                   baseline_name="raw 4 KiB random pread", target="< 2 ms", met=r.p99_ms < 2.0)
+        report.add(f"first seek into a segment p99, {r.label} ({r.first_seeks:,} segments)", r.first_p99_ms,
+                   "ms", baseline=r.raw_p99_ms, baseline_name="raw 4 KiB random pread", target="< 2 ms",
+                   met=r.first_p99_ms < 2.0)
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        for name, a, b in (("seek", first.p99_ms, last.p99_ms),
+                           ("first seek into a segment", first.first_p99_ms, last.first_p99_ms)):
+            report.add(f"{name} p99 growth {first.label} -> {last.label}", b / a, "x",
+                       target="flat (< 2x)", met=b / a < 2.0)
+    report.notes.append("seek: repeat seeks into segments already opened since the store was opened; "
+                        "first seek: the segment's file is opened, its index read and its key unwrapped")
+    report.details["sizes"] = [r.__dict__ for r in results]
+    return _emit(report, args)
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(args: argparse.Namespace, work: Path) -> int:
     from . import export
 
-    work = _workdir(args)
-    try:
-        report = Report("export", machine_info(work), {"clip seconds": args.seconds, "rounds": args.rounds})
-        r = export.remux_vs_ffmpeg(work, seconds=args.seconds, rounds=args.rounds)
-        report.add(f"export {r.seconds} s {r.height}p by remux (signed package, fsynced)", r.vidvault_s * 1000, "ms",
-                   baseline=r.ffmpeg_s * 1000, baseline_name="ffmpeg -ss -t -c copy + fsync",
-                   target="faster (ratio < 1)", met=r.vidvault_s < r.ffmpeg_s)
-        report.add("  same, baseline without fsync", r.vidvault_s * 1000, "ms", baseline=r.ffmpeg_plain_s * 1000,
-                   baseline_name="ffmpeg -ss -t -c copy")
-        speed = export.watermark_speed(work, seconds=min(args.seconds, args.watermark_seconds))
-        report.add("watermarked export, 720p 25 fps", speed, "x real time", target=">= 4x", met=speed >= 4.0)
-        return _emit(report, args)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    report = Report("export", machine_info(work), {"clip seconds": args.seconds, "rounds": args.rounds})
+    r = export.remux_vs_ffmpeg(work, seconds=args.seconds, rounds=args.rounds)
+    report.add(f"export {r.seconds} s {r.height}p by remux (signed package, fsynced)", r.vidvault_s * 1000, "ms",
+               baseline=r.ffmpeg_s * 1000, baseline_name="ffmpeg -ss -t -c copy + fsync",
+               target="faster (ratio < 1)", met=r.vidvault_s < r.ffmpeg_s)
+    report.add("  same, baseline without fsync", r.vidvault_s * 1000, "ms", baseline=r.ffmpeg_plain_s * 1000,
+               baseline_name="ffmpeg -ss -t -c copy")
+    speed = export.watermark_speed(work, seconds=min(args.seconds, args.watermark_seconds))
+    report.add("watermarked export, 720p 25 fps", speed, "x real time", target=">= 4x", met=speed >= 4.0)
+    return _emit(report, args)
 
 
-def cmd_redact(args: argparse.Namespace) -> int:
+def cmd_redact(args: argparse.Namespace, work: Path) -> int:
     from . import redact
 
-    work = _workdir(args)
-    try:
-        report = Report("redact", machine_info(work), {"videos": "720p" if args.quick else "720p, 1080p",
-                                                        "seconds": args.seconds or 4})
-        say = (lambda m: print(m, file=sys.stderr)) if not args.quiet else (lambda m: None)
-        results = redact.run(work, quick=args.quick, seconds=args.seconds, say=say)
-        base = {r.scene: r for r in results if r.config == redact.baseline_name()}
-        for r in results:
-            if r.config == redact.baseline_name():
-                continue
-            b = base[r.scene]
-            report.add(f"{r.scene}: {r.config}, fps", r.fps, "fps", baseline=b.fps, baseline_name="per-frame detection",
-                       target=">= 25 fps" if "720" in r.scene else "", met=(r.fps >= 25) if "720" in r.scene else None)
-            report.add(f"{r.scene}: {r.config}, object leaks", 100 * r.object_leak_rate, "%",
-                       baseline=100 * b.object_leak_rate, baseline_name="per-frame detection",
-                       target="lower than per-frame", met=r.object_leak_rate < b.object_leak_rate)
-        report.details["results"] = [r.__dict__ for r in results]
-        return _emit(report, args)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    report = Report("redact", machine_info(work), {"videos": "720p" if args.quick else "720p, 1080p",
+                                                    "seconds": args.seconds or 4})
+    say = _say(args)
+    results = redact.run(work, quick=args.quick, seconds=args.seconds, say=say)
+    base = {r.scene: r for r in results if r.config == redact.baseline_name()}
+    for r in results:
+        if r.config == redact.baseline_name():
+            continue
+        b = base[r.scene]
+        report.add(f"{r.scene}: {r.config}, fps", r.fps, "fps", baseline=b.fps, baseline_name="per-frame detection",
+                   target=">= 25 fps" if "720" in r.scene else "", met=(r.fps >= 25) if "720" in r.scene else None)
+        report.add(f"{r.scene}: {r.config}, object leaks", 100 * r.object_leak_rate, "%",
+                   baseline=100 * b.object_leak_rate, baseline_name="per-frame detection",
+                   target="lower than per-frame", met=r.object_leak_rate < b.object_leak_rate)
+    report.details["results"] = [r.__dict__ for r in results]
+    return _emit(report, args)
 
 
 def _common(sp: argparse.ArgumentParser) -> None:
@@ -201,7 +198,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--cameras", type=int, default=16)
     sp.add_argument("--seconds", type=float, default=30, help="footage per camera")
     sp.add_argument("--max", action="store_true", help="as fast as possible instead of real time")
-    sp.set_defaults(func=cmd_ingest)
+    sp.set_defaults(func=_in_workdir(cmd_ingest))
 
     sp = bsub.add_parser("capacity", help="largest camera count held in real time, and what limits it")
     _common(sp)
@@ -210,23 +207,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--p99-ms", type=float, default=2.0, help="p99 append latency bound")
     sp.add_argument("--start", type=int, default=16, help="first camera count tried (then doubled)")
     sp.add_argument("--limit", type=int, default=4096, help="largest camera count tried")
-    sp.set_defaults(func=cmd_capacity)
+    sp.set_defaults(func=_in_workdir(cmd_capacity))
 
     sp = bsub.add_parser("seek", help="random seek latency over stores of 1 hour, 1 day, 1 week")
     _common(sp)
     sp.add_argument("--sizes", default="1h,1d,1w", help="comma-separated from 1h, 1d, 1w")
     sp.add_argument("--seeks", type=int, default=2000, help="random seeks per store size")
-    sp.set_defaults(func=cmd_seek)
+    sp.set_defaults(func=_in_workdir(cmd_seek))
 
     sp = bsub.add_parser("export", help="clip export by remux vs ffmpeg -c copy, watermark speed")
     _common(sp)
     sp.add_argument("--seconds", type=int, default=60, help="clip length")
     sp.add_argument("--watermark-seconds", type=int, default=20, help="watermarked clip length")
     sp.add_argument("--rounds", type=int, default=5)
-    sp.set_defaults(func=cmd_export)
+    sp.set_defaults(func=_in_workdir(cmd_export))
 
     sp = bsub.add_parser("redact", help="desensitized playback vs per-frame detection (leaks, fps)")
     _common(sp)
     sp.add_argument("--quick", action="store_true", help="720p videos only")
     sp.add_argument("--seconds", type=float, default=None, help="length of each test video (default 4)")
-    sp.set_defaults(func=cmd_redact)
+    sp.set_defaults(func=_in_workdir(cmd_redact))

@@ -5,6 +5,7 @@ and output decoding."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Sequence
 
@@ -17,7 +18,7 @@ from .resize import fit_width
 MULTIPLE = 32
 
 
-class OnnxDetector:
+class OnnxDetector(ABC):
     kind = ""
 
     def __init__(
@@ -41,10 +42,10 @@ class OnnxDetector:
         boxes[:, :4] /= scale
         return boxes
 
+    @abstractmethod
     def _encode(self, rgb: np.ndarray) -> np.ndarray:
         """The network's 1x3xHxW input for one RGB picture at input size."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _decode(self, outputs: list[np.ndarray], height: int, width: int) -> np.ndarray:
         """(N, 5) boxes in input pixels from the network's outputs."""
-        raise NotImplementedError
