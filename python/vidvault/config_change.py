@@ -14,7 +14,7 @@ profile. Sources announce it three ways, and all three are checked:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from fractions import Fraction
 from typing import Any
 
@@ -41,14 +41,8 @@ class StreamConfig:
         return cls(kw["codec"], kw["extradata"], Fraction(kw["time_base"]), kw["width"], kw["height"], kw["params"])
 
     def writer_kwargs(self) -> dict[str, Any]:
-        return {
-            "codec": self.codec,
-            "extradata": self.extradata,
-            "time_base": self.time_base,
-            "width": self.width,
-            "height": self.height,
-            "params": self.params,
-        }
+        """Keyword arguments for ``Store.writer``: the fields are exactly those."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def same_stream(self, other: "StreamConfig") -> bool:
         return (self.codec, self.extradata, self.time_base, self.width, self.height) == (

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import c2pa_sign, manifest, media, nal, redacted_clip, remux, signer_key, watermark
 from .errors import InvalidArgumentError, MediaError
+from .filehash import sha256_file
 from .redact.config import checked_redaction
 from .timeutil import TimeLike, iso, to_ns
 
@@ -51,13 +52,6 @@ class ExportResult:
     first_presented: int  # ns
     last_presented: int  # ns
 
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _config_key(config: Any) -> tuple[Any, ...]:
@@ -294,7 +288,7 @@ def _file_hashes(staging: Path, names: tuple[str, ...]) -> dict[str, dict[str, A
     for name in names:
         path = staging / name
         if path.exists():
-            files[name] = {"sha256": _sha256_file(path), "bytes": path.stat().st_size}
+            files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     return files
 
 

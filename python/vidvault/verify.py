@@ -39,6 +39,7 @@ from typing import Any
 
 from . import manifest, mp4box, nal, redacted_clip, signer_key
 from .errors import DependencyMissingError, MediaError, VerificationError
+from .filehash import sha256_file
 from .timeutil import iso
 
 
@@ -196,13 +197,6 @@ def _check_signature(pkg: Path, body: bytes, doc: dict[str, Any], report: Verifi
                    "matches the pinned key" if packaged == pinned else "differs from the pinned key")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def _check_files(pkg: Path, doc: dict[str, Any], report: VerificationReport) -> None:
     listed = doc.get("files", {})
@@ -214,7 +208,7 @@ def _check_files(pkg: Path, doc: dict[str, Any], report: VerificationReport) -> 
         if not path.is_file():
             report.add(f"file {name}", False, "is missing")
             continue
-        size, digest = path.stat().st_size, _sha256(path)
+        size, digest = path.stat().st_size, sha256_file(path)
         if digest != info.get("sha256") or size != info.get("bytes"):
             report.add(f"file {name}", False, f"SHA-256 {digest} ({size} bytes), manifest says "
                        f"{info.get('sha256')} ({info.get('bytes')} bytes): the file was changed")

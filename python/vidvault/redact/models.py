@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 
 from ..errors import ModelMissingError
-from .pinned_files import PinnedFile, install as install_files, sha256_file, state
+from ..filehash import sha256_file
+from .pinned_files import PinnedFile, install as install_files, state
 
 INSTALL_COMMAND = "vidvault models install"
 

