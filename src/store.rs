@@ -481,6 +481,13 @@ impl Store {
         self.shared.catalog()?.camera(id)?.ok_or_else(|| Error::UnknownCamera(id.to_string()))
     }
 
+    fn require_camera(&self, id: &str) -> Result<()> {
+        match self.shared.catalog()?.camera_exists(id)? {
+            true => Ok(()),
+            false => Err(Error::UnknownCamera(id.to_string())),
+        }
+    }
+
     pub fn cameras(&self) -> Result<Vec<CameraRow>> {
         self.shared.catalog()?.cameras()
     }
@@ -517,7 +524,7 @@ impl Store {
     /// Frames of `[start, end)` in decode order, from the keyframe at or before `start`.
     pub fn read(&self, camera: &str, range: TimeRange) -> Result<FrameCursor> {
         self.check_open()?;
-        self.camera(camera)?;
+        self.require_camera(camera)?;
         self.shared.flush_live(camera)?;
         FrameCursor::new(self.shared.clone(), camera, range)
     }
@@ -525,7 +532,7 @@ impl Store {
     /// The keyframe where playback of instant `t` starts (see read::start_position).
     pub fn seek(&self, camera: &str, t: Timestamp) -> Result<Option<Frame>> {
         self.check_open()?;
-        self.camera(camera)?;
+        self.require_camera(camera)?;
         self.shared.flush_live(camera)?;
         let Some((seg, entry)) = read::start_position(&self.shared, camera, t)? else {
             return Ok(None);
@@ -536,7 +543,7 @@ impl Store {
     /// Catalog rows of segments overlapping `[start, end)`, in time order.
     pub fn segments(&self, camera: &str, range: TimeRange) -> Result<Vec<SegmentRow>> {
         self.check_open()?;
-        self.camera(camera)?;
+        self.require_camera(camera)?;
         self.shared.flush_live(camera)?;
         let rows = self.shared.catalog()?.segments_overlapping(camera, range.start, range.end)?;
         Ok(rows

@@ -109,8 +109,17 @@ impl Catalog {
 
     pub fn camera(&self, id: &str) -> Result<Option<CameraRow>> {
         self.conn
-            .query_row(&format!("SELECT {CAMERA_COLUMNS} FROM cameras WHERE id = ?1"), [id], camera_from_row)
-            .optional()
+            .prepare_cached(&format!("SELECT {CAMERA_COLUMNS} FROM cameras WHERE id = ?1"))
+            .and_then(|mut st| st.query_row([id], camera_from_row).optional())
+            .ctx("read camera")
+    }
+
+    /// Whether camera `id` exists, without reading its row (every read and
+    /// seek checks this first).
+    pub fn camera_exists(&self, id: &str) -> Result<bool> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM cameras WHERE id = ?1")
+            .and_then(|mut st| st.exists([id]))
             .ctx("read camera")
     }
 
