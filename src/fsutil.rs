@@ -86,3 +86,20 @@ pub fn quarantine(root: &Path, path: &Path) -> Result<PathBuf> {
     fsync_dir(&qdir)?;
     Ok(target)
 }
+
+/// Raises this process's soft limit on open files to its hard limit. A store
+/// keeps a file open per camera being written plus cached segments for
+/// reading, so 1,000 cameras need more than the common default soft limit
+/// of 1,024; the hard limit is what the administrator allows. Failure leaves
+/// the limit as it was (opening files then fails with EMFILE, reported with
+/// the file's path).
+pub fn raise_open_files_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}

@@ -332,6 +332,7 @@ impl Store {
             }
         }
         fsutil::create_dir_all_durable(root)?;
+        fsutil::raise_open_files_limit();
         let lock = StoreLock::acquire(root)?;
         let store_id = *uuid::Uuid::new_v4().as_bytes();
         let mut keystore = Keystore::create(&root.join(KEYSTORE_FILE), store_id, master.clone())?;
@@ -361,6 +362,7 @@ impl Store {
                 if root.exists() { "no VIDVAULT marker file" } else { "the directory does not exist" };
             return Err(Error::NotAStore { path: root.to_path_buf(), detail: detail.into() });
         }
+        fsutil::raise_open_files_limit();
         let lock = StoreLock::acquire(root)?;
         Store::open_locked(root, master, options, lock, rebuild_catalog)
     }
