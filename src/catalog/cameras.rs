@@ -116,6 +116,21 @@ impl Catalog {
 
     /// Whether camera `id` exists, without reading its row (every read and
     /// seek checks this first).
+    /// The camera's row, or `Error::UnknownCamera`: the lookup every "this
+    /// camera must exist" check uses.
+    pub fn existing_camera(&self, id: &str) -> Result<CameraRow> {
+        self.camera(id)?.ok_or_else(|| Error::UnknownCamera(id.to_string()))
+    }
+
+    /// `Error::UnknownCamera` unless the camera exists (the cached query of
+    /// the read path, which needs no row).
+    pub fn require_camera(&self, id: &str) -> Result<()> {
+        match self.camera_exists(id)? {
+            true => Ok(()),
+            false => Err(Error::UnknownCamera(id.to_string())),
+        }
+    }
+
     pub fn camera_exists(&self, id: &str) -> Result<bool> {
         self.conn
             .prepare_cached("SELECT 1 FROM cameras WHERE id = ?1")

@@ -3,8 +3,8 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::access::Grant;
-use crate::audit::{AuditEntry, AuditVerification, NewEntry};
+use crate::access::audit::{AuditEntry, AuditVerification, NewEntry};
+use crate::access::grants::Grant;
 use crate::py::errors::{to_py, IntoPyResult};
 use crate::py::store::PyStore;
 use crate::time::{TimeRange, Timestamp};
@@ -56,7 +56,7 @@ pub fn verify_audit_log<'py>(
         .map_err(|_| to_py(py, crate::error::Error::invalid("an Ed25519 public key is 32 bytes")))?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
         .map_err(|_| to_py(py, crate::error::Error::invalid("not a valid Ed25519 public key")))?;
-    let v = py.detach(|| crate::audit::verify(&path, &key)).py(py)?;
+    let v = py.detach(|| crate::access::audit::verify(&path, &key)).py(py)?;
     verification_dict(py, &v)
 }
 

@@ -6,8 +6,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::py::errors::to_py;
-use crate::read::FrameCursor;
 use crate::segment::reader::Frame;
+use crate::store::read::FrameCursor;
 
 /// One stored access unit with its timestamps.
 #[pyclass(frozen, module = "vidvault._core", name = "Frame")]

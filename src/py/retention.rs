@@ -105,7 +105,7 @@ impl PyHold {
     }
 }
 
-fn sweep_dict<'py>(py: Python<'py>, r: &crate::sweep::SweepReport) -> PyResult<Bound<'py, PyDict>> {
+fn sweep_dict<'py>(py: Python<'py>, r: &crate::store::sweep::SweepReport) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("now", r.now.0)?;
     d.set_item("dry_run", r.dry_run)?;
@@ -142,7 +142,10 @@ fn sweep_dict<'py>(py: Python<'py>, r: &crate::sweep::SweepReport) -> PyResult<B
     Ok(d)
 }
 
-fn status_dict<'py>(py: Python<'py>, s: &crate::pressure::StorageStatus) -> PyResult<Bound<'py, PyDict>> {
+fn status_dict<'py>(
+    py: Python<'py>,
+    s: &crate::store::pressure::StorageStatus,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("free_bytes", s.free_bytes)?;
     d.set_item("total_bytes", s.total_bytes)?;

@@ -434,7 +434,7 @@ impl PyStore {
     }
 }
 
-fn problems<'py>(py: Python<'py>, problems: &[crate::fsck::Problem]) -> PyResult<Bound<'py, PyList>> {
+fn problems<'py>(py: Python<'py>, problems: &[crate::store::fsck::Problem]) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for p in problems {
         let d = PyDict::new(py);

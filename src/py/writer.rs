@@ -10,8 +10,8 @@ use pyo3::types::{PyBytes, PyDict};
 use crate::py::errors::IntoPyResult;
 use crate::py::store::{config_from_args, timestamp_arg};
 use crate::segment::writer::NewFrame;
+use crate::store::writer::CameraWriter;
 use crate::time::Timestamp;
-use crate::writer::CameraWriter;
 
 #[pyclass(frozen, module = "vidvault._core", name = "Writer")]
 pub struct PyWriter {

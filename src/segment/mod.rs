@@ -1,10 +1,13 @@
 //! Segment files: one camera's footage over a few minutes, encrypted, framed
 //! and indexed. `format` is the bytes; `writer`, `reader` and `recover` are
-//! the three ways code meets those bytes.
+//! the three ways code meets those bytes; `open` (header and keys) and
+//! `scan` (indexing by walking the records) are the steps they share.
 
 pub mod format;
+mod open;
 pub mod reader;
 pub mod recover;
+mod scan;
 pub mod writer;
 
 pub use format::{CodecConfig, FrameMeta, Gap, IndexEntry, SegmentHeader, SegmentSummary};

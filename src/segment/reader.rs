@@ -8,13 +8,15 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::crypto::{self, RecordCipher, SecretKey};
-use crate::error::{Error, IoContext, Result};
+use crate::crypto::RecordCipher;
+use crate::error::{IoContext, Result};
 use crate::segment::format::{
-    self, CodecConfig, FormatError, FrameMeta, ParsedHeader, RecordBody, SegmentHeader, SegmentSummary,
-    RECORD_PREFIX_LEN, TRAILER_LEN,
+    self, CodecConfig, FormatError, FrameMeta, RecordBody, SegmentHeader, SegmentSummary, RECORD_PREFIX_LEN,
+    TRAILER_LEN,
 };
-use crate::segment::recover;
+pub use crate::segment::open::KekLookup;
+use crate::segment::open::{corrupt, format_err, open_header};
+use crate::segment::scan::scan_records;
 
 /// A decrypted frame and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,11 +38,8 @@ pub enum SealState {
     },
 }
 
-/// Looks up the key-encryption key of (camera, UTC day).
-pub type KekLookup<'a> = dyn FnMut(&str, i32) -> Result<SecretKey> + 'a;
-
 /// An open segment: what is known about it, and a file handle to read it.
-/// The two are cached separately (store.rs): the index and keys of many
+/// The two are cached separately (store/shared.rs): the index and keys of many
 /// segments stay in memory, file descriptors of fewer.
 pub struct SegmentFile {
     meta: Arc<SegmentMeta>,
@@ -74,47 +73,12 @@ pub struct SegmentMeta {
     expected_frames: Option<u64>,
 }
 
-pub(crate) fn corrupt(camera: &str, path: &Path, offset: u64, detail: impl Into<String>) -> Error {
-    Error::Corrupt { camera: camera.to_string(), path: path.to_path_buf(), offset, detail: detail.into() }
-}
-
-fn format_err(camera: &str, path: &Path, base: u64, e: FormatError) -> Error {
-    corrupt(camera, path, base + e.at as u64, e.detail)
-}
-
-/// Header fields plus the opened key material; the first step of every open.
-pub(crate) struct OpenedHeader {
-    pub parsed: ParsedHeader,
-    pub header_bytes: Vec<u8>,
-    pub config: CodecConfig,
-    pub cipher: RecordCipher,
-}
-
-pub(crate) fn open_header(file: &File, path: &Path, keys: &mut KekLookup) -> Result<OpenedHeader> {
-    let mut prefix = [0u8; 16];
-    file.read_exact_at(&mut prefix, 0)
-        .map_err(|_| corrupt("", path, 0, "file is shorter than a segment header"))?;
-    let header_len = format::peek_header_len(&prefix).map_err(|e| format_err("", path, 0, e))?;
-    let mut header_bytes = vec![0u8; header_len];
-    file.read_exact_at(&mut header_bytes, 0)
-        .map_err(|_| corrupt("", path, 0, format!("truncated header ({header_len} bytes expected)")))?;
-    let parsed = format::parse_header(&header_bytes).map_err(|e| format_err("", path, 0, e))?;
-    let h = &parsed.header;
-    let kek = keys(&h.camera, h.kek_day)?;
-    let aad = format::dek_wrap_aad(&h.store_id, h.segment_id, &h.camera, h.kek_day);
-    let dek = crypto::unwrap_key(&kek, &h.wrapped_dek, &aad)
-        .ok_or_else(|| corrupt(&h.camera, path, 84, "the segment's data key does not authenticate"))?;
-    let cipher = dek.cipher();
-    let config = parsed
-        .open_config(&header_bytes, &cipher)
-        .ok_or_else(|| corrupt(&h.camera, path, 0, "header authentication failed"))?;
-    Ok(OpenedHeader { parsed, header_bytes, config, cipher })
-}
-
 impl SegmentFile {
     /// Opens `path`, authenticating the header and reading the footer (or
     /// scanning the records when the footer is missing or damaged).
-    pub fn open(path: &Path, keys: &mut KekLookup) -> Result<SegmentFile> {
+    /// `gap_threshold` is the store's (StoreOptions::gap_threshold_ns), used
+    /// to find the recording gaps of a segment indexed by scanning.
+    pub fn open(path: &Path, keys: &mut KekLookup, gap_threshold: i64) -> Result<SegmentFile> {
         let file = File::open(path).ctx("open segment", path)?;
         let file_len = file.metadata().ctx("stat segment", path)?.len();
         let opened = open_header(&file, path, keys)?;
@@ -127,7 +91,7 @@ impl SegmentFile {
             Ok(Some(summary)) => (summary, SealState::Sealed),
             Ok(None) | Err(_) => {
                 let footer_damaged = footer.is_err();
-                let scan = recover::scan_records(&file, path, &opened, u64::MAX)?;
+                let scan = scan_records(&file, path, &opened, u64::MAX, gap_threshold)?;
                 (scan.summary, SealState::Unsealed { problem: scan.problem, footer_damaged })
             }
         };

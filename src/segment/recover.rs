@@ -5,123 +5,15 @@
 //! acknowledged lies before that point, because sync writes records in order
 //! and only then calls fdatasync.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
-use crate::segment::format::{self, RecordBody, SegmentHeader, SegmentSummary, RECORD_PREFIX_LEN};
-use crate::segment::reader::{open_header, KekLookup, OpenedHeader};
-use crate::segment::writer::SegmentWriter;
-
-/// Result of scanning the records of a segment.
-pub struct Scan {
-    pub writer: SegmentWriter,
-    pub summary: SegmentSummary,
-    /// Offset just past the last intact record.
-    pub valid_end: u64,
-    /// The first bad record: offset and what was wrong with it.
-    pub problem: Option<(u64, String)>,
-    /// Offset of a footer record met during the scan.
-    pub footer_at: Option<u64>,
-}
-
-/// Gap threshold used when a scan has no store options at hand.
-pub const DEFAULT_GAP_THRESHOLD_NS: i64 = 2_000_000_000;
-
-/// Scans records from the end of the header up to `limit` (or the file end).
-pub(crate) fn scan_records(file: &File, path: &Path, opened: &OpenedHeader, limit: u64) -> Result<Scan> {
-    scan_with(file, path, opened, limit, DEFAULT_GAP_THRESHOLD_NS)
-}
-
-fn scan_with(
-    file: &File,
-    path: &Path,
-    opened: &OpenedHeader,
-    limit: u64,
-    gap_threshold: i64,
-) -> Result<Scan> {
-    let file_len = file.metadata().ctx("stat segment", path)?.len().min(limit);
-    let mut writer = SegmentWriter::resume(
-        opened.parsed.header.clone(),
-        opened.config.clone(),
-        opened.cipher.clone(),
-        &opened.header_bytes,
-        gap_threshold,
-    );
-    let binding = *writer.binding();
-    let mut offset = opened.parsed.header_len as u64;
-    let mut problem = None;
-    let mut footer_at = None;
-    let mut record = Vec::new();
-    while offset < file_len {
-        let mut stop = |detail: String| problem = Some((offset, detail));
-        if offset + RECORD_PREFIX_LEN as u64 > file_len {
-            stop("torn record prefix at the end of the file".into());
-            break;
-        }
-        let mut prefix = [0u8; RECORD_PREFIX_LEN];
-        file.read_exact_at(&mut prefix, offset).ctx("read segment", path)?;
-        match format::skip_padding(&prefix, offset, opened.parsed.version) {
-            // Padding to a commit point: it must be zeros all the way.
-            Some(Some(next)) => {
-                let mut pad = vec![0u8; (next.min(file_len) - offset) as usize];
-                file.read_exact_at(&mut pad, offset).ctx("read segment", path)?;
-                if pad.iter().any(|&b| b != 0) || next > file_len {
-                    stop("padding is not all zeros (torn write)".into());
-                    break;
-                }
-                writer.account_padding(&pad);
-                offset = next;
-                continue;
-            }
-            // A zero block where the next record would start: nothing more was written.
-            Some(None) => break,
-            None => {}
-        }
-        let (len, crc) = match format::parse_record_prefix(&prefix) {
-            Ok(v) => v,
-            Err(e) => {
-                stop(e.detail);
-                break;
-            }
-        };
-        let total = RECORD_PREFIX_LEN + len;
-        if offset + total as u64 > file_len {
-            stop(format!("torn record: {len} bytes announced, {} present", file_len - offset - 8));
-            break;
-        }
-        record.resize(total, 0);
-        file.read_exact_at(&mut record, offset).ctx("read segment", path)?;
-        match format::parse_record_body(&record[RECORD_PREFIX_LEN..], crc) {
-            Err(e) => {
-                stop(e.detail);
-                break;
-            }
-            Ok(RecordBody::Footer) => {
-                footer_at = Some(offset);
-                break;
-            }
-            Ok(RecordBody::Frame { meta, sealed, meta_bytes }) => {
-                if meta.seq != writer.frame_count() {
-                    stop(format!("frame sequence {} where {} was expected", meta.seq, writer.frame_count()));
-                    break;
-                }
-                if format::open_frame_payload(meta_bytes, meta.seq, sealed, &opened.cipher, &binding)
-                    .is_none()
-                {
-                    stop(format!("frame {} does not authenticate", meta.seq));
-                    break;
-                }
-                writer.account(&meta, &record);
-            }
-        }
-        offset += total as u64;
-    }
-    let valid_end = writer.len();
-    let summary = writer.summary();
-    Ok(Scan { writer, summary, valid_end, problem, footer_at })
-}
+use crate::segment::format::{SegmentHeader, SegmentSummary};
+use crate::segment::open::{open_header, KekLookup};
+use crate::segment::reader::{SealState, SegmentFile};
+use crate::segment::scan::scan_records;
 
 /// What recovery did to one segment file.
 #[derive(Debug)]
@@ -163,13 +55,13 @@ pub fn recover_segment(path: &Path, keys: &mut KekLookup, gap_threshold: i64) ->
     let file_len = file.metadata().ctx("stat segment", path)?.len();
 
     // A complete footer and trailer: sealed already, the catalog just missed it.
-    if let Ok(seg) = crate::segment::reader::SegmentFile::open(path, keys) {
-        if seg.seal == crate::segment::reader::SealState::Sealed {
+    if let Ok(seg) = SegmentFile::open(path, keys, gap_threshold) {
+        if seg.seal == SealState::Sealed {
             return Ok(Recovery::AlreadySealed { header, codec, summary: seg.summary.clone() });
         }
     }
 
-    let scan = scan_with(&file, path, &opened, u64::MAX, gap_threshold)?;
+    let scan = scan_records(&file, path, &opened, u64::MAX, gap_threshold)?;
     if scan.writer.frame_count() == 0 {
         return Ok(Recovery::Empty { header: Some(header) });
     }

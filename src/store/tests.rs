@@ -336,8 +336,13 @@ mod retention {
         assert!(store.read("cam", range(base, base + 20 * NANOS_PER_SECOND)).unwrap().next().is_none());
         assert_eq!(store.read("cam", day1).unwrap().count(), 500, "held footage reads after its retention");
         // The copy taken before the sweep is now unreadable, master key or not.
-        let err =
-            SegmentFile::open(&backup, &mut |c, d| store.shared().keystore_guard().kek(c, d)).err().unwrap();
+        let err = SegmentFile::open(
+            &backup,
+            &mut |c, d| store.shared().keystore_guard().kek(c, d),
+            store.options().gap_threshold_ns,
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, Error::KeyShredded { .. }), "{err}");
         assert!(store.fsck(true).unwrap().problems.is_empty(), "chain verifies through tombstones");
 

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
-use crate::store::Shared;
-use crate::sweep;
+use crate::store::shared::Shared;
+use crate::store::sweep;
 use crate::time::Timestamp;
 
 /// A preallocated file whose space is given back the moment the disk fills:

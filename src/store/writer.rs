@@ -1,4 +1,7 @@
-//! A camera's writer: the append path and its group commit.
+//! store/writer.rs: a camera's writer: the append path, rolling to new
+//! segments, key leases, and the I/O that commits its bytes. The bytes of
+//! one segment file are built by segment/writer.rs; this file decides when
+//! they reach the disk.
 //!
 //! `append` never does I/O. It seals the frame into a record (AES-GCM, CRC,
 //! SHA-256 running hash) and queues the bytes, so its latency is a few
@@ -23,17 +26,17 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::catalog::{SegmentRow, SegmentState};
 use crate::crypto::{self, SecretKey};
-use crate::direct_io::StreamFile;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::segment::format::{self, CodecConfig, SegmentHeader, SegmentSummary, MAX_FRAME_BYTES};
 use crate::segment::reader::SegmentFile;
 use crate::segment::writer::{NewFrame, SegmentWriter};
-use crate::store::Shared;
+use crate::store::direct_io::StreamFile;
+use crate::store::shared::{lock, CommitMark, LiveWriter, Shared};
 use crate::time::Timestamp;
 
 /// Counters a writer exposes (for progress displays and benchmarks).
@@ -59,13 +62,6 @@ enum Drain {
     Commit,
     /// Commit and fdatasync.
     Sync,
-}
-
-/// How far a writer's current file was written before a filesystem commit.
-pub(crate) struct CommitMark {
-    segment: u64,
-    written: u64,
-    dir: Option<PathBuf>,
 }
 
 /// Durations of the most recent commits, for latency percentiles.
@@ -142,7 +138,7 @@ pub struct CameraWriter {
     /// A size-triggered flush is queued on the group-commit pool.
     flush_queued: AtomicBool,
     /// A periodic sync is queued on the group-commit pool.
-    pub(crate) sync_queued: AtomicBool,
+    sync_queued: AtomicBool,
 }
 
 /// Where a segment lives, relative to the store root.
@@ -153,12 +149,6 @@ pub fn segment_rel_path(camera: &str, day: i32, id: u64) -> String {
         crate::time::format_utc_day(day),
         id
     )
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding a writer lock leaves state we cannot trust for
-    // further appends, but reads and close must still work: take it anyway.
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl CameraWriter {
@@ -207,10 +197,6 @@ impl CameraWriter {
         s.syncs = times.count;
         s.recent_sync_us = times.recent.iter().copied().collect();
         s
-    }
-
-    pub(crate) fn needs_sync(&self) -> bool {
-        self.dirty.load(Ordering::Acquire)
     }
 
     /// Appends one access unit. Checks order, seals the record and queues it;
@@ -298,7 +284,7 @@ impl CameraWriter {
         let shared = &self.shared;
         let id = shared.allocate_segment_id();
         let day = ts.utc_day();
-        let kek = lock(&shared.keystore).kek_for_writing(&self.camera, day)?;
+        let kek = shared.keystore_guard().kek_for_writing(&self.camera, day)?;
         let dek = SecretKey::random()?;
         let aad = format::dek_wrap_aad(&shared.store_id, id, &self.camera, day);
         let header = SegmentHeader {
@@ -374,56 +360,6 @@ impl CameraWriter {
         times.recent.push_back(took.as_micros().min(u32::MAX as u128) as u32);
     }
 
-    /// First half of a filesystem-wide commit (group_commit.rs): writes the
-    /// queued bytes and says how far the current file now reaches.
-    pub(crate) fn write_for_commit(&self) -> Option<CommitMark> {
-        let mut io = lock(&self.io);
-        // Frames appended from now on are not covered: they re-mark dirty.
-        self.dirty.store(false, Ordering::Release);
-        match self.drain(&mut io, Drain::Commit, None) {
-            Ok(_) => io.current.as_ref().map(|c| CommitMark {
-                segment: c.id,
-                written: c.stream.written(),
-                dir: io.dir_to_sync.clone(),
-            }),
-            Err(_) => {
-                // Recorded in the writer; the next commit retries.
-                self.dirty.store(true, Ordering::Release);
-                None
-            }
-        }
-    }
-
-    /// Second half: a syncfs covering `mark` succeeded.
-    pub(crate) fn mark_durable(&self, mark: CommitMark, took: std::time::Duration) {
-        let mut io = lock(&self.io);
-        if let Some(cur) = io.current.as_mut().filter(|c| c.id == mark.segment) {
-            cur.synced = cur.synced.max(mark.written);
-        }
-        if mark.dir.is_some() && io.dir_to_sync == mark.dir {
-            io.dir_to_sync = None; // syncfs persisted the new directory entry too
-        }
-        drop(io);
-        self.record_commit(took);
-    }
-
-    /// Group-commit entry point: errors stay recorded in the writer and are
-    /// reported to the next caller of append/sync/close.
-    pub(crate) fn background_flush(&self, sync: bool) {
-        let _ = self.flush(sync);
-        if sync {
-            self.sync_queued.store(false, Ordering::Release);
-        }
-    }
-
-    /// Writes queued bytes and, for `live == Some(id)`, returns a readable
-    /// view of segment `id` if it is the one being appended to: the view is
-    /// taken atomically with the queue, so it covers exactly what was written.
-    pub(crate) fn live_segment(&self, id: u64) -> Result<Option<SegmentFile>> {
-        let mut io = lock(&self.io);
-        self.drain(&mut io, Drain::Commit, Some(id))
-    }
-
     fn drain(&self, io: &mut IoState, mode: Drain, live: Option<u64>) -> Result<Option<SegmentFile>> {
         let sync = mode == Drain::Sync;
         let (mut ops, live_view) = {
@@ -465,7 +401,7 @@ impl CameraWriter {
         };
         while let Some(op) = ops.pop_front() {
             let mut result = self.execute(io, &op);
-            if result.as_ref().is_err_and(Error::is_disk_full) && crate::pressure::reclaim(&self.shared) {
+            if result.as_ref().is_err_and(Error::is_disk_full) && self.shared.reclaim() {
                 // Old footage made room: the same positional write again.
                 result = self.execute(io, &op);
             }
@@ -520,7 +456,7 @@ impl CameraWriter {
                 shared.catalog_for_io().insert_open_segment(row)?;
                 // The row now pins the KEK; the writer's lease can go.
                 if lease.swap(false, Ordering::AcqRel) {
-                    lock(&shared.keystore).release_lease(&row.camera, row.kek_day);
+                    shared.keystore_guard().release_lease(&row.camera, row.kek_day);
                 }
                 let path = shared.root.join(&row.path);
                 let dir = path.parent().expect("segment path has a directory").to_path_buf();
@@ -615,6 +551,79 @@ impl CameraWriter {
 
     pub fn is_closed(&self) -> bool {
         lock(&self.state).closed
+    }
+}
+
+/// The face the store's shared state and the group commit see (store/shared.rs).
+impl LiveWriter for CameraWriter {
+    fn flush(&self, sync: bool) -> Result<()> {
+        CameraWriter::flush(self, sync)
+    }
+
+    fn close(&self) -> Result<()> {
+        CameraWriter::close(self)
+    }
+
+    fn is_closed(&self) -> bool {
+        CameraWriter::is_closed(self)
+    }
+
+    fn claim_sync(&self) -> bool {
+        !self.sync_queued.swap(true, Ordering::AcqRel)
+    }
+
+    fn needs_sync(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
+    }
+
+    /// First half of a filesystem-wide commit (store/commit.rs): writes the
+    /// queued bytes and says how far the current file now reaches.
+    fn write_for_commit(&self) -> Option<CommitMark> {
+        let mut io = lock(&self.io);
+        // Frames appended from now on are not covered: they re-mark dirty.
+        self.dirty.store(false, Ordering::Release);
+        match self.drain(&mut io, Drain::Commit, None) {
+            Ok(_) => io.current.as_ref().map(|c| CommitMark {
+                segment: c.id,
+                written: c.stream.written(),
+                dir: io.dir_to_sync.clone(),
+            }),
+            Err(_) => {
+                // Recorded in the writer; the next commit retries.
+                self.dirty.store(true, Ordering::Release);
+                None
+            }
+        }
+    }
+
+    /// Second half: a syncfs covering `mark` succeeded.
+    fn mark_durable(&self, mark: CommitMark, took: std::time::Duration) {
+        let mut io = lock(&self.io);
+        if let Some(cur) = io.current.as_mut().filter(|c| c.id == mark.segment) {
+            cur.synced = cur.synced.max(mark.written);
+        }
+        if mark.dir.is_some() && io.dir_to_sync == mark.dir {
+            io.dir_to_sync = None; // syncfs persisted the new directory entry too
+        }
+        drop(io);
+        self.record_commit(took);
+    }
+
+    /// Group-commit entry point: errors stay recorded in the writer and are
+    /// reported to the next caller of append/sync/close.
+    fn background_flush(&self, sync: bool) {
+        let _ = self.flush(sync);
+        if sync {
+            self.sync_queued.store(false, Ordering::Release);
+        }
+    }
+
+    /// Writes queued bytes and, for `live == Some(id)`, returns a readable
+    /// view of segment `id` if it is the one being appended to: the view is
+    /// taken atomically with the queue, so it covers exactly what was written.
+    fn live_segment(&self, id: u64) -> Result<Option<SegmentFile>> {
+        let mut io = lock(&self.io);
+        self.drain(&mut io, Drain::Commit, Some(id))
     }
 }
 

@@ -1,5 +1,5 @@
-//! Integrity checks and catalog rebuilds: the two ways the store compares
-//! what the catalog says with what the segment files say.
+//! store/fsck.rs: integrity checks and catalog rebuilds, the two ways the
+//! store compares what the catalog says with what the segment files say.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -12,11 +12,12 @@ use crate::catalog::{CameraRow, Catalog, SegmentRow, SegmentState};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::keys::Keystore;
-use crate::mirror;
 use crate::retention::RetentionSetting;
 use crate::segment::reader::{SealState, SegmentFile};
-use crate::segment::recover::{self, Recovery};
-use crate::store::{Shared, CATALOG_FILE};
+use crate::segment::recover;
+use crate::store::mirror;
+use crate::store::recovery::{settle, Settled};
+use crate::store::shared::{Shared, CATALOG_FILE};
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +45,11 @@ pub struct RebuildReport {
     pub holds: u64,
     /// Deleted-segment records restored from `tombstones.jsonl`.
     pub tombstones: u64,
+    /// Unsealed segments recovered and sealed on the way.
     pub repaired: u64,
+    /// Segment files that never held a complete frame, removed (as opening
+    /// the store removes them: store/recovery.rs).
+    pub removed_empty: u64,
     pub problems: Vec<Problem>,
 }
 
@@ -265,7 +270,7 @@ pub(crate) fn rebuild_catalog_file(
     let mut rows: Vec<(SegmentRow, Vec<crate::segment::format::Gap>)> = Vec::new();
     for (rel, path) in segment_files(root)? {
         let mut keys = |c: &str, d: i32| keystore.kek(c, d);
-        let seg = match SegmentFile::open(&path, &mut keys) {
+        let seg = match SegmentFile::open(&path, &mut keys, gap_threshold) {
             Ok(s) => s,
             Err(e) => {
                 report.problems.push(problem_from("", None, &path, &e));
@@ -274,11 +279,25 @@ pub(crate) fn rebuild_catalog_file(
         };
         let seg = if let SealState::Unsealed { .. } = seg.seal {
             drop(seg);
-            match recover::recover_segment(&path, &mut keys, gap_threshold)? {
-                Recovery::Empty { .. } | Recovery::Unreadable { .. } => continue,
-                _ => {
+            let recovery = recover::recover_segment(&path, &mut keys, gap_threshold)?;
+            match settle(root, &path, recovery)? {
+                Settled::Sealed { .. } => {
                     report.repaired += 1;
-                    SegmentFile::open(&path, &mut keys)?
+                    SegmentFile::open(&path, &mut keys, gap_threshold)?
+                }
+                Settled::RemovedEmpty => {
+                    report.removed_empty += 1;
+                    continue;
+                }
+                Settled::Quarantined { detail } => {
+                    report.problems.push(Problem {
+                        camera: String::new(),
+                        segment_id: None,
+                        path: path.clone(),
+                        offset: None,
+                        detail: format!("unreadable segment quarantined: {detail}"),
+                    });
+                    continue;
                 }
             }
         } else {

@@ -2,15 +2,14 @@
 //! pressure and master-key rotation. Planning lives in retention.rs,
 //! execution in sweep.rs and pressure.rs; this file is the API over them.
 
-use crate::audit::NewEntry;
+use crate::access::audit::NewEntry;
 use crate::catalog::CameraRow;
-use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
-use crate::mirror;
-use crate::pressure::{self, StorageStatus};
 use crate::retention::{Hold, RetentionPolicy, RetentionSetting};
+use crate::store::mirror;
+use crate::store::pressure::{self, StorageStatus};
+use crate::store::sweep::{self, SweepReport};
 use crate::store::Store;
-use crate::sweep::{self, SweepReport};
 use crate::time::{TimeRange, Timestamp};
 
 fn hold_entry(action: &str, hold: &Hold, actor: &str) -> NewEntry {
@@ -19,7 +18,7 @@ fn hold_entry(action: &str, hold: &Hold, actor: &str) -> NewEntry {
         action: action.into(),
         camera: Some(hold.camera.clone()),
         footage: Some(TimeRange::new(hold.start, hold.end)),
-        outcome: crate::audit::DONE.into(),
+        outcome: crate::access::audit::DONE.into(),
         reason: hold.reason.clone(),
         case: hold.case.clone(),
         details: serde_json::json!({ "hold_id": hold.id, "until": hold.until.map(|t| t.0) }).to_string(),
@@ -36,7 +35,7 @@ impl Store {
         let row = {
             let catalog = self.shared().catalog()?;
             catalog.set_camera_retention(camera, &setting)?;
-            catalog.camera(camera)?.ok_or_else(|| Error::UnknownCamera(camera.to_string()))?
+            catalog.existing_camera(camera)?
         };
         self.write_camera_file(&row)?;
         Ok(row)
@@ -45,7 +44,7 @@ impl Store {
     /// The policy a camera follows now, and where it comes from.
     pub fn effective_retention(&self, camera: &str) -> Result<(String, RetentionPolicy)> {
         let catalog = self.shared().catalog()?;
-        let row = catalog.camera(camera)?.ok_or_else(|| Error::UnknownCamera(camera.to_string()))?;
+        let row = catalog.existing_camera(camera)?;
         catalog.effective_retention(&row)
     }
 
@@ -88,7 +87,7 @@ impl Store {
         let shared = self.shared();
         let _serial = shared.sweep_guard();
         let catalog = shared.catalog()?;
-        catalog.camera(camera)?.ok_or_else(|| Error::UnknownCamera(camera.to_string()))?;
+        catalog.existing_camera(camera)?;
         let mut hold = Hold {
             id: 0,
             camera: camera.to_string(),
@@ -149,23 +148,5 @@ impl Store {
 
     pub fn storage_status(&self) -> Result<StorageStatus> {
         pressure::status(self.shared())
-    }
-
-    /// Re-wraps every key under `new_master` without rewriting any video.
-    /// One atomic rename: after a crash the old or the new key opens the
-    /// store, never neither.
-    pub fn rotate_master_key(&self, new_master: SecretKey, actor: &str) -> Result<()> {
-        {
-            let _io = self.shared().keystore_io_guard();
-            self.shared().keystore_guard().rotate_master(new_master)?;
-        }
-        self.shared().audit(NewEntry {
-            principal: actor.to_string(),
-            action: "key_rotation".into(),
-            outcome: crate::audit::DONE.into(),
-            reason: "every key-encryption key re-wrapped under a new master key".into(),
-            ..NewEntry::default()
-        })?;
-        Ok(())
     }
 }

@@ -23,11 +23,11 @@ use std::sync::MutexGuard;
 use crate::catalog::{SegmentRow, Tombstone};
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::mirror;
 use crate::retention::{
     self, CameraPlan, DeleteReason, Hold, PlannedDeletion, RetentionPolicy, SegmentFacts,
 };
-use crate::store::Shared;
+use crate::store::mirror;
+use crate::store::shared::Shared;
 use crate::time::Timestamp;
 
 /// What a sweep planned (dry run) or did.
@@ -136,10 +136,10 @@ fn audit_sweep(shared: &Shared, report: &SweepReport, actor: &str, pressure: Opt
         "shredded": report.shredded.iter().map(|(c, d)| serde_json::json!({"camera": c, "day": crate::time::format_utc_day(*d)})).collect::<Vec<_>>(),
         "free_bytes_needed": pressure,
     });
-    shared.audit(crate::audit::NewEntry {
+    shared.audit(crate::access::audit::NewEntry {
         principal: actor.to_string(),
         action: if pressure.is_some() { "disk_pressure_sweep" } else { "retention_sweep" }.into(),
-        outcome: crate::audit::DONE.into(),
+        outcome: crate::access::audit::DONE.into(),
         reason: format!("{} segments, {} bytes deleted", report.deletions().count(), report.deleted_bytes()),
         details: details.to_string(),
         ..Default::default()

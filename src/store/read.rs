@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::segment::format::IndexEntry;
 use crate::segment::reader::{Frame, SegmentFile};
-use crate::store::Shared;
+use crate::store::shared::Shared;
 use crate::time::{TimeRange, Timestamp};
 
 /// H.264/H.265 reorder at most 16 frames; after that many consecutive frames

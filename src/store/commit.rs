@@ -1,4 +1,4 @@
-//! Group commit: a ticker thread that, every `sync_interval`, makes the
+//! store/commit.rs: group commit, a ticker thread that, every `sync_interval`, makes the
 //! frames of every writer durable, using a small pool of I/O threads that
 //! also serve the size-triggered flushes from `append`.
 //!
@@ -15,36 +15,13 @@
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use crate::store::Shared;
-use crate::writer::{CameraWriter, CommitMark};
-
-/// How the group commit makes frames durable.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum CommitMode {
-    Filesystem,
-    PerFile,
-}
-
-pub(crate) enum JobKind {
-    /// Write queued bytes (size-triggered).
-    Flush,
-    /// Write and fdatasync.
-    Sync,
-    /// Write for a filesystem-wide commit; report what was written.
-    WriteForCommit(Sender<(Arc<CameraWriter>, Option<CommitMark>)>),
-}
-
-pub(crate) struct Job {
-    pub writer: Arc<CameraWriter>,
-    pub kind: JobKind,
-}
+use crate::store::shared::{CommitMark, CommitMode, Job, JobKind, LiveWriter, Shared};
 
 pub(crate) struct GroupCommit {
     stop: Option<Sender<()>>,
@@ -52,24 +29,16 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the ticker, the janitor (disk pressure) and `io_threads`
-    /// workers serving `jobs`.
+    /// Starts the ticker and `io_threads` workers serving `jobs`.
     pub fn start(shared: Weak<Shared>, jobs_tx: Sender<Job>, jobs_rx: Receiver<Job>) -> GroupCommit {
         let options = shared.upgrade().expect("store is alive while starting").options.clone();
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
         let mut threads = Vec::new();
-        let (janitor_shared, janitor_stop) = (shared.clone(), stop_rx.clone());
         threads.push(
             std::thread::Builder::new()
                 .name("vidvault-commit".into())
                 .spawn(move || ticker(shared, jobs_tx, stop_rx))
                 .expect("spawn group-commit thread"),
-        );
-        threads.push(
-            std::thread::Builder::new()
-                .name("vidvault-janitor".into())
-                .spawn(move || janitor(janitor_shared, janitor_stop, options.pressure_interval))
-                .expect("spawn janitor thread"),
         );
         for i in 0..options.io_threads.max(1) {
             let rx = jobs_rx.clone();
@@ -104,21 +73,6 @@ impl GroupCommit {
     }
 }
 
-/// Checks free space every `interval` and reclaims footage under pressure.
-/// A failed check becomes the store's alarm rather than a silent stop.
-fn janitor(shared: Weak<Shared>, stop: Receiver<()>, interval: Duration) {
-    loop {
-        match stop.recv_timeout(interval) {
-            Err(RecvTimeoutError::Timeout) => {}
-            _ => return,
-        }
-        let Some(shared) = shared.upgrade() else { return };
-        if let Err(e) = crate::pressure::check(&shared) {
-            shared.set_alarm(Some(format!("disk pressure check failed: {e}")));
-        }
-    }
-}
-
 fn ticker(shared: Weak<Shared>, jobs: Sender<Job>, stop: Receiver<()>) {
     let Some((interval, mode, root)) =
         shared.upgrade().map(|s| (s.options.sync_interval, s.options.commit, s.root.clone()))
@@ -133,7 +87,7 @@ fn ticker(shared: Weak<Shared>, jobs: Sender<Job>, stop: Receiver<()>) {
             _ => return,
         }
         let Some(shared) = shared.upgrade() else { return };
-        let writers: Vec<Arc<CameraWriter>> =
+        let writers: Vec<Arc<dyn LiveWriter>> =
             shared.live_writers().into_iter().filter(|w| w.needs_sync()).collect();
         drop(shared);
         let sent = match (mode, &root_dir) {
@@ -146,11 +100,9 @@ fn ticker(shared: Weak<Shared>, jobs: Sender<Job>, stop: Receiver<()>) {
     }
 }
 
-fn commit_per_file(writers: Vec<Arc<CameraWriter>>, jobs: &Sender<Job>) -> bool {
+fn commit_per_file(writers: Vec<Arc<dyn LiveWriter>>, jobs: &Sender<Job>) -> bool {
     for w in writers {
-        if !w.sync_queued.swap(true, Ordering::AcqRel)
-            && jobs.send(Job { writer: w, kind: JobKind::Sync }).is_err()
-        {
+        if w.claim_sync() && jobs.send(Job { writer: w, kind: JobKind::Sync }).is_err() {
             return false;
         }
     }
@@ -158,7 +110,7 @@ fn commit_per_file(writers: Vec<Arc<CameraWriter>>, jobs: &Sender<Job>) -> bool 
 }
 
 /// Writes every dirty writer on the pool, then one syncfs for all of them.
-fn commit_filesystem(writers: Vec<Arc<CameraWriter>>, jobs: &Sender<Job>, dir: &File) -> bool {
+fn commit_filesystem(writers: Vec<Arc<dyn LiveWriter>>, jobs: &Sender<Job>, dir: &File) -> bool {
     if writers.is_empty() {
         return true;
     }
@@ -171,7 +123,7 @@ fn commit_filesystem(writers: Vec<Arc<CameraWriter>>, jobs: &Sender<Job>, dir: &
         }
     }
     drop(done_tx);
-    let written: Vec<(Arc<CameraWriter>, Option<CommitMark>)> = done_rx.iter().take(count).collect();
+    let written: Vec<(Arc<dyn LiveWriter>, Option<CommitMark>)> = done_rx.iter().take(count).collect();
     // SAFETY: syncfs on a valid, open descriptor.
     let ok = unsafe { libc::syncfs(dir.as_raw_fd()) } == 0;
     for (w, mark) in written {

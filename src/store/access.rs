@@ -5,8 +5,8 @@
 
 use serde_json::json;
 
-use crate::access::{self, Grant, Request};
-use crate::audit::{self, AuditEntry, AuditVerification, NewEntry};
+use crate::access::audit::{self, AuditEntry, AuditVerification, NewEntry};
+use crate::access::grants::{self, Grant, Request};
 use crate::error::{Error, Result};
 use crate::keys::{ADMIN_SIGNING_KEY, EXPORT_SIGNING_KEY};
 use crate::store::Store;
@@ -39,7 +39,7 @@ impl Store {
         }
         grant.issued_at = Timestamp::now();
         grant.validate()?;
-        let token = access::encode_token(&grant, &self.signing_key(ADMIN_SIGNING_KEY)?);
+        let token = grants::encode_token(&grant, &self.signing_key(ADMIN_SIGNING_KEY)?);
         self.shared().audit(NewEntry {
             principal: grant.issued_by.clone(),
             action: "grant_issue".into(),
@@ -73,7 +73,7 @@ impl Store {
         if principal.trim().is_empty() {
             return Err(Error::invalid("a session needs a principal name"));
         }
-        if !access::ACTIONS.contains(&action) {
+        if !grants::ACTIONS.contains(&action) {
             return Err(Error::invalid(format!("unknown action {action:?}")));
         }
         let labels = match camera {
@@ -85,16 +85,16 @@ impl Store {
         let mut grants = Vec::new();
         let mut rejected = Vec::new();
         for (i, t) in tokens.iter().enumerate() {
-            match access::decode_token(t, &admin, &self.store_id(), now) {
+            match grants::decode_token(t, &admin, &self.store_id(), now) {
                 Ok(g) => grants.push(g),
                 Err(r) => rejected.push(format!("grant #{} rejected: {r}", i + 1)),
             }
         }
         let request = Request { principal, action, camera, labels: &labels, footage };
-        let decision = if action == DEFAULT_ACTION && access::check(&grants, &request).is_err() {
+        let decision = if action == DEFAULT_ACTION && grants::check(&grants, &request).is_err() {
             Ok(None)
         } else {
-            access::check(&grants, &request).map(|g| Some(g.clone()))
+            grants::check(&grants, &request).map(|g| Some(g.clone()))
         };
         let (outcome, why, grant) = match &decision {
             Ok(g) => (

@@ -1,0 +1,418 @@
+//! The store: one directory holding a keystore, a catalog and segment files,
+//! opened by one process at a time. This file wires the pieces together
+//! (lock, recovery on open, writers, reads); each piece lives in its own file.
+//!
+//! ```text
+//! STORE/VIDVAULT                      marker (store id, format version)
+//! STORE/LOCK                          flock + holder pid
+//! STORE/keys.vvk                      keystore (keys.rs)
+//! STORE/catalog.sqlite                catalog (catalog/)
+//! STORE/retention.json, holds.json    mirrors of retention classes and legal holds (mirror.rs)
+//! STORE/segments/CAMERA/camera.json   mirror of the camera's labels and retention
+//! STORE/segments/CAMERA/YYYY-MM-DD/ID.vvs   segment files (segment/)
+//! STORE/tombstones.jsonl              journal of segments retention deleted (mirror.rs)
+//! STORE/reserve.bin                   4 MiB given back when the disk fills (pressure.rs)
+//! STORE/audit.sqlite                  hash-chained, signed audit log (audit.rs)
+//! STORE/quarantine/                   damaged files moved aside, never deleted
+//! ```
+
+mod access;
+pub mod commit;
+pub mod direct_io;
+pub mod fsck;
+mod janitor;
+mod keys;
+pub mod lock;
+pub mod mirror;
+pub mod pressure;
+pub mod read;
+pub mod recovery;
+mod retention;
+pub(crate) mod shared;
+pub mod sweep;
+pub mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::access::audit::{AuditLog, AUDIT_FILE};
+use crate::camera::validate_camera_id;
+use crate::catalog::{CameraRow, Catalog, SegmentRow, SegmentState};
+use crate::crypto::SecretKey;
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::gaps;
+use crate::keys::{Keystore, ADMIN_SIGNING_KEY, EXPORT_SIGNING_KEY};
+use crate::retention::RetentionSetting;
+use crate::segment::format::{CodecConfig, Gap};
+use crate::segment::reader::Frame;
+use crate::store::commit::GroupCommit;
+use crate::store::fsck::{FsckReport, RebuildReport};
+use crate::store::janitor::Janitor;
+use crate::store::lock::StoreLock;
+use crate::store::read::FrameCursor;
+use crate::store::recovery::recover_open_segments;
+pub use crate::store::recovery::RecoveredSegment;
+use crate::store::shared::{lock, Parts, Shared, CATALOG_FILE, KEYSTORE_FILE, MARKER_FILE};
+pub use crate::store::shared::{CommitMode, StoreOptions};
+use crate::store::writer::CameraWriter;
+use crate::time::{TimeRange, Timestamp};
+
+/// An open store: the handle services hold. It owns the store lock and the
+/// background threads (group commit, janitor); everything else lives in
+/// `Shared` so writers and threads can hold it without the handle.
+pub struct Store {
+    shared: Arc<Shared>,
+    group_commit: Mutex<Option<GroupCommit>>,
+    janitor: Mutex<Option<Janitor>>,
+    lock: Mutex<Option<StoreLock>>,
+    recovered: Vec<RecoveredSegment>,
+}
+
+impl Store {
+    /// Creates a new store at `root` (a missing or empty directory).
+    pub fn create(root: &Path, master: SecretKey, options: StoreOptions) -> Result<Store> {
+        if root.join(MARKER_FILE).exists() {
+            return Err(Error::StoreExists { path: root.to_path_buf() });
+        }
+        if root.exists() {
+            let mut entries = std::fs::read_dir(root).ctx("list", root)?;
+            if entries.next().is_some() {
+                return Err(Error::NotAStore {
+                    path: root.to_path_buf(),
+                    detail: "the directory is not empty; create a store in a new or empty directory".into(),
+                });
+            }
+        }
+        fsutil::create_dir_all_durable(root)?;
+        fsutil::raise_open_files_limit();
+        let lock = StoreLock::acquire(root)?;
+        let store_id = *uuid::Uuid::new_v4().as_bytes();
+        let mut keystore = Keystore::create(&root.join(KEYSTORE_FILE), store_id, master.clone())?;
+        keystore.signing_key(EXPORT_SIGNING_KEY)?;
+        keystore.signing_key(ADMIN_SIGNING_KEY)?;
+        drop(keystore);
+        Catalog::create(&root.join(CATALOG_FILE), &uuid_string(&store_id))?;
+        fsutil::create_dir_all_durable(&root.join("segments"))?;
+        let marker = format!(
+            "vidvault store\nformat {}\nstore_id {}\n",
+            crate::segment::format::FORMAT_VERSION,
+            uuid_string(&store_id)
+        );
+        fsutil::write_atomic(&root.join(MARKER_FILE), marker.as_bytes())?;
+        Store::open_locked(root, master, options, lock, false)
+    }
+
+    /// Opens an existing store, recovering segments a crash left unsealed.
+    pub fn open(
+        root: &Path,
+        master: SecretKey,
+        options: StoreOptions,
+        rebuild_catalog: bool,
+    ) -> Result<Store> {
+        if !root.join(MARKER_FILE).exists() {
+            let detail =
+                if root.exists() { "no VIDVAULT marker file" } else { "the directory does not exist" };
+            return Err(Error::NotAStore { path: root.to_path_buf(), detail: detail.into() });
+        }
+        fsutil::raise_open_files_limit();
+        let lock = StoreLock::acquire(root)?;
+        Store::open_locked(root, master, options, lock, rebuild_catalog)
+    }
+
+    fn open_locked(
+        root: &Path,
+        master: SecretKey,
+        options: StoreOptions,
+        lock: StoreLock,
+        rebuild_catalog: bool,
+    ) -> Result<Store> {
+        let mut keystore = Keystore::open(&root.join(KEYSTORE_FILE), master)?;
+        let store_id = keystore.store_id();
+        let id_text = uuid_string(&store_id);
+        let catalog_path = root.join(CATALOG_FILE);
+        if rebuild_catalog {
+            fsck::rebuild_catalog_file(root, &id_text, &mut keystore, options.gap_threshold_ns)?;
+        }
+        let mut catalog = Catalog::open(&catalog_path, &id_text)?;
+        let recovered = recover_open_segments(root, &mut catalog, &mut keystore, options.gap_threshold_ns)?;
+        mirror::refresh_all(root, &catalog)?;
+        // Stores created before grants existed get their admin key now.
+        keystore.signing_key(ADMIN_SIGNING_KEY)?;
+        let audit =
+            AuditLog::open(&root.join(AUDIT_FILE), &id_text, keystore.signing_key(EXPORT_SIGNING_KEY)?)?;
+        let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared::new(
+            options,
+            Parts {
+                root: root.to_path_buf(),
+                store_id,
+                keystore,
+                catalog,
+                audit,
+                jobs: jobs_tx.clone(),
+                // The write path frees space on ENOSPC through this hook
+                // without depending on retention.
+                reclaim: Box::new(pressure::reclaim),
+            },
+        )?);
+        // Keys of days a crash-interrupted deletion emptied.
+        sweep::shred_unused_keys(&shared)?;
+        pressure::ensure_reserve(root)?;
+        let gc = GroupCommit::start(Arc::downgrade(&shared), jobs_tx, jobs_rx);
+        let janitor = Janitor::start(Arc::downgrade(&shared));
+        Ok(Store {
+            shared,
+            group_commit: Mutex::new(Some(gc)),
+            janitor: Mutex::new(Some(janitor)),
+            lock: Mutex::new(Some(lock)),
+            recovered,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.shared.root
+    }
+
+    pub fn store_id(&self) -> String {
+        uuid_string(&self.shared.store_id)
+    }
+
+    pub fn options(&self) -> &StoreOptions {
+        &self.shared.options
+    }
+
+    /// Segments recovery touched when this store was opened.
+    pub fn recovery_report(&self) -> &[RecoveredSegment] {
+        &self.recovered
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.shared.is_closed() {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ------------------------------------------------------------ cameras
+
+    pub fn add_camera(
+        &self,
+        id: &str,
+        labels: BTreeMap<String, String>,
+        retention: RetentionSetting,
+    ) -> Result<CameraRow> {
+        self.check_open()?;
+        validate_camera_id(id)?;
+        if let RetentionSetting::Custom(p) = &retention {
+            p.validate()?;
+        }
+        let row = CameraRow { id: id.to_string(), labels, created: Timestamp::now(), retention };
+        self.shared.catalog()?.add_camera(&row)?;
+        self.write_camera_file(&row)?;
+        Ok(row)
+    }
+
+    pub fn set_labels(&self, id: &str, labels: BTreeMap<String, String>) -> Result<CameraRow> {
+        self.check_open()?;
+        let catalog = self.shared.catalog()?;
+        catalog.set_labels(id, &labels)?;
+        let row = catalog.existing_camera(id)?;
+        drop(catalog);
+        self.write_camera_file(&row)?;
+        Ok(row)
+    }
+
+    /// Keeps camera settings beside its segments so a catalog rebuild restores them.
+    pub(crate) fn write_camera_file(&self, row: &CameraRow) -> Result<()> {
+        mirror::write_camera(&self.shared.root, row)
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub fn camera(&self, id: &str) -> Result<CameraRow> {
+        self.shared.catalog()?.existing_camera(id)
+    }
+
+    fn require_camera(&self, id: &str) -> Result<()> {
+        self.shared.catalog()?.require_camera(id)
+    }
+
+    pub fn cameras(&self) -> Result<Vec<CameraRow>> {
+        self.shared.catalog()?.cameras()
+    }
+
+    // ------------------------------------------------------------ writing
+
+    /// Opens the writer of `camera`. One writer per camera at a time.
+    pub fn writer(&self, camera: &str, config: CodecConfig) -> Result<Arc<CameraWriter>> {
+        self.check_open()?;
+        writer::validate_config(&config)?;
+        let last = {
+            let catalog = self.shared.catalog()?;
+            catalog.existing_camera(camera)?;
+            catalog.last_segment(camera)?
+        };
+        let (max_ts, prev_hash) = match &last {
+            Some(row) if row.state == SegmentState::Sealed => {
+                (row.max_ts, row.content_hash.unwrap_or([0; 32]))
+            }
+            Some(row) => (Some(row.start_ts), [0; 32]),
+            None => (None, [0; 32]),
+        };
+        self.shared.register_writer(camera, || {
+            CameraWriter::new(self.shared.clone(), camera.to_string(), config, max_ts, prev_hash)
+        })
+    }
+
+    // ------------------------------------------------------------ reading
+
+    /// Frames of `[start, end)` in decode order, from the keyframe at or before `start`.
+    pub fn read(&self, camera: &str, range: TimeRange) -> Result<FrameCursor> {
+        self.check_open()?;
+        self.require_camera(camera)?;
+        self.shared.flush_live(camera)?;
+        FrameCursor::new(self.shared.clone(), camera, range)
+    }
+
+    /// The keyframe where playback of instant `t` starts (see read::start_position).
+    pub fn seek(&self, camera: &str, t: Timestamp) -> Result<Option<Frame>> {
+        self.check_open()?;
+        self.require_camera(camera)?;
+        self.shared.flush_live(camera)?;
+        let Some((seg, entry)) = read::start_position(&self.shared, camera, t)? else {
+            return Ok(None);
+        };
+        Ok(seg.read_frame_at(entry.offset)?.map(|(f, _)| f))
+    }
+
+    /// Catalog rows of segments overlapping `[start, end)`, in time order.
+    pub fn segments(&self, camera: &str, range: TimeRange) -> Result<Vec<SegmentRow>> {
+        self.check_open()?;
+        self.require_camera(camera)?;
+        self.shared.flush_live(camera)?;
+        let rows = self.shared.catalog()?.segments_overlapping(camera, range.start, range.end)?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| {
+                r.state == SegmentState::Open
+                    || r.end_ts.is_some_and(|e| e > range.start)
+                    || r.start_ts >= range.start
+            })
+            .collect())
+    }
+
+    /// The codec configuration frames of segment `id` need for decoding.
+    pub fn segment_config(&self, id: u64) -> Result<CodecConfig> {
+        self.check_open()?;
+        let row = self
+            .shared
+            .catalog()?
+            .segment(id)?
+            .ok_or_else(|| Error::invalid(format!("no segment with id {id} in this store")))?;
+        Ok(self.shared.open_segment(&row)?.config.clone())
+    }
+
+    /// Stretches of `[start, end)` with no footage, at least `min_gap` long
+    /// (default: the store's gap threshold).
+    pub fn gaps(&self, camera: &str, range: TimeRange, min_gap: Option<i64>) -> Result<Vec<Gap>> {
+        let rows = self.segments(camera, range)?;
+        let mut covered = Vec::new();
+        for row in rows {
+            if row.state == SegmentState::Sealed {
+                let seg_gaps = self.shared.catalog()?.segment_gaps(row.id)?;
+                let end = row.end_ts.unwrap_or(row.start_ts);
+                covered.extend(gaps::segment_coverage(row.start_ts, end, &seg_gaps));
+            } else {
+                let seg = self.shared.open_segment(&row)?;
+                let s = &seg.summary;
+                if s.frame_count > 0 {
+                    covered.extend(gaps::segment_coverage(s.start_ts, s.end_ts, &s.gaps));
+                }
+            }
+        }
+        let min_gap = min_gap.unwrap_or(self.shared.options.gap_threshold_ns);
+        Ok(gaps::uncovered(range, &mut covered, min_gap))
+    }
+
+    // ------------------------------------------------------------ integrity
+
+    /// Checks every segment (header, footer, content hash, hash chain; with
+    /// `deep`, every record's checksum and authentication tag) and looks for
+    /// files the catalog does not know.
+    pub fn fsck(&self, deep: bool) -> Result<FsckReport> {
+        self.check_open()?;
+        fsck::check(&self.shared, deep)
+    }
+
+    /// Rebuilds the catalog from the segment files (no writer may be open).
+    pub fn rebuild_catalog(&self) -> Result<RebuildReport> {
+        self.check_open()?;
+        if self.shared.has_writers() {
+            return Err(Error::invalid("close all writers before rebuilding the catalog"));
+        }
+        let id_text = self.store_id();
+        // Lock order everywhere: keystore, then catalog.
+        let mut ks = self.shared.keystore_guard();
+        let mut catalog = self.shared.catalog()?;
+        let report = {
+            // Build the new catalog beside the old, then swap them.
+            *catalog = Catalog::placeholder()?;
+            let r = fsck::rebuild_catalog_file(
+                &self.shared.root,
+                &id_text,
+                &mut ks,
+                self.shared.options.gap_threshold_ns,
+            );
+            *catalog = Catalog::open(&self.shared.root.join(CATALOG_FILE), &id_text)?;
+            r?
+        };
+        self.shared.reset_after_rebuild(catalog.max_segment_id()?);
+        Ok(report)
+    }
+
+    // ------------------------------------------------------------ shutdown
+
+    /// Seals every open segment, stops the group commit and releases the lock.
+    pub fn close(&self) -> Result<()> {
+        if self.shared.is_closed() {
+            return Ok(());
+        }
+        let mut first_err = None;
+        for w in self.shared.live_writers() {
+            if let Err(e) = w.close() {
+                first_err.get_or_insert(e);
+            }
+        }
+        self.shared.mark_closed();
+        if let Some(gc) = lock(&self.group_commit).take() {
+            gc.stop();
+        }
+        if let Some(janitor) = lock(&self.janitor).take() {
+            janitor.stop();
+        }
+        // Fold the WALs back so the databases are whole files once closed.
+        // Best effort: on a full disk the WAL simply stays, losing nothing.
+        let _ = self.shared.catalog_for_io().checkpoint();
+        let _ = self.shared.audit_log().checkpoint();
+        lock(&self.lock).take();
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+pub fn uuid_string(id: &[u8; 16]) -> String {
+    uuid::Uuid::from_bytes(*id).to_string()
+}
