@@ -1,7 +1,8 @@
 //! Builds a segment's bytes in memory: seals frames into records, keeps the
 //! running content hash, keyframe index, time range and gaps, and produces the
 //! footer when the segment is sealed. It performs no I/O; the camera writer
-//! (src/writer.rs) decides when the bytes reach the file.
+//! (store/writer.rs) decides when the bytes reach the file. The rules a
+//! frame must meet to be appended (`check_frame_order`) live here too.
 
 use sha2::{Digest, Sha256};
 
@@ -19,6 +20,60 @@ pub struct NewFrame<'a> {
     pub pts: Option<i64>,
     pub dts: Option<i64>,
     pub duration: Option<i64>,
+}
+
+/// Where a camera's stream stands, as far as the order rules care.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamPosition {
+    /// Latest frame time recorded for the camera, across segments and
+    /// writer sessions (None: nothing recorded yet).
+    pub max_ts: Option<Timestamp>,
+    /// Time of the keyframe that starts the current group of pictures; None
+    /// when decoding must start afresh at a keyframe (new writer, codec
+    /// change).
+    pub gop_start: Option<Timestamp>,
+}
+
+/// The one check of whether `frame` may follow `at` in `camera`'s stream.
+/// The rules keep seeking sound: decoding starts at a keyframe, keyframes
+/// move strictly forward, and no frame is presented before its GOP's
+/// keyframe. Durations may not be negative (an end before the start would
+/// make a frame's time range meaningless); files written before this rule
+/// may hold some, which readers count as 0.
+pub fn check_frame_order(camera: &str, frame: &NewFrame, at: &StreamPosition) -> Result<()> {
+    if frame.keyframe {
+        if let Some(max) = at.max_ts.filter(|&m| frame.ts <= m) {
+            return Err(Error::invalid(format!(
+                "camera {camera:?}: keyframe at {} is not after the latest recorded frame at {max}; \
+                 timestamps must increase from one group of pictures to the next",
+                frame.ts
+            )));
+        }
+    } else {
+        match at.gop_start {
+            None => {
+                return Err(Error::invalid(format!(
+                    "camera {camera:?}: the frame at {} is not a keyframe, but decoding must start at a \
+                     keyframe here (new writer or codec change); skip frames until a keyframe arrives",
+                    frame.ts
+                )))
+            }
+            Some(key) if frame.ts < key => {
+                return Err(Error::invalid(format!(
+                    "camera {camera:?}: frame at {} is earlier than its keyframe at {key}",
+                    frame.ts
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(d) = frame.duration.filter(|&d| d < 0) {
+        return Err(Error::invalid(format!(
+            "camera {camera:?}: frame at {} has a negative duration ({d} in its time base)",
+            frame.ts
+        )));
+    }
+    Ok(())
 }
 
 pub struct SegmentWriter {
@@ -127,31 +182,8 @@ impl SegmentWriter {
         (self.next_seq > 0).then_some(self.end_ts)
     }
 
-    /// Checks that `frame` may follow what this segment already holds. The
-    /// rules keep seeking sound: decoding starts at a keyframe, keyframes move
-    /// strictly forward, and no frame is presented before its GOP's keyframe.
-    pub fn check_order(&self, frame: &NewFrame) -> Result<()> {
-        let camera = &self.header.camera;
-        match self.keyframes.last() {
-            None if !frame.keyframe => Err(Error::invalid(format!(
-                "camera {camera:?}: a segment must start with a keyframe (got a non-key frame at {}); \
-                 skip frames until the first keyframe arrives",
-                frame.ts
-            ))),
-            Some(_) if frame.keyframe && frame.ts <= self.max_ts => Err(Error::invalid(format!(
-                "camera {camera:?}: keyframe at {} is not after the latest frame at {}; timestamps \
-                 must increase from one group of pictures to the next",
-                frame.ts, self.max_ts
-            ))),
-            Some(last) if !frame.keyframe && frame.ts < last.ts => Err(Error::invalid(format!(
-                "camera {camera:?}: frame at {} is earlier than its keyframe at {}",
-                frame.ts, last.ts
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    /// Seals `frame` into a record appended to `out`; call `check_order` first.
+    /// Seals `frame` into a record appended to `out`; call
+    /// `check_frame_order` first.
     pub fn append(&mut self, frame: &NewFrame, out: &mut Vec<u8>) -> FrameMeta {
         let meta = FrameMeta {
             seq: self.next_seq,
@@ -182,6 +214,7 @@ impl SegmentWriter {
         if self.next_seq > 0 && meta.ts.0.saturating_sub(self.end_ts.0) > self.gap_threshold {
             self.gaps.push(Gap { start: self.end_ts, end: meta.ts });
         }
+        // Appends refuse negative durations; old files may hold some: 0.
         let dur = meta.duration.map(|d| self.config.time_base.ticks_to_nanos(d.max(0))).unwrap_or(0);
         self.max_ts = self.max_ts.max(meta.ts);
         self.end_ts = self.end_ts.max(meta.ts.saturating_add(dur));
@@ -228,5 +261,45 @@ impl SegmentWriter {
         let summary = self.summary();
         let footer = format::encode_footer(&summary, &self.cipher, &self.binding);
         (summary, footer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(ts: i64, keyframe: bool, duration: Option<i64>) -> NewFrame<'static> {
+        NewFrame { ts: Timestamp(ts), data: b"x", keyframe, pts: None, dts: None, duration }
+    }
+
+    fn at(max_ts: Option<i64>, gop_start: Option<i64>) -> StreamPosition {
+        StreamPosition { max_ts: max_ts.map(Timestamp), gop_start: gop_start.map(Timestamp) }
+    }
+
+    fn refused(f: &NewFrame, p: &StreamPosition) -> String {
+        match check_frame_order("cam", f, p) {
+            Err(Error::InvalidArgument(m)) => m,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn order_rules() {
+        // Decoding starts at a keyframe.
+        assert!(refused(&frame(10, false, None), &at(None, None)).contains("not a keyframe"));
+        check_frame_order("cam", &frame(10, true, None), &at(None, None)).unwrap();
+        // Keyframes move strictly forward, across segments and sessions.
+        assert!(refused(&frame(10, true, None), &at(Some(10), Some(5))).contains("not after"));
+        check_frame_order("cam", &frame(11, true, None), &at(Some(10), Some(5))).unwrap();
+        // No frame before its GOP's keyframe; reordered frames within it are fine.
+        assert!(refused(&frame(4, false, None), &at(Some(10), Some(5))).contains("earlier than"));
+        check_frame_order("cam", &frame(7, false, None), &at(Some(10), Some(5))).unwrap();
+    }
+
+    #[test]
+    fn negative_durations_are_refused_naming_camera_and_value() {
+        let m = refused(&frame(11, true, Some(-1)), &at(Some(10), Some(5)));
+        assert!(m.contains("\"cam\"") && m.contains("-1"), "{m}");
+        check_frame_order("cam", &frame(11, true, Some(0)), &at(Some(10), Some(5))).unwrap();
     }
 }

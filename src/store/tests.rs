@@ -194,6 +194,31 @@ fn ordering_rules_are_enforced() {
 }
 
 #[test]
+fn negative_durations_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = new_store(dir.path());
+    let w = store.writer("cam", config()).unwrap();
+    let d = [1u8; 10];
+    let f = |ts: i64, duration: i64| NewFrame {
+        ts: Timestamp(ts),
+        data: &d,
+        keyframe: true,
+        pts: None,
+        dts: None,
+        duration: Some(duration),
+    };
+    match w.append(&f(T0, -3600)) {
+        Err(Error::InvalidArgument(msg)) => {
+            assert!(msg.contains("\"cam\"") && msg.contains("-3600"), "names camera and value: {msg}")
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    w.append(&f(T0, 0)).unwrap();
+    w.close().unwrap();
+    assert_eq!(store.read("cam", range(T0, T0 + FRAME)).unwrap().count(), 1);
+}
+
+#[test]
 fn wrong_key_lock_and_unknown_camera() {
     let dir = tempfile::tempdir().unwrap();
     let store = new_store(dir.path());

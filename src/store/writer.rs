@@ -34,7 +34,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::segment::format::{self, CodecConfig, SegmentHeader, SegmentSummary, MAX_FRAME_BYTES};
 use crate::segment::reader::SegmentFile;
-use crate::segment::writer::{NewFrame, SegmentWriter};
+use crate::segment::writer::{check_frame_order, NewFrame, SegmentWriter, StreamPosition};
 use crate::store::direct_io::StreamFile;
 use crate::store::shared::{lock, CommitMark, LiveWriter, Shared};
 use crate::time::Timestamp;
@@ -214,21 +214,11 @@ impl CameraWriter {
         let queued = {
             let mut st = lock(&self.state);
             st.check_usable(&self.camera)?;
-            if frame.keyframe {
-                if let Some(max) = st.camera_max_ts.filter(|&m| frame.ts <= m) {
-                    return Err(Error::invalid(format!(
-                        "camera {:?}: keyframe at {} is not after the latest recorded frame at {max}; \
-                         timestamps must increase from one group of pictures to the next",
-                        self.camera, frame.ts
-                    )));
-                }
-            } else if st.segment.is_none() || st.pending_config.is_some() {
-                return Err(Error::invalid(format!(
-                    "camera {:?}: the frame at {} is not a keyframe, but decoding must start at a \
-                     keyframe here (new writer or codec change); skip frames until a keyframe arrives",
-                    self.camera, frame.ts
-                )));
-            }
+            let gop_start = match st.pending_config {
+                Some(_) => None,
+                None => st.segment.as_ref().and_then(|s| s.keyframes().last()).map(|k| k.ts),
+            };
+            check_frame_order(&self.camera, frame, &StreamPosition { max_ts: st.camera_max_ts, gop_start })?;
             let roll = match &st.segment {
                 None => true,
                 Some(seg) => {
@@ -239,9 +229,6 @@ impl CameraWriter {
                             || seg.len() >= opts.roll_bytes)
                 }
             };
-            if let (false, Some(seg)) = (roll, &st.segment) {
-                seg.check_order(frame)?;
-            }
             if roll {
                 self.roll(&mut st, frame.ts)?;
             }
