@@ -1,6 +1,7 @@
-//! The one error type of the core. Every variant says what failed, where, and
-//! (in its message) what the operator can do about it. `src/py/errors.rs` maps
-//! each variant onto a Python exception class from `vidvault.errors`.
+//! The one error type of the core. Every variant says what failed and where
+//! (path, camera, segment, offset). The core does not know its front ends, so
+//! messages name no CLI command and no Python call: the binding and the CLI
+//! add what to do (src/py/errors.rs maps each variant onto an exception).
 
 use std::io;
 use std::path::PathBuf;
@@ -20,15 +21,15 @@ pub enum Error {
 
     /// The master key given does not open this store's keystore.
     #[error(
-        "the master key does not open the store at {path}: {detail}. Give the key the store was \
-         created with (--key-file FILE or VIDVAULT_KEY, 64 hex characters)"
+        "the master key does not open the store at {path}: {detail} (it is not the key the store was \
+         created with)"
     )]
     WrongKey { path: PathBuf, detail: String },
 
     /// Bytes on disk fail their checksum, authentication tag or structure.
     #[error(
-        "corrupt data for camera {camera:?} in {path} at byte offset {offset}: {detail}. Other \
-         segments stay readable; run `vidvault fsck STORE` for a full report"
+        "corrupt data for camera {camera:?} in {path} at byte offset {offset}: {detail} (other \
+         segments stay readable)"
     )]
     Corrupt { camera: String, path: PathBuf, offset: u64, detail: String },
 
@@ -43,13 +44,10 @@ pub enum Error {
     #[error("{path} is not a vidvault store: {detail}")]
     NotAStore { path: PathBuf, detail: String },
 
-    #[error("a vidvault store already exists at {path}; use Store.open to open it")]
+    #[error("a vidvault store already exists at {path}")]
     StoreExists { path: PathBuf },
 
-    #[error(
-        "the catalog {path} is missing; rebuild it from the segment files with \
-         `vidvault fsck STORE --rebuild` or Store.open(..., rebuild_catalog=True)"
-    )]
+    #[error("the catalog {path} is missing (it can be rebuilt from the segment files)")]
     CatalogMissing { path: PathBuf },
 
     #[error("catalog {context}: {source}")]
@@ -59,7 +57,7 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
-    #[error("camera {0:?} is not in this store; add it first with store.add_camera({0:?})")]
+    #[error("camera {0:?} is not in this store")]
     UnknownCamera(String),
 
     #[error("camera {0:?} already exists in this store")]
@@ -118,9 +116,7 @@ impl Error {
 
 fn io_hint(err: &io::Error) -> &'static str {
     match err.raw_os_error() {
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
-            " (the disk is full: free space or apply retention with `vidvault retention STORE`)"
-        }
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => " (the disk is full)",
         Some(libc::EIO) => " (the device reported an I/O error: check the disk and its logs)",
         Some(libc::EACCES) | Some(libc::EPERM) => " (permission denied: check the store's ownership)",
         Some(libc::EROFS) => " (the filesystem is read-only)",

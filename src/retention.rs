@@ -27,7 +27,7 @@ impl RetentionPolicy {
             return Err(Error::invalid("retention durations must be positive"));
         }
         if self.max_bytes == Some(0) {
-            return Err(Error::invalid("max_bytes must be positive (use None for no limit)"));
+            return Err(Error::invalid("max_bytes must be positive (leave it unset for no limit)"));
         }
         if let (Some(max), Some(min)) = (self.max_age_ns, self.min_age_ns) {
             if max < min {

@@ -65,7 +65,7 @@ impl Grant {
     /// Rejects grants that could never be used as meant.
     pub fn validate(&self) -> Result<()> {
         if self.principal.trim().is_empty() {
-            return Err(Error::invalid("a grant needs a principal (--to NAME)"));
+            return Err(Error::invalid("a grant needs a principal"));
         }
         if self.actions.is_empty() {
             return Err(Error::invalid(format!("a grant needs actions, from: {}", ACTIONS.join(", "))));
@@ -94,10 +94,10 @@ impl Grant {
         if self.actions.iter().any(|a| needs_approver(a))
             && self.approver.as_deref().is_none_or(|a| a.trim().is_empty())
         {
-            return Err(Error::invalid("export grants need an approver (--approver NAME)"));
+            return Err(Error::invalid("export grants need an approver"));
         }
         if self.case.trim().is_empty() {
-            return Err(Error::invalid("a grant needs a case or purpose reference (--case ID)"));
+            return Err(Error::invalid("a grant needs a case or purpose reference"));
         }
         Ok(())
     }

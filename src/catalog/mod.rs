@@ -167,9 +167,7 @@ impl Catalog {
         if found.as_deref() != Some(store_id) {
             return Err(Error::NotAStore {
                 path: path.to_path_buf(),
-                detail: format!(
-                    "the catalog belongs to store {found:?}, the keystore to {store_id}; rebuild the catalog with `vidvault fsck STORE --rebuild`"
-                ),
+                detail: format!("the catalog belongs to store {found:?}, the keystore to {store_id}"),
             });
         }
         match catalog.meta("schema_version")?.as_deref() {

@@ -179,7 +179,7 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
                 segment_id: None,
                 path: shared.root.join(&rel),
                 offset: None,
-                detail: "segment file is not in the catalog; `vidvault fsck STORE --rebuild` adds it".into(),
+                detail: "segment file is not in the catalog (a catalog rebuild adds it)".into(),
             });
         }
     }
