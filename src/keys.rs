@@ -406,13 +406,6 @@ impl Keystore {
         Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
     }
 
-    /// Days for which a KEK exists, per camera.
-    pub fn kek_days(&self) -> Vec<(String, i32)> {
-        let mut v: Vec<_> = self.keks.keys().cloned().collect();
-        v.sort();
-        v
-    }
-
     /// Destroys the KEKs of the given (camera, day) pairs: the file is
     /// rewritten without them and atomically renamed over the old one.
     pub fn shred(&mut self, days: &[(String, i32)]) -> Result<()> {

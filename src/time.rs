@@ -64,10 +64,6 @@ impl TimeRange {
     pub fn is_empty(&self) -> bool {
         self.end <= self.start
     }
-
-    pub fn overlaps(&self, other: &TimeRange) -> bool {
-        self.start < other.end && other.start < self.end
-    }
 }
 
 /// Unit of a stream's pts/dts/duration ticks: `num/den` seconds per tick
@@ -79,8 +75,6 @@ pub struct TimeBase {
 }
 
 impl TimeBase {
-    pub const NANOS: TimeBase = TimeBase { num: 1, den: 1_000_000_000 };
-
     pub fn new(num: u32, den: u32) -> Option<TimeBase> {
         (num > 0 && den > 0).then_some(TimeBase { num, den })
     }

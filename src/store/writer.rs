@@ -394,7 +394,7 @@ impl CameraWriter {
             }
             if let Err(e) = result {
                 ops.push_front(op);
-                return Err(self.on_io_error(e, ops, io));
+                return Err(self.on_io_error(e, ops));
             }
             if let IoOp::Write(buf) = op {
                 self.recycle_buffer(buf);
@@ -502,7 +502,7 @@ impl CameraWriter {
 
     /// A write failed before any fsync: keep the unwritten work queued (in
     /// front of anything appended meanwhile) so a later flush retries it.
-    fn on_io_error(&self, err: Error, unexecuted: VecDeque<IoOp>, _io: &mut IoState) -> Error {
+    fn on_io_error(&self, err: Error, unexecuted: VecDeque<IoOp>) -> Error {
         if matches!(err, Error::WriterFailed { .. }) {
             return err;
         }
