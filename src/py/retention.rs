@@ -208,7 +208,7 @@ impl PyStore {
 
     #[pyo3(signature = (hold_id, *, actor))]
     fn release_hold(&self, py: Python<'_>, hold_id: u64, actor: &str) -> PyResult<PyHold> {
-        py.detach(|| self.inner.release_hold(hold_id, actor)).py(py).map(Into::into)
+        py.detach(|| self.inner.release(hold_id, actor)).py(py).map(Into::into)
     }
 
     #[pyo3(signature = (camera = None))]

@@ -108,7 +108,7 @@ impl Store {
     }
 
     /// Releases a hold; its footage falls back under normal retention.
-    pub fn release_hold(&self, id: u64, actor: &str) -> Result<Hold> {
+    pub fn release(&self, id: u64, actor: &str) -> Result<Hold> {
         if actor.trim().is_empty() {
             return Err(Error::invalid("releasing a hold needs an actor (who released it)"));
         }

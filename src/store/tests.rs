@@ -371,7 +371,7 @@ mod retention {
         assert!(matches!(err, Error::KeyShredded { .. }), "{err}");
         assert!(store.fsck(true).unwrap().problems.is_empty(), "chain verifies through tombstones");
 
-        store.release_hold(hold.id, "clerk").unwrap();
+        store.release(hold.id, "clerk").unwrap();
         let done = store.enforce_retention(Some(now), false, "test").unwrap();
         assert_eq!(done.deletions().count(), 2);
         assert_eq!(store.segments("cam", range(base, base + 3 * DAY)).unwrap().len(), 2, "day 2 is young");
