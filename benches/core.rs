@@ -66,7 +66,8 @@ fn seal(c: &mut Criterion) {
     });
     g.bench_function("segment_append_20KB", |b| {
         let dek = SecretKey::from_bytes([9; 32]);
-        let (mut w, _) = SegmentWriter::new(header(1), config(), &dek, 2 * NANOS_PER_SECOND);
+        let (mut w, _) =
+            SegmentWriter::new(header(1), config(), &dek, StoreOptions::default().gap_threshold_ns);
         let mut out = Vec::with_capacity(64 << 20);
         let mut i = 0i64;
         b.iter(|| {

@@ -3,7 +3,7 @@
 //! tombstones of deleted segments. It is the fast path for every lookup,
 //! never the only copy of the truth: each segment file describes itself and
 //! camera settings and holds are mirrored in small JSON files, so the catalog
-//! can be rebuilt (fsck.rs). Schema in docs/FORMAT.md.
+//! can be rebuilt (store/fsck.rs). Schema in docs/FORMAT.md.
 //!
 //! Ordering rules that keep it consistent with the files after a crash:
 //! a segment row is committed before its file is created (so every file on

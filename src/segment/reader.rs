@@ -1,4 +1,4 @@
-//! Opens a segment file and reads frames from it. A sealed segment is read
+//! segment/reader.rs: opens one segment file and reads frames from it. A sealed segment is read
 //! through its footer index; one without a valid footer (still being written
 //! by a crashed process, or with a damaged footer) is indexed by scanning its
 //! records, so frames stay readable either way.

@@ -1,4 +1,4 @@
-//! Crash recovery of a segment that was not sealed. Records are framed with a
+//! segment/recover.rs: crash recovery of one segment file that was not sealed. Records are framed with a
 //! length and CRC32C and authenticated by AES-GCM, so a scan can tell exactly
 //! where the last intact record ends: the file is cut there, its index rebuilt
 //! from the surviving records, and the segment sealed. Everything a `sync()`

@@ -1,4 +1,4 @@
-//! Builds a segment's bytes in memory: seals frames into records, keeps the
+//! segment/writer.rs: builds the bytes of one segment file in memory: seals frames into records, keeps the
 //! running content hash, keyframe index, time range and gaps, and produces the
 //! footer when the segment is sealed. It performs no I/O; the camera writer
 //! (store/writer.rs) decides when the bytes reach the file. The rules a

@@ -1,7 +1,7 @@
-//! The store's access-control and audit surface: issuing grants, checking a
+//! store/access.rs: `impl Store` for access control and audit: issuing grants, checking a
 //! session's request against its grants (every attempt logged), and reading
-//! and verifying the audit log. Token rules live in access.rs, the log in
-//! audit.rs.
+//! and verifying the audit log. Token rules live in access/grants.rs, the
+//! log in access/audit.rs.
 
 use serde_json::json;
 

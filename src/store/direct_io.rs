@@ -1,4 +1,4 @@
-//! A segment file being appended to with direct I/O (O_DIRECT): bytes go
+//! store/direct_io.rs: a segment file being appended to with direct I/O (O_DIRECT): bytes go
 //! from our buffers to the device without the page-cache copy, which at
 //! hundreds of MB/s was the largest single CPU cost of ingest (kernel copy
 //! and page-cache management) after SHA-256.

@@ -1,4 +1,4 @@
-//! The store lock: one process writes a store at a time. `flock` is released
+//! store/lock.rs: the store lock: one process writes a store at a time. `flock` is released
 //! by the kernel when the holder dies, so a crashed writer never leaves a
 //! stale lock behind; the holder's pid is written into the file so the error
 //! can say who holds it.

@@ -1,4 +1,4 @@
-//! Mirrors: small JSON copies of what segment files cannot tell about
+//! store/mirror.rs: mirrors, small JSON copies of what segment files cannot tell about
 //! themselves (camera labels and retention, retention classes, legal holds),
 //! kept beside the catalog so a catalog rebuild loses none of it. The catalog
 //! is written first; the mirror follows, and opening a store brings stale

@@ -1,18 +1,22 @@
-//! The store: one directory holding a keystore, a catalog and segment files,
-//! opened by one process at a time. This file wires the pieces together
-//! (lock, recovery on open, writers, reads); each piece lives in its own file.
+//! store/mod.rs: the Store facade. A store is one directory holding a
+//! keystore, a catalog and segment files, opened by one process at a time.
+//! This file opens and closes it and wires the pieces together (lock,
+//! recovery on open, shared state, background threads, the reclaim hook);
+//! each piece lives in its own file beside it, and `impl Store` is split by
+//! concern: access.rs, retention.rs, keys.rs. The pieces work on
+//! store/shared.rs and never import this file.
 //!
 //! ```text
 //! STORE/VIDVAULT                      marker (store id, format version)
 //! STORE/LOCK                          flock + holder pid
 //! STORE/keys.vvk                      keystore (keys.rs)
 //! STORE/catalog.sqlite                catalog (catalog/)
-//! STORE/retention.json, holds.json    mirrors of retention classes and legal holds (mirror.rs)
+//! STORE/retention.json, holds.json    mirrors of retention classes and legal holds (store/mirror.rs)
 //! STORE/segments/CAMERA/camera.json   mirror of the camera's labels and retention
 //! STORE/segments/CAMERA/YYYY-MM-DD/ID.vvs   segment files (segment/)
-//! STORE/tombstones.jsonl              journal of segments retention deleted (mirror.rs)
-//! STORE/reserve.bin                   4 MiB given back when the disk fills (pressure.rs)
-//! STORE/audit.sqlite                  hash-chained, signed audit log (audit.rs)
+//! STORE/tombstones.jsonl              journal of segments retention deleted (store/mirror.rs)
+//! STORE/reserve.bin                   4 MiB given back when the disk fills (store/pressure.rs)
+//! STORE/audit.sqlite                  hash-chained, signed audit log (access/audit.rs)
 //! STORE/quarantine/                   damaged files moved aside, never deleted
 //! ```
 

@@ -1,6 +1,6 @@
-//! Disk pressure: when free space falls under the store's threshold, the
+//! store/pressure.rs: disk pressure. When free space falls under the store's threshold, the
 //! oldest footage that no hold protects and that is past its camera's
-//! `min_age` is deleted first, across cameras (sweep.rs). When nothing more
+//! `min_age` is deleted first, across cameras (store/sweep.rs). When nothing more
 //! may be deleted, recording goes on as long as the disk has room and the
 //! store raises an alarm (`storage_status`), and writers report
 //! `StorageFull` when the disk finally refuses writes. It never stops
@@ -78,7 +78,7 @@ pub fn threshold(configured: Option<u64>, total: u64) -> u64 {
 }
 
 /// Checks free space and reclaims footage if needed. Called periodically by
-/// the group commit's janitor thread, and by `Store::check_disk_pressure`.
+/// the janitor thread (store/janitor.rs), and by `Store::check_disk_pressure`.
 pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     let (free, total) = disk_space(&shared.root)?;
     let floor = threshold(shared.options.min_free_bytes, total);
@@ -109,8 +109,8 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     status(shared)
 }
 
-/// A writer hit a full disk: reclaim now rather than at the next periodic
-/// check. True when footage was deleted (a retry may succeed).
+/// The reclaim hook the facade installs in `Shared`: a writer hit a full
+/// disk, so reclaim now rather than at the next periodic check. True when footage was deleted (a retry may succeed).
 pub(crate) fn reclaim(shared: &Shared) -> bool {
     let before = disk_space(&shared.root).map(|(free, _)| free).unwrap_or(0);
     match check(shared) {

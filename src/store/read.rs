@@ -1,4 +1,4 @@
-//! Reading a camera's footage by wall-clock time, across segment boundaries
+//! store/read.rs: reading a camera's footage by wall-clock time, across segment boundaries
 //! and into the segment a live writer is still appending to.
 //!
 //! Frames come back in storage (decode) order, starting at the keyframe at or

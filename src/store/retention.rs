@@ -1,6 +1,6 @@
-//! The store's retention surface: policies, legal holds, sweeps, disk
-//! pressure and master-key rotation. Planning lives in retention.rs,
-//! execution in sweep.rs and pressure.rs; this file is the API over them.
+//! store/retention.rs: `impl Store` for retention: policies, legal holds,
+//! sweeps and disk pressure. Planning lives in src/retention.rs, execution
+//! in store/sweep.rs and store/pressure.rs; this file is the API over them.
 
 use crate::access::audit::NewEntry;
 use crate::catalog::CameraRow;

@@ -172,7 +172,7 @@ pub(crate) struct Shared {
     sweep_lock: Mutex<()>,
     /// Raised when free space is low and nothing more may be deleted.
     alarm: Mutex<Option<String>>,
-    /// Who did what to which footage (audit.rs). A leaf lock: nothing else
+    /// Who did what to which footage (access/audit.rs). A leaf lock: nothing else
     /// is taken while it is held.
     audit: Mutex<AuditLog>,
     /// Written record buffers, reused by the writers' append paths.

@@ -1,4 +1,4 @@
-//! Executing retention: deleting whole sealed segments crash-safely and
+//! store/sweep.rs: executing retention: deleting whole sealed segments crash-safely and
 //! crypto-shredding the keys of days nothing needs any more.
 //!
 //! Deletion protocol (each step durable before the next):

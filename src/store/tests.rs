@@ -1,4 +1,4 @@
-//! Store-level tests of the pure core: round trips across segments, seeks,
+//! store/tests.rs: store-level tests of the pure core: round trips across segments, seeks,
 //! gaps, live reads, reopen, wrong key, lock, corruption, fsck and rebuild.
 
 use std::collections::BTreeMap;
