@@ -417,6 +417,6 @@ impl Drop for Store {
     }
 }
 
-pub fn uuid_string(id: &[u8; 16]) -> String {
+fn uuid_string(id: &[u8; 16]) -> String {
     uuid::Uuid::from_bytes(*id).to_string()
 }
