@@ -150,14 +150,20 @@ fn secs_to_ns(s: f64) -> i64 {
     (s * NANOS_PER_SECOND as f64).round() as i64
 }
 
-/// Store options from keyword arguments (seconds as floats, sizes as ints);
-/// unknown names are an error rather than silently ignored.
+/// Store options from keyword arguments, named as the Python API names them
+/// (seconds as floats, sizes as ints). An option left out or given as None
+/// keeps the core's default (`StoreOptions::default`, the only place the
+/// defaults are written); unknown names are an error rather than silently
+/// ignored.
 pub fn store_options(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<StoreOptions> {
     let mut o = StoreOptions::default();
     let invalid = |msg: String| to_py(py, Error::invalid(msg));
     let Some(kwargs) = kwargs else { return Ok(o) };
     for (k, v) in kwargs.iter() {
         let name: String = k.extract()?;
+        if v.is_none() {
+            continue;
+        }
         let positive = |x: f64| {
             if x > 0.0 {
                 Ok(x)
@@ -167,7 +173,7 @@ pub fn store_options(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyRe
         };
         match name.as_str() {
             "sync_interval" => o.sync_interval = Duration::from_secs_f64(positive(v.extract()?)?),
-            "roll_seconds" => o.roll_after_ns = secs_to_ns(positive(v.extract()?)?),
+            "roll_after" => o.roll_after_ns = secs_to_ns(positive(v.extract()?)?),
             "roll_bytes" => o.roll_bytes = v.extract::<u64>()?.max(1),
             "gap_threshold" => o.gap_threshold_ns = secs_to_ns(positive(v.extract()?)?),
             "io_threads" => o.io_threads = v.extract::<usize>()?.max(1),

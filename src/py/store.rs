@@ -25,10 +25,11 @@ pub struct PyStore {
 
 #[pymethods]
 impl PyStore {
-    /// Options (all optional): sync_interval, roll_seconds, roll_bytes,
-    /// gap_threshold, io_threads, flush_bytes, max_pending_bytes,
-    /// min_free_bytes, pressure_interval, commit_mode ("syncfs" | "fdatasync"),
-    /// segment_cache (open segment files kept), index_cache (segment indexes kept).
+    /// Options (all optional; None or absent keeps the core's default), in
+    /// seconds or bytes: sync_interval, roll_after, roll_bytes, gap_threshold,
+    /// io_threads, flush_bytes, max_pending_bytes, min_free_bytes,
+    /// pressure_interval, commit_mode ("syncfs" | "fdatasync"), segment_cache
+    /// (open segment files kept), index_cache (segment indexes kept).
     #[staticmethod]
     #[pyo3(signature = (path, key, **options_))]
     fn create(
