@@ -293,13 +293,13 @@ class Store:
         actor: str,
         reason: str = "",
         until: TimeLike | None = None,
-    ) -> int:
+    ) -> Hold:
         """Places a legal hold ("evidence lock") on ``[start, end)`` of a
-        camera; returns its id. Held footage is never deleted or shredded by
-        any path (age, size, disk pressure) until released or ``until``."""
-        h = self._core.hold(camera, to_ns(start), to_ns(end), case=case, reason=reason, actor=actor,
-                            until=None if until is None else to_ns(until))
-        return h.id
+        camera; returns it (``release`` takes its ``id``). Held footage is
+        never deleted or shredded by any path (age, size, disk pressure) until
+        released or ``until``."""
+        return self._core.hold(camera, to_ns(start), to_ns(end), case=case, reason=reason, actor=actor,
+                               until=None if until is None else to_ns(until))
 
     def release(self, hold_id: int, *, actor: str) -> Hold:
         """Releases a hold; its footage falls back under normal retention."""
