@@ -65,7 +65,9 @@ impl PyStore {
         reason: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
         let a = py
-            .detach(|| self.inner.authorize(principal, &grants, action, camera, optional_range(start, end), reason))
+            .detach(|| {
+                self.inner.authorize(principal, &grants, action, camera, optional_range(start, end), reason)
+            })
             .py(py)?;
         let d = PyDict::new(py);
         d.set_item("grant_id", a.grant_id)?;

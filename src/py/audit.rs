@@ -49,9 +49,8 @@ pub fn verify_audit_log<'py>(
     path: std::path::PathBuf,
     public_key: &[u8],
 ) -> PyResult<Bound<'py, PyDict>> {
-    let key: [u8; 32] = public_key
-        .try_into()
-        .map_err(|_| to_py(py, Error::invalid("an Ed25519 public key is 32 bytes")))?;
+    let key: [u8; 32] =
+        public_key.try_into().map_err(|_| to_py(py, Error::invalid("an Ed25519 public key is 32 bytes")))?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
         .map_err(|_| to_py(py, Error::invalid("not a valid Ed25519 public key")))?;
     let v = py.detach(|| crate::audit::verify(&path, &key)).py(py)?;

@@ -37,7 +37,11 @@ fn datetime_api(py: Python<'_>) -> PyResult<&DateTimeApi> {
         let utc = m.getattr("timezone")?.getattr("utc")?;
         let epoch = datetime.call((1970, 1, 1), Some(&[("tzinfo", utc)].into_py_dict(py)?))?;
         let microsecond = m.getattr("timedelta")?.call((), Some(&[("microseconds", 1)].into_py_dict(py)?))?;
-        Ok(DateTimeApi { datetime: datetime.unbind(), epoch: epoch.unbind(), microsecond: microsecond.unbind() })
+        Ok(DateTimeApi {
+            datetime: datetime.unbind(),
+            epoch: epoch.unbind(),
+            microsecond: microsecond.unbind(),
+        })
     })
 }
 
@@ -188,7 +192,9 @@ pub fn store_options(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyRe
                     "syncfs" => CommitMode::Filesystem,
                     "fdatasync" => CommitMode::PerFile,
                     other => {
-                        return Err(invalid(format!("commit_mode {other:?}: use \"syncfs\" or \"fdatasync\"")))
+                        return Err(invalid(format!(
+                            "commit_mode {other:?}: use \"syncfs\" or \"fdatasync\""
+                        )))
                     }
                 }
             }

@@ -13,8 +13,8 @@
 //! of the message.
 
 use pyo3::exceptions::{
-    PyException, PyFileExistsError, PyKeyError, PyLookupError, PyOSError, PyPermissionError,
-    PyRuntimeError, PyValueError,
+    PyException, PyFileExistsError, PyKeyError, PyLookupError, PyOSError, PyPermissionError, PyRuntimeError,
+    PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -130,7 +130,11 @@ pub fn add_classes(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// exception) and every field becomes an attribute.
 #[pyfunction]
 #[pyo3(signature = (this, message, **fields))]
-fn error_init(this: &Bound<'_, PyAny>, message: &Bound<'_, PyAny>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+fn error_init(
+    this: &Bound<'_, PyAny>,
+    message: &Bound<'_, PyAny>,
+    fields: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
     let base = class(this.py(), BASE)?;
     PySuper::new(&base, this)?.call_method1("__init__", (message,))?;
     this.setattr("message", message)?;
@@ -178,9 +182,11 @@ fn hint(err: &Error) -> Option<String> {
                 .to_string()
         }
         Error::StoreExists { .. } => "use Store.open to open it".to_string(),
-        Error::CatalogMissing { .. } => "rebuild it from the segment files with `vidvault fsck STORE --rebuild` \
+        Error::CatalogMissing { .. } => {
+            "rebuild it from the segment files with `vidvault fsck STORE --rebuild` \
                                          or Store.open(..., rebuild_catalog=True)"
-            .to_string(),
+                .to_string()
+        }
         Error::UnknownCamera(id) => format!("add it first with store.add_camera({id:?})"),
         _ => return None,
     })

@@ -7,8 +7,8 @@ use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::py::errors::IntoPyResult;
 use crate::py::convert::{config_from_args, timestamp_arg};
+use crate::py::errors::IntoPyResult;
 use crate::segment::writer::NewFrame;
 use crate::time::Timestamp;
 use crate::writer::CameraWriter;
