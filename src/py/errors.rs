@@ -170,26 +170,24 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
 /// What a Python user can do about `err`, when the binding knows better than
 /// the core (which does not know its front ends).
 fn hint(err: &Error) -> Option<String> {
-    Some(match err {
-        Error::Io { .. } if err.is_disk_full() => {
-            "free space or apply retention (Store.enforce_retention)".to_string()
+    let text = match err {
+        Error::Io { .. } if err.is_disk_full() => "free space or apply retention (Store.enforce_retention)",
+        Error::WrongKey { .. } => {
+            "give the key the store was created with (key=: 32 bytes or 64 hex characters; on the command \
+             line: --key-file FILE or VIDVAULT_KEY)"
         }
-        Error::WrongKey { .. } => "give the key the store was created with (key=..., or --key-file FILE or \
-                                   VIDVAULT_KEY on the command line; 64 hex characters)"
-            .to_string(),
         Error::Corrupt { .. } => {
             "other segments stay readable; Store.fsck(deep=True) or `vidvault fsck STORE` gives a full report"
-                .to_string()
         }
-        Error::StoreExists { .. } => "use Store.open to open it".to_string(),
+        Error::StoreExists { .. } => "use Store.open to open it",
         Error::CatalogMissing { .. } => {
-            "rebuild it from the segment files with `vidvault fsck STORE --rebuild` \
-                                         or Store.open(..., rebuild_catalog=True)"
-                .to_string()
+            "rebuild it from the segment files with `vidvault fsck STORE --rebuild` or \
+             Store.open(..., rebuild_catalog=True)"
         }
-        Error::UnknownCamera(id) => format!("add it first with store.add_camera({id:?})"),
+        Error::UnknownCamera(id) => return Some(format!("add it first with store.add_camera({id:?})")),
         _ => return None,
-    })
+    };
+    Some(text.to_string())
 }
 
 fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
