@@ -20,11 +20,10 @@ NS_PER_SECOND = 1_000_000_000
 TimeLike = int | datetime | str
 
 
-#: Converts an instant to ns since the epoch (UTC): an int (ns), a string of a
-#: decimal integer (ns), an ISO-8601 string with a zone ("Z" for UTC), or an
-#: aware ``datetime``; bools and naive datetimes are refused with
-#: InvalidArgumentError. The rule has one home, the extension module, which
-#: applies it to every time argument it takes; this is that same function.
+#: An instant (int ns, ISO-8601 string with a zone, aware datetime) -> ns
+#: since the epoch, UTC. The rule has one home, the extension module, which
+#: applies it to every time argument it takes; this is that same function
+#: (see its docstring).
 to_ns: Callable[[TimeLike], int] = _core.to_ns
 
 

@@ -45,17 +45,7 @@ fn datetime_api(py: Python<'_>) -> PyResult<&DateTimeApi> {
     })
 }
 
-/// An instant -> ns since the Unix epoch, UTC. The one rule for every time
-/// argument (`_core.to_ns`, which `vidvault.timeutil.to_ns` is):
-/// - an int is ns already (a bool is refused: `True` is no instant);
-/// - a string of a decimal integer (after stripping whitespace) is ns;
-/// - any other string is ISO-8601 as `datetime.fromisoformat` reads it, with
-///   `Z`/`z` meaning UTC, and must carry a zone;
-/// - an aware datetime counts in whole microseconds (its precision); a naive
-///   one is refused because its instant is ambiguous;
-/// - other integer-like objects (numpy integers: `__index__`) are ns.
-///
-/// Instants outside int64 ns (years 1677 to 2262) are refused.
+/// Every time argument of the binding: the rule documented on `to_ns`.
 pub fn timestamp_arg(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
     let py = obj.py();
     if obj.is_instance_of::<PyBool>() {
@@ -255,7 +245,18 @@ pub fn setting_to_py<'py>(py: Python<'py>, s: &RetentionSetting) -> PyResult<Bou
     })
 }
 
-/// `_core.to_ns(value)`: an instant as `timestamp_arg` reads it.
+/// An instant -> ns since the Unix epoch, UTC. The one rule for every time
+/// argument (`vidvault.timeutil.to_ns` is this function):
+/// - an int is ns already (a bool is refused: `True` is no instant);
+/// - a string of a decimal integer (after stripping whitespace) is ns;
+/// - any other string is ISO-8601 as `datetime.fromisoformat` reads it, with
+///   `Z`/`z` meaning UTC, and must carry a zone;
+/// - an aware datetime counts in whole microseconds (its precision); a naive
+///   one is refused because its instant is ambiguous;
+/// - other integer-like objects (numpy integers: `__index__`) are ns.
+///
+/// Instants outside int64 ns (years 1677 to 2262) are refused. Refusals
+/// raise InvalidArgumentError.
 #[pyfunction]
 pub fn to_ns(value: &Bound<'_, PyAny>) -> PyResult<i64> {
     timestamp_arg(value)
