@@ -105,8 +105,8 @@ def test_grant_validation_at_issue(footage):
 
 
 def test_holds_sweeps_rotation_and_grants_are_audited(footage):
-    hid = footage.hold(CAM, T0, T0 + NS, case="C-7", actor="clerk.li", reason="fight")
-    footage.release(hid, actor="clerk.li")
+    hold = footage.hold(CAM, T0, T0 + NS, case="C-7", actor="clerk.li", reason="fight")
+    footage.release(hold.id, actor="clerk.li")
     footage.enforce_retention(T0 + 400 * 86400 * NS, actor="nightly-job")
     footage.rotate_master_key(vidvault.generate_key(), actor="ops.sun")
     actions = [(e.action, e.principal) for e in footage.audit()]

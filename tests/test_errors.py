@@ -28,6 +28,8 @@ def test_wrong_key_is_refused_with_a_key_error(store_path, key, clip):
         vidvault.Store.open(store_path, key=vidvault.generate_key())
     assert isinstance(e.value, KeyError)
     assert str(store_path) in str(e.value) and "--key-file" in str(e.value)
+    # What to do is the front end's part: the hint, also at the end of the message.
+    assert "--key-file" in e.value.hint and str(e.value).endswith(e.value.hint)
     # Nothing was modified: the right key still opens everything.
     with vidvault.Store.open(store_path, key=key) as s:
         assert s.fsck(deep=True).ok
@@ -84,8 +86,10 @@ def test_missing_catalog_is_rebuilt_from_the_files(store_path, key, clip):
         before = [(x.id, x.start, x.end, x.content_hash, x.prev_hash) for x in s.segments("cam")]
     for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
         (store_path / name).unlink(missing_ok=True)
-    with pytest.raises(vidvault.CatalogMissingError, match="fsck STORE --rebuild"):
+    with pytest.raises(vidvault.CatalogMissingError, match="fsck STORE --rebuild") as e:
         vidvault.Store.open(store_path, key=key)
+    assert "rebuild_catalog=True" in e.value.hint and str(e.value).endswith(e.value.hint)
+    assert e.value.path == str(store_path / "catalog.sqlite")
     with vidvault.Store.open(store_path, key=key, rebuild_catalog=True) as s:
         after = [(x.id, x.start, x.end, x.content_hash, x.prev_hash) for x in s.segments("cam")]
         assert after == before
@@ -131,6 +135,7 @@ def test_bad_camera_ids_and_unknown_cameras(store):
     with pytest.raises(vidvault.UnknownCameraError) as e:
         list(store.read("nope", 0, 1))
     assert e.value.camera == "nope" and "add_camera" in str(e.value)
+    assert e.value.hint == 'add it first with store.add_camera("nope")'
     with pytest.raises(vidvault.UnknownCameraError):
         store.writer("nope", codec="h264")
 
@@ -166,8 +171,9 @@ def test_not_a_store_and_existing_store(tmp_path, key):
     with pytest.raises(vidvault.NotAStoreError, match="not empty"):
         vidvault.Store.create(tmp_path / "busy", key=key)
     vidvault.Store.create(tmp_path / "s", key=key).close()
-    with pytest.raises(vidvault.StoreExistsError):
+    with pytest.raises(vidvault.StoreExistsError) as e:
         vidvault.Store.create(tmp_path / "s", key=key)
+    assert "Store.open" in str(e.value) and isinstance(e.value, FileExistsError)
 
 
 def test_closed_store_refuses_calls(store):

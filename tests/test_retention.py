@@ -68,7 +68,7 @@ def test_sweep_deletes_expired_keeps_held_and_shreds_days(store_path, key, tmp_p
         s.add_camera("cam", retention=Retention(max_age="2d", min_age="1d"))
         write_hours(s, "cam", T0, 96, marker=b"FOOTAGE")  # four days, one segment an hour
         day1 = (T0 + DAY, T0 + 2 * DAY)
-        hold_id = s.hold("cam", *day1, case="CASE-2026-114", actor="clerk.li", reason="theft at gate")
+        hold = s.hold("cam", *day1, case="CASE-2026-114", actor="clerk.li", reason="theft at gate")
         backups = [tmp_path / f"backup{i}.vvs" for i in range(2)]
         first_two = s.segments("cam", T0, T0 + 2 * HOUR)
         for seg, b in zip(first_two, backups):
@@ -97,7 +97,7 @@ def test_sweep_deletes_expired_keeps_held_and_shreds_days(store_path, key, tmp_p
         assert rebuilt.holds == 1
         assert not list(s.read("cam", T0, T0 + 2 * HOUR))
 
-        released = s.release(hold_id, actor="clerk.li")
+        released = s.release(hold.id, actor="clerk.li")
         assert released.released_by == "clerk.li"
         report = s.enforce_retention(now)
         assert len(report.deleted) == 24 and s.segments("cam")[0].start == T0 + 2 * DAY
@@ -129,11 +129,12 @@ def test_hold_validation(store):
         store.hold("cam", T0, T0, case="c", actor="x")
     with pytest.raises(vidvault.UnknownCameraError):
         store.hold("nope", T0, T0 + 1, case="c", actor="x")
-    hid = store.hold("cam", T0, T0 + 1, case="c", actor="x", until=T0 + 5)
-    assert [h.id for h in store.holds("cam")] == [hid]
-    store.release(hid, actor="y")
+    hold = store.hold("cam", T0, T0 + 1, case="c", actor="x", until=T0 + 5)
+    assert [h.id for h in store.holds("cam")] == [hold.id]
+    assert isinstance(hold, vidvault.Hold) and (hold.camera, hold.case, hold.until) == ("cam", "c", T0 + 5)
+    store.release(hold.id, actor="y")
     with pytest.raises(vidvault.InvalidArgumentError, match="already released"):
-        store.release(hid, actor="y")
+        store.release(hold.id, actor="y")
 
 
 # ---------------------------------------------------------------- property test
@@ -168,9 +169,9 @@ def test_sweeps_never_delete_held_or_young_and_enforce_every_limit(tmp_path_fact
             if cam >= len(cams):
                 continue
             until = None if until_h is None else T0 + until_h * HOUR
-            hid = s.hold(f"c{cam}", T0 + start_h * HOUR, T0 + (start_h + len_h) * HOUR, case="k", actor="a", until=until)
+            hold = s.hold(f"c{cam}", T0 + start_h * HOUR, T0 + (start_h + len_h) * HOUR, case="k", actor="a", until=until)
             if released:
-                s.release(hid, actor="a")
+                s.release(hold.id, actor="a")
         placed = s.holds()
         for offset in sorted(sweeps):
             now = T0 + offset * HOUR

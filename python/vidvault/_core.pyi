@@ -1,10 +1,25 @@
 """Type stubs of the Rust extension module (src/py/)."""
 
-import numpy
+import os
+import pathlib
+from datetime import datetime
 from typing import Any, Iterator
+
+import numpy
 
 FORMAT_VERSION: int
 __version__: str
+
+def to_ns(value: int | str | datetime) -> int:
+    """An instant -> ns since the Unix epoch, UTC: an int (ns; not a bool), a
+    string of a decimal integer (ns), an ISO-8601 string with a zone ("Z" for
+    UTC), an aware datetime (whole microseconds), or an integer-like object
+    (``__index__``). Naive datetimes, other types and instants outside int64
+    ns raise InvalidArgumentError."""
+
+def verify_audit_log(path: str | os.PathLike[str], public_key: bytes) -> dict[str, Any]:
+    """Verifies an audit log file against a pinned Ed25519 public key, without
+    opening the store."""
 
 def is_gb28181_id(id: str) -> bool: ...
 def gb28181_device_type(id: str) -> str | None: ...
@@ -19,6 +34,70 @@ def redact_regions(
 ) -> None:
     """Hides boxes (x0, y0, x1, y1) of a C-contiguous HxWx3 uint8 frame in
     place: method "blur" | "pixelate" | "fill", shape "rectangle" | "ellipse"."""
+
+# Exceptions the core raises (re-exported by vidvault.errors, which also
+# declares the Python-only ones on VidvaultError).
+
+class VidvaultError(Exception):
+    message: str
+    hint: str | None
+    def __init__(self, message: str, **fields: Any) -> None: ...
+
+class WrongKeyError(VidvaultError, KeyError):
+    path: str
+
+class CorruptSegmentError(VidvaultError):
+    camera: str
+    path: str
+    offset: int
+
+class StoreLockedError(VidvaultError):
+    path: str
+    pid: int | None
+
+class NotAStoreError(VidvaultError):
+    path: str
+
+class StoreExistsError(VidvaultError, FileExistsError):
+    path: str  # type: ignore[assignment]
+
+class CatalogMissingError(VidvaultError):
+    path: str
+
+class CatalogError(VidvaultError): ...
+
+class UnknownCameraError(VidvaultError, LookupError):
+    camera: str
+
+class CameraExistsError(VidvaultError):
+    camera: str
+
+class WriterBusyError(VidvaultError):
+    camera: str
+
+class WriterFailedError(VidvaultError):
+    camera: str
+    segment: int
+
+class ShreddedError(VidvaultError):
+    camera: str
+    day: str
+
+class InvalidArgumentError(VidvaultError, ValueError): ...
+
+class StoreClosedError(VidvaultError): ...
+
+class StorageError(VidvaultError, OSError):
+    path: str  # type: ignore[assignment]
+    errno: int | None  # type: ignore[assignment]
+
+class StorageFullError(StorageError): ...
+
+class AccessDenied(VidvaultError, PermissionError):
+    principal: str
+    action: str
+    reason: str
+    audit_seq: int
 
 class Frame:
     @property
@@ -129,7 +208,7 @@ class Writer:
     def stats(self) -> dict[str, int | None]: ...
     def append(
         self,
-        ts: Any,
+        ts: int | str | datetime,
         data: Any,
         *,
         keyframe: bool = False,
@@ -155,14 +234,49 @@ class Writer:
 _Policy = tuple[int | None, int | None, int | None]
 
 class Store:
+    # Options (seconds as floats, sizes as ints); one given as None, or left
+    # out, keeps the core's default (StoreOptions::default).
     @staticmethod
-    def create(path: str, key: bytes, **options: Any) -> Store: ...
+    def create(
+        path: str | os.PathLike[str],
+        key: bytes,
+        *,
+        sync_interval: float | None = None,
+        roll_after: float | None = None,
+        roll_bytes: int | None = None,
+        gap_threshold: float | None = None,
+        io_threads: int | None = None,
+        flush_bytes: int | None = None,
+        max_pending_bytes: int | None = None,
+        min_free_bytes: int | None = None,
+        segment_cache: int | None = None,
+        index_cache: int | None = None,
+        pressure_interval: float | None = None,
+        commit_mode: str | None = None,
+    ) -> Store: ...
     @staticmethod
-    def open(path: str, key: bytes, *, rebuild_catalog: bool = False, **options: Any) -> Store: ...
+    def open(
+        path: str | os.PathLike[str],
+        key: bytes,
+        *,
+        rebuild_catalog: bool = False,
+        sync_interval: float | None = None,
+        roll_after: float | None = None,
+        roll_bytes: int | None = None,
+        gap_threshold: float | None = None,
+        io_threads: int | None = None,
+        flush_bytes: int | None = None,
+        max_pending_bytes: int | None = None,
+        min_free_bytes: int | None = None,
+        segment_cache: int | None = None,
+        index_cache: int | None = None,
+        pressure_interval: float | None = None,
+        commit_mode: str | None = None,
+    ) -> Store: ...
     @property
     def store_id(self) -> str: ...
     @property
-    def path(self) -> str: ...
+    def path(self) -> pathlib.Path: ...
     def add_camera(self, id: str, labels: dict[str, str] | None = None, retention: None | str | _Policy = None) -> Camera: ...
     def set_labels(self, id: str, labels: dict[str, str]) -> Camera: ...
     def camera(self, id: str) -> Camera: ...
@@ -196,11 +310,10 @@ class Store:
     def hold(self, camera: str, start: int, end: int, *, case: str, reason: str, actor: str, until: int | None = None) -> Hold: ...
     def release_hold(self, hold_id: int, *, actor: str) -> Hold: ...
     def holds(self, camera: str | None = None) -> list[Hold]: ...
-    def enforce_retention(self, now: int | None = None, dry_run: bool = False) -> dict[str, Any]: ...
+    def enforce_retention(self, now: int | None = None, dry_run: bool = False, actor: str = "retention") -> dict[str, Any]: ...
     def check_disk_pressure(self) -> dict[str, Any]: ...
     def storage_status(self) -> dict[str, Any]: ...
-    def rotate_master_key(self, new_key: bytes) -> None: ...
-    # Access and audit (src/store_access.rs, src/access.rs).
+    def rotate_master_key(self, new_key: bytes, *, actor: str = "operator") -> None: ...
     def admin_public_key(self) -> bytes: ...
     def issue_grant(
         self,

@@ -51,9 +51,9 @@ def cmd_classes(args: argparse.Namespace) -> int:
 
 def cmd_hold(args: argparse.Namespace) -> int:
     with open_store(args) as store:
-        hold_id = store.hold(args.camera, args.start, args.end, case=args.case, actor=args.actor,
-                             reason=args.reason, until=args.until)
-    print(f"hold {hold_id} placed on {args.camera} for case {args.case}")
+        hold = store.hold(args.camera, args.start, args.end, case=args.case, actor=args.actor,
+                          reason=args.reason, until=args.until)
+    print(f"hold {hold.id} placed on {args.camera} for case {args.case}")
     return 0
 
 

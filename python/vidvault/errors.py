@@ -2,101 +2,67 @@
 
 Every error carries a message saying what failed, where, and what to do; the
 structured parts (camera, path, offset, pid, ...) are attributes as well, so a
-service can react without parsing text.
+service can react without parsing text. ``hint`` holds the what-to-do part
+alone when there is one.
+
+The classes the Rust core raises are declared by the extension module
+(``vidvault._core``) and re-exported here; the errors only Python code raises
+(media, models, verification, redaction, optional dependencies) are declared
+below on the same base, so ``except vidvault.VidvaultError`` catches both.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from ._core import (
+    AccessDenied,
+    CameraExistsError,
+    CatalogError,
+    CatalogMissingError,
+    CorruptSegmentError,
+    InvalidArgumentError,
+    NotAStoreError,
+    ShreddedError,
+    StorageError,
+    StorageFullError,
+    StoreClosedError,
+    StoreExistsError,
+    StoreLockedError,
+    UnknownCameraError,
+    VidvaultError,
+    WriterBusyError,
+    WriterFailedError,
+    WrongKeyError,
+)
 
-
-class VidvaultError(Exception):
-    """Base class of every vidvault error."""
-
-    def __init__(self, message: str, **fields: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        for name, value in fields.items():
-            setattr(self, name, value)
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class WrongKeyError(VidvaultError, KeyError):
-    """The master key does not open the store (attribute: ``path``)."""
-
-
-class CorruptSegmentError(VidvaultError):
-    """Stored bytes fail their checksum or authentication.
-
-    Attributes: ``camera``, ``path`` (segment file), ``offset`` (byte offset).
-    """
-
-
-class StoreLockedError(VidvaultError):
-    """Another process holds the store open for writing (``pid``, ``path``)."""
-
-
-class NotAStoreError(VidvaultError):
-    """The path is not a vidvault store (``path``)."""
-
-
-class StoreExistsError(VidvaultError, FileExistsError):
-    """A store already exists where one was to be created (``path``)."""
-
-
-class CatalogMissingError(VidvaultError):
-    """The catalog database is missing; rebuild it from the segment files."""
-
-
-class CatalogError(VidvaultError):
-    """The catalog database failed (SQLite error)."""
-
-
-class UnknownCameraError(VidvaultError, LookupError):
-    """No camera with that id (``camera``)."""
-
-
-class CameraExistsError(VidvaultError):
-    """A camera with that id already exists (``camera``)."""
-
-
-class WriterBusyError(VidvaultError):
-    """The camera already has an open writer (``camera``)."""
-
-
-class WriterFailedError(VidvaultError):
-    """A writer hit an unrecoverable I/O error (``camera``, ``segment``)."""
-
-
-class ShreddedError(VidvaultError):
-    """The footage's key was destroyed by retention (``camera``, ``day``)."""
-
-
-class InvalidArgumentError(VidvaultError, ValueError):
-    """An argument is out of range or malformed."""
-
-
-class StoreClosedError(VidvaultError):
-    """The store was closed."""
-
-
-class StorageError(VidvaultError, OSError):
-    """An operating-system call failed (``path``, ``errno``)."""
-
-
-class StorageFullError(StorageError):
-    """The disk is full (ENOSPC/EDQUOT)."""
+__all__ = [
+    "AccessDenied",
+    "CameraExistsError",
+    "CatalogError",
+    "CatalogMissingError",
+    "CorruptSegmentError",
+    "DependencyMissingError",
+    "InvalidArgumentError",
+    "MediaError",
+    "ModelMissingError",
+    "NotAStoreError",
+    "RedactionError",
+    "ShreddedError",
+    "StorageError",
+    "StorageFullError",
+    "StoreClosedError",
+    "StoreExistsError",
+    "StoreLockedError",
+    "UnknownCameraError",
+    "VerificationError",
+    "VidvaultError",
+    "WriterBusyError",
+    "WriterFailedError",
+    "WrongKeyError",
+]
 
 
 class MediaError(VidvaultError):
     """A media source or file could not be read, decoded or written."""
-
-
-class AccessDenied(VidvaultError, PermissionError):
-    """A session's grants do not allow the request. The attempt is in the
-    audit log (``audit_seq``); ``reason`` names the missing grant."""
 
 
 class DependencyMissingError(VidvaultError):

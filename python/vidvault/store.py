@@ -108,28 +108,32 @@ class Recovered:
 
 
 def _options(
-    sync_interval: float | timedelta,
-    roll_after: float | timedelta,
-    roll_bytes: int,
-    gap_threshold: float | timedelta,
-    io_threads: int,
+    sync_interval: float | timedelta | None,
+    roll_after: float | timedelta | None,
+    roll_bytes: int | None,
+    gap_threshold: float | timedelta | None,
+    io_threads: int | None,
     min_free_bytes: int | str | None,
-    commit_mode: str = "syncfs",
+    commit_mode: str | None = None,
 ) -> dict[str, Any]:
+    """The core's store options, named as this API names them. An option the
+    caller left as None is not passed, so its default is the core's own
+    (StoreOptions::default), written in one place."""
     from .retention import parse_size
 
     def secs(v: float | timedelta) -> float:
         return duration_ns(v) / 1e9
 
-    return {
-        "sync_interval": secs(sync_interval),
-        "roll_seconds": secs(roll_after),
-        "roll_bytes": int(roll_bytes),
-        "gap_threshold": secs(gap_threshold),
-        "io_threads": int(io_threads),
+    given = {
+        "sync_interval": None if sync_interval is None else secs(sync_interval),
+        "roll_after": None if roll_after is None else secs(roll_after),
+        "roll_bytes": None if roll_bytes is None else int(roll_bytes),
+        "gap_threshold": None if gap_threshold is None else secs(gap_threshold),
+        "io_threads": None if io_threads is None else int(io_threads),
         "min_free_bytes": None if min_free_bytes is None else parse_size(min_free_bytes),
         "commit_mode": commit_mode,
     }
+    return {name: value for name, value in given.items() if value is not None}
 
 
 class Store:
@@ -289,13 +293,13 @@ class Store:
         actor: str,
         reason: str = "",
         until: TimeLike | None = None,
-    ) -> int:
+    ) -> Hold:
         """Places a legal hold ("evidence lock") on ``[start, end)`` of a
-        camera; returns its id. Held footage is never deleted or shredded by
-        any path (age, size, disk pressure) until released or ``until``."""
-        h = self._core.hold(camera, to_ns(start), to_ns(end), case=case, reason=reason, actor=actor,
-                            until=None if until is None else to_ns(until))
-        return h.id
+        camera; returns it (``release`` takes its ``id``). Held footage is
+        never deleted or shredded by any path (age, size, disk pressure) until
+        released or ``until``."""
+        return self._core.hold(camera, to_ns(start), to_ns(end), case=case, reason=reason, actor=actor,
+                               until=None if until is None else to_ns(until))
 
     def release(self, hold_id: int, *, actor: str) -> Hold:
         """Releases a hold; its footage falls back under normal retention."""

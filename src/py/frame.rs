@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::py::convert::py_opt;
 use crate::py::errors::to_py;
 use crate::segment::reader::Frame;
 use crate::store::read::FrameCursor;
@@ -71,11 +72,6 @@ impl PyFrame {
             self.seq
         )
     }
-}
-
-/// `Some(3)` -> `3`, `None` -> `None`, as Python would print them.
-pub fn py_opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "None".to_string(), |v| v.to_string())
 }
 
 /// Iterator over `store.read(...)`. Each step decrypts one frame with the GIL released.

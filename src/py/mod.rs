@@ -1,42 +1,45 @@
 //! Python bindings (`vidvault._core`). Thin by rule: argument conversion,
 //! GIL release around every call that does I/O or cryptography, and error
 //! mapping. Anything with logic lives in the pure core where Rust tests
-//! reach it; the Python-facing API is shaped in python/vidvault/.
+//! reach it; the Python-facing API is shaped in python/vidvault/. The
+//! binding never imports that package.
+//!
+//! Files depend one way: errors <- convert <- (records, frame, writer) <-
+//! store <- (retention, access, audit, keys: more `impl PyStore` blocks, by
+//! concern); redact and camera_id stand alone. This file only assembles the
+//! module.
 
 use pyo3::prelude::*;
 
 mod access;
+mod audit;
+mod camera_id;
+mod convert;
 mod errors;
 mod frame;
+mod keys;
+mod records;
 mod redact;
 mod retention;
 mod store;
 mod writer;
 
-#[pyfunction]
-fn is_gb28181_id(id: &str) -> bool {
-    crate::camera::is_gb28181_id(id)
-}
-
-#[pyfunction]
-fn gb28181_device_type(id: &str) -> Option<&'static str> {
-    crate::camera::gb28181_device_type(id)
-}
-
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::add_classes(m)?;
     m.add_class::<store::PyStore>()?;
     m.add_class::<writer::PyWriter>()?;
     m.add_class::<frame::PyFrame>()?;
     m.add_class::<frame::PyFrameReader>()?;
-    m.add_class::<store::PyCamera>()?;
-    m.add_class::<store::PySegment>()?;
-    m.add_class::<store::PyCodecConfig>()?;
-    m.add_class::<retention::PyHold>()?;
+    m.add_class::<records::PyCamera>()?;
+    m.add_class::<records::PySegment>()?;
+    m.add_class::<records::PyCodecConfig>()?;
+    m.add_class::<records::PyHold>()?;
+    m.add_function(wrap_pyfunction!(convert::to_ns, m)?)?;
     m.add_function(wrap_pyfunction!(redact::redact_regions, m)?)?;
-    m.add_function(wrap_pyfunction!(is_gb28181_id, m)?)?;
-    m.add_function(wrap_pyfunction!(access::verify_audit_log, m)?)?;
-    m.add_function(wrap_pyfunction!(gb28181_device_type, m)?)?;
+    m.add_function(wrap_pyfunction!(camera_id::is_gb28181_id, m)?)?;
+    m.add_function(wrap_pyfunction!(camera_id::gb28181_device_type, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::verify_audit_log, m)?)?;
     m.add("FORMAT_VERSION", crate::segment::format::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

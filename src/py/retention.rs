@@ -1,109 +1,14 @@
-//! Bindings for retention, legal holds, sweeps, disk pressure and key
-//! rotation (a second `#[pymethods]` block of `_core.Store`).
+//! `_core.Store`'s retention methods: retention settings and classes, legal
+//! holds, sweeps and disk pressure (a `#[pymethods]` block of its own).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use crate::crypto::SecretKey;
-use crate::py::errors::{to_py, IntoPyResult};
+use crate::py::convert::{policy, policy_tuple, setting_arg, time_range, PolicyTuple};
+use crate::py::errors::IntoPyResult;
+use crate::py::records::{PyCamera, PyHold};
 use crate::py::store::PyStore;
-use crate::retention::{Hold, RetentionPolicy, RetentionSetting};
-use crate::time::{TimeRange, Timestamp};
-
-type PolicyTuple = (Option<i64>, Option<u64>, Option<i64>);
-
-fn policy(t: PolicyTuple) -> RetentionPolicy {
-    RetentionPolicy { max_age_ns: t.0, max_bytes: t.1, min_age_ns: t.2 }
-}
-
-fn policy_tuple(p: &RetentionPolicy) -> PolicyTuple {
-    (p.max_age_ns, p.max_bytes, p.min_age_ns)
-}
-
-/// None -> store default; str -> class; (max_age_ns, max_bytes, min_age_ns) -> custom.
-pub fn setting_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<RetentionSetting> {
-    match obj {
-        None => Ok(RetentionSetting::StoreDefault),
-        Some(o) if o.is_none() => Ok(RetentionSetting::StoreDefault),
-        Some(o) => match o.extract::<String>() {
-            Ok(name) => Ok(RetentionSetting::Class(name)),
-            Err(_) => Ok(RetentionSetting::Custom(policy(o.extract::<PolicyTuple>()?))),
-        },
-    }
-}
-
-pub fn setting_to_py<'py>(py: Python<'py>, s: &RetentionSetting) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match s {
-        RetentionSetting::StoreDefault => py.None().into_bound(py),
-        RetentionSetting::Class(c) => c.into_pyobject(py)?.into_any(),
-        RetentionSetting::Custom(p) => policy_tuple(p).into_pyobject(py)?.into_any(),
-    })
-}
-
-/// A legal hold.
-#[pyclass(frozen, module = "vidvault._core", name = "Hold")]
-pub struct PyHold {
-    #[pyo3(get)]
-    id: u64,
-    #[pyo3(get)]
-    camera: String,
-    #[pyo3(get)]
-    start: i64,
-    #[pyo3(get)]
-    end: i64,
-    #[pyo3(get)]
-    case: String,
-    #[pyo3(get)]
-    reason: String,
-    #[pyo3(get)]
-    actor: String,
-    #[pyo3(get)]
-    created: i64,
-    #[pyo3(get)]
-    until: Option<i64>,
-    #[pyo3(get)]
-    released_at: Option<i64>,
-    #[pyo3(get)]
-    released_by: Option<String>,
-}
-
-impl From<Hold> for PyHold {
-    fn from(h: Hold) -> Self {
-        PyHold {
-            id: h.id,
-            camera: h.camera,
-            start: h.start.0,
-            end: h.end.0,
-            case: h.case,
-            reason: h.reason,
-            actor: h.actor,
-            created: h.created.0,
-            until: h.until.map(|t| t.0),
-            released_at: h.released.as_ref().map(|r| r.0 .0),
-            released_by: h.released.map(|r| r.1),
-        }
-    }
-}
-
-#[pymethods]
-impl PyHold {
-    /// In force at `now` (ns): not released and not past `until`.
-    fn active_at(&self, now: i64) -> bool {
-        self.released_at.is_none() && self.until.is_none_or(|u| now < u)
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "Hold(id={}, camera={:?}, case={:?}, {} .. {}, {})",
-            self.id,
-            self.camera,
-            self.case,
-            Timestamp(self.start),
-            Timestamp(self.end),
-            if self.released_at.is_some() { "released" } else { "in force" }
-        )
-    }
-}
+use crate::time::Timestamp;
 
 fn sweep_dict<'py>(py: Python<'py>, r: &crate::store::sweep::SweepReport) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
@@ -162,7 +67,7 @@ impl PyStore {
         py: Python<'_>,
         camera: &str,
         retention: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<crate::py::store::PyCamera> {
+    ) -> PyResult<PyCamera> {
         let setting = setting_arg(retention)?;
         py.detach(|| self.inner.set_retention(camera, setting)).py(py).map(Into::into)
     }
@@ -200,7 +105,7 @@ impl PyStore {
         actor: &str,
         until: Option<i64>,
     ) -> PyResult<PyHold> {
-        let range = TimeRange::new(Timestamp(start), Timestamp(end));
+        let range = time_range(start, end);
         py.detach(|| self.inner.hold(camera, range, case, reason, until.map(Timestamp), actor))
             .py(py)
             .map(Into::into)
@@ -237,11 +142,5 @@ impl PyStore {
     fn storage_status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = py.detach(|| self.inner.storage_status()).py(py)?;
         status_dict(py, &s)
-    }
-
-    #[pyo3(signature = (new_key, *, actor = "operator"))]
-    fn rotate_master_key(&self, py: Python<'_>, new_key: &[u8], actor: &str) -> PyResult<()> {
-        let key = SecretKey::from_slice(new_key).map_err(|e| to_py(py, e))?;
-        py.detach(|| self.inner.rotate_master_key(key, actor)).py(py)
     }
 }

@@ -7,8 +7,8 @@ use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
+use crate::py::convert::{config_from_args, timestamp_arg};
 use crate::py::errors::IntoPyResult;
-use crate::py::store::{config_from_args, timestamp_arg};
 use crate::segment::writer::NewFrame;
 use crate::store::writer::CameraWriter;
 use crate::time::Timestamp;
@@ -31,8 +31,8 @@ impl PyWriter {
         self.inner.camera()
     }
 
-    /// Appends one access unit. `ts` is wall-clock UTC (int ns or aware
-    /// datetime); `pts`/`dts`/`duration` are in the writer's time base.
+    /// Appends one access unit. `ts` is wall-clock UTC (int ns, aware
+    /// datetime or ISO-8601 string, as `to_ns` reads them); `pts`/`dts`/`duration` are in the writer's time base.
     #[pyo3(signature = (ts, data, *, keyframe = false, pts = None, dts = None, duration = None))]
     #[allow(clippy::too_many_arguments)]
     fn append(
@@ -90,7 +90,7 @@ impl PyWriter {
         height: u32,
         params: String,
     ) -> PyResult<()> {
-        let config = config_from_args(codec, extradata, time_base, width, height, params)?;
+        let config = config_from_args(py, codec, extradata, time_base, width, height, params)?;
         self.inner.reconfigure(config).py(py)
     }
 
