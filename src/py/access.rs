@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::access::Grant;
+use crate::access::grants::Grant;
 use crate::py::convert::optional_range;
 use crate::py::errors::IntoPyResult;
 use crate::py::store::PyStore;

@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::audit::{AuditEntry, AuditVerification, NewEntry};
+use crate::access::audit::{AuditEntry, AuditVerification, NewEntry};
 use crate::error::Error;
 use crate::py::convert::optional_range;
 use crate::py::errors::{to_py, IntoPyResult};
@@ -53,7 +53,7 @@ pub fn verify_audit_log<'py>(
         public_key.try_into().map_err(|_| to_py(py, Error::invalid("an Ed25519 public key is 32 bytes")))?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
         .map_err(|_| to_py(py, Error::invalid("not a valid Ed25519 public key")))?;
-    let v = py.detach(|| crate::audit::verify(&path, &key)).py(py)?;
+    let v = py.detach(|| crate::access::audit::verify(&path, &key)).py(py)?;
     verification_dict(py, &v)
 }
 
