@@ -1,14 +1,14 @@
-"""Writing redacted pictures to an MP4 (H.264, libx264).
+"""Re-encoding decoded pictures to H.264 (libx264) in an MP4, with the one set
+of encoder settings every copy vidvault makes uses.
 
-This is the one place redacted footage becomes a file: `vidvault play
---out` uses it, and so does `Store.export_clip(redact=...)`
-(:mod:`vidvault.redacted_clip`), whose manifest records
-``redaction.describe()`` (settings and pinned model hashes) and says the
-copy is re-encoded, not bit-exact.
+Three things re-encode: the watermarked copy of an export package
+(``clip.watermarked.mp4``: decoded pictures with the watermark burned in),
+its redacted copy (``clip.redacted.mp4``: faces and plates hidden) and
+`vidvault play --out`. They share :data:`COPY_OPTIONS`, and a manifest
+names them with :func:`copy_encoder`.
 
-Only frames the player marked as redacted are accepted unless
-``allow_raw=True``: a raw frame slipping into a "redacted" file is the
-failure this module exists to prevent.
+:func:`write_mp4` writes RGB pictures at their wall-clock times; the file
+appears under its name only when complete.
 """
 
 from __future__ import annotations
@@ -16,31 +16,62 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol, TypeVar
 
 import av
+import numpy as np
 
-from ..errors import MediaError, RedactionError
-from .player import PlayedFrame
+from ..errors import MediaError
+from ..timeutil import NS_PER_SECOND
 
-#: ns per second; frame times are wall-clock ns.
-NS = 1_000_000_000
+COPY_CODEC = "libx264"
+#: libx264 settings of every re-encoded copy. superfast keeps the watermarked
+#: export above 4x real time at 720p on two cores (docs/BENCHMARKS.md); crf 21
+#: leaves quality to spare for the watermark's text and for faces.
+COPY_OPTIONS = {"preset": "superfast", "crf": "21"}
+COPY_PIX_FMT = "yuv420p"
+#: The time base :func:`write_mp4` gives the pictures: 90 kHz, as MPEG does.
+PICTURE_TIME_BASE = Fraction(1, 90000)
 
 
-def write_redacted_mp4(
-    frames: Iterable[PlayedFrame],
+def copy_encoder() -> dict[str, Any]:
+    """The encoder of a re-encoded copy, as a manifest records it."""
+    return {"codec": COPY_CODEC, **COPY_OPTIONS, "pix_fmt": COPY_PIX_FMT}
+
+
+def add_copy_stream(container: Any, *, rate: Fraction, time_base: Fraction) -> Any:
+    """A libx264 stream with the copy settings in an output container; the
+    caller sets width and height from its first picture."""
+    stream = container.add_stream(COPY_CODEC, rate=rate)
+    stream.options = dict(COPY_OPTIONS)
+    stream.pix_fmt = COPY_PIX_FMT
+    stream.time_base = time_base
+    stream.codec_context.time_base = time_base
+    return stream
+
+
+class TimedPicture(Protocol):
+    """A decoded picture with its wall-clock time (e.g. a played frame)."""
+
+    ts: int
+    image: np.ndarray  # HxWx3 uint8 RGB
+
+
+P = TypeVar("P", bound=TimedPicture)
+
+
+def write_mp4(
+    pictures: Iterable[P],
     out_path: str | os.PathLike[str],
     *,
     fps: float | Fraction = 25,
-    crf: int = 23,
-    preset: str = "veryfast",
-    allow_raw: bool = False,
-    progress: Callable[[PlayedFrame, int], None] | None = None,
+    progress: Callable[[P, int], None] | None = None,
 ) -> int:
-    """Encodes ``frames`` (PlayedFrame, RGB) into ``out_path``; returns the
-    number of frames written. Presentation times come from the frames' wall
-    clock (``ts``) in a 1/90000 time base, so gaps and variable frame rate
-    survive; ``fps`` is only the stream's nominal rate.
+    """Encodes RGB ``pictures`` into ``out_path``; returns how many were
+    written. Presentation times come from the pictures' wall clock (``ts``)
+    in a 1/90000 time base, so gaps and variable frame rate survive; ``fps``
+    is only the stream's nominal rate. ``progress`` is called with each
+    picture and the count so far.
 
     The file is written to ``out_path + ".partial"`` and renamed when
     complete: an exception (e.g. a detector failure) leaves no playable file.
@@ -54,23 +85,18 @@ def write_redacted_mp4(
         # faststart: moov first, so the copy plays while it downloads, like clip.mp4.
         with av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
             stream = None
-            for frame in frames:
-                if not (frame.redacted or allow_raw):
-                    raise RedactionError(f"frame at ts={frame.ts} was not redacted; refusing to write it to "
-                                         f"{out_path}", ts=frame.ts)
+            for frame in pictures:
+                height, width = frame.image.shape[:2]
                 if stream is None:
-                    stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-                    stream.width, stream.height = frame.width - frame.width % 2, frame.height - frame.height % 2
-                    stream.pix_fmt = "yuv420p"
-                    stream.time_base = Fraction(1, 90000)
-                    stream.codec_context.time_base = Fraction(1, 90000)
-                    stream.options = {"preset": preset, "crf": str(crf)}
+                    stream = add_copy_stream(container, rate=Fraction(fps).limit_denominator(1001),
+                                             time_base=PICTURE_TIME_BASE)
+                    stream.width, stream.height = width - width % 2, height - height % 2
                     first_ts = frame.ts
                 image = frame.image[: stream.height, : stream.width]
                 picture = av.VideoFrame.from_ndarray(image, format="rgb24")
-                pts = (frame.ts - first_ts) * 90000 // NS
+                pts = (frame.ts - first_ts) * PICTURE_TIME_BASE.denominator // NS_PER_SECOND
                 picture.pts = max(pts, last_pts + 1)  # strictly increasing, whatever the clock did
-                picture.time_base = Fraction(1, 90000)
+                picture.time_base = PICTURE_TIME_BASE
                 last_pts = picture.pts
                 container.mux(stream.encode(picture))
                 count += 1

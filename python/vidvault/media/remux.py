@@ -25,8 +25,8 @@ from typing import Any, Sequence
 import av
 
 from . import mp4box, nal
-from .errors import MediaError
-from .timeutil import NS_PER_SECOND, iso
+from ..errors import MediaError
+from ..timeutil import NS_PER_SECOND, iso
 
 #: Codecs an MP4 export carries, and the raw FFmpeg format whose empty stream
 #: serves as the template for the output stream's codec parameters.
