@@ -130,3 +130,17 @@ def machine() -> str:
 
     return (f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), Python "
             f"{platform.python_version()}, onnxruntime {onnxruntime.__version__}")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from ..redact.evaluation.scenes import faces_scene, plates_scene
+
+    parser = argparse.ArgumentParser(prog="python -m vidvault.bench.redaction_harness")
+    parser.add_argument("--quick", action="store_true", help="720p scenes only")
+    quick = parser.parse_args().quick
+    results = evaluate([faces_scene(1280, 720), plates_scene(1280, 720)] if quick else standard_scenes())
+    print()
+    print(machine())
+    print(table(results))

@@ -8,6 +8,7 @@ from typing import Any, Literal, Sequence
 
 from ..errors import InvalidArgumentError
 from .detector import Detector
+from .models import MODELS
 
 Method = Literal["blur", "pixelate", "fill"]
 Shape = Literal["auto", "ellipse", "rectangle"]
@@ -102,8 +103,6 @@ class Redaction:
         manifest can hold: what a redacted copy was made with. Fractional
         settings are decimal strings ("0.15"), since a canonical manifest
         holds no floats (docs/EXPORT.md)."""
-        from .models import MODELS
-
         def decimal(x: float | None) -> str | None:
             return None if x is None else repr(float(x))
 
