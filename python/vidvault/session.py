@@ -102,7 +102,7 @@ class Session:
     # -------------------------------------------------------------- evidence and administration
 
     def hold(self, camera: str, start: TimeLike, end: TimeLike, *, case: str, reason: str = "",
-             until: TimeLike | None = None) -> int:
+             until: TimeLike | None = None) -> Hold:
         self.authorize("hold", camera, start, end)
         return self._store.hold(camera, start, end, case=case, actor=self.principal, reason=reason, until=until)
 
