@@ -94,6 +94,14 @@ def test_errors_say_what_to_do_on_the_command_line(tmp_path, clip):
     assert r.returncode == 2 and f"vidvault create {tmp_path / 'nowhere'}" in r.stderr
     r = run("segments", store, "--camera", "no-such-camera", env=env, check=False)
     assert r.returncode == 2 and f"vidvault cameras {store}" in r.stderr
+    r = run("issue-grant", store, "--to", "clerk", "--actions", "export", "--cameras", "*", "--case", "C-1",
+            "--valid-until", "2030-01-01T00:00:00Z", env=env, check=False)
+    assert r.returncode == 2 and "--approver NAME" in r.stderr
+    other = tmp_path / "other"
+    run("create", other, env=env)
+    (other / "catalog.sqlite").write_bytes((store / "catalog.sqlite").read_bytes())  # another store's catalog
+    r = run("cameras", other, env=env, check=False)
+    assert r.returncode == 2 and f"vidvault fsck {other} --rebuild" in r.stderr
     for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
         (store / name).unlink(missing_ok=True)
     r = run("cameras", store, env=env, check=False)
