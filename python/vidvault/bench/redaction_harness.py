@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from ..demo.footage import ingest_file
+from ..demo.file_to_store import ingest_file
 from ..keys import generate_key
 from ..redact.config import Redaction
 from ..redact.evaluation.metrics import Tally

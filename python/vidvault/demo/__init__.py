@@ -26,7 +26,7 @@ from ..media.synthetic import encode_synthetic
 from ..store import Store
 from ..timeutil import NS_PER_SECOND, iso
 from . import redacted_play
-from .footage import ingest_file
+from .file_to_store import ingest_file
 
 CAMERAS = [
     # (GB/T 28181 id, label, B-frames)

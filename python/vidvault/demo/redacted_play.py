@@ -14,7 +14,7 @@ import numpy as np
 from ..media.synthetic import synthetic_pictures
 from ..redact.config import Redaction
 from ..timeutil import NS_PER_SECOND
-from .footage import ingest_file
+from .file_to_store import ingest_file
 
 CAMERA = "34020000001320000004"
 FRAMES = 25
