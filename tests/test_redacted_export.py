@@ -179,6 +179,22 @@ def grant(store, actions, to="clerk.li"):
                              issued_by="admin.zhao", approver="chief.li")
 
 
+def test_export_clip_is_redacted_unless_raw_is_asked_for(footage, tmp_path):
+    """`redact=` means what it means in `play`: default settings when omitted."""
+    store, _ = footage
+    result = store.export_clip(CAM, T0, T0 + NS // 2, tmp_path / "default")
+    assert {p.name for p in (tmp_path / "default").iterdir()} == REDACTED_FILES
+    assert result.manifest["format"] == manifest.FORMAT_REDACTED
+    assert result.manifest["redaction"]["method"] == Redaction().method
+    assert store.audit_entry(result.manifest["audit"]["entry"]).action == "export"
+    for bad in (dict(redact=None), dict(raw=True, redact=Redaction())):
+        with pytest.raises(vidvault.InvalidArgumentError, match="raw"):
+            store.export_clip(CAM, T0, T0 + NS // 2, tmp_path / "refused", **bad)
+    assert not (tmp_path / "refused").exists()
+    result = store.export_clip(CAM, T0, T0 + NS // 2, tmp_path / "raw", raw=True)
+    assert manifest.CLIP in result.manifest["files"] and result.manifest["format"] == manifest.FORMAT
+
+
 def test_export_grant_allows_redacted_but_not_raw_export(footage, tmp_path):
     store, _ = footage
     clerk = store.session("clerk.li", [grant(store, ["export"])], purpose="court request")
