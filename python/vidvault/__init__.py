@@ -48,19 +48,8 @@ from .errors import (
 from .keys import generate_key, load_key
 from .retention import Hold, Retention, StorageStatus, SweepReport
 from .redact import Detector, PlayedFrame, Redaction
-from .store import (
-    Camera,
-    CodecConfig,
-    Frame,
-    FsckReport,
-    Gap,
-    Problem,
-    RebuildReport,
-    Recovered,
-    Segment,
-    Store,
-    Writer,
-)
+from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
+from .store import Camera, CodecConfig, Frame, Segment, Store, Writer
 from .session import Session
 from .timeutil import from_ns, to_ns
 from .export.c2pa import C2paCredentials
