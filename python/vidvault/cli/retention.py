@@ -180,7 +180,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_storage_status)
 
-    sp = with_store(sub.add_parser("check-disk-pressure",
-                                   help="check free space now; reclaim the oldest deletable footage if under the floor"))
+    sp = with_store(sub.add_parser("check-disk-pressure", help="check free space now; reclaim the oldest "
+                                   "deletable footage if under the floor"))
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_check_disk_pressure)
