@@ -233,8 +233,8 @@ def _bit_exact_video(staging: Path, samples: list[remux.ClipSample], config: Any
     }
 
 
-def _redacted_video(staging: Path, core: "CoreStore", camera: str, start: int, end: int, samples: list[remux.ClipSample],
-                    config: Any, redaction: "Redaction", *, watermark_text: str | None, case: str | None,
+def _redacted_video(staging: Path, core: "CoreStore", camera: str, start: int, end: int,
+                    samples: list[remux.ClipSample], config: Any, redaction: "Redaction", *, watermark_text: str | None, case: str | None,
                     c2pa: C2paCredentials | None, evidence: dict[str, Any],
                     progress: "Callable[[PlayedFrame, int], None] | None") -> dict[str, Any]:
     """clip.redacted.mp4 and its manifest fields; no unredacted video."""
