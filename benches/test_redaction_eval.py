@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from vidvault.redact.evaluation.harness import STANDARD_CONFIGS, evaluate, machine, table
+from vidvault.bench.redaction_harness import STANDARD_CONFIGS, evaluate, machine, table
 from vidvault.redact.evaluation.scenes import faces_scene, plates_scene, standard_scenes
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"

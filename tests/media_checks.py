@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 
-from vidvault import mp4box
+from vidvault.media import mp4box
 
 T0 = 1_763_700_000 * 1_000_000_000
 NS = 1_000_000_000

@@ -147,7 +147,7 @@ def test_tampering_through_sqlite_is_detected_and_named(footage, store_path, key
         report = s.audit_verify()
     assert not report.ok and report.problem_seq == seq and words in report.problem, report
     # The CLI says the same and fails.
-    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "audit", "verify", str(store_path)],
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "audit-verify", str(store_path)],
                        capture_output=True, text=True, env={**os.environ, "VIDVAULT_KEY": key.hex()})
     assert r.returncode == 1 and f"entry {seq}" in r.stderr
 
@@ -175,12 +175,12 @@ def test_offline_verification_with_a_pinned_key(footage, store_path, key, tmp_pa
     footage.close()
     keyfile = tmp_path / "store.pub"
     keyfile.write_text(pub.hex())
-    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "audit", "verify", str(store_path),
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "audit-verify", str(store_path),
                         "--public-key", str(keyfile)], capture_output=True, text=True,
                        env={k: v for k, v in os.environ.items() if k != "VIDVAULT_KEY"})
     assert r.returncode == 0 and "pinned key" in r.stdout
     keyfile.write_text(vidvault.generate_key().hex())  # not this store's key
-    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "audit", "verify", str(store_path),
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "audit-verify", str(store_path),
                         "--public-key", str(keyfile)], capture_output=True, text=True)
     assert r.returncode != 0
 
@@ -195,7 +195,7 @@ def test_cli_grant_and_session_flags(footage, store_path, key, tmp_path):
         assert not check or r.returncode == 0, r.stderr
         return r
 
-    token = cli("grant", store_path, "--to", "officer.wang", "--actions", "view_redacted,view_raw",
+    token = cli("issue-grant", store_path, "--to", "officer.wang", "--actions", "view_redacted,view_raw",
                 "--cameras", "3402*", "--footage-from", iso(T0), "--footage-to", iso(T0 + HOUR),
                 "--valid-until", iso(NOW + HOUR), "--case", "C-9").stdout.strip()
     grant_file = tmp_path / "wang.grant"
@@ -218,7 +218,7 @@ def test_export_manifest_references_an_audit_entry_that_verifies(store, tmp_path
     view_only = grant(store)
     result = store.session("clerk.li", [grant(store, to="clerk.li", actions=["export_raw"], approver="chief.li")],
                            purpose="court request 4411").export_clip(CAM, T0 + NS, T0 + 3 * NS, tmp_path / "pkg",
-                                                                     case="CASE-2026-114")
+                                                                     raw=True, case="CASE-2026-114")
     ref = result.manifest["audit"]
     entry = store.audit_entry(ref["entry"])
     assert (entry.action, entry.principal, entry.outcome) == ("export_raw", "clerk.li", "allowed")
@@ -230,10 +230,10 @@ def test_export_manifest_references_an_audit_entry_that_verifies(store, tmp_path
     assert any(c.name == "audit" and c.ok for c in report.checks)
     # A session without an export grant gets nothing, and the attempt is logged.
     with pytest.raises(vidvault.AccessDenied, match="export_raw"):
-        store.session("officer.wang", [view_only]).export_clip(CAM, T0, T0 + NS, tmp_path / "pkg2")
+        store.session("officer.wang", [view_only]).export_clip(CAM, T0, T0 + NS, tmp_path / "pkg2", raw=True)
     assert not (tmp_path / "pkg2").exists()
     # The trusted path logs its export itself.
-    result = store.export_clip(CAM, T0 + NS, T0 + 2 * NS, tmp_path / "pkg3", actor="ops.sun")
+    result = store.export_clip(CAM, T0 + NS, T0 + 2 * NS, tmp_path / "pkg3", raw=True, actor="ops.sun")
     assert store.audit_entry(result.manifest["audit"]["entry"]).principal == "ops.sun"
 
 
@@ -251,7 +251,7 @@ def test_cli_export_as_a_principal(store, store_path, key, tmp_path, clip):
     iso = vidvault.timeutil.iso
 
     def export(grant_file, out):
-        return subprocess.run([sys.executable, "-m", "vidvault.cli", "export", str(store_path), "--camera", CAM,
+        return subprocess.run([sys.executable, "-m", "vidvault.cli", "export-clip", str(store_path), "--raw", "--camera", CAM,
                                "--start", iso(T0 + NS), "--end", iso(T0 + 2 * NS), "--out", str(out),
                                "--as", "clerk.li", "--grant", str(grant_file), "--case", "CASE-2026-114"],
                               capture_output=True, text=True, env=env)

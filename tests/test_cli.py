@@ -22,17 +22,17 @@ def run(*args, env=None, check=True):
     return r
 
 
-def test_keygen_init_cameras_segments_fsck(tmp_path, clip):
+def test_generate_key_create_cameras_segments_fsck(tmp_path, clip):
     keyfile = tmp_path / "master.key"
-    run("keygen", "--out", keyfile)
+    run("generate-key", "--out", keyfile)
     assert oct(keyfile.stat().st_mode & 0o777) == "0o600"
     assert len(keyfile.read_text().strip()) == 64
-    r = run("keygen", "--out", keyfile, check=False)
-    assert r.returncode != 0, "keygen must never overwrite a key"
+    r = run("generate-key", "--out", keyfile, check=False)
+    assert r.returncode != 0, "generate-key must never overwrite a key"
 
     store = tmp_path / "store"
-    run("init", store, "--key-file", keyfile)
-    run("cameras", store, "--key-file", keyfile, "--add", "34020000001320000001", "--label", "area=district-3")
+    run("create", store, "--key-file", keyfile)
+    run("add-camera", store, "34020000001320000001", "--key-file", keyfile, "--label", "area=district-3")
     out = json.loads(run("cameras", store, "--key-file", keyfile, "--json").stdout)
     assert out[0]["id"] == "34020000001320000001" and out[0]["labels"] == {"area": "district-3"}
 
@@ -75,8 +75,49 @@ def test_errors_are_one_clear_line(tmp_path):
     r = run("cameras", tmp_path / "nowhere", env={**os.environ, "VIDVAULT_KEY": "00" * 32}, check=False)
     assert r.returncode == 2 and r.stderr.startswith("vidvault: ") and "not a vidvault store" in r.stderr
     env = {k: v for k, v in os.environ.items() if k != "VIDVAULT_KEY"}
-    r = run("init", tmp_path / "s", env=env, check=False)
+    r = run("create", tmp_path / "s", env=env, check=False)
     assert r.returncode == 2 and "VIDVAULT_KEY" in r.stderr
+
+
+def test_errors_say_what_to_do_on_the_command_line(tmp_path, clip):
+    """The core says what failed and where; the command line adds which
+    `vidvault` command helps, naming the store it was given."""
+    key = vidvault.generate_key()
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+    store = tmp_path / "store"
+    run("create", store, env=env)
+    r = run("create", store, env=env, check=False)
+    assert r.returncode == 2 and "instead of creating one" in r.stderr and len(r.stderr.splitlines()) == 1
+    r = run("cameras", store, env={**env, "VIDVAULT_KEY": vidvault.generate_key().hex()}, check=False)
+    assert r.returncode == 2 and "--key-file FILE or VIDVAULT_KEY" in r.stderr
+    r = run("cameras", tmp_path / "nowhere", env=env, check=False)
+    assert r.returncode == 2 and f"vidvault create {tmp_path / 'nowhere'}" in r.stderr
+    r = run("segments", store, "--camera", "no-such-camera", env=env, check=False)
+    assert r.returncode == 2 and f"vidvault cameras {store}" in r.stderr
+    r = run("issue-grant", store, "--to", "clerk", "--actions", "export", "--cameras", "*", "--case", "C-1",
+            "--valid-until", "2030-01-01T00:00:00Z", env=env, check=False)
+    assert r.returncode == 2 and "--approver NAME" in r.stderr
+    other = tmp_path / "other"
+    run("create", other, env=env)
+    (other / "catalog.sqlite").write_bytes((store / "catalog.sqlite").read_bytes())  # another store's catalog
+    r = run("cameras", other, env=env, check=False)
+    assert r.returncode == 2 and f"vidvault fsck {other} --rebuild" in r.stderr
+    for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (store / name).unlink(missing_ok=True)
+    r = run("cameras", store, env=env, check=False)
+    assert r.returncode == 2 and f"vidvault fsck {store} --rebuild" in r.stderr
+
+
+def test_the_command_line_hint_replaces_the_python_one():
+    import argparse
+
+    from vidvault.cli.hints import message_for
+
+    error = vidvault.StorageFullError("no space left on /srv/store; free space (use Store.enforce_retention)")
+    error.hint = "(use Store.enforce_retention)"
+    message = message_for(error, argparse.Namespace(store="/srv/store"))
+    assert message.startswith("no space left on /srv/store; free space;") and "Store.enforce_retention" not in message
+    assert message.endswith("`vidvault storage-status /srv/store` shows the floor")
 
 
 def test_demo_runs_end_to_end(tmp_path):
@@ -94,9 +135,9 @@ def test_retention_holds_and_rotation_from_the_command_line(tmp_path):
     key = vidvault.generate_key()
     env = {**os.environ, "VIDVAULT_KEY": key.hex()}
     store = tmp_path / "store"
-    run("init", store, env=env)
-    run("classes", store, "--define", "short", "--max-age", "2d", "--min-age", "1d", env=env)
-    run("cameras", store, "--add", "cam", "--retention", "short", env=env)
+    run("create", store, env=env)
+    run("define-retention-class", store, "short", "--max-age", "2d", "--min-age", "1d", env=env)
+    run("add-camera", store, "cam", "--retention", "short", env=env)
     listing = run("cameras", store, env=env).stdout
     assert "class short" in listing and "max_age=2d" in listing
     with vidvault.Store.open(store, key=key, roll_after=1800) as s:
@@ -109,15 +150,15 @@ def test_retention_holds_and_rotation_from_the_command_line(tmp_path):
     holds = json.loads(run("holds", store, "--json", env=env).stdout)
     assert holds[0]["case"] == "C-5" and holds[0]["released"] is None
     now = iso(T0 + 5 * 86400 * NS)
-    dry = json.loads(run("retention", store, "--dry-run", "--now", now, "--json", env=env).stdout)
+    dry = json.loads(run("enforce-retention", store, "--dry-run", "--now", now, "--json", env=env).stdout)
     assert dry["dry_run"] is True and len(dry["deleted"]) == 72  # hours 0..72 are past max_age; hour 0 is held
-    out = run("retention", store, "--now", now, env=env).stdout
+    out = run("enforce-retention", store, "--now", now, env=env).stdout
     assert "deleted 72 segments" in out and "crypto-shredded" in out
     run("release", store, str(holds[0]["id"]), "--actor", "clerk", env=env)
-    assert "deleted 1 segments" in run("retention", store, "--now", now, env=env).stdout
+    assert "deleted 1 segments" in run("enforce-retention", store, "--now", now, env=env).stdout
     new_key = tmp_path / "new.key"
-    run("keygen", "--out", new_key)
-    run("rotate-key", store, "--new-key-file", new_key, env=env)
+    run("generate-key", "--out", new_key)
+    run("rotate-master-key", store, "--new-key-file", new_key, env=env)
     r = run("holds", store, env=env, check=False)
     assert r.returncode == 2 and "master key does not open" in r.stderr
     assert run("fsck", store, "--key-file", new_key).returncode == 0

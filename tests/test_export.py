@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 import vidvault
-from vidvault import manifest, media, mp4box, watermark
+from vidvault import media
+from vidvault.export import manifest, watermark
+from vidvault.media import mp4box
 
 from media_checks import NS, T0, decoded_times, ffprobe_errors
 
@@ -52,7 +54,7 @@ def test_export_is_clean_starts_at_start_and_verifies(footage, case):
     # leading keyframe hidden by the edit list.
     start, end = T0 + 1_013_000_000, T0 + 1_800_000_000
     pkg = base / f"pkg-{camera}"
-    result = store.export_clip(camera, start, end, pkg, case="CASE-1", actor="clerk", reason="test")
+    result = store.export_clip(camera, start, end, pkg, raw=True, case="CASE-1", actor="clerk", reason="test")
     clip = pkg / manifest.CLIP
 
     assert ffprobe_errors(clip) == ""
@@ -83,7 +85,7 @@ def test_watermark_is_legible_per_frame_and_leaves_the_centre(footage):
     camera = cameras[CASES[1]]  # 720p H.264 with B-frames
     start, end = T0 + 500_000_000, T0 + 1_500_000_000
     pkg = base / "pkg-watermark"
-    result = store.export_clip(camera, start, end, pkg, watermark="COPY FOR COURT", case="CASE-9")
+    result = store.export_clip(camera, start, end, pkg, raw=True, watermark="COPY FOR COURT", case="CASE-9")
     marked = pkg / manifest.WATERMARKED
     assert ffprobe_errors(marked) == ""
 
@@ -123,13 +125,13 @@ def test_export_refuses_unusable_requests(footage, tmp_path):
     store, cameras, _ = footage
     camera = cameras[CASES[0]]
     with pytest.raises(vidvault.InvalidArgumentError, match="after the start"):
-        store.export_clip(camera, T0 + NS, T0, tmp_path / "a")
+        store.export_clip(camera, T0 + NS, T0, tmp_path / "a", raw=True)
     with pytest.raises(vidvault.MediaError, match="no footage"):
-        store.export_clip(camera, T0 + 3600 * NS, T0 + 3601 * NS, tmp_path / "b")
+        store.export_clip(camera, T0 + 3600 * NS, T0 + 3601 * NS, tmp_path / "b", raw=True)
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "other.txt").write_text("x")
     with pytest.raises(vidvault.InvalidArgumentError, match="not an empty directory"):
-        store.export_clip(camera, T0, T0 + NS, tmp_path / "c")
+        store.export_clip(camera, T0, T0 + NS, tmp_path / "c", raw=True)
     assert not any(p.name.startswith(".b.partial") for p in tmp_path.iterdir())
 
 
@@ -145,7 +147,7 @@ def test_open_segment_is_recorded_and_checked_later(tmp_path, clip):
             w.append(T0 + int((p.pts - first) * Fraction(info.time_base) * NS), p.data, keyframe=p.keyframe,
                      pts=p.pts, dts=p.dts, duration=p.duration)
         w.sync()
-        result = store.export_clip("cam", T0 + NS, T0 + 2 * NS, tmp_path / "pkg")
+        result = store.export_clip("cam", T0 + NS, T0 + 2 * NS, tmp_path / "pkg", raw=True)
         (segment,) = result.manifest["segments"]
         assert segment["state"] == "open" and segment["content_hash"] is None
         w.close()

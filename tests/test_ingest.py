@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import vidvault
-from vidvault import media, nal
+from vidvault import media
+from vidvault.media import nal
 
 from media_checks import NS, T0
 
@@ -155,7 +156,7 @@ def test_rtsp_ingest_survives_a_server_restart_and_records_the_gap(tmp_path):
 
             # Footage across the outage exports (Annex B -> MP4) and verifies.
             pkg = tmp_path / "pkg"
-            result_export = store.export_clip("cam", gap.start - 2 * NS, gap.end + 2 * NS, pkg)
+            result_export = store.export_clip("cam", gap.start - 2 * NS, gap.end + 2 * NS, pkg, raw=True)
             assert result_export.manifest["codec"]["bitstream"] == "annexb"
             assert result_export.manifest["gaps"] == [{"start": gap.start, "end": gap.end}]
             report = vidvault.verify(pkg, public_key=store.export_public_key(), store=store)
@@ -176,14 +177,14 @@ def test_cli_ingest_export_verify_keys(tmp_path, clip):
         return r
 
     store, pkg = tmp_path / "store", tmp_path / "pkg"
-    run("init", store)
+    run("create", store)
     r = run("ingest", store, "--camera", "34020000001320000001", clip(bframes=2), "--start", "2025-11-21T04:40:00Z")
     assert "ingested 150 frames" in r.stdout and "frames" in r.stderr  # summary, and the progress display
-    run("export", store, "--camera", "34020000001320000001", "--start", "2025-11-21T04:40:01.5Z",
+    run("export-clip", store, "--raw", "--camera", "34020000001320000001", "--start", "2025-11-21T04:40:01.5Z",
         "--end", str(T0 + 3 * NS), "--out", pkg, "--watermark", "COPY", "--case", "C-1", "--actor", "clerk")
-    pem = run("keys", "export-public", store, "--format", "pem").stdout
+    pem = run("export-public-key", store, "--format", "pem").stdout
     (tmp_path / "pin.pem").write_text(pem)
-    hexkey = run("keys", "export-public", store, "--format", "hex").stdout.strip()
+    hexkey = run("export-public-key", store, "--format", "hex").stdout.strip()
     assert len(hexkey) == 64
     r = run("verify", pkg, "--public-key", tmp_path / "pin.pem")
     assert "VERIFIED" in r.stdout and "pinned" in r.stdout
@@ -199,6 +200,6 @@ def test_cli_ingest_export_verify_keys(tmp_path, clip):
     assert r.returncode == 1 and "FAILED: file clip.mp4" in r.stdout
     r = run("verify", tmp_path / "nowhere", check=False)
     assert r.returncode == 1 and "not a directory" in r.stdout
-    r = run("export", store, "--camera", "34020000001320000001", "--start", "x", "--end", "y", "--out",
+    r = run("export-clip", store, "--raw", "--camera", "34020000001320000001", "--start", "x", "--end", "y", "--out",
             tmp_path / "p2", check=False)
     assert r.returncode == 2 and r.stderr.startswith("vidvault: ")

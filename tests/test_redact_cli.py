@@ -1,4 +1,4 @@
-"""`vidvault play --redact --out` and `vidvault models`, run as a user would."""
+"""`vidvault play --out` (redacted unless --raw) and `vidvault models`, run as a user would."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_play_writes_a_redacted_mp4_with_progress(tmp_path):
     env = {**os.environ, "VIDVAULT_KEY": key.hex()}
     out = tmp_path / "red.mp4"
     r = run("play", tmp_path / "store", "--camera", "cam", "--start", iso(T0), "--end", T0 + 2 * NS,
-            "--redact", "--out", out, env=env)
+            "--out", out, env=env)
     assert "100.0%" in r.stderr and "boxes hidden" in r.stderr
     assert "wrote 50 redacted frames" in r.stdout
     with av.open(str(out)) as c:
@@ -36,19 +36,19 @@ def test_play_writes_a_redacted_mp4_with_progress(tmp_path):
     assert not (tmp_path / "red.mp4.partial").exists()
 
 
-def test_play_demands_a_choice_and_models_list_reports(tmp_path):
+def test_play_refuses_settings_with_raw_and_models_list_reports(tmp_path):
     key = vidvault.generate_key()
     with vidvault.Store.create(tmp_path / "store", key=key) as s:
         s.add_camera("cam")
     env = {**os.environ, "VIDVAULT_KEY": key.hex()}
-    r = run("play", tmp_path / "store", "--camera", "cam", "--start", T0, "--end", T0 + NS,
-            "--out", tmp_path / "x.mp4", env=env, check=False)
-    assert r.returncode == 2 and "--redact" in r.stderr and "--raw" in r.stderr
+    r = run("play", tmp_path / "store", "--camera", "cam", "--start", T0, "--end", T0 + NS, "--raw",
+            "--method", "fill", "--out", tmp_path / "x.mp4", env=env, check=False)
+    assert r.returncode == 2 and "--method" in r.stderr and "--raw" in r.stderr
     assert "centerface.onnx    installed" in run("models", "list").stdout
     r = run("models", "list", "--dir", tmp_path / "none", check=False)
     assert r.returncode == 1 and "vidvault models install" in r.stdout
     r = run("play", tmp_path / "store", "--camera", "cam", "--start", T0, "--end", T0 + NS,
-            "--redact", "--out", tmp_path / "x.mp4", env={**env, "VIDVAULT_MODELS": str(tmp_path / "none")},
+            "--out", tmp_path / "x.mp4", env={**env, "VIDVAULT_MODELS": str(tmp_path / "none")},
             check=False)
     assert r.returncode == 2 and "centerface.onnx" in r.stderr and "models install" in r.stderr
     assert not (tmp_path / "x.mp4").exists()

@@ -211,7 +211,7 @@ def test_a_face_missed_on_one_frame_stays_hidden_only_with_tracking(scene_store,
 
 def test_player_reuses_models_across_clips(scene_store):
     store, _, _ = scene_store
-    from vidvault.redact.playback import play
+    from vidvault.redact.footage import play
 
     player = RedactingPlayer(Redaction(plates=False, detect_every=5))
     first = [f.ts for f in play(store, CAM, T0, T0 + NS // 2, player.redaction, player=player)]

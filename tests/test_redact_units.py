@@ -55,7 +55,7 @@ def test_kernel_refuses_what_it_cannot_write_in_place():
 
 
 def test_redaction_describes_itself_for_export_manifests():
-    from vidvault import manifest
+    from vidvault.export import manifest
     from vidvault.redact import MODELS, Redaction
 
     d = Redaction(plates=False, method="pixelate", margin=0.2).describe()

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import vidvault
-from vidvault import manifest, watermark
+from vidvault.export import manifest, watermark
 from vidvault.redact import Redaction
 from vidvault.redact.evaluation.scenes import encode
 from vidvault.timeutil import iso
@@ -179,6 +179,22 @@ def grant(store, actions, to="clerk.li"):
                              issued_by="admin.zhao", approver="chief.li")
 
 
+def test_export_clip_is_redacted_unless_raw_is_asked_for(footage, tmp_path):
+    """`redact=` means what it means in `play`: default settings when omitted."""
+    store, _ = footage
+    result = store.export_clip(CAM, T0, T0 + NS // 2, tmp_path / "default")
+    assert {p.name for p in (tmp_path / "default").iterdir()} == REDACTED_FILES
+    assert result.manifest["format"] == manifest.FORMAT_REDACTED
+    assert result.manifest["redaction"]["method"] == Redaction().method
+    assert store.audit_entry(result.manifest["audit"]["entry"]).action == "export"
+    for bad in (dict(redact=None), dict(raw=True, redact=Redaction())):
+        with pytest.raises(vidvault.InvalidArgumentError, match="raw"):
+            store.export_clip(CAM, T0, T0 + NS // 2, tmp_path / "refused", **bad)
+    assert not (tmp_path / "refused").exists()
+    result = store.export_clip(CAM, T0, T0 + NS // 2, tmp_path / "raw", raw=True)
+    assert manifest.CLIP in result.manifest["files"] and result.manifest["format"] == manifest.FORMAT
+
+
 def test_export_grant_allows_redacted_but_not_raw_export(footage, tmp_path):
     store, _ = footage
     clerk = store.session("clerk.li", [grant(store, ["export"])], purpose="court request")
@@ -187,7 +203,7 @@ def test_export_grant_allows_redacted_but_not_raw_export(footage, tmp_path):
     entry = store.audit_entry(result.manifest["audit"]["entry"])
     assert (entry.action, entry.principal, entry.grant_id) == ("export", "clerk.li", result.manifest["audit"]["grant_id"])
     with pytest.raises(vidvault.AccessDenied, match="export_raw") as denied:
-        clerk.export_clip(CAM, T0, T0 + NS // 2, tmp_path / "raw")
+        clerk.export_clip(CAM, T0, T0 + NS // 2, tmp_path / "raw", raw=True)
     assert not (tmp_path / "raw").exists()
     assert store.audit_entry(denied.value.audit_seq).outcome == "denied"
 
@@ -244,7 +260,7 @@ def test_cli_redacted_export_as_a_principal_and_verify(tmp_path, scene):
     env = {**os.environ, "VIDVAULT_KEY": key.hex()}
     common = ["--camera", CAM, "--start", iso(T0), "--end", iso(T0 + NS // 2), "--as", "clerk.li",
               "--grant", tmp_path / "export.grant", "--case", "CASE-17"]
-    r = run("export", tmp_path / "store", *common, "--out", tmp_path / "pkg", "--redact", "--method", "pixelate",
+    r = run("export-clip", tmp_path / "store", *common, "--out", tmp_path / "pkg", "--method", "pixelate",
             "--no-plates", env=env)
     assert "redacted" in r.stdout and "boxes hidden" in r.stderr
     assert {p.name for p in (tmp_path / "pkg").iterdir()} == REDACTED_FILES
@@ -252,17 +268,18 @@ def test_cli_redacted_export_as_a_principal_and_verify(tmp_path, scene):
     assert doc["redaction"]["method"] == "pixelate" and doc["actor"] == "clerk.li"
     r = run("verify", tmp_path / "pkg", "--public-key", tmp_path / "store.pub")
     assert "VERIFIED" in r.stdout and "SKIP  bit-exact: does not apply" in r.stdout
-    # The same grant does not allow the bit-exact package, and a setting without --redact is refused.
-    r = run("export", tmp_path / "store", *common, "--out", tmp_path / "raw", env=env, check=False)
+    # The same grant does not allow the bit-exact package, and a redaction setting with --raw is refused.
+    r = run("export-clip", tmp_path / "store", *common, "--out", tmp_path / "raw", "--raw", env=env, check=False)
     assert r.returncode == 2 and "export_raw" in r.stderr and not (tmp_path / "raw").exists()
-    r = run("export", tmp_path / "store", *common, "--out", tmp_path / "raw", "--method", "fill", env=env, check=False)
-    assert r.returncode == 2 and "add --redact" in r.stderr and not (tmp_path / "raw").exists()
+    r = run("export-clip", tmp_path / "store", *common, "--out", tmp_path / "raw", "--raw", "--method", "fill", env=env,
+            check=False)
+    assert r.returncode == 2 and "--method is a redaction setting" in r.stderr and not (tmp_path / "raw").exists()
     # play --as: desensitized viewing needs no grant, raw viewing needs view_raw; both are audited.
     play = ["play", tmp_path / "store", "--camera", CAM, "--start", T0, "--end", T0 + NS // 4, "--as", "guard.chen",
             "--reason", "patrol check"]
     r = run(*play, "--raw", "--out", tmp_path / "raw.mp4", env=env, check=False)
     assert r.returncode == 2 and "view_raw" in r.stderr and not (tmp_path / "raw.mp4").exists()
-    assert "wrote 7 redacted frames" in run(*play, "--redact", "--out", tmp_path / "red.mp4", env=env).stdout
+    assert "wrote 7 redacted frames" in run(*play, "--out", tmp_path / "red.mp4", env=env).stdout
     with vidvault.Store.open(tmp_path / "store", key=key) as s:
         assert [(e.principal, e.action, e.outcome) for e in s.audit()[-2:]] == [
             ("guard.chen", "view_raw", "denied"), ("guard.chen", "view_redacted", "allowed")]
@@ -271,7 +288,7 @@ def test_cli_redacted_export_as_a_principal_and_verify(tmp_path, scene):
 def test_c2pa_credentials_on_a_redacted_copy(footage, tmp_path):
     from test_verify import _chain
 
-    from vidvault import c2pa_sign
+    from vidvault.export import c2pa
 
     store, _ = footage
     root = _chain(tmp_path)
@@ -279,10 +296,10 @@ def test_c2pa_credentials_on_a_redacted_copy(footage, tmp_path):
     pkg = tmp_path / "pkg"
     store.export_clip(CAM, T0, T0 + NS // 2, pkg, redact=Redaction(plates=False), case="CASE-17", c2pa=creds)
     assert ffprobe_errors(pkg / manifest.REDACTED) == ""
-    result = c2pa_sign.validate(pkg / manifest.REDACTED, trust_anchors=root)
+    result = c2pa.validate(pkg / manifest.REDACTED, trust_anchors=root)
     assert result.ok and result.state == "Trusted", result.failures
     assert not result.manifest.get("ingredients"), "the unredacted original must not travel with the copy"
-    evidence = next(a for a in result.manifest["assertions"] if a["label"] == c2pa_sign.EVIDENCE_LABEL)
+    evidence = next(a for a in result.manifest["assertions"] if a["label"] == c2pa.EVIDENCE_LABEL)
     assert evidence["data"]["redacted"] is True
     report = vidvault.verify(pkg, public_key=store.export_public_key(), c2pa_trust_anchors=root)
     assert report.ok and any(c.name == f"c2pa {manifest.REDACTED}" and c.ok for c in report.checks), report.to_dict()

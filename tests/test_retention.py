@@ -215,7 +215,7 @@ def test_export_of_held_footage_works_after_its_retention_passed(store_path, key
         s.hold("cam", T0 + NS, T0 + 3 * NS, case="CASE-88", actor="clerk")
         report = s.enforce_retention(T0 + 40 * DAY)
         assert report.deleted and all(d.end < T0 + NS or d.start >= T0 + 3 * NS for d in report.deleted)
-        result = s.export_clip("cam", T0 + NS, T0 + 3 * NS, tmp_path / "pkg", case="CASE-88", actor="clerk")
+        result = s.export_clip("cam", T0 + NS, T0 + 3 * NS, tmp_path / "pkg", raw=True, case="CASE-88", actor="clerk")
         verdict = vidvault.verify(tmp_path / "pkg", public_key=s.export_public_key(), store=s)
         assert verdict.ok, verdict.first_failure
         assert result.presented == 50

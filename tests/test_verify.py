@@ -13,7 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import vidvault
-from vidvault import c2pa_sign, manifest, nal
+from vidvault.export import c2pa
+from vidvault.export import manifest
+from vidvault.media import nal
 
 from media_checks import NS, T0, copy_package, ffprobe_errors, flip_byte_in_mdat, remux
 
@@ -25,7 +27,7 @@ def package(tmp_path_factory, clip):
     store = vidvault.Store.create(base / "store", key=vidvault.generate_key(), roll_after=2.0)
     vidvault.ingest(store, "cam", str(clip(bframes=2)), start=T0, create_camera=True)
     pkg = base / "pkg"
-    store.export_clip("cam", T0 + NS, T0 + 3 * NS, pkg, watermark="COPY", case="C-7")
+    store.export_clip("cam", T0 + NS, T0 + 3 * NS, pkg, raw=True, watermark="COPY", case="C-7")
     yield store, pkg
     store.close()
 
@@ -148,12 +150,12 @@ def test_c2pa_credentials_validate_and_break_on_a_byte_flip(package, tmp_path):
     root = _chain(tmp_path)
     creds = vidvault.C2paCredentials.from_files(tmp_path / "chain.pem", tmp_path / "signer.key")
     pkg = tmp_path / "pkg"
-    store.export_clip("cam", T0 + NS, T0 + 2 * NS, pkg, watermark="COPY", case="C-7", c2pa=creds)
+    store.export_clip("cam", T0 + NS, T0 + 2 * NS, pkg, raw=True, watermark="COPY", case="C-7", c2pa=creds)
     for name in (manifest.CLIP, manifest.WATERMARKED):
         assert ffprobe_errors(pkg / name) == ""
-        result = c2pa_sign.validate(pkg / name, trust_anchors=root)
+        result = c2pa.validate(pkg / name, trust_anchors=root)
         assert result.state == "Trusted" and result.ok, result.failures
-    parent = c2pa_sign.validate(pkg / manifest.WATERMARKED, trust_anchors=root).manifest
+    parent = c2pa.validate(pkg / manifest.WATERMARKED, trust_anchors=root).manifest
     assert parent["ingredients"][0]["relationship"] == "parentOf"
     actions = next(a for a in parent["assertions"] if a["label"].startswith("c2pa.actions"))
     assert "c2pa.filtered" in [a["action"] for a in actions["data"]["actions"]]
@@ -162,7 +164,7 @@ def test_c2pa_credentials_validate_and_break_on_a_byte_flip(package, tmp_path):
     assert report.ok, report.to_dict()
 
     flip_byte_in_mdat(pkg / manifest.CLIP, fraction=0.3)
-    broken = c2pa_sign.validate(pkg / manifest.CLIP, trust_anchors=root)
+    broken = c2pa.validate(pkg / manifest.CLIP, trust_anchors=root)
     assert not broken.ok
     assert not vidvault.verify(pkg, c2pa_trust_anchors=root).ok
 

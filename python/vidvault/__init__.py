@@ -10,7 +10,7 @@ Public API::
         for frame in store.read("34020000001320000001", start, end):
             ...
         vidvault.ingest(store, "34020000001320000002", "rtsp://camera/stream", duration="1h")
-        store.export_clip("34020000001320000001", start, end, "case-17/", watermark="COPY")
+        store.export_clip("34020000001320000001", start, end, "case-17/", raw=True, watermark="COPY")
     vidvault.verify("case-17/", public_key=pinned_key).raise_for_failure()
 
 Timestamps are int nanoseconds since the Unix epoch (UTC); aware ``datetime``
@@ -45,28 +45,17 @@ from .errors import (
     WriterFailedError,
     WrongKeyError,
 )
-from .keyfile import generate_key, load_key
+from .keys import generate_key, load_key
 from .retention import Hold, Retention, StorageStatus, SweepReport
 from .redact import Detector, PlayedFrame, Redaction
-from .store import (
-    Camera,
-    CodecConfig,
-    Frame,
-    FsckReport,
-    Gap,
-    Problem,
-    RebuildReport,
-    Recovered,
-    Segment,
-    Store,
-    Writer,
-)
+from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
+from .store import Camera, CodecConfig, Frame, Segment, Store, Writer
 from .session import Session
 from .timeutil import from_ns, to_ns
-from .c2pa_sign import C2paCredentials
-from .export import ExportResult
-from .ingest import IngestProgress, IngestResult, Outage, ingest
-from .verify import VerificationReport, verify
+from .export.c2pa import C2paCredentials
+from .export.package import ExportResult
+from .export.verify import VerificationReport, verify
+from .ingest import IngestProgress, Outage, ingest
 
 __version__ = _core_version
 
@@ -87,7 +76,6 @@ __all__ = [
     "DependencyMissingError",
     "ExportResult",
     "IngestProgress",
-    "IngestResult",
     "Outage",
     "Detector",
     "Frame",

@@ -62,5 +62,5 @@ class AuditReport:
 
 def verify_audit_log(path: str | os.PathLike[str], public_key: bytes) -> AuditReport:
     """Verifies an audit log file offline against a pinned store public key
-    (``vidvault keys export-public``); no master key needed."""
+    (``vidvault export-public-key``); no master key needed."""
     return AuditReport(**_core.verify_audit_log(os.fspath(path), public_key))

@@ -2,8 +2,8 @@
 
 Access units are stored exactly as the demuxer hands them over (no
 re-encode), with their codec configuration, keyframe flags, pts and dts.
-Times come from :class:`vidvault.wallclock.WallClock`; configuration changes
-from :mod:`vidvault.config_change`.
+Times come from :class:`vidvault.media.wallclock.WallClock`; configuration
+changes from :mod:`vidvault.media.config_change`.
 
 Live sources (``rtsp://`` and other network URLs) never end an ingest on
 their own: when the stream drops or cannot be reached, ingest waits (with
@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable
 
-from .config_change import StreamConfig, in_band_change
 from .errors import InvalidArgumentError, MediaError, UnknownCameraError
-from .media import Packet, PacketSource
+from .media.config_change import StreamConfig, in_band_change
+from .media.demux import Packet, PacketSource
+from .media.wallclock import ClockSource, WallClock
 from .store import Store, Writer
 from .timeutil import NS_PER_SECOND, TimeLike, duration_ns, iso, to_ns
-from .wallclock import ClockSource, WallClock
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "srt://", "udp://", "rtp://", "http://", "https://")
 
@@ -47,7 +47,8 @@ class Outage:
 
 @dataclass
 class IngestProgress:
-    """A snapshot for progress displays; also the final result."""
+    """Where an ingest stands: handed to the ``progress`` callback while it
+    runs, and returned, final, when it ends."""
 
     camera: str
     source: str
@@ -83,8 +84,6 @@ class IngestProgress:
         seconds = self.footage_seconds
         return self.bytes * 8 / seconds if seconds > 0 else 0.0
 
-
-IngestResult = IngestProgress
 
 
 class _Stop:
@@ -125,7 +124,7 @@ def ingest(
     read_timeout: float = 5.0,
     backoff: tuple[float, float] = (0.5, 10.0),
     rtcp_wait: float = 3.0,
-) -> IngestResult:
+) -> IngestProgress:
     """Stores ``source`` (a file path or URL) as ``camera``'s footage.
 
     ``duration``: stop after this much footage (files) or wall time (live
@@ -190,7 +189,7 @@ class _Ingest:
 
     # ------------------------------------------------------------------ loop
 
-    def run(self) -> IngestResult:
+    def run(self) -> IngestProgress:
         delay = self.backoff[0]
         try:
             while not self._finished():

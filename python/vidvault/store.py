@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+import time
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from . import _core
 from .audit import AuditEntry, AuditReport
-from .keyfile import coerce_key
-from .redact.config import DEFAULT_REDACTION, chosen_redaction
+from .export.c2pa import C2paCredentials
+from .export.package import ExportResult, export_clip
+from .keys import coerce_key
+from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
+from .redact.config import DEFAULT_REDACTION, Redaction, chosen_redaction
+from .redact.footage import play
+from .redact.player import PlayedFrame
 from .retention import (
     Hold,
     Retention,
@@ -32,11 +37,6 @@ from .retention import (
 from .session import Session
 from .timeutil import TimeLike, duration_ns, to_ns
 
-if TYPE_CHECKING:
-    from .c2pa_sign import C2paCredentials
-    from .export import ExportResult
-    from .redact import PlayedFrame, Redaction
-
 Frame = _core.Frame
 Writer = _core.Writer
 Camera = _core.Camera
@@ -45,66 +45,6 @@ CodecConfig = _core.CodecConfig
 
 FAR_PAST = -(2**63)
 FAR_FUTURE = 2**63 - 1
-
-
-class Gap(NamedTuple):
-    """A stretch with no recorded footage: ``[start, end)`` in ns (UTC)."""
-
-    start: int
-    end: int
-
-    @property
-    def duration(self) -> timedelta:
-        return timedelta(microseconds=(self.end - self.start) / 1000)
-
-
-@dataclass(frozen=True)
-class Problem:
-    camera: str
-    segment_id: int | None
-    path: str
-    offset: int | None
-    detail: str
-
-    def __str__(self) -> str:
-        where = self.path + (f" at byte {self.offset}" if self.offset is not None else "")
-        who = f"camera {self.camera!r} " if self.camera else ""
-        return f"{who}{where}: {self.detail}"
-
-
-@dataclass(frozen=True)
-class FsckReport:
-    segments: int
-    frames: int
-    bytes: int
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass(frozen=True)
-class RebuildReport:
-    cameras: int
-    segments: int
-    repaired: int
-    holds: int
-    tombstones: int
-    problems: list[Problem] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Recovered:
-    """What recovery did to one segment when the store was opened."""
-
-    camera: str
-    segment_id: int
-    path: str
-    action: str
-    frames: int
-    discarded_bytes: int
-    detail: str
 
 
 def _options(
@@ -159,7 +99,7 @@ class Store:
         sync_interval: float | timedelta = 1.0,
         roll_after: float | timedelta = 300.0,
         roll_bytes: int = 256 << 20,
-        gap_threshold: float | timedelta = 2.0,
+        gap_threshold: float | timedelta | None = None,
         io_threads: int = 4,
         min_free_bytes: int | str | None = None,
         commit_mode: str = "syncfs",
@@ -169,7 +109,8 @@ class Store:
         ``sync_interval``: group-commit period (frames are durable at most this
         long after ``append``). ``roll_after``/``roll_bytes``: a new segment
         starts at the first keyframe after this much footage or size.
-        ``gap_threshold``: a jump in frame time larger than this is a gap.
+        ``gap_threshold``: a jump in frame time larger than this is a gap
+        (default: the core's, 2 s).
         ``min_free_bytes``: free-space floor under which the oldest deletable
         footage is reclaimed (default 1 GiB, at most 5% of the filesystem).
         ``commit_mode``: "syncfs" (one filesystem sync per commit for all
@@ -189,7 +130,7 @@ class Store:
         sync_interval: float | timedelta = 1.0,
         roll_after: float | timedelta = 300.0,
         roll_bytes: int = 256 << 20,
-        gap_threshold: float | timedelta = 2.0,
+        gap_threshold: float | timedelta | None = None,
         io_threads: int = 4,
         min_free_bytes: int | str | None = None,
         commit_mode: str = "syncfs",
@@ -310,8 +251,6 @@ class Store:
         holds = self._core.holds(camera)
         if active is None:
             return holds
-        import time
-
         now = time.time_ns()
         return [h for h in holds if h.active_at(now) == active]
 
@@ -344,7 +283,7 @@ class Store:
     def session(self, principal: str, grants: Sequence[str] = (), *, purpose: str = "") -> Session:
         """A principal's view of the store: each call is checked against the
         signed ``grants`` and logged. Without grants: desensitized viewing only."""
-        return Session(self, principal, grants, purpose=purpose)
+        return Session(self, self._core.authorize, principal, grants, purpose=purpose)
 
     def issue_grant(
         self,
@@ -364,8 +303,6 @@ class Store:
         """Signs a grant with the store's admin key and returns its token.
         ``cameras``: ids, globs ("3402*") or labels ("area=district-3").
         Export grants need an ``approver``. Issuance is audited."""
-        import time
-
         return self._core.issue_grant(
             to, list(actions), list(cameras),
             valid_from=time.time_ns() if valid_from is None else to_ns(valid_from),
@@ -441,9 +378,9 @@ class Store:
         start: TimeLike,
         end: TimeLike,
         *,
-        redact: "Redaction | None" = DEFAULT_REDACTION,
+        redact: Redaction | None = DEFAULT_REDACTION,
         raw: bool = False,
-    ) -> Iterator["PlayedFrame"]:
+    ) -> Iterator[PlayedFrame]:
         """Decoded pictures of ``[start, end)`` in presentation order, faces
         and licence plates hidden: ``PlayedFrame(ts, image, boxes, redacted)``
         with ``image`` an ``HxWx3 uint8`` **RGB** array.
@@ -453,9 +390,7 @@ class Store:
         ``redact``). Fail-closed: a missing model, a detector error or a
         decode error raises; no picture is ever yielded unredacted.
         """
-        from .redact.playback import play
-
-        return play(self, camera, to_ns(start), to_ns(end), chosen_redaction(redact, raw))
+        return play(self._core, camera, to_ns(start), to_ns(end), chosen_redaction(redact, raw, "play"))
 
     def seek(self, camera: str, ts: TimeLike) -> Frame | None:
         """The keyframe playback of ``ts`` starts from (None if no footage)."""
@@ -512,32 +447,36 @@ class Store:
         end: TimeLike,
         out_dir: str | os.PathLike[str],
         *,
-        redact: "Redaction | None" = None,
+        redact: Redaction | None = DEFAULT_REDACTION,
+        raw: bool = False,
         watermark: str | None = None,
         case: str | None = None,
         reason: str | None = None,
         actor: str | None = None,
-        c2pa: "C2paCredentials | None" = None,
+        c2pa: C2paCredentials | None = None,
         authorization: dict[str, Any] | None = None,
-        progress: "Callable[[PlayedFrame, int], None] | None" = None,
-    ) -> "ExportResult":
+        progress: Callable[[PlayedFrame, int], None] | None = None,
+    ) -> ExportResult:
         """Writes a signed evidence package of ``camera`` over ``[start, end)``
-        to the new directory ``out_dir``: ``clip.mp4`` (bit-exact, starts at
-        ``start``), with ``watermark`` also ``clip.watermarked.mp4``, and
-        ``manifest.json``/``manifest.sig``/``signer.pub``. ``c2pa`` adds C2PA
-        content credentials to the MP4s. See docs/EXPORT.md.
+        to the new directory ``out_dir``, with ``manifest.json``/
+        ``manifest.sig``/``signer.pub``. See docs/EXPORT.md.
 
-        ``redact``: a :class:`vidvault.Redaction` makes a redacted package
-        instead: no unredacted video at all, ``clip.redacted.mp4`` with faces
-        and plates hidden (and ``watermark`` burned into it), re-encoded, so
-        not bit-exact; the manifest keeps every stored frame's hash and the
-        redaction settings. A detector failure leaves no package. ``progress``
-        is called with each redacted frame and the count so far.
+        Redacted, as :meth:`play` is, unless ``raw=True``: ``redact`` (a
+        :class:`vidvault.Redaction`; default settings if omitted) makes
+        ``clip.redacted.mp4`` with faces and plates hidden (and
+        ``watermark`` burned into it), re-encoded, so not bit-exact, and no
+        unredacted video at all; the manifest keeps every stored frame's hash
+        and the redaction settings. A detector failure leaves no package.
+        ``progress`` is called with each redacted frame and the count so far.
+
+        ``raw=True`` (and no ``redact``): the bit-exact package, ``clip.mp4``
+        (starts at ``start``), with ``watermark`` also
+        ``clip.watermarked.mp4``. ``c2pa`` adds C2PA content credentials to
+        the MP4s.
 
         Trusted path: the export is audited as ``export`` (redacted) or
         ``export_raw``; sessions check grants for these actions first."""
-        from .export import export_clip
-
-        return export_clip(self, camera, start, end, out_dir, redaction=redact, watermark_text=watermark,
+        return export_clip(self._core, camera, start, end, out_dir,
+                           redaction=chosen_redaction(redact, raw, "export_clip"), watermark_text=watermark,
                            case=case, reason=reason, actor=actor, c2pa=c2pa, authorization=authorization,
                            progress=progress)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import ingest
-from .report import Progress
+from ..status_line import StatusLine
 from .workload import CameraProfile
 
 
@@ -20,10 +20,10 @@ class Trial:
     cameras: int
     held: bool
     why: str
-    result: ingest.IngestResult
+    result: ingest.IngestRun
 
 
-def held_in_real_time(r: ingest.IngestResult, p99_bound_ms: float) -> tuple[bool, str]:
+def held_in_real_time(r: ingest.IngestRun, p99_bound_ms: float) -> tuple[bool, str]:
     """Every frame appended (none dropped) and p99 append latency under the bound."""
     p99 = ingest.percentile(r.append_ns, 0.99) / 1e6
     if r.dropped:
@@ -33,7 +33,7 @@ def held_in_real_time(r: ingest.IngestResult, p99_bound_ms: float) -> tuple[bool
     return True, f"p99 append latency {p99:.2f} ms, no frame dropped"
 
 
-def limiting_resource(r: ingest.IngestResult, raw_mbps: float, profile: CameraProfile, sync_interval: float) -> str:
+def limiting_resource(r: ingest.IngestRun, raw_mbps: float, profile: CameraProfile, sync_interval: float) -> str:
     """Names what ran out when `r` failed: the disk, the CPU, memory, or
     (none of them saturated) scheduling latency."""
     cores = os.cpu_count() or 1
@@ -53,7 +53,7 @@ def limiting_resource(r: ingest.IngestResult, raw_mbps: float, profile: CameraPr
 
 def search(directory: Path, profile: CameraProfile, *, seconds: float, p99_bound_ms: float, sync_interval: float,
            start: int, limit: int, threads: int | None,
-           progress: Progress, say: Callable[[str], None]) -> tuple[int, list[Trial]]:
+           progress: StatusLine, say: Callable[[str], None]) -> tuple[int, list[Trial]]:
     trials: list[Trial] = []
 
     def trial(n: int) -> Trial:

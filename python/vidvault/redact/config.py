@@ -8,6 +8,7 @@ from typing import Any, Literal, Sequence
 
 from ..errors import InvalidArgumentError
 from .detector import Detector
+from .models import MODELS
 
 Method = Literal["blur", "pixelate", "fill"]
 Shape = Literal["auto", "ellipse", "rectangle"]
@@ -102,8 +103,6 @@ class Redaction:
         manifest can hold: what a redacted copy was made with. Fractional
         settings are decimal strings ("0.15"), since a canonical manifest
         holds no floats (docs/EXPORT.md)."""
-        from .models import MODELS
-
         def decimal(x: float | None) -> str | None:
             return None if x is None else repr(float(x))
 
@@ -120,22 +119,24 @@ class Redaction:
         }
 
 
-#: ``play``'s default ``redact``: default settings. A sentinel, so that an
-#: explicit ``redact=None`` can be told apart and refused without ``raw=True``.
+#: The default ``redact`` of ``play`` and ``export_clip``: default settings.
+#: A sentinel, so that an explicit ``redact=None`` can be told apart and
+#: refused without ``raw=True``.
 DEFAULT_REDACTION: Any = object()
 
 
-def chosen_redaction(redact: Any, raw: bool) -> Redaction | None:
-    """The redaction a ``play(..., redact=..., raw=...)`` call asks for:
-    None (unredacted) only when ``raw=True`` says so explicitly."""
+def chosen_redaction(redact: Any, raw: bool, call: str) -> Redaction | None:
+    """The redaction a ``play``/``export_clip`` call (named ``call``) asks
+    for with ``redact=`` and ``raw=``: None (unredacted) only when
+    ``raw=True`` says so explicitly."""
     if raw:
         if redact is not DEFAULT_REDACTION and redact is not None:
-            raise InvalidArgumentError("play(raw=True) shows unredacted footage; do not pass redact= with it")
+            raise InvalidArgumentError(f"{call}(raw=True) is unredacted footage; do not pass redact= with it")
         return None
     if redact is None:
         raise InvalidArgumentError(
-            "play(redact=None) would show faces and plates; pass raw=True to ask for raw footage explicitly")
-    return Redaction() if redact is DEFAULT_REDACTION else checked_redaction(redact, "play")
+            f"{call}(redact=None) would show faces and plates; pass raw=True to ask for raw footage explicitly")
+    return Redaction() if redact is DEFAULT_REDACTION else checked_redaction(redact, call)
 
 
 def checked_redaction(redact: Any, call: str) -> Redaction:

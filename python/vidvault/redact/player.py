@@ -14,14 +14,17 @@ pictures before it: playback runs that many frames behind decoding.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from fractions import Fraction
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .. import _core
+from .._core import redact_regions
 from ..errors import RedactionError
+from ..media.encode import write_mp4
 from .boxes import grow
 from .config import Redaction
 from .detector import Detector
@@ -64,6 +67,30 @@ class PlayedFrame:
     @property
     def height(self) -> int:
         return int(self.image.shape[0])
+
+
+def write_redacted_mp4(
+    frames: Iterable[PlayedFrame],
+    out_path: str | os.PathLike[str],
+    *,
+    fps: float | Fraction = 25,
+    allow_raw: bool = False,
+    progress: Callable[[PlayedFrame, int], None] | None = None,
+) -> int:
+    """Encodes played frames into an MP4 (:func:`vidvault.media.encode.write_mp4`);
+    returns the number written. The one place redacted footage becomes a
+    file (`vidvault play --out`, the redacted copy of an export): a frame the
+    player did not mark redacted ends the write with a RedactionError, and
+    no file is left, unless ``allow_raw=True`` (raw footage, asked for)."""
+
+    def checked(frames: Iterable[PlayedFrame]) -> Iterator[PlayedFrame]:
+        for frame in frames:
+            if not (frame.redacted or allow_raw):
+                raise RedactionError(f"frame at ts={frame.ts} was not redacted; refusing to write it to "
+                                     f"{out_path}", ts=frame.ts)
+            yield frame
+
+    return write_mp4(checked(frames), out_path, fps=fps, progress=progress)
 
 
 def build_detectors(redaction: Redaction) -> list[Detector]:
@@ -183,7 +210,7 @@ class RedactingPlayer:
                                     b.state))
         for shape, regions in by_shape.items():
             if regions:
-                _core.redact_regions(image, regions, method=r.method, shape=shape, strength=r.strength,
+                redact_regions(image, regions, method=r.method, shape=shape, strength=r.strength,
                                      color=tuple(r.color))
         self.kernel_seconds += time.perf_counter() - t
         return tuple(hidden)

@@ -1,9 +1,11 @@
-"""Evaluation harness of desensitized playback: real face and plate photos
-composited onto real backgrounds with exact ground truth, encoded with
-libx264, stored, played back; leak rate, over-redaction and fps measured for
-the tracker and for per-frame detection with the same models, in one run.
+"""Evaluation of desensitized playback: real face and plate photos
+composited onto real backgrounds with exact ground truth (scenes, photos)
+and the leak rate and over-redaction of a playback against it (metrics).
+The harness that encodes, stores and plays them back, for the tracker and
+for per-frame detection with the same models in one run, is a benchmark
+(vidvault.bench.redaction_harness):
 
-    python -m vidvault.redact.evaluation            # prints the table
+    python -m vidvault.bench.redaction_harness      # prints the table
     ./dev bench -k redaction                        # and writes docs/BENCHMARKS.md
 
 Needs scikit-image (its bundled sample photos) and the test photos

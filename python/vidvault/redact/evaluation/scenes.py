@@ -8,7 +8,6 @@ plate and the part of it the pole covers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -162,7 +161,3 @@ def plates_scene(width: int, height: int) -> Scene:
 
 def standard_scenes() -> list[Scene]:
     return [faces_scene(1280, 720), plates_scene(1280, 720), faces_scene(1920, 1080), plates_scene(1920, 1080)]
-
-
-def nominal_fps(scene: Scene) -> Fraction:
-    return Fraction(scene.fps)

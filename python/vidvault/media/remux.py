@@ -5,10 +5,10 @@ first frame decodes) and an edit list hides the frames before it, so players
 begin at the requested instant. B-frame streams keep their decode order and
 their composition offsets. The muxer is FFmpeg's (through PyAV): moov first
 (faststart), sample bytes untouched for avcC/hvcC streams; Annex B access
-units are rewritten to length-prefixed NAL units, and :mod:`vidvault.nal`
+units are rewritten to length-prefixed NAL units, and :mod:`vidvault.media.nal`
 records how to undo that bit for bit.
 
-After muxing, the file is read back with :mod:`vidvault.mp4box` and every
+After muxing, the file is read back with :mod:`vidvault.media.mp4box` and every
 sample compared with what was meant to go in: an export never trusts the
 muxer blindly.
 """
@@ -25,8 +25,8 @@ from typing import Any, Sequence
 import av
 
 from . import mp4box, nal
-from .errors import MediaError
-from .timeutil import NS_PER_SECOND, iso
+from ..errors import MediaError
+from ..timeutil import NS_PER_SECOND, iso
 
 #: Codecs an MP4 export carries, and the raw FFmpeg format whose empty stream
 #: serves as the template for the output stream's codec parameters.

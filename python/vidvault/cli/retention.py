@@ -1,4 +1,7 @@
-"""`vidvault` subcommands for retention, legal holds, disk space and keys."""
+"""`vidvault` commands for retention, legal holds and disk space, named as
+:class:`vidvault.Store` names them: enforce-retention, retention-classes,
+define-retention-class, set-default-retention-class, set-retention, hold,
+release, holds, storage-status, check-disk-pressure."""
 
 from __future__ import annotations
 
@@ -6,14 +9,12 @@ import argparse
 import json
 from dataclasses import asdict
 
-from .cli import open_store, with_store
-from .errors import InvalidArgumentError
-from .keyfile import load_key
-from .retention import Retention
-from .timeutil import iso, to_ns
+from ..retention import Retention, StorageStatus
+from ..timeutil import iso, to_ns
+from .args import open_store, with_store
 
 
-def cmd_retention(args: argparse.Namespace) -> int:
+def cmd_enforce_retention(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         report = store.enforce_retention(args.now, dry_run=args.dry_run)
         status = store.storage_status()
@@ -30,22 +31,41 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_classes(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
-        if args.define:
-            store.define_retention_class(
-                args.define, Retention(max_age=args.max_age, max_bytes=args.max_bytes, min_age=args.min_age)
-            )
-        elif any(v is not None for v in (args.max_age, args.max_bytes, args.min_age)):
-            raise InvalidArgumentError("--max-age/--min-age/--max-bytes need --define NAME")
-        if args.default:
-            store.set_default_retention_class(args.default)
-        default, classes = store.default_retention_class, store.retention_classes()
+def _print_classes(args: argparse.Namespace, store) -> None:  # type: ignore[no-untyped-def]
+    default, classes = store.default_retention_class, store.retention_classes()
     if args.json:
         print(json.dumps({"default": default, "classes": {n: str(r) for n, r in classes.items()}}, indent=2))
     else:
         for name, r in classes.items():
             print(f"{'*' if name == default else ' '} {name:16} {r}")
+
+
+def cmd_retention_classes(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        _print_classes(args, store)
+    return 0
+
+
+def cmd_define_retention_class(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        store.define_retention_class(
+            args.name, Retention(max_age=args.max_age, max_bytes=args.max_bytes, min_age=args.min_age))
+        _print_classes(args, store)
+    return 0
+
+
+def cmd_set_default_retention_class(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        store.set_default_retention_class(args.name)
+        _print_classes(args, store)
+    return 0
+
+
+def cmd_set_retention(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        store.set_retention(args.camera, None if args.retention == "default" else args.retention)
+        source, policy = store.retention(args.camera)
+    print(f"camera {args.camera}: {source}: {policy}")
     return 0
 
 
@@ -85,39 +105,53 @@ def cmd_holds(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rotate_key(args: argparse.Namespace) -> int:
-    new_key = load_key(args.new_key_file)
-    with open_store(args) as store:
-        store.rotate_master_key(new_key)
-    print("master key rotated: every key-encryption key is now wrapped under the new key; "
-          "the old key no longer opens this store")
-    return 0
-
-
-def cmd_storage(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
-        status = store.check_disk_pressure() if args.reclaim else store.storage_status()
+def _print_status(args: argparse.Namespace, status: StorageStatus) -> int:
     print(json.dumps(asdict(status), indent=2) if args.json else
           f"free {status.free_bytes / 1e9:.2f} GB of {status.total_bytes / 1e9:.2f} GB, "
           f"floor {status.min_free_bytes / 1e9:.2f} GB" + (f"\nALARM: {status.alarm}" if status.alarm else ""))
     return 1 if status.alarm else 0
 
 
+def cmd_storage_status(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        status = store.storage_status()
+    return _print_status(args, status)
+
+
+def cmd_check_disk_pressure(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        status = store.check_disk_pressure()
+    return _print_status(args, status)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    sp = with_store(sub.add_parser("retention", help="apply retention: delete expired footage, shred keys"))
+    sp = with_store(sub.add_parser("enforce-retention", help="delete expired footage, shred keys of emptied days"))
     sp.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
     sp.add_argument("--now", type=to_ns, help="pretend it is this instant (ISO-8601 or ns)")
     sp.add_argument("--json", action="store_true")
-    sp.set_defaults(func=cmd_retention)
+    sp.set_defaults(func=cmd_enforce_retention)
 
-    sp = with_store(sub.add_parser("classes", help="list or define retention classes"))
-    sp.add_argument("--define", metavar="NAME")
+    sp = with_store(sub.add_parser("retention-classes", help="list the retention classes (* the default)"))
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_retention_classes)
+
+    sp = with_store(sub.add_parser("define-retention-class", help="create or change a retention class"))
+    sp.add_argument("name")
     sp.add_argument("--max-age", help="e.g. 30d")
     sp.add_argument("--min-age", help="e.g. 30d")
     sp.add_argument("--max-bytes", help="e.g. 2T")
-    sp.add_argument("--default", metavar="NAME", help="make NAME the store default")
     sp.add_argument("--json", action="store_true")
-    sp.set_defaults(func=cmd_classes)
+    sp.set_defaults(func=cmd_define_retention_class)
+
+    sp = with_store(sub.add_parser("set-default-retention-class", help="the class cameras without one follow"))
+    sp.add_argument("name")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_set_default_retention_class)
+
+    sp = with_store(sub.add_parser("set-retention", help="put a camera in a retention class"))
+    sp.add_argument("camera")
+    sp.add_argument("retention", metavar="CLASS", help="a class name, or 'default' for the store default")
+    sp.set_defaults(func=cmd_set_retention)
 
     sp = with_store(sub.add_parser("hold", help="place a legal hold on footage"))
     sp.add_argument("--camera", required=True)
@@ -140,11 +174,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_holds)
 
-    sp = with_store(sub.add_parser("rotate-key", help="re-wrap every key under a new master key"))
-    sp.add_argument("--new-key-file", required=True)
-    sp.set_defaults(func=cmd_rotate_key)
-
-    sp = with_store(sub.add_parser("storage", help="free space and the disk-pressure alarm"))
-    sp.add_argument("--reclaim", action="store_true", help="reclaim footage now if under the floor")
+    sp = with_store(sub.add_parser("storage-status", help="free space, the floor and the disk-pressure alarm"))
     sp.add_argument("--json", action="store_true")
-    sp.set_defaults(func=cmd_storage)
+    sp.set_defaults(func=cmd_storage_status)
+
+    sp = with_store(sub.add_parser("check-disk-pressure", help="check free space now; reclaim the oldest "
+                                   "deletable footage if under the floor"))
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_check_disk_pressure)

@@ -7,7 +7,7 @@ Checks, in order (docs/EXPORT.md, "Verification"):
    public key when one is given, else under the packaged ``signer.pub``
    (the report says which: only a pinned key proves *who* signed);
 3. every file the manifest lists has its SHA-256 and size;
-4. ``clip.mp4`` (read with :mod:`vidvault.mp4box`, not a demuxer): every
+4. ``clip.mp4`` (read with :mod:`vidvault.media.mp4box`, not a demuxer): every
    sample, turned back into the stored access unit, has the recorded
    SHA-256, size, keyframe flag and timing, in the recorded order;
 5. the edit list presents exactly the frames inside the requested range,
@@ -23,7 +23,7 @@ A redacted package (format ``vidvault-export-redacted/1``) holds a
 re-encoded copy, so step 4 cannot compare access units: instead
 ``clip.redacted.mp4`` must decode fully (PyAV) to the recorded size, with
 one picture per presented frame, each at its frame's time within one frame
-interval (:mod:`vidvault.redacted_clip`); the report says that
+interval (:mod:`vidvault.export.redacted`); the report says that
 bit-exactness does not apply, and the frames' hashes are compared with the
 store in step 7.
 """
@@ -37,10 +37,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import manifest, mp4box, nal, redacted_clip, signer_key
-from .errors import DependencyMissingError, MediaError, VerificationError
-from .filehash import sha256_file
-from .timeutil import iso
+from .. import keys
+from ..errors import DependencyMissingError, MediaError, VerificationError
+from ..filehash import sha256_file
+from ..media import mp4box, nal
+from ..timeutil import iso
+from . import manifest, redacted
+from .c2pa import validate as validate_c2pa
 
 
 @dataclass(frozen=True)
@@ -89,12 +92,12 @@ class VerificationReport:
 
 
 def _key_bytes(public_key: bytes | str | os.PathLike[str]) -> bytes:
-    if isinstance(public_key, bytes) and len(public_key) == signer_key.RAW_BYTES:
+    if isinstance(public_key, bytes) and len(public_key) == keys.RAW_BYTES:
         return public_key
     if isinstance(public_key, (str, os.PathLike)) and Path(public_key).is_file():
-        return signer_key.load_public_key(public_key)
+        return keys.load_public_key(public_key)
     data = public_key if isinstance(public_key, bytes) else str(public_key).encode()
-    return signer_key.parse_public_key(data)
+    return keys.parse_public_key(data)
 
 
 def verify(
@@ -167,14 +170,14 @@ def _check_signature(pkg: Path, body: bytes, doc: dict[str, Any], report: Verifi
             report.add("signature", False, f"{manifest.SIGNER_KEY} is missing and no public key was pinned")
             return
         try:
-            key = signer_key.load_public_key(pub_path)
+            key = keys.load_public_key(pub_path)
         except Exception as e:  # noqa: BLE001 - any unreadable key is a failed check
             report.add("signature", False, str(e))
             return
         report.key_source = "packaged"
-    report.signer_fingerprint = signer_key.fingerprint(key)
-    if not signer_key.signature_valid(key, body, signature):
-        named_fp = signer_key.fingerprint(bytes.fromhex(named)) if len(named) == 64 else "unknown"
+    report.signer_fingerprint = keys.fingerprint(key)
+    if not keys.signature_valid(key, body, signature):
+        named_fp = keys.fingerprint(bytes.fromhex(named)) if len(named) == 64 else "unknown"
         report.add("signature", False,
                    f"{manifest.SIGNATURE} does not verify manifest.json with the {report.key_source} public key "
                    f"(fingerprint {report.signer_fingerprint}); the manifest names signer {named_fp}. "
@@ -190,7 +193,7 @@ def _check_signature(pkg: Path, body: bytes, doc: dict[str, Any], report: Verifi
     report.add("signature", True, f"Ed25519 signature valid under {how}; fingerprint {report.signer_fingerprint}")
     if pinned is not None and (pkg / manifest.SIGNER_KEY).is_file():
         try:
-            packaged = signer_key.load_public_key(pkg / manifest.SIGNER_KEY)
+            packaged = keys.load_public_key(pkg / manifest.SIGNER_KEY)
         except Exception:  # noqa: BLE001
             packaged = b""
         report.add(manifest.SIGNER_KEY, packaged == pinned,
@@ -380,7 +383,7 @@ def _check_redacted_clip(pkg: Path, doc: dict[str, Any], report: VerificationRep
         problems.append(f"{name} is missing")
     else:
         try:
-            decoded = redacted_clip.read_back(pkg / name)
+            decoded = redacted.read_back(pkg / name)
         except MediaError as e:
             problems.append(str(e))
     if decoded is not None:
@@ -388,8 +391,8 @@ def _check_redacted_clip(pkg: Path, doc: dict[str, Any], report: VerificationRep
             problems.append(f"{name} decodes to {len(decoded.times)} pictures of {decoded.width}x{decoded.height}, "
                             f"the manifest says {clip['frames']} of {clip['width']}x{clip['height']}")
         presented = sorted(f["ts"] for f in frames if f["presented"])
-        interval = redacted_clip.frame_interval(presented, Fraction(clip["fps"]))
-        problems += redacted_clip.timing_problems(decoded, presented, interval)
+        interval = redacted.frame_interval(presented, Fraction(clip["fps"]))
+        problems += redacted.timing_problems(decoded, presented, interval)
     if problems:
         report.add("clip", False, f"{name}: " + "; ".join(problems))
     else:
@@ -416,10 +419,8 @@ def _check_c2pa(pkg: Path, doc: dict[str, Any], report: VerificationReport, anch
     if not info:
         return
     try:
-        from . import c2pa_sign
-
         for name in info["files"]:
-            result = c2pa_sign.validate(pkg / name, trust_anchors=anchors)
+            result = validate_c2pa(pkg / name, trust_anchors=anchors)
             detail = f"C2PA {result.state}" + (f": {'; '.join(result.failures)}" if result.failures else "")
             if anchors is None and result.ok:
                 detail += " (signing chain not checked against trust anchors)"

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import av
 import numpy as np
 
-from .. import media
-from ..store import Store
+from ..media.synthetic import synthetic_pictures
+from ..redact.config import Redaction
 from ..timeutil import NS_PER_SECOND
-from .config import Redaction
-from .evaluation.harness import ingest_file
+from .file_to_store import ingest_file
 
 CAMERA = "34020000001320000004"
 FRAMES = 25
@@ -27,7 +26,7 @@ def _detail(image: np.ndarray, box: tuple[int, int, int, int]) -> float:
     return float(np.abs(np.diff(g, axis=0)).mean() + np.abs(np.diff(g, axis=1)).mean())
 
 
-def run(store: Store, base: Path, start_ns: int, say: Callable[[str], None]) -> bool:
+def run(store: Any, base: Path, start_ns: int, say: Callable[[str], None]) -> bool:
     try:
         from skimage import data
     except ImportError:
@@ -40,7 +39,7 @@ def run(store: Store, base: Path, start_ns: int, say: Callable[[str], None]) -> 
         stream = out.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
         stream.options = {"preset": "veryfast"}
-        for i, pic in enumerate(media.synthetic_pictures(640, 360, FRAMES, seed=7)):
+        for i, pic in enumerate(synthetic_pictures(640, 360, FRAMES, seed=7)):
             x, y = 80 + 8 * i, 60
             pic[y : y + 250, x : x + 190] = face
             truth.append((x + 45, y + 50, x + 140, y + 180))

@@ -8,6 +8,8 @@ detector sees its text), and libx264 encodes the pictures at their
 wall-clock times (1/90000 s, the first presented frame at 0).
 :func:`vidvault.redact.write_redacted_mp4` refuses any picture the player
 did not mark redacted, so the package cannot hold an unredacted picture.
+The encoder settings are those of every re-encoded copy
+(:mod:`vidvault.media.encode`).
 
 Read back: decoded fully with PyAV; the number of pictures and each
 picture's time must match the presented frames of the manifest (within one
@@ -27,17 +29,14 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import av
 
+from ..errors import MediaError
+from ..media.decode import StoredFootage
+from ..media.encode import PICTURE_TIME_BASE, copy_encoder
+from ..redact.config import Redaction
+from ..redact.footage import play
+from ..redact.player import PlayedFrame, write_redacted_mp4
+from ..timeutil import NS_PER_SECOND, iso
 from . import watermark
-from .errors import MediaError
-from .redact import Redaction, write_redacted_mp4
-from .redact.playback import play
-from .redact.player import PlayedFrame
-from .timeutil import NS_PER_SECOND, iso
-
-ENCODER = "libx264"
-ENCODER_OPTIONS = {"preset": "veryfast", "crf": "21", "pix_fmt": "yuv420p"}
-#: The time base write_redacted_mp4 gives the copy's frames.
-TIME_BASE = "1/90000"
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,8 @@ class RedactedCopy:
             "bit_exact": False,
             "derivation": "decoded from the stored access units in frames[], faces and licence plates "
                           "hidden (see redaction), re-encoded",
-            "encoder": {"codec": ENCODER, **ENCODER_OPTIONS},
-            "time_base": TIME_BASE,
+            "encoder": copy_encoder(),
+            "time_base": str(PICTURE_TIME_BASE),
             "fps": str(self.fps),
             "frames": self.frames,
             "width": self.width,
@@ -69,7 +68,7 @@ class RedactedCopy:
 
 def write(
     path: Path,
-    store: Any,
+    footage: StoredFootage,
     camera: str,
     start: int,
     end: int,
@@ -81,9 +80,9 @@ def write(
     case: str | None,
     progress: Callable[[PlayedFrame, int], None] | None = None,
 ) -> RedactedCopy:
-    """Writes the redacted copy of ``stored`` (the frames ``store.read``
+    """Writes the redacted copy of ``stored`` (the frames ``footage.read``
     returned for ``[start, end)``) to ``path`` and reads it back."""
-    played = play(store, camera, start, end, redaction, frames=stored)  # builds the detectors: may raise now
+    played = play(footage, camera, start, end, redaction, frames=stored)  # builds the detectors: may raise now
     hidden = {"regions": 0, "frames": 0}
 
     def tallied(frames: Iterable[PlayedFrame]) -> Iterator[PlayedFrame]:
@@ -95,8 +94,7 @@ def write(
     pictures = tallied(played)
     if watermark_text is not None:
         pictures = watermark.stamp(pictures, text=watermark_text, case=case, camera=camera)
-    written = write_redacted_mp4(pictures, path, fps=fps, crf=int(ENCODER_OPTIONS["crf"]),
-                                 preset=ENCODER_OPTIONS["preset"], progress=progress)
+    written = write_redacted_mp4(pictures, path, fps=fps, progress=progress)
     decoded = read_back(path)
     presented = sorted(f.ts for f in stored if start <= f.ts < end)
     problems = timing_problems(decoded, presented, frame_interval(presented, fps))

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .timeutil import NS_PER_SECOND
+from ..timeutil import NS_PER_SECOND
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from .errors import DependencyMissingError, InvalidArgumentError, MediaError
+from .._core import __version__
+from ..errors import DependencyMissingError, InvalidArgumentError, MediaError
 
 MIME = "video/mp4"
 EVIDENCE_LABEL = "org.vidvault.evidence"
@@ -94,8 +95,6 @@ class C2paCredentials:
 
 
 def _generator() -> list[dict[str, str]]:
-    from . import __version__
-
     return [{"name": "vidvault", "version": __version__}]
 
 

@@ -7,8 +7,9 @@ is near-white, so it stays legible on any scene, and it keeps to the bottom
 edge, away from the scene's centre. Drawing happens on the decoded YUV planes
 (no RGB round trip): Pillow renders the glyphs as a mask, numpy blends it.
 
-The copy is encoded with libx264 (``ENCODER_OPTIONS``) at the clip's frame
-times, starting at the first presented frame.
+The copy is encoded with the settings of every re-encoded copy
+(:mod:`vidvault.media.encode`) at the clip's frame times, starting at the
+first presented frame.
 
 A redacted export has no unredacted pictures to re-encode: its watermark is
 drawn on the RGB pictures the redacting player hands out (:func:`stamp`,
@@ -21,21 +22,18 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol, Sequence, TypeVar
+from typing import Any, Iterable, Iterator, Sequence, TypeVar
 
 import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import media
-from .errors import MediaError
-from .remux import ClipSample
-from .timeutil import iso
+from ..errors import MediaError
+from ..media.demux import nominal_frame_rate
+from ..media.encode import TimedPicture, add_copy_stream
+from ..media.remux import ClipSample
+from ..timeutil import iso
 
-ENCODER = "libx264"
-#: Fast enough for several times real time at 720p on two cores, with
-#: quality to spare for text and faces.
-ENCODER_OPTIONS = {"preset": "superfast", "crf": "21"}
 BOX_DARKEN = 0.35  # background luma kept under the box
 TEXT_LUMA = 235  # video-range white
 TEXT_RGB = 255  # the same white in full-range RGB
@@ -123,14 +121,7 @@ def static_lines(*, text: str, case: str | None, camera: str) -> list[str]:
     return [text, f"case {case or '(none)'}   camera {camera}"]
 
 
-class Picture(Protocol):
-    """A decoded picture with its wall-clock time (e.g. a played frame)."""
-
-    ts: int
-    image: np.ndarray  # HxWx3 uint8 RGB, writable
-
-
-P = TypeVar("P", bound=Picture)
+P = TypeVar("P", bound=TimedPicture)  # its image is written in place
 
 
 def stamp(pictures: Iterable[P], *, text: str, case: str | None, camera: str) -> Iterator[P]:
@@ -186,13 +177,10 @@ def burn(
     overlay: Overlay | None = None
     frames = 0
     path = Path(path)
-    rate = media.nominal_frame_rate(config)
+    rate = nominal_frame_rate(config)
     try:
         with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            stream = out.add_stream(ENCODER, rate=rate)
-            stream.options = dict(ENCODER_OPTIONS)
-            stream.time_base = time_base
-            stream.codec_context.time_base = time_base
+            stream = add_copy_stream(out, rate=rate, time_base=time_base)
             stream.thread_type = "AUTO"
 
             def emit(pictures: list[av.VideoFrame]) -> None:
@@ -202,7 +190,7 @@ def burn(
                     if ts is None:
                         continue  # decoded only as a reference, outside the requested range
                     if overlay is None:
-                        stream.width, stream.height, stream.pix_fmt = picture.width, picture.height, "yuv420p"
+                        stream.width, stream.height = picture.width, picture.height
                         overlay = Overlay(picture.width, picture.height, lines, time_sample=time_line(ts))
                     copy = av.VideoFrame(picture.width, picture.height, "yuv420p")
                     source = picture if picture.format.name == "yuv420p" else picture.reformat(format="yuv420p")

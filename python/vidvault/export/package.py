@@ -1,13 +1,13 @@
 """Export: a time range of one camera as a signed evidence package.
 
-    OUT/clip.mp4               bit-exact remux (vidvault.remux)
+    OUT/clip.mp4               bit-exact remux (vidvault.media.remux)
     OUT/clip.watermarked.mp4   with ``watermark``: re-encoded copy with burned-in text
-    OUT/manifest.json          canonical JSON (vidvault.manifest): what, when, who, every frame's hash
+    OUT/manifest.json          canonical JSON (vidvault.export.manifest): what, when, who, every frame's hash
     OUT/manifest.sig           Ed25519 signature of manifest.json, 64 raw bytes
     OUT/signer.pub             the store's export public key, PEM
 
 With ``redaction`` the package holds no unredacted video at all: instead of
-the two MP4s above, ``OUT/clip.redacted.mp4`` (vidvault.redacted_clip:
+the two MP4s above, ``OUT/clip.redacted.mp4`` (vidvault.export.redacted:
 faces and plates hidden, the watermark burned in when asked, re-encoded),
 and the manifest (format ``vidvault-export-redacted/1``) says how it was
 redacted and that it is not bit-exact.
@@ -30,14 +30,21 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import c2pa_sign, manifest, media, nal, redacted_clip, remux, signer_key, watermark
-from .errors import InvalidArgumentError, MediaError
-from .filehash import sha256_file
-from .redact.config import checked_redaction
-from .timeutil import TimeLike, iso, to_ns
+from .. import keys
+from .._core import __version__
+from ..errors import InvalidArgumentError, MediaError
+from ..filehash import sha256_file
+from ..media import nal, remux
+from ..media.demux import nominal_frame_rate
+from ..media.encode import copy_encoder
+from ..redact.config import checked_redaction
+from ..timeutil import TimeLike, iso, to_ns
+from . import manifest, redacted, watermark
+from .c2pa import C2paCredentials, sign_original, sign_redacted, sign_watermarked
 
 if TYPE_CHECKING:
-    from .redact import PlayedFrame, Redaction
+    from .._core import Store as CoreStore
+    from ..redact import PlayedFrame, Redaction
 
 #: Segment rows of the catalog copied into the manifest.
 SEGMENT_FIELDS = ("id", "state", "codec", "start", "end", "frames", "path")
@@ -58,15 +65,15 @@ def _config_key(config: Any) -> tuple[Any, ...]:
     return (config.codec, config.extradata, tuple(config.time_base), config.width, config.height)
 
 
-def _one_config(store: Any, camera: str, frames: list[Any]) -> Any:
+def _one_config(core: "CoreStore", camera: str, frames: list[Any]) -> Any:
     """The codec configuration shared by all frames' segments."""
-    first = store.segment_config(frames[0].segment)
+    first = core.segment_config(frames[0].segment)
     seen = {frames[0].segment}
     for f in frames:
         if f.segment in seen:
             continue
         seen.add(f.segment)
-        config = store.segment_config(f.segment)
+        config = core.segment_config(f.segment)
         if _config_key(config) != _config_key(first):
             raise MediaError(
                 f"camera {camera!r} changes codec configuration at {iso(f.ts)} (segment {f.segment}: "
@@ -90,7 +97,7 @@ def _prepare_directory(out_dir: Path) -> Path:
 
 
 def export_clip(
-    store: Any,
+    core: "CoreStore",
     camera: str,
     start: TimeLike,
     end: TimeLike,
@@ -101,12 +108,14 @@ def export_clip(
     case: str | None = None,
     reason: str | None = None,
     actor: str | None = None,
-    c2pa: c2pa_sign.C2paCredentials | None = None,
+    c2pa: C2paCredentials | None = None,
     authorization: dict[str, Any] | None = None,
     progress: "Callable[[PlayedFrame, int], None] | None" = None,
 ) -> ExportResult:
     """Writes the evidence package for ``camera`` over ``[start, end)``:
-    bit-exact, or redacted when ``redaction`` is given.
+    bit-exact when ``redaction`` is None, else redacted. ``core``: the
+    store's core handle, which reads the footage, signs the manifest and
+    writes the audit log.
 
     ``authorization``: what a session's grant check returned (it logged the
     request); without it the export is logged here as a trusted caller's.
@@ -122,18 +131,18 @@ def export_clip(
     if c2pa is not None:
         c2pa.algorithm()  # refuse unusable credentials before any work
     action = "export_raw" if redaction is None else "export"
-    audit_ref = _audit_export(store, camera, start_ns, end_ns, action=action, case=case, reason=reason,
+    audit_ref = _audit_export(core, camera, start_ns, end_ns, action=action, case=case, reason=reason,
                               actor=actor, authorization=authorization)
-    frames = list(store.read(camera, start_ns, end_ns))
+    frames = list(core.read(camera, start_ns, end_ns))
     if not frames:
         raise MediaError(f"camera {camera!r} has no footage between {iso(start_ns)} and {iso(end_ns)}")
-    config = _one_config(store, camera, frames)
+    config = _one_config(core, camera, frames)
     annexb = nal.is_annexb(config.extradata) or nal.is_annexb(frames[0].data)
     # A re-encoded copy carries no stored sample, so it needs no Annex B start codes.
     samples = remux.plan(frames, time_base=Fraction(*config.time_base), start=start_ns, end=end_ns,
                          annexb=annexb and redaction is None)
     shown = [s for s in samples if s.shown]
-    evidence = {"store_id": store.store_id, "camera": camera, "case": case,
+    evidence = {"store_id": core.store_id, "camera": camera, "case": case,
                 "start": iso(min(s.frame.ts for s in shown)), "end": iso(max(s.frame.ts for s in shown))}
 
     out = Path(out_dir)
@@ -143,21 +152,21 @@ def export_clip(
             video = _bit_exact_video(staging, samples, config, camera=camera, watermark_text=watermark_text,
                                      case=case, c2pa=c2pa, evidence=evidence)
         else:
-            video = _redacted_video(staging, store, camera, start_ns, end_ns, samples, config, redaction,
+            video = _redacted_video(staging, core, camera, start_ns, end_ns, samples, config, redaction,
                                     watermark_text=watermark_text, case=case, c2pa=c2pa, evidence=evidence,
                                     progress=progress)
-        public = store.export_public_key()
-        doc = _manifest(store, camera, start_ns, end_ns, config, samples, annexb=annexb, case=case,
+        public = core.export_public_key()
+        doc = _manifest(core, camera, start_ns, end_ns, config, samples, annexb=annexb, case=case,
                         reason=reason, actor=actor, public_key=public)
         doc.update(video)
         doc["c2pa"] = None if c2pa is None else {"files": sorted(doc["files"]), "algorithm": c2pa.algorithm()}
         doc["audit"] = audit_ref
         body = manifest.canonical_json(doc)
         (staging / manifest.MANIFEST).write_bytes(body)
-        (staging / manifest.SIGNATURE).write_bytes(store._core.sign_export(body))
-        (staging / manifest.SIGNER_KEY).write_bytes(signer_key.to_pem(public))
+        (staging / manifest.SIGNATURE).write_bytes(core.sign_export(body))
+        (staging / manifest.SIGNER_KEY).write_bytes(keys.to_pem(public))
         _move_into_place(staging, out)
-        store._core.audit_record(
+        core.audit_record(
             actor or "library", "export_done", outcome="done", camera=camera, start=start_ns, end=end_ns,
             reason=reason or "", case=case or "",
             details=json.dumps({"request_entry": audit_ref["entry"], "out": str(out),
@@ -186,7 +195,7 @@ def _move_into_place(staging: Path, out: Path) -> None:
 
 
 def _bit_exact_video(staging: Path, samples: list[remux.ClipSample], config: Any, *, camera: str,
-                     watermark_text: str | None, case: str | None, c2pa: c2pa_sign.C2paCredentials | None,
+                     watermark_text: str | None, case: str | None, c2pa: C2paCredentials | None,
                      evidence: dict[str, Any]) -> dict[str, Any]:
     """clip.mp4 (+ clip.watermarked.mp4) and their manifest fields."""
     clip_path = staging / manifest.CLIP
@@ -196,9 +205,9 @@ def _bit_exact_video(staging: Path, samples: list[remux.ClipSample], config: Any
         marked = watermark.burn(staging / manifest.WATERMARKED, samples, config,
                                 text=watermark_text, case=case, camera=camera)
     if c2pa is not None:
-        c2pa_sign.sign_original(clip_path, c2pa, evidence=evidence)
+        sign_original(clip_path, c2pa, evidence=evidence)
         if marked is not None:
-            c2pa_sign.sign_watermarked(staging / manifest.WATERMARKED, clip_path, c2pa, evidence=evidence)
+            sign_watermarked(staging / manifest.WATERMARKED, clip_path, c2pa, evidence=evidence)
     frames = []
     for i, s in enumerate(samples):
         entry = _frame_entry(i, s)
@@ -219,22 +228,22 @@ def _bit_exact_video(staging: Path, samples: list[remux.ClipSample], config: Any
         "frames": frames,
         "watermark": None if marked is None else _watermark_section(
             manifest.WATERMARKED, watermark_text, marked.lines, marked.frames,
-            {"codec": watermark.ENCODER, **watermark.ENCODER_OPTIONS}),
+            copy_encoder()),
         "files": _file_hashes(staging, (manifest.CLIP, manifest.WATERMARKED)),
     }
 
 
-def _redacted_video(staging: Path, store: Any, camera: str, start: int, end: int, samples: list[remux.ClipSample],
-                    config: Any, redaction: "Redaction", *, watermark_text: str | None, case: str | None,
-                    c2pa: c2pa_sign.C2paCredentials | None, evidence: dict[str, Any],
+def _redacted_video(staging: Path, core: "CoreStore", camera: str, start: int, end: int,
+                    samples: list[remux.ClipSample], config: Any, redaction: "Redaction", *, watermark_text: str | None, case: str | None,
+                    c2pa: C2paCredentials | None, evidence: dict[str, Any],
                     progress: "Callable[[PlayedFrame, int], None] | None") -> dict[str, Any]:
     """clip.redacted.mp4 and its manifest fields; no unredacted video."""
     path = staging / manifest.REDACTED
-    copy = redacted_clip.write(path, store, camera, start, end, [s.frame for s in samples], redaction,
-                               fps=media.nominal_frame_rate(config), watermark_text=watermark_text,
+    copy = redacted.write(path, core, camera, start, end, [s.frame for s in samples], redaction,
+                               fps=nominal_frame_rate(config), watermark_text=watermark_text,
                                case=case, progress=progress)
     if c2pa is not None:
-        c2pa_sign.sign_redacted(path, c2pa, evidence=evidence, watermarked=watermark_text is not None)
+        sign_redacted(path, c2pa, evidence=evidence, watermarked=watermark_text is not None)
     return {
         "format": manifest.FORMAT_REDACTED,
         "clip": copy.clip_section(manifest.REDACTED),
@@ -243,18 +252,18 @@ def _redacted_video(staging: Path, store: Any, camera: str, start: int, end: int
                       "hidden": {"regions": copy.regions, "frames": copy.frames_with_regions}},
         "watermark": None if watermark_text is None else _watermark_section(
             manifest.REDACTED, watermark_text, watermark.static_lines(text=watermark_text, case=case, camera=camera),
-            copy.frames, {"codec": redacted_clip.ENCODER, **redacted_clip.ENCODER_OPTIONS}),
+            copy.frames, copy_encoder()),
         "files": _file_hashes(staging, (manifest.REDACTED,)),
     }
 
 
-def _audit_export(store: Any, camera: str, start: int, end: int, *, action: str, case: str | None,
+def _audit_export(core: "CoreStore", camera: str, start: int, end: int, *, action: str, case: str | None,
                   reason: str | None, actor: str | None, authorization: dict[str, Any] | None) -> dict[str, Any]:
     """The audit entry that allowed this export (written now, as ``action``,
     for a trusted caller), and the log's head, for the manifest's ``audit``
     field."""
     if authorization is None:
-        entry = store._core.audit_record(
+        entry = core.audit_record(
             actor or "library", action, outcome="allowed", camera=camera, start=start, end=end,
             reason=reason or "trusted caller (no session)", case=case or "",
         )
@@ -262,7 +271,7 @@ def _audit_export(store: Any, camera: str, start: int, end: int, *, action: str,
     else:
         seq, entry_hash = authorization["audit_seq"], authorization["audit_hash"]
         grant_id = authorization.get("grant_id") or ""
-    head_seq, head_hash = store._core.audit_head()
+    head_seq, head_hash = core.audit_head()
     return {"entry": seq, "entry_hash": entry_hash.hex(), "grant_id": grant_id or None,
             "head_seq": head_seq, "head_hash": head_hash.hex()}
 
@@ -292,16 +301,14 @@ def _file_hashes(staging: Path, names: tuple[str, ...]) -> dict[str, dict[str, A
     return files
 
 
-def _manifest(store: Any, camera: str, start: int, end: int, config: Any, samples: list[remux.ClipSample], *,
+def _manifest(core: "CoreStore", camera: str, start: int, end: int, config: Any, samples: list[remux.ClipSample], *,
               annexb: bool, case: str | None, reason: str | None, actor: str | None,
               public_key: bytes) -> dict[str, Any]:
     """The fields both kinds of package share; the video fields come from
     ``_bit_exact_video`` or ``_redacted_video``."""
-    from . import __version__
-
     tb = Fraction(*config.time_base)
     used = sorted({s.frame.segment for s in samples})
-    rows = {row.id: row for row in store.segments(camera, samples[0].frame.ts, max(s.frame.ts for s in samples) + 1)}
+    rows = {row.id: row for row in core.segments(camera, samples[0].frame.ts, max(s.frame.ts for s in samples) + 1)}
     segments = []
     for seg_id in used:
         row = rows.get(seg_id)
@@ -320,7 +327,7 @@ def _manifest(store: Any, camera: str, start: int, end: int, config: Any, sample
         "software": {"name": "vidvault", "version": __version__},
         "exported_at": now,
         "exported_at_utc": iso(now),
-        "store_id": store.store_id,
+        "store_id": core.store_id,
         "camera": camera,
         "actor": actor,
         "case": case,
@@ -336,7 +343,7 @@ def _manifest(store: Any, camera: str, start: int, end: int, config: Any, sample
             "frames": len(samples),
             "presented": len(shown),
         },
-        "gaps": [{"start": g.start, "end": g.end} for g in store.gaps(camera, start, end)],
+        "gaps": [{"start": g0, "end": g1} for g0, g1 in core.gaps(camera, start, end)],
         "codec": {
             "codec": config.codec,
             "extradata": config.extradata.hex(),
@@ -349,6 +356,6 @@ def _manifest(store: Any, camera: str, start: int, end: int, config: Any, sample
         "signer": {
             "algorithm": "Ed25519",
             "public_key": public_key.hex(),
-            "fingerprint": signer_key.fingerprint(public_key),
+            "fingerprint": keys.fingerprint(public_key),
         },
     }

@@ -1,23 +1,25 @@
-"""`vidvault` subcommands for grants and the audit log."""
+"""`vidvault issue-grant | audit | audit-verify`: grants and the audit log
+(:meth:`vidvault.Store.issue_grant`, :meth:`~vidvault.Store.audit`,
+:meth:`~vidvault.Store.audit_verify`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
-
-from .audit import verify_audit_log
-from .cli import open_store, with_store
-from .keyfile import load_public_key
-from .timeutil import iso, to_ns
+from ..audit import verify_audit_log
+from ..keys import load_public_key
+from ..timeutil import iso, to_ns
+from .args import add_session_args, grants_from, open_store, with_store
 
 
 def _csv(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def cmd_grant(args: argparse.Namespace) -> int:
+def cmd_issue_grant(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         token = store.issue_grant(
             to=args.to, actions=_csv(args.actions), cameras=_csv(args.cameras),
@@ -29,10 +31,10 @@ def cmd_grant(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit_list(args: argparse.Namespace) -> int:
+def cmd_audit(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         if args.as_principal:
-            entries = store.session(args.as_principal, _grants(args)).audit(args.camera, since=args.since)
+            entries = store.session(args.as_principal, grants_from(args)).audit(args.camera, since=args.since)
         else:
             entries = store.audit(args.camera, since=args.since)
     if args.json:
@@ -48,10 +50,8 @@ def _audit_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit_verify(args: argparse.Namespace) -> int:
+def cmd_audit_verify(args: argparse.Namespace) -> int:
     if args.public_key:
-        from pathlib import Path
-
         report = verify_audit_log(Path(args.store) / "audit.sqlite", load_public_key(args.public_key))
         against = f"the pinned key in {args.public_key}"
     else:
@@ -69,39 +69,8 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
-    if args.target == "verify":
-        if not args.rest:
-            raise SystemExit("usage: vidvault audit verify STORE [--public-key FILE] [--json]")
-        args.store = args.rest[0]
-        return _audit_verify(args)
-    args.store = args.target
-    return _audit_list(args)
-
-
-def _grants(args: argparse.Namespace) -> list[str]:
-    tokens: list[str] = []
-    for path in args.grant or []:
-        with open(path) as f:
-            tokens.extend(line.strip() for line in f if line.strip())
-    return tokens
-
-
-def add_session_args(sp: argparse.ArgumentParser) -> None:
-    """--as NAME --grant FILE: act as a principal, checked against its grants."""
-    sp.add_argument("--as", dest="as_principal", metavar="NAME", help="act as this principal (checked and audited)")
-    sp.add_argument("--grant", action="append", metavar="FILE", help="file with grant token(s), one per line")
-
-
-def session_from(args: argparse.Namespace, store):  # type: ignore[no-untyped-def]
-    """The store itself (trusted caller), or a session when --as is given."""
-    if getattr(args, "as_principal", None):
-        return store.session(args.as_principal, _grants(args), purpose=getattr(args, "reason", "") or "")
-    return store
-
-
 def register(sub: argparse._SubParsersAction) -> None:
-    sp = with_store(sub.add_parser("grant", help="sign an access grant and print its token"))
+    sp = with_store(sub.add_parser("issue-grant", help="sign an access grant and print its token"))
     sp.add_argument("--to", required=True, help="principal the grant is for")
     sp.add_argument("--actions", required=True,
                     help="comma-separated: view_redacted, view_raw, export, export_raw, hold, manage, audit_read")
@@ -114,17 +83,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--purpose", default="")
     sp.add_argument("--approver", help="required for export grants")
     sp.add_argument("--issued-by", default="admin", help="who issues the grant (audited)")
-    sp.set_defaults(func=cmd_grant)
+    sp.set_defaults(func=cmd_issue_grant)
 
-    sp = sub.add_parser("audit", help="list audit entries (audit STORE) or verify the log (audit verify STORE)")
-    sp.add_argument("target", help="STORE, or 'verify'")
-    sp.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
-    sp.add_argument("--key-file", help="master key file (else $VIDVAULT_KEY)")
+    sp = with_store(sub.add_parser("audit", help="list audit entries, oldest first"))
     sp.add_argument("--camera")
     sp.add_argument("--since", type=to_ns)
-    sp.add_argument("--public-key", help="verify against this pinned Ed25519 public key (no master key needed)")
     sp.add_argument("--json", action="store_true")
     add_session_args(sp)
     sp.set_defaults(func=cmd_audit)
 
-
+    sp = with_store(sub.add_parser("audit-verify", help="check the audit log's hash chain and signed checkpoints"))
+    sp.add_argument("--public-key", help="verify against this pinned Ed25519 public key (no master key needed)")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_audit_verify)

@@ -21,7 +21,7 @@ from typing import Any
 import av
 
 from . import nal
-from .media import Packet, StreamInfo
+from .demux import Packet, StreamInfo
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Runs the evaluation: every scene encoded, stored and played back with
-every configuration, in the same process on the same machine."""
+"""The evaluation of desensitized playback (vidvault.redact.evaluation's
+scenes and metrics): every scene encoded, stored and played back with every
+configuration, in the same process on the same machine."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from ...keyfile import generate_key
-from ...store import Store
-from ..config import Redaction
-from ..playback import play
-from ..player import RedactingPlayer
-from .metrics import Tally
-from .scenes import Scene, encode, standard_scenes
+from ..demo.file_to_store import ingest_file
+from ..keys import generate_key
+from ..redact.config import Redaction
+from ..redact.evaluation.metrics import Tally
+from ..redact.evaluation.scenes import Scene, encode, standard_scenes
+from ..redact.footage import play
+from ..redact.player import RedactingPlayer
+from ..store import Store
 
 T0 = 1_763_700_000 * 1_000_000_000
 NS = 1_000_000_000
@@ -48,19 +50,6 @@ class Result:
     buckets: str
 
 
-def ingest_file(store: Store, camera: str, path: Path, start_ns: int = T0) -> None:
-    """Stores every access unit of a video file; wall clock = ``start_ns`` + pts."""
-    from ... import media
-
-    with media.PacketSource(path) as src:
-        info, packets = src.info, list(src)
-    first = min(p.pts for p in packets if p.pts is not None)
-    with store.writer(camera, **info.writer_kwargs()) as w:
-        for p in packets:
-            ts = start_ns + int((p.pts - first) * info.time_base * NS)
-            w.append(ts, p.data, keyframe=p.keyframe, pts=p.pts, dts=p.dts, duration=p.duration)
-
-
 def evaluate(
     scenes: Sequence[Scene] | None = None,
     configs: Mapping[str, Redaction] | None = None,
@@ -80,7 +69,7 @@ def evaluate(
                 t = time.perf_counter()
                 truths[scene.name] = encode(scene, base / f"{scene.name}.mp4")
                 store.add_camera(scene.name)
-                ingest_file(store, scene.name, base / f"{scene.name}.mp4")
+                ingest_file(store, scene.name, base / f"{scene.name}.mp4", T0)
                 say(f"encoded and stored {scene.name} ({len(truths[scene.name])} frames, "
                     f"{scene.width}x{scene.height}) in {time.perf_counter() - t:.1f} s")
             players = {name: RedactingPlayer(cfg) for name, cfg in configs.items()}
@@ -141,3 +130,17 @@ def machine() -> str:
 
     return (f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), Python "
             f"{platform.python_version()}, onnxruntime {onnxruntime.__version__}")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from ..redact.evaluation.scenes import faces_scene, plates_scene
+
+    parser = argparse.ArgumentParser(prog="python -m vidvault.bench.redaction_harness")
+    parser.add_argument("--quick", action="store_true", help="720p scenes only")
+    quick = parser.parse_args().quick
+    results = evaluate([faces_scene(1280, 720), plates_scene(1280, 720)] if quick else standard_scenes())
+    print()
+    print(machine())
+    print(table(results))

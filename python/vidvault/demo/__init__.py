@@ -17,10 +17,16 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-from . import manifest, media
-from .keyfile import generate_key
-from .store import Store
-from .timeutil import NS_PER_SECOND, iso
+from ..export import manifest
+from ..export.verify import verify
+from ..keys import generate_key
+from ..media.decode import decode
+from ..media.demux import Packet
+from ..media.synthetic import encode_synthetic
+from ..store import Store
+from ..timeutil import NS_PER_SECOND, iso
+from . import redacted_play
+from .file_to_store import ingest_file
 
 CAMERAS = [
     # (GB/T 28181 id, label, B-frames)
@@ -31,25 +37,16 @@ CAMERAS = [
 SECONDS = 12
 
 
-def _ingest(store: Store, camera: str, source: Path, start_ns: int) -> tuple[int, list[media.Packet]]:
-    with media.PacketSource(source) as src:
-        info, packets = src.info, list(src)
-    tb = info.time_base
-    first_pts = min(p.pts for p in packets if p.pts is not None)
-    with store.writer(camera, **info.writer_kwargs()) as w:
-        for p in packets:
-            ts = start_ns + int((p.pts - first_pts) * tb * NS_PER_SECOND)
-            w.append(ts, p.data, keyframe=p.keyframe, pts=p.pts, dts=p.dts, duration=p.duration)
+def _ingest(store: Store, camera: str, source: Path, start_ns: int) -> tuple[int, list[Packet]]:
+    packets = ingest_file(store, camera, source, start_ns)
     return len(packets), packets
 
 
 def _export_and_verify(store: Store, cam: str, start: int, end: int, base: Path,
                        say: Callable[[str], None]) -> int:
-    from .verify import verify
-
     t = time.perf_counter()
     pkg = base / "evidence"
-    result = store.export_clip(cam, start, end, pkg, watermark="COPY - demo export", case="DEMO-1",
+    result = store.export_clip(cam, start, end, pkg, raw=True, watermark="COPY - demo export", case="DEMO-1",
                                reason="demo", actor="vidvault demo")
     say(f"export         {result.presented} frames to {pkg.name}/ in {(time.perf_counter() - t) * 1000:.0f} ms: "
         f"{', '.join(sorted(p.name for p in pkg.iterdir()))}")
@@ -88,7 +85,7 @@ def _run(base: Path, say: Callable[[str], None]) -> int:
     t = time.perf_counter()
     sources = {}
     for cam, label, bframes in CAMERAS:
-        sources[cam] = media.encode_synthetic(
+        sources[cam] = encode_synthetic(
             base / f"{label}.mp4", width=640, height=360, fps=25, seconds=SECONDS, bframes=bframes,
             seed=len(sources),
         )
@@ -134,7 +131,7 @@ def _run(base: Path, say: Callable[[str], None]) -> int:
             return 1
 
         config = store.segment_config(frames[0].segment)
-        pictures = list(media.decode(config, frames))
+        pictures = list(decode(config, frames))
         tb = Fraction(*config.time_base)
         first_pts = min(p.pts for p in packets if p.pts is not None)
         shown = [pic for pic in pictures if start_ns + int((pic.pts - first_pts) * tb * NS_PER_SECOND) >= target]
@@ -149,9 +146,7 @@ def _run(base: Path, say: Callable[[str], None]) -> int:
         if not report.ok:
             return 1
 
-        from .redact import demo_step  # desensitized playback (issue 4)
-
-        if not demo_step.run(store, base, start_ns, say):
+        if not redacted_play.run(store, base, start_ns, say):
             say("ERROR: a face was left visible in desensitized playback")
             return 1
 

@@ -1,0 +1,7 @@
+"""`python -m vidvault.cli`: the `vidvault` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

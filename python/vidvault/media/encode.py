@@ -1,0 +1,117 @@
+"""Re-encoding decoded pictures to H.264 (libx264) in an MP4, with the one set
+of encoder settings every copy vidvault makes uses.
+
+Three things re-encode: the watermarked copy of an export package
+(``clip.watermarked.mp4``: decoded pictures with the watermark burned in),
+its redacted copy (``clip.redacted.mp4``: faces and plates hidden) and
+`vidvault play --out`. They share :data:`COPY_OPTIONS`, and a manifest
+names them with :func:`copy_encoder`.
+
+:func:`write_mp4` writes RGB pictures at their wall-clock times; the file
+appears under its name only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, TypeVar
+
+import av
+import numpy as np
+
+from ..errors import MediaError
+from ..timeutil import NS_PER_SECOND
+
+COPY_CODEC = "libx264"
+#: libx264 settings of every re-encoded copy. superfast keeps the watermarked
+#: export above 4x real time at 720p on two cores (docs/BENCHMARKS.md); crf 21
+#: leaves quality to spare for the watermark's text and for faces.
+COPY_OPTIONS = {"preset": "superfast", "crf": "21"}
+COPY_PIX_FMT = "yuv420p"
+#: The time base :func:`write_mp4` gives the pictures: 90 kHz, as MPEG does.
+PICTURE_TIME_BASE = Fraction(1, 90000)
+
+
+def copy_encoder() -> dict[str, Any]:
+    """The encoder of a re-encoded copy, as a manifest records it."""
+    return {"codec": COPY_CODEC, **COPY_OPTIONS, "pix_fmt": COPY_PIX_FMT}
+
+
+def add_copy_stream(container: Any, *, rate: Fraction, time_base: Fraction) -> Any:
+    """A libx264 stream with the copy settings in an output container; the
+    caller sets width and height from its first picture."""
+    stream = container.add_stream(COPY_CODEC, rate=rate)
+    stream.options = dict(COPY_OPTIONS)
+    stream.pix_fmt = COPY_PIX_FMT
+    stream.time_base = time_base
+    stream.codec_context.time_base = time_base
+    return stream
+
+
+class TimedPicture(Protocol):
+    """A decoded picture with its wall-clock time (e.g. a played frame)."""
+
+    ts: int
+    image: np.ndarray  # HxWx3 uint8 RGB
+
+
+P = TypeVar("P", bound=TimedPicture)
+
+
+def write_mp4(
+    pictures: Iterable[P],
+    out_path: str | os.PathLike[str],
+    *,
+    fps: float | Fraction = 25,
+    progress: Callable[[P, int], None] | None = None,
+) -> int:
+    """Encodes RGB ``pictures`` into ``out_path``; returns how many were
+    written. Presentation times come from the pictures' wall clock (``ts``)
+    in a 1/90000 time base, so gaps and variable frame rate survive; ``fps``
+    is only the stream's nominal rate. ``progress`` is called with each
+    picture and the count so far.
+
+    The file is written to ``out_path + ".partial"`` and renamed when
+    complete: an exception (e.g. a detector failure) leaves no playable file.
+    """
+    out_path = Path(out_path)
+    partial = out_path.with_name(out_path.name + ".partial")
+    count = 0
+    first_ts: int | None = None
+    last_pts = -1
+    try:
+        # faststart: moov first, so the copy plays while it downloads, like clip.mp4.
+        with av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+            stream = None
+            for frame in pictures:
+                height, width = frame.image.shape[:2]
+                if stream is None:
+                    stream = add_copy_stream(container, rate=Fraction(fps).limit_denominator(1001),
+                                             time_base=PICTURE_TIME_BASE)
+                    stream.width, stream.height = width - width % 2, height - height % 2
+                    first_ts = frame.ts
+                image = frame.image[: stream.height, : stream.width]
+                picture = av.VideoFrame.from_ndarray(image, format="rgb24")
+                pts = (frame.ts - first_ts) * PICTURE_TIME_BASE.denominator // NS_PER_SECOND
+                picture.pts = max(pts, last_pts + 1)  # strictly increasing, whatever the clock did
+                picture.time_base = PICTURE_TIME_BASE
+                last_pts = picture.pts
+                container.mux(stream.encode(picture))
+                count += 1
+                if progress is not None:
+                    progress(frame, count)
+            if stream is not None:
+                container.mux(stream.encode(None))
+    except av.error.FFmpegError as e:
+        partial.unlink(missing_ok=True)
+        raise MediaError(f"writing {out_path} failed: {e}") from e
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    if count == 0:
+        partial.unlink(missing_ok=True)
+        raise MediaError(f"no footage in the requested range; {out_path} not written")
+    os.replace(partial, out_path)
+    return count
