@@ -69,6 +69,7 @@ def main(workdir: Path) -> int:
         package = workdir / "case-17"
         result = store.export_clip(
             CAMERA, T0 + 1_500_000_000, T0 + 4 * NS, package,
+            raw=True,  # the recorded bytes, bit for bit (the default is a desensitized copy)
             watermark="COPY - case 17", case="CASE-17", reason="burglary at the gate", actor="clerk.li",
         )
         print(f"exported       {result.presented} frames shown, from {result.frames} stored ones: "

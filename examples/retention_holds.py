@@ -70,9 +70,9 @@ def main(workdir: Path) -> int:
         vidvault.ingest(store, BANK, clip, start=days_ago[40])
 
         # Evidence for a case: the gate's footage of 35 days ago must stay.
-        hold_id = store.hold(GATE, days_ago[35], days_ago[35] + 10 * NS, case="CASE-2026-114",
+        hold = store.hold(GATE, days_ago[35], days_ago[35] + 10 * NS, case="CASE-2026-114",
                           actor="clerk.li", reason="burglary at the gate")
-        print(f"hold           #{hold_id} on {GATE}")
+        print(f"hold           #{hold.id} on {GATE} for case {hold.case}")
 
         plan = store.enforce_retention(dry_run=True)
         print(f"dry run        would delete {len(plan.deleted)} segments ({plan.deleted_bytes} bytes), "
@@ -87,7 +87,7 @@ def main(workdir: Path) -> int:
         check([cam for cam, _ in swept.shredded] == [GATE], "the emptied day's key was not shredded")
         check(list(store.read(GATE, days_ago[40], days_ago[40] + 10 * NS)) == [], "deleted footage still reads")
 
-        released = store.release(hold_id, actor="clerk.li")
+        released = store.release(hold.id, actor="clerk.li")
         print(f"release        #{released.id} by {released.released_by}")
         swept = store.enforce_retention()
         print(f"sweep          deleted {len(swept.deleted)} segments after the release")
