@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import random
+import socket
+import subprocess
+from pathlib import Path
 from fractions import Fraction
+
+import pytest
 
 from vidvault import media
 
@@ -34,3 +39,25 @@ def payload(i: int, marker: bytes = b"") -> bytes:
 
 def to_ns(pts: int, tb: Fraction) -> int:
     return int(pts * tb * NS)
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # GStreamer's Python bindings live there
+RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_rtsp(port: int, path: Path) -> subprocess.Popen:
+    """GStreamer's RTSP server on loopback serving `path` (tests/rtsp_server.py)."""
+    if not Path(SYSTEM_PYTHON).exists() or subprocess.run(
+            [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"]).returncode != 0:
+        pytest.fail("GStreamer's RTSP server is missing: run ./dev setup (it installs gir1.2-gst-rtsp-server-1.0)")
+    server = subprocess.Popen([SYSTEM_PYTHON, str(RTSP_SERVER), "--port", str(port), "--file", str(path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = server.stdout.readline().strip()
+    assert line == "ready", server.stderr.read()
+    return server

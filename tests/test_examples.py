@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -18,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import free_port, serve_rtsp
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SYSTEM_PYTHON = "/usr/bin/python3"  # GStreamer's Python bindings live there
-RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
 #: Examples that need more than their defaults (a source to record from).
 SPECIAL = {"ingest_rtsp.py"}
 
@@ -28,24 +27,6 @@ SPECIAL = {"ingest_rtsp.py"}
 def _run(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(port: int, path: Path) -> subprocess.Popen:
-    """GStreamer's RTSP server on loopback serving `path` (tests/rtsp_server.py)."""
-    if not Path(SYSTEM_PYTHON).exists() or subprocess.run(
-            [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"]).returncode != 0:
-        pytest.fail("GStreamer's RTSP server is missing: run ./dev setup (it installs gir1.2-gst-rtsp-server-1.0)")
-    server = subprocess.Popen([SYSTEM_PYTHON, str(RTSP_SERVER), "--port", str(port), "--file", str(path)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = server.stdout.readline().strip()
-    assert line == "ready", server.stderr.read()
-    return server
 
 
 def test_examples_are_found():
@@ -65,8 +46,8 @@ def test_example_runs(example, tmp_path):
 
 def test_rtsp_example_records_a_camera_across_a_restart(tmp_path, clip):
     source = clip(seconds=12.0)
-    port = _free_port()
-    server = _serve(port, source)
+    port = free_port()
+    server = serve_rtsp(port, source)
     try:
         example = subprocess.Popen(
             [sys.executable, str(EXAMPLES / "ingest_rtsp.py"), f"rtsp://127.0.0.1:{port}/x", "10",
@@ -85,7 +66,7 @@ def test_rtsp_example_records_a_camera_across_a_restart(tmp_path, clip):
         server.kill()
         server.wait()
         time.sleep(3.5)
-        server = _serve(port, source)
+        server = serve_rtsp(port, source)
         out, _ = example.communicate(timeout=60)
         output = "".join(lines) + out
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -19,9 +18,8 @@ from vidvault import media
 from vidvault.media import nal
 
 from media_checks import NS, T0
+from helpers import free_port, serve_rtsp
 
-SYSTEM_PYTHON = "/usr/bin/python3"
-RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
 
 
 @pytest.mark.parametrize("ext,codec,bframes", [("ts", "h264", 2), ("mkv", "hevc", 0), ("avi", "h264", 0)])
@@ -80,23 +78,6 @@ def test_truncated_and_missing_files_are_clear_errors(tmp_path, clip):
         assert store.segments("cam") == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(port: int, path: Path) -> subprocess.Popen:
-    if not Path(SYSTEM_PYTHON).exists() or subprocess.run(
-            [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"]).returncode != 0:
-        pytest.fail("GStreamer's RTSP server is missing: run ./dev setup (it installs gir1.2-gst-rtsp-server-1.0)")
-    server = subprocess.Popen([SYSTEM_PYTHON, str(RTSP_SERVER), "--port", str(port), "--file", str(path)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = server.stdout.readline().strip()
-    assert line == "ready", server.stderr.read()
-    return server
-
-
 def _wait_for(predicate, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -108,11 +89,11 @@ def test_rtsp_ingest_survives_a_server_restart_and_records_the_gap(tmp_path):
     src = media.encode_synthetic(tmp_path / "camera.mp4", seconds=12.0, width=640, height=360)
     with media.PacketSource(src) as s:
         source_nals = {bytes(n) for p in s for n in nal.split_length_prefixed(p.data)}
-    port = _free_port()
+    port = free_port()
     url = f"rtsp://127.0.0.1:{port}/x"
     stop = threading.Event()
     progress: list[str] = []
-    server = _serve(port, src)
+    server = serve_rtsp(port, src)
     try:
         with vidvault.Store.create(tmp_path / "s", key=vidvault.generate_key(), roll_after=2.0) as store:
             outcome: dict = {}
@@ -129,7 +110,7 @@ def test_rtsp_ingest_survives_a_server_restart_and_records_the_gap(tmp_path):
             server.wait()
             killed = time.time_ns()
             time.sleep(4.0)
-            server = _serve(port, src)
+            server = serve_rtsp(port, src)
             restarted, seen = time.time_ns(), len(progress)
             _wait_for(lambda: "receiving" in progress[seen:], 20)  # reconnected
             time.sleep(2.5)
