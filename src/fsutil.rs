@@ -1,16 +1,29 @@
 //! Durable filesystem steps. A rename or a new file is only durable once its
 //! directory is fsynced; every caller that creates, renames or unlinks goes
-//! through these so that rule lives in one place.
+//! through these so that rule lives in one place. Each system call passes
+//! the fault-injection switch first (faults.rs), so tests can fail any of them.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
+use crate::faults::{self, Op};
 
 pub fn fsync_dir(dir: &Path) -> Result<()> {
     let f = File::open(dir).ctx("open directory", dir)?;
-    f.sync_all().ctx("fsync directory", dir)
+    faults::check(Op::Fsync).and_then(|()| f.sync_all()).ctx("fsync directory", dir)
+}
+
+/// `file.sync_all()` through the fault switch.
+pub fn fsync_file(file: &File, path: &Path) -> Result<()> {
+    faults::check(Op::Fsync).and_then(|()| file.sync_all()).ctx("fsync", path)
+}
+
+/// `fs::rename` through the fault switch (not durable by itself: fsync the
+/// directories after).
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
+    faults::check(Op::Rename).and_then(|()| fs::rename(from, to)).ctx("rename into place", to)
 }
 
 fn parent(path: &Path) -> &Path {
@@ -30,10 +43,10 @@ pub fn create_dir_all_durable(dir: &Path) -> Result<()> {
         cur = parent(cur);
     }
     for d in missing.iter().rev() {
-        match fs::create_dir(d) {
+        match faults::check(Op::Write).and_then(|()| fs::create_dir(d)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(crate::error::Error::io("create directory", d, e)),
+            Err(e) => return Err(Error::io("create directory", d, e)),
         }
         fsync_dir(parent(d))?;
     }
@@ -45,12 +58,12 @@ pub fn create_dir_all_durable(dir: &Path) -> Result<()> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_path(path);
     {
-        let mut f =
-            OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).ctx("create", &tmp)?;
-        f.write_all(bytes).ctx("write", &tmp)?;
-        f.sync_all().ctx("fsync", &tmp)?;
+        let open = || OpenOptions::new().write(true).create(true).truncate(true).open(&tmp);
+        let mut f = faults::check(Op::Write).and_then(|()| open()).ctx("create", &tmp)?;
+        faults::check(Op::Write).and_then(|()| f.write_all(bytes)).ctx("write", &tmp)?;
+        fsync_file(&f, &tmp)?;
     }
-    fs::rename(&tmp, path).ctx("rename into place", path)?;
+    rename(&tmp, path)?;
     fsync_dir(parent(path))
 }
 
@@ -63,10 +76,10 @@ pub fn tmp_path(path: &Path) -> PathBuf {
 
 /// Removes a file and makes the removal durable.
 pub fn remove_file_durable(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
+    match faults::check(Op::Remove).and_then(|()| fs::remove_file(path)) {
         Ok(()) => fsync_dir(parent(path)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(crate::error::Error::io("remove", path, e)),
+        Err(e) => Err(Error::io("remove", path, e)),
     }
 }
 
@@ -81,7 +94,7 @@ pub fn quarantine(root: &Path, path: &Path) -> Result<PathBuf> {
         target = qdir.join(format!("{name}.{n}"));
         n += 1;
     }
-    fs::rename(path, &target).ctx("move to quarantine", path)?;
+    faults::check(Op::Rename).and_then(|()| fs::rename(path, &target)).ctx("move to quarantine", path)?;
     fsync_dir(parent(path))?;
     fsync_dir(&qdir)?;
     Ok(target)

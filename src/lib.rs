@@ -14,6 +14,7 @@ pub mod camera;
 pub mod catalog;
 pub mod crypto;
 pub mod error;
+pub mod faults;
 pub mod fsutil;
 pub mod gaps;
 pub mod keys;

@@ -16,6 +16,7 @@ mod audit;
 mod camera_id;
 mod convert;
 mod errors;
+mod faults;
 mod frame;
 mod keys;
 mod records;
@@ -40,6 +41,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(camera_id::is_gb28181_id, m)?)?;
     m.add_function(wrap_pyfunction!(camera_id::gb28181_device_type, m)?)?;
     m.add_function(wrap_pyfunction!(audit::verify_audit_log, m)?)?;
+    m.add_function(wrap_pyfunction!(faults::_inject_fault, m)?)?;
+    m.add_function(wrap_pyfunction!(faults::_clear_faults, m)?)?;
+    m.add_function(wrap_pyfunction!(faults::_fault_report, m)?)?;
     m.add("FORMAT_VERSION", crate::segment::format::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

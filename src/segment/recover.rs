@@ -10,6 +10,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
+use crate::faults::{self, Op};
 use crate::segment::format::{SegmentHeader, SegmentSummary};
 use crate::segment::open::{open_header, KekLookup};
 use crate::segment::reader::{SealState, SegmentFile};
@@ -65,10 +66,12 @@ pub fn recover_segment(path: &Path, keys: &mut KekLookup, gap_threshold: i64) ->
     if scan.writer.frame_count() == 0 {
         return Ok(Recovery::Empty { header: Some(header) });
     }
-    let discarded = file_len - scan.valid_end;
-    file.set_len(scan.valid_end).ctx("truncate torn tail", path)?;
+    // A failure anywhere below leaves the file unsealed with its intact
+    // records in place, so recovery can run again on the next open.
+    let discarded = file_len.saturating_sub(scan.valid_end);
+    faults::check(Op::Write).and_then(|()| file.set_len(scan.valid_end)).ctx("truncate torn tail", path)?;
     let (summary, footer) = scan.writer.finish();
-    file.write_all_at(&footer, scan.valid_end).ctx("write footer", path)?;
-    file.sync_all().ctx("fsync segment", path)?;
+    faults::check(Op::Write).and_then(|()| file.write_all_at(&footer, scan.valid_end)).ctx("write footer", path)?;
+    faults::check(Op::Fsync).and_then(|()| file.sync_all()).ctx("fsync segment", path)?;
     Ok(Recovery::Repaired { header, codec, summary, discarded_bytes: discarded, problem: scan.problem })
 }

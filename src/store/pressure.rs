@@ -11,6 +11,7 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
+use crate::faults::{self, Op};
 use crate::fsutil;
 use crate::store::shared::Shared;
 use crate::store::sweep;
@@ -29,10 +30,14 @@ pub(crate) fn ensure_reserve(root: &Path) -> Result<()> {
     if path.metadata().is_ok_and(|m| m.len() == RESERVE_BYTES) {
         return Ok(());
     }
-    let f = OpenOptions::new().write(true).create(true).truncate(true).open(&path).ctx("create", &path)?;
-    // SAFETY: a valid descriptor; posix_fallocate allocates real blocks
-    // (set_len would leave a sparse file that reserves nothing).
-    let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, RESERVE_BYTES as libc::off_t) };
+    let open = || OpenOptions::new().write(true).create(true).truncate(true).open(&path);
+    let f = faults::check(Op::Write).and_then(|()| open()).ctx("create", &path)?;
+    let rc = match faults::check(Op::Write) {
+        Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
+        // SAFETY: a valid descriptor; posix_fallocate allocates real blocks
+        // (set_len would leave a sparse file that reserves nothing).
+        Ok(()) => unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, RESERVE_BYTES as libc::off_t) },
+    };
     if rc != 0 {
         drop(f);
         let _ = std::fs::remove_file(&path);
@@ -41,7 +46,7 @@ pub(crate) fn ensure_reserve(root: &Path) -> Result<()> {
         }
         return Err(Error::io("allocate", &path, std::io::Error::from_raw_os_error(rc)));
     }
-    f.sync_all().ctx("fsync", &path)?;
+    fsutil::fsync_file(&f, &path)?;
     fsutil::fsync_dir(root)
 }
 

@@ -191,7 +191,7 @@ pub(crate) fn unlink_segments(shared: &Shared, paths: &[(u64, PathBuf)]) -> Resu
     let mut dirs = BTreeSet::new();
     for (id, path) in paths {
         shared.forget_segment(*id);
-        match std::fs::remove_file(path) {
+        match crate::faults::check(crate::faults::Op::Remove).and_then(|()| std::fs::remove_file(path)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io("delete segment", path, e)),
