@@ -50,7 +50,7 @@ pub enum Error {
     #[error("the catalog {path} is missing (it can be rebuilt from the segment files)")]
     CatalogMissing { path: PathBuf },
 
-    #[error("catalog {context}: {source}")]
+    #[error("catalog {context}: {source}{hint}", hint = sqlite_hint(source))]
     Catalog {
         context: String,
         #[source]
@@ -107,10 +107,41 @@ impl Error {
         Error::InvalidArgument(message.into())
     }
 
-    /// ENOSPC or EDQUOT from the filesystem.
+    /// The disk is full: ENOSPC or EDQUOT from the filesystem, or SQLite's
+    /// SQLITE_FULL ("database or disk is full"), which is the same condition
+    /// seen through a database file.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, Error::Io { source, .. }
-            if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
+        match self {
+            Error::Io { source, .. } => {
+                matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+            }
+            Error::Catalog { source, .. } => is_sqlite_full(source),
+            _ => false,
+        }
+    }
+
+    /// A full disk met while writing the database file at `path` becomes the
+    /// same error as ENOSPC from any other file (naming that file); other
+    /// errors pass through unchanged.
+    pub fn full_at(self, path: &std::path::Path) -> Error {
+        match self {
+            Error::Catalog { source, .. } if is_sqlite_full(&source) => {
+                Error::io("write database", path, io::Error::from_raw_os_error(libc::ENOSPC))
+            }
+            other => other,
+        }
+    }
+}
+
+fn is_sqlite_full(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::DiskFull)
+}
+
+fn sqlite_hint(err: &rusqlite::Error) -> &'static str {
+    if is_sqlite_full(err) {
+        " (the disk is full)"
+    } else {
+        ""
     }
 }
 

@@ -101,8 +101,11 @@ fn types(py: Python<'_>) -> PyResult<&Vec<Py<PyType>>> {
                 namespace.set_item("hint", py.None())?;
                 bases.push(py.get_type::<PyException>());
             } else {
-                let i = CLASSES.iter().position(|c| c.0 == parent).expect("parents are listed first");
-                bases.push(made[i].bind(py).clone());
+                let parent_class = CLASSES.iter().position(|c| c.0 == parent).and_then(|i| made.get(i));
+                let Some(parent_class) = parent_class else {
+                    return Err(PyRuntimeError::new_err(format!("{name}: parent {parent} is not declared before it")));
+                };
+                bases.push(parent_class.bind(py).clone());
             }
             bases.extend(builtin.type_object(py));
             let class = py.get_type::<PyType>().call1((name, PyTuple::new(py, bases)?, namespace))?;
@@ -113,8 +116,11 @@ fn types(py: Python<'_>) -> PyResult<&Vec<Py<PyType>>> {
 }
 
 fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
-    let i = CLASSES.iter().position(|c| c.0 == name).expect("a declared class");
-    Ok(types(py)?[i].bind(py).clone())
+    let i = CLASSES.iter().position(|c| c.0 == name);
+    match i.and_then(|i| types(py).map(|t| t.get(i).map(|c| c.bind(py).clone())).transpose()) {
+        Some(found) => found,
+        None => Err(PyRuntimeError::new_err(format!("no exception class {name} is declared"))),
+    }
 }
 
 /// Adds every class to the module (at init).
@@ -171,7 +177,10 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
 /// the core (which does not know its front ends).
 fn hint(err: &Error) -> Option<String> {
     let text = match err {
-        Error::Io { .. } if err.is_disk_full() => "free space or apply retention (Store.enforce_retention)",
+        _ if err.is_disk_full() => {
+            "free space on that disk or apply retention (Store.enforce_retention); nothing synced is \
+             lost, and writes retried once there is room go on where they stopped"
+        }
         Error::WrongKey { .. } => {
             "give the key the store was created with (key=: 32 bytes or 64 hex characters; on the command \
              line: --key-file FILE or VIDVAULT_KEY)"
@@ -228,6 +237,12 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         Error::CatalogMissing { path } => {
             kwargs.set_item("path", path.to_string_lossy().to_string())?;
             "CatalogMissingError"
+        }
+        Error::Catalog { .. } if err.is_disk_full() => {
+            // SQLITE_FULL is the disk being full, as ENOSPC is for a file.
+            kwargs.set_item("path", py.None())?;
+            kwargs.set_item("errno", libc::ENOSPC)?;
+            "StorageFullError"
         }
         Error::Catalog { .. } => "CatalogError",
         Error::UnknownCamera(id) => {

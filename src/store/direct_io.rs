@@ -11,6 +11,11 @@
 //! (no torn-block risk for it). `finish` writes the remainder and truncates
 //! the file to the stream's exact length. Filesystems without O_DIRECT
 //! (tmpfs) get ordinary buffered writes, same layout.
+//!
+//! Every call may fail (ENOSPC, EIO, or an injected fault: faults.rs) and be
+//! retried by the caller: a failed write leaves `written` and `tail` as they
+//! were (the same bytes go to the same offset again), and `finish` writes
+//! its bytes once however often it is called.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::RefCell;
@@ -18,7 +23,8 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
+use crate::faults::{self, Op};
 use crate::segment::format::BLOCK;
 
 /// A zero-initialised, block-aligned byte buffer (O_DIRECT needs the memory
@@ -33,30 +39,36 @@ impl AlignedBuf {
         AlignedBuf { ptr: std::ptr::null_mut(), cap: 0 }
     }
 
-    fn layout(cap: usize) -> Layout {
-        Layout::from_size_align(cap, BLOCK as usize).expect("valid layout")
+    /// The layout of a `cap`-byte buffer; None when `cap` cannot be one
+    /// (only for sizes near isize::MAX, which no frame reaches).
+    fn layout(cap: usize) -> Option<Layout> {
+        Layout::from_size_align(cap, BLOCK as usize).ok()
     }
 
-    /// A slice of `len` bytes (a multiple of BLOCK), growing the buffer if needed.
-    fn slice(&mut self, len: usize) -> &mut [u8] {
+    /// A slice of `len` bytes (a multiple of BLOCK), growing the buffer if
+    /// needed; an allocation failure is an error (ENOMEM), not an abort.
+    fn slice(&mut self, len: usize) -> std::io::Result<&mut [u8]> {
         if len > self.cap {
             self.release();
-            let cap = len.next_power_of_two().max(64 << 10);
+            let cap = len.checked_next_power_of_two().unwrap_or(len).max(64 << 10);
+            let layout = Self::layout(cap).ok_or_else(|| std::io::Error::from_raw_os_error(libc::ENOMEM))?;
             // SAFETY: non-zero size, valid alignment; checked for null.
-            let ptr = unsafe { alloc_zeroed(Self::layout(cap)) };
-            assert!(!ptr.is_null(), "out of memory allocating a {cap}-byte I/O buffer");
+            let ptr = unsafe { alloc_zeroed(layout) };
+            if ptr.is_null() {
+                return Err(std::io::Error::from_raw_os_error(libc::ENOMEM));
+            }
             self.ptr = ptr;
             self.cap = cap;
         }
         // SAFETY: ptr is valid for cap >= len bytes, initialised (zeroed or
         // written before), and uniquely borrowed through &mut self.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr, len) }
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr, len) })
     }
 
     fn release(&mut self) {
-        if !self.ptr.is_null() {
+        if let (false, Some(layout)) = (self.ptr.is_null(), Self::layout(self.cap)) {
             // SAFETY: allocated with this layout in `slice`.
-            unsafe { dealloc(self.ptr, Self::layout(self.cap)) };
+            unsafe { dealloc(self.ptr, layout) };
             self.ptr = std::ptr::null_mut();
             self.cap = 0;
         }
@@ -82,6 +94,8 @@ pub struct StreamFile {
     written: u64,
     /// Stream bytes after `written`, fewer than one block.
     tail: Vec<u8>,
+    /// `finish` wrote its bytes (a retry only redoes the truncation).
+    finished: bool,
 }
 
 impl StreamFile {
@@ -89,12 +103,13 @@ impl StreamFile {
     /// filesystem supports it.
     pub fn create(path: &Path) -> Result<StreamFile> {
         let open = |flags: i32| {
+            faults::check(Op::Write)?;
             OpenOptions::new().write(true).create(true).truncate(true).custom_flags(flags).open(path)
         };
         let (file, direct) = match open(libc::O_DIRECT) {
             Ok(f) => (f, true),
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => (open(0).ctx("create segment", path)?, false),
-            Err(e) => return Err(crate::error::Error::io("create segment", path, e)),
+            Err(e) => return Err(Error::io("create segment", path, e)),
         };
         Ok(StreamFile {
             path: path.to_path_buf(),
@@ -102,6 +117,7 @@ impl StreamFile {
             direct,
             written: 0,
             tail: Vec::with_capacity(BLOCK as usize),
+            finished: false,
         })
     }
 
@@ -128,17 +144,32 @@ impl StreamFile {
 
     /// Appends `data` and writes everything, truncating the file to the
     /// stream's exact length (the block padding of the last write goes).
+    /// Idempotent: after a failure, calling it again with the same `data`
+    /// completes the same file.
     pub fn finish(&mut self, data: &[u8]) -> Result<u64> {
-        self.put(data, true)?;
+        if !self.finished {
+            self.put(data, true)?;
+            self.finished = true;
+        }
         if self.direct {
-            self.file.set_len(self.written).ctx("truncate segment to its length", &self.path)?;
+            faults::check(Op::Write)
+                .and_then(|()| self.file.set_len(self.written))
+                .ctx("truncate segment to its length", &self.path)?;
         }
         Ok(self.written)
     }
 
     fn put(&mut self, data: &[u8], all: bool) -> Result<()> {
+        if self.finished {
+            return Err(Error::invalid(format!(
+                "segment {} was already finished; nothing may be appended to it",
+                self.path.display()
+            )));
+        }
         if !self.direct {
-            self.file.write_all_at(data, self.written).ctx("write segment", &self.path)?;
+            faults::check(Op::Write)
+                .and_then(|()| self.file.write_all_at(data, self.written))
+                .ctx("write segment", &self.path)?;
             self.written += data.len() as u64;
             return Ok(());
         }
@@ -152,11 +183,13 @@ impl StreamFile {
         let from_data = now - self.tail.len();
         STAGING.with(|staging| -> Result<()> {
             let mut staging = staging.borrow_mut();
-            let buf = staging.slice(padded);
+            let buf = staging.slice(padded).ctx("allocate an I/O buffer for", &self.path)?;
             buf[..self.tail.len()].copy_from_slice(&self.tail);
             buf[self.tail.len()..now].copy_from_slice(&data[..from_data]);
             buf[now..].fill(0);
-            self.file.write_all_at(buf, self.written).ctx("write segment", &self.path)
+            faults::check(Op::Write)
+                .and_then(|()| self.file.write_all_at(buf, self.written))
+                .ctx("write segment", &self.path)
         })?;
         self.written += now as u64;
         self.tail.clear();
@@ -165,6 +198,7 @@ impl StreamFile {
     }
 
     pub fn sync_data(&self) -> std::io::Result<()> {
+        faults::check(Op::Fsync)?;
         self.file.sync_data()
     }
 }

@@ -20,7 +20,11 @@
 //! A failed fsync is never retried (the kernel may have dropped the dirty
 //! pages): the writer turns failed and refuses appends. Other write errors
 //! (ENOSPC) leave the queued bytes in memory and are retried later, since a
-//! positional write of the same bytes at the same offset is idempotent.
+//! positional write of the same bytes at the same offset is idempotent. Every
+//! queued step is idempotent for the same reason: creating a segment
+//! (INSERT OR IGNORE, the file recreated), sealing it (`finish` writes the
+//! footer once; the current file is let go only once the catalog row says
+//! sealed), so a retry after any failed step finishes the same work.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -34,9 +38,9 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::segment::format::{self, CodecConfig, SegmentHeader, SegmentSummary, MAX_FRAME_BYTES};
 use crate::segment::reader::SegmentFile;
-use crate::segment::writer::{check_frame_order, NewFrame, SegmentWriter, StreamPosition};
+use crate::segment::writer::{check_frame_order, check_frame_time, NewFrame, SegmentWriter, StreamPosition};
 use crate::store::direct_io::StreamFile;
-use crate::store::shared::{lock, CommitMark, LiveWriter, Shared};
+use crate::store::shared::{lock, CommitMark, LiveWriter, Shared, CATALOG_FILE};
 use crate::time::Timestamp;
 
 /// Counters a writer exposes (for progress displays and benchmarks).
@@ -211,6 +215,7 @@ impl CameraWriter {
             )));
         }
         let opts = &self.shared.options;
+        check_frame_time(&self.camera, frame.ts, Timestamp::now(), opts.max_clock_skew_ns)?;
         let queued = {
             let mut st = lock(&self.state);
             st.check_usable(&self.camera)?;
@@ -233,12 +238,15 @@ impl CameraWriter {
                 self.roll(&mut st, frame.ts)?;
             }
             let st = &mut *st;
-            if !matches!(st.ops.back(), Some(IoOp::Write(_))) {
-                st.ops.push_back(IoOp::Write(self.take_buffer()));
-            }
-            let Some(IoOp::Write(buf)) = st.ops.back_mut() else { unreachable!() };
+            let Some(segment) = st.segment.as_mut() else {
+                return Err(st.fail(&self.camera, 0, "no open segment after rolling"));
+            };
+            let id = segment.id();
+            let Some(buf) = tail_buffer(&mut st.ops, || self.take_buffer()) else {
+                return Err(st.fail(&self.camera, id, "no record buffer"));
+            };
             let before = buf.len();
-            st.segment.as_mut().expect("segment after roll").append(frame, buf);
+            segment.append(frame, buf);
             st.queued_bytes += buf.len() - before;
             st.camera_max_ts = Some(st.camera_max_ts.map_or(frame.ts, |m| m.max(frame.ts)));
             st.stats.frames += 1;
@@ -366,11 +374,9 @@ impl CameraWriter {
                 let st = &mut *st;
                 if let Some(seg) = st.segment.as_mut() {
                     if crate::segment::format::padding_after(seg.len()) > 0 {
-                        if !matches!(st.ops.back(), Some(IoOp::Write(_))) {
-                            st.ops.push_back(IoOp::Write(Vec::new()));
+                        if let Some(buf) = tail_buffer(&mut st.ops, Vec::new) {
+                            seg.pad_to_block(buf);
                         }
-                        let Some(IoOp::Write(buf)) = st.ops.back_mut() else { unreachable!() };
-                        seg.pad_to_block(buf);
                     }
                 }
             }
@@ -406,7 +412,9 @@ impl CameraWriter {
         let Some((header, header_len, config, cipher, binding, summary)) = live_view else {
             return Ok(None);
         };
-        let cur = io.current.as_ref().expect("live segment is the current file");
+        let Some(cur) = io.current.as_ref().filter(|c| c.id == header.segment_id) else {
+            return Err(self.internal(header.segment_id, "the live segment is not the open file"));
+        };
         debug_assert_eq!(cur.stream.written(), summary.records_end);
         // Read through an ordinary handle: the writer's is write-only, direct I/O.
         let reader = File::open(&cur.stream.path).ctx("open segment", &cur.stream.path)?;
@@ -437,16 +445,19 @@ impl CameraWriter {
 
     fn execute(&self, io: &mut IoState, op: &IoOp) -> Result<()> {
         let shared = &self.shared;
+        let catalog_path = shared.root.join(CATALOG_FILE);
         match op {
             IoOp::Create { row, header_bytes, lease } => {
                 shared.persist_keks()?;
-                shared.catalog_for_io().insert_open_segment(row)?;
+                shared.catalog_for_io().insert_open_segment(row).map_err(|e| e.full_at(&catalog_path))?;
                 // The row now pins the KEK; the writer's lease can go.
                 if lease.swap(false, Ordering::AcqRel) {
                     shared.keystore_guard().release_lease(&row.camera, row.kek_day);
                 }
                 let path = shared.root.join(&row.path);
-                let dir = path.parent().expect("segment path has a directory").to_path_buf();
+                let Some(dir) = path.parent().map(|d| d.to_path_buf()) else {
+                    return Err(self.internal(row.id, "the segment path has no directory"));
+                };
                 fsutil::create_dir_all_durable(&dir)?;
                 let mut stream = StreamFile::create(&path)?;
                 // The header reaches the disk with the first full block or commit.
@@ -455,20 +466,34 @@ impl CameraWriter {
                 io.dir_to_sync = Some(dir);
             }
             IoOp::Write(bytes) => {
-                let cur = io.current.as_mut().expect("a segment file is open before its records");
+                let Some(cur) = io.current.as_mut() else {
+                    return Err(self.internal(0, "records queued before their segment file exists"));
+                };
                 cur.stream.append(bytes)?;
             }
             IoOp::Seal { id, summary, footer } => {
-                let cur = io.current.as_mut().expect("the sealed segment is the current file");
-                debug_assert_eq!(cur.id, *id);
-                cur.stream.finish(footer)?;
+                // A retried seal finds its file still current: each step
+                // below is idempotent, and the file is let go only once
+                // the catalog row says sealed.
+                let Some(cur) = io.current.as_mut().filter(|c| c.id == *id) else {
+                    return Err(self.internal(*id, "the segment to seal is not the open file"));
+                };
+                let sealed_bytes = cur.stream.finish(footer)?;
                 self.sync_current(io)?;
-                let cur = io.current.take().expect("current file");
-                let sealed_bytes = cur.stream.written();
-                shared.catalog_for_io().mark_sealed(*id, summary, sealed_bytes, Timestamp::now())?;
+                shared
+                    .catalog_for_io()
+                    .mark_sealed(*id, summary, sealed_bytes, Timestamp::now())
+                    .map_err(|e| e.full_at(&catalog_path))?;
+                io.current = None;
             }
         }
         Ok(())
+    }
+
+    /// A broken invariant of this writer: reported, the writer turned
+    /// failed (its state is not trusted for more appends), never a panic.
+    fn internal(&self, segment: u64, what: &str) -> Error {
+        self.mark_failed(segment, format!("internal error: {what} (please report this)"))
     }
 
     fn sync_current(&self, io: &mut IoState) -> Result<()> {
@@ -516,12 +541,18 @@ impl CameraWriter {
         err
     }
 
-    /// Seals the current segment and makes everything durable. Idempotent.
+    /// Seals the current segment and makes everything durable. Idempotent;
+    /// after a close that failed on a full disk, closing again retries the
+    /// queued work (nothing else would: the writer left the registry).
     pub fn close(&self) -> Result<()> {
         {
             let mut st = lock(&self.state);
             if st.closed {
-                return Ok(());
+                if st.ops.is_empty() {
+                    return Ok(());
+                }
+                drop(st);
+                return self.flush(true);
             }
             st.closed = true;
             if let Some(seg) = st.segment.take() {
@@ -614,7 +645,26 @@ impl LiveWriter for CameraWriter {
     }
 }
 
+/// The write op at the back of the queue, added (from `make`) if the back is
+/// another kind of op.
+fn tail_buffer(ops: &mut VecDeque<IoOp>, make: impl FnOnce() -> Vec<u8>) -> Option<&mut Vec<u8>> {
+    if !matches!(ops.back(), Some(IoOp::Write(_))) {
+        ops.push_back(IoOp::Write(make()));
+    }
+    match ops.back_mut() {
+        Some(IoOp::Write(buf)) => Some(buf),
+        _ => None,
+    }
+}
+
 impl AppendState {
+    /// `CameraWriter::internal` for code that holds the append lock.
+    fn fail(&mut self, camera: &str, segment: u64, what: &str) -> Error {
+        let detail = format!("internal error: {what} (please report this)");
+        self.failure.get_or_insert((segment, detail.clone()));
+        Error::WriterFailed { camera: camera.to_string(), segment, detail }
+    }
+
     fn check_usable(&self, camera: &str) -> Result<()> {
         if self.closed {
             return Err(Error::invalid(format!("the writer for camera {camera:?} is closed")));
