@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use pyo3::conversion::FromPyObjectOwned;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -140,15 +141,73 @@ pub fn key_arg(py: Python<'_>, key: &[u8]) -> PyResult<SecretKey> {
 
 // ------------------------------------------------------------------ store options
 
-fn secs_to_ns(s: f64) -> i64 {
-    (s * NANOS_PER_SECOND as f64).round() as i64
+/// The longest any duration option may be: a year. Longer values are
+/// mistakes (seconds given as nanoseconds...), and an hour's ceiling on the
+/// periods below keeps their threads responsive.
+const MAX_DURATION_S: f64 = 366.0 * 86_400.0;
+const MAX_PERIOD_S: f64 = 3_600.0;
+/// Caps on counts whose value sizes an allocation or a thread pool up front.
+const MAX_IO_THREADS: usize = 256;
+const MAX_CACHE_ENTRIES: usize = 1 << 20;
+
+/// One store option as Python gave it, converted with the option's name in
+/// every refusal, so a bad value raises InvalidArgumentError naming it
+/// rather than a bare TypeError/OverflowError (or a panic).
+struct OptionArg<'a, 'py> {
+    name: &'a str,
+    value: &'a Bound<'py, PyAny>,
+}
+
+impl<'py> OptionArg<'_, 'py> {
+    fn invalid(&self, rule: &str) -> PyErr {
+        let shown = self.value.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
+        to_py(self.value.py(), Error::invalid(format!("store option {} must be {rule}, got {shown}", self.name)))
+    }
+
+    /// Seconds as a float: finite, > 0 (>= 0 with `zero_ok`) and <= `max`.
+    fn seconds(&self, max: f64, zero_ok: bool) -> PyResult<f64> {
+        let rule = format!(
+            "a number of seconds {} 0 and at most {max}",
+            if zero_ok { "at least" } else { "greater than" }
+        );
+        let x: f64 = self.value.extract().map_err(|_| self.invalid(&rule))?;
+        let low_ok = if zero_ok { x >= 0.0 } else { x > 0.0 };
+        if !(x.is_finite() && low_ok && x <= max) {
+            return Err(self.invalid(&rule));
+        }
+        Ok(x)
+    }
+
+    fn duration(&self, max: f64) -> PyResult<Duration> {
+        let secs = self.seconds(max, false)?;
+        // At least 1 ms: a zero period would spin its thread.
+        Duration::try_from_secs_f64(secs.max(1e-3)).map_err(|_| self.invalid("a duration"))
+    }
+
+    fn nanos(&self, max: f64, zero_ok: bool) -> PyResult<i64> {
+        Ok((self.seconds(max, zero_ok)? * NANOS_PER_SECOND as f64).round() as i64)
+    }
+
+    /// An integer in `min..=max`.
+    fn count<T>(&self, min: T, max: T) -> PyResult<T>
+    where
+        T: FromPyObjectOwned<'py> + PartialOrd + Copy + std::fmt::Display,
+    {
+        let rule = format!("an integer from {min} to {max}");
+        let n: T = self.value.extract().map_err(|_| self.invalid(&rule))?;
+        if n < min || n > max {
+            return Err(self.invalid(&rule));
+        }
+        Ok(n)
+    }
 }
 
 /// Store options from keyword arguments, named as the Python API names them
 /// (seconds as floats, sizes as ints). An option left out or given as None
 /// keeps the core's default (`StoreOptions::default`, the only place the
 /// defaults are written); unknown names are an error rather than silently
-/// ignored.
+/// ignored. Every value is range-checked here: none reaches the core in a
+/// form that could overflow a conversion or size an absurd allocation.
 pub fn store_options(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<StoreOptions> {
     let mut o = StoreOptions::default();
     let invalid = |msg: String| to_py(py, Error::invalid(msg));
@@ -158,27 +217,22 @@ pub fn store_options(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyRe
         if v.is_none() {
             continue;
         }
-        let positive = |x: f64| {
-            if x > 0.0 {
-                Ok(x)
-            } else {
-                Err(invalid(format!("{name} must be positive")))
-            }
-        };
+        let arg = OptionArg { name: &name, value: &v };
         match name.as_str() {
-            "sync_interval" => o.sync_interval = Duration::from_secs_f64(positive(v.extract()?)?),
-            "roll_after" => o.roll_after_ns = secs_to_ns(positive(v.extract()?)?),
-            "roll_bytes" => o.roll_bytes = v.extract::<u64>()?.max(1),
-            "gap_threshold" => o.gap_threshold_ns = secs_to_ns(positive(v.extract()?)?),
-            "io_threads" => o.io_threads = v.extract::<usize>()?.max(1),
-            "flush_bytes" => o.flush_bytes = v.extract::<usize>()?.max(4096),
-            "max_pending_bytes" => o.max_pending_bytes = v.extract()?,
-            "min_free_bytes" => o.min_free_bytes = v.extract()?,
-            "segment_cache" => o.segment_cache = v.extract::<usize>()?.max(1),
-            "index_cache" => o.index_cache = v.extract::<usize>()?.max(1),
-            "pressure_interval" => o.pressure_interval = Duration::from_secs_f64(positive(v.extract()?)?),
+            "sync_interval" => o.sync_interval = arg.duration(MAX_PERIOD_S)?,
+            "roll_after" => o.roll_after_ns = arg.nanos(MAX_DURATION_S, false)?,
+            "roll_bytes" => o.roll_bytes = arg.count(1u64, u64::MAX)?,
+            "gap_threshold" => o.gap_threshold_ns = arg.nanos(MAX_DURATION_S, false)?,
+            "max_clock_skew" => o.max_clock_skew_ns = arg.nanos(MAX_DURATION_S, true)?,
+            "io_threads" => o.io_threads = arg.count(1usize, MAX_IO_THREADS)?,
+            "flush_bytes" => o.flush_bytes = arg.count(0usize, 1 << 30)?.max(4096),
+            "max_pending_bytes" => o.max_pending_bytes = arg.count(0usize, usize::MAX)?,
+            "min_free_bytes" => o.min_free_bytes = Some(arg.count(0u64, u64::MAX)?),
+            "segment_cache" => o.segment_cache = arg.count(1usize, MAX_CACHE_ENTRIES)?,
+            "index_cache" => o.index_cache = arg.count(1usize, MAX_CACHE_ENTRIES)?,
+            "pressure_interval" => o.pressure_interval = arg.duration(MAX_PERIOD_S)?,
             "commit_mode" => {
-                o.commit = match v.extract::<String>()?.as_str() {
+                o.commit = match v.extract::<String>().map_err(|_| arg.invalid("\"syncfs\" or \"fdatasync\""))?.as_str() {
                     "syncfs" => CommitMode::Filesystem,
                     "fdatasync" => CommitMode::PerFile,
                     other => {

@@ -15,12 +15,14 @@
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use crate::error::{Error, Result};
 use crate::store::shared::{CommitMark, CommitMode, Job, JobKind, LiveWriter, Shared};
 
 pub(crate) struct GroupCommit {
@@ -29,38 +31,38 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the ticker and `io_threads` workers serving `jobs`.
-    pub fn start(shared: Weak<Shared>, jobs_tx: Sender<Job>, jobs_rx: Receiver<Job>) -> GroupCommit {
-        let options = shared.upgrade().expect("store is alive while starting").options.clone();
+    /// Starts the ticker and `io_threads` workers serving `jobs`. A thread
+    /// the system refuses (EAGAIN: a thread or memory limit) is an error, and
+    /// the threads already started exit as the senders drop.
+    pub fn start(shared: Weak<Shared>, jobs_tx: Sender<Job>, jobs_rx: Receiver<Job>) -> Result<GroupCommit> {
+        let io_threads = shared.upgrade().map_or(1, |s| s.options.io_threads.max(1));
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
-        let mut threads = Vec::new();
-        threads.push(
-            std::thread::Builder::new()
-                .name("vidvault-commit".into())
-                .spawn(move || ticker(shared, jobs_tx, stop_rx))
-                .expect("spawn group-commit thread"),
-        );
-        for i in 0..options.io_threads.max(1) {
+        let mut gc = GroupCommit { stop: Some(stop_tx), threads: Vec::new() };
+        let ticker_thread = std::thread::Builder::new()
+            .name("vidvault-commit".into())
+            .spawn(move || ticker(shared, jobs_tx, stop_rx))
+            .map_err(|e| Error::io("start the group-commit thread of", PathBuf::from("the store"), e))?;
+        gc.threads.push(ticker_thread);
+        for i in 0..io_threads {
             let rx = jobs_rx.clone();
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("vidvault-io-{i}"))
-                    .spawn(move || {
-                        for job in rx.iter() {
-                            match job.kind {
-                                JobKind::Flush => job.writer.background_flush(false),
-                                JobKind::Sync => job.writer.background_flush(true),
-                                JobKind::WriteForCommit(done) => {
-                                    let mark = job.writer.write_for_commit();
-                                    let _ = done.send((job.writer, mark));
-                                }
+            let worker = std::thread::Builder::new()
+                .name(format!("vidvault-io-{i}"))
+                .spawn(move || {
+                    for job in rx.iter() {
+                        match job.kind {
+                            JobKind::Flush => job.writer.background_flush(false),
+                            JobKind::Sync => job.writer.background_flush(true),
+                            JobKind::WriteForCommit(done) => {
+                                let mark = job.writer.write_for_commit();
+                                let _ = done.send((job.writer, mark));
                             }
                         }
-                    })
-                    .expect("spawn I/O thread"),
-            );
+                    }
+                })
+                .map_err(|e| Error::io("start an I/O thread of", PathBuf::from("the store"), e))?;
+            gc.threads.push(worker);
         }
-        GroupCommit { stop: Some(stop_tx), threads }
+        Ok(gc)
     }
 
     /// Stops the ticker; the workers exit once every job sender is gone

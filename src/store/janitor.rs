@@ -3,11 +3,13 @@
 //! (store/pressure.rs). It is started and stopped by the facade beside the
 //! group commit, and shares nothing with it but the store's state.
 
+use std::path::PathBuf;
 use std::sync::Weak;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use crate::error::{Error, Result};
 use crate::store::pressure;
 use crate::store::shared::Shared;
 
@@ -17,13 +19,14 @@ pub(crate) struct Janitor {
 }
 
 impl Janitor {
-    pub fn start(shared: Weak<Shared>) -> Janitor {
+    /// A thread the system refuses (EAGAIN) is an error, not a panic.
+    pub fn start(shared: Weak<Shared>) -> Result<Janitor> {
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
         let thread = std::thread::Builder::new()
             .name("vidvault-janitor".into())
             .spawn(move || run(shared, stop_rx))
-            .expect("spawn janitor thread");
-        Janitor { stop: Some(stop_tx), thread: Some(thread) }
+            .map_err(|e| Error::io("start the disk-pressure thread of", PathBuf::from("the store"), e))?;
+        Ok(Janitor { stop: Some(stop_tx), thread: Some(thread) })
     }
 
     pub fn stop(mut self) {

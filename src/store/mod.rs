@@ -167,8 +167,8 @@ impl Store {
         // Keys of days a crash-interrupted deletion emptied.
         sweep::shred_unused_keys(&shared)?;
         pressure::ensure_reserve(root)?;
-        let gc = GroupCommit::start(Arc::downgrade(&shared), jobs_tx, jobs_rx);
-        let janitor = Janitor::start(Arc::downgrade(&shared));
+        let gc = GroupCommit::start(Arc::downgrade(&shared), jobs_tx, jobs_rx)?;
+        let janitor = Janitor::start(Arc::downgrade(&shared))?;
         Ok(Store {
             shared,
             group_commit: Mutex::new(Some(gc)),
