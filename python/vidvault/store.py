@@ -55,6 +55,7 @@ def _options(
     io_threads: int | None,
     min_free_bytes: int | str | None,
     commit_mode: str | None = None,
+    max_clock_skew: float | timedelta | None = None,
 ) -> dict[str, Any]:
     """The core's store options, named as this API names them. An option the
     caller left as None is not passed, so its default is the core's own
@@ -72,6 +73,7 @@ def _options(
         "io_threads": None if io_threads is None else int(io_threads),
         "min_free_bytes": None if min_free_bytes is None else parse_size(min_free_bytes),
         "commit_mode": commit_mode,
+        "max_clock_skew": None if max_clock_skew is None else secs(max_clock_skew),
     }
     return {name: value for name, value in given.items() if value is not None}
 
@@ -103,6 +105,7 @@ class Store:
         io_threads: int = 4,
         min_free_bytes: int | str | None = None,
         commit_mode: str = "syncfs",
+        max_clock_skew: float | timedelta | None = None,
     ) -> "Store":
         """Creates a store in a new or empty directory.
 
@@ -116,8 +119,12 @@ class Store:
         ``commit_mode``: "syncfs" (one filesystem sync per commit for all
         cameras, the default) or "fdatasync" (one per camera; for stores on a
         filesystem shared with busy neighbours).
+        ``max_clock_skew``: how far ahead of this host's clock a frame's time
+        may be (default 1 day); later frames are refused, since one frame in
+        the far future would make the camera refuse every frame before it.
         """
-        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes, commit_mode)
+        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes, commit_mode,
+                        max_clock_skew)
         return cls(_core.Store.create(os.fspath(path), coerce_key(key), **opts))
 
     @classmethod
@@ -134,13 +141,15 @@ class Store:
         io_threads: int = 4,
         min_free_bytes: int | str | None = None,
         commit_mode: str = "syncfs",
+        max_clock_skew: float | timedelta | None = None,
     ) -> "Store":
         """Opens a store; unsealed segments left by a crash are recovered.
 
         With ``rebuild_catalog=True`` the catalog is first rebuilt from the
         segment files (use when it is missing or damaged).
         """
-        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes, commit_mode)
+        opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes, commit_mode,
+                        max_clock_skew)
         core = _core.Store.open(os.fspath(path), coerce_key(key), rebuild_catalog=rebuild_catalog, **opts)
         return cls(core)
 

@@ -76,6 +76,36 @@ pub fn check_frame_order(camera: &str, frame: &NewFrame, at: &StreamPosition) ->
     Ok(())
 }
 
+/// The earliest instant a frame may carry: the Unix epoch. Earlier times
+/// come from an unset or broken clock, never from a recording.
+pub const EARLIEST_FRAME: Timestamp = Timestamp(0);
+
+/// The other rule of frame time: a frame may not lie before the epoch, nor
+/// further ahead of this host's clock (`now`) than `max_skew_ns`. The upper
+/// bound matters because keyframes must move forward: one frame stamped in
+/// the far future (e.g. 2**63-1 ns) would make every later frame of the
+/// camera "earlier than the latest recorded one" and lock it out for good.
+pub fn check_frame_time(camera: &str, ts: Timestamp, now: Timestamp, max_skew_ns: i64) -> Result<()> {
+    if ts < EARLIEST_FRAME {
+        return Err(Error::invalid(format!(
+            "camera {camera:?}: frame at {ts} ({} ns) is before 1970-01-01T00:00:00Z; the camera's clock is \
+             not set: fix it or time frames by arrival",
+            ts.0
+        )));
+    }
+    let latest = now.saturating_add(max_skew_ns.max(0));
+    if ts > latest {
+        return Err(Error::invalid(format!(
+            "camera {camera:?}: frame at {ts} ({} ns) is more than {} s ahead of this host's clock ({now}); \
+             recording it would refuse every later frame until that time. Fix the camera's clock (NTP), \
+             time frames by arrival, or raise the store option max_clock_skew",
+            ts.0,
+            max_skew_ns / crate::time::NANOS_PER_SECOND
+        )));
+    }
+    Ok(())
+}
+
 pub struct SegmentWriter {
     pub header: SegmentHeader,
     pub config: CodecConfig,
@@ -294,6 +324,21 @@ mod tests {
         // No frame before its GOP's keyframe; reordered frames within it are fine.
         assert!(refused(&frame(4, false, None), &at(Some(10), Some(5))).contains("earlier than"));
         check_frame_order("cam", &frame(7, false, None), &at(Some(10), Some(5))).unwrap();
+    }
+
+    #[test]
+    fn frame_time_is_bounded_by_the_epoch_and_the_clock_skew() {
+        let now = Timestamp(1_800_000_000 * crate::time::NANOS_PER_SECOND);
+        let skew = 3_600 * crate::time::NANOS_PER_SECOND;
+        check_frame_time("cam", now, now, skew).unwrap();
+        check_frame_time("cam", EARLIEST_FRAME, now, skew).unwrap();
+        check_frame_time("cam", now.saturating_add(skew), now, skew).unwrap();
+        for bad in [Timestamp(-1), Timestamp::MIN, now.saturating_add(skew + 1), Timestamp::MAX] {
+            match check_frame_time("cam", bad, now, skew) {
+                Err(Error::InvalidArgument(m)) => assert!(m.contains("\"cam\"") && m.contains(&bad.0.to_string()), "{m}"),
+                other => panic!("{bad:?} accepted: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -76,6 +76,9 @@ pub struct StoreOptions {
     pub pressure_interval: Duration,
     /// One syncfs per commit for all writers, or an fdatasync per writer.
     pub commit: CommitMode,
+    /// How far ahead of this host's clock a frame's time may be
+    /// (segment::writer::check_frame_time).
+    pub max_clock_skew_ns: i64,
 }
 
 impl Default for StoreOptions {
@@ -93,6 +96,7 @@ impl Default for StoreOptions {
             min_free_bytes: None,
             pressure_interval: Duration::from_secs(1),
             commit: CommitMode::Filesystem,
+            max_clock_skew_ns: 86_400 * NANOS_PER_SECOND,
         }
     }
 }
