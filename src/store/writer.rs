@@ -543,11 +543,15 @@ impl CameraWriter {
 
     /// Seals the current segment and makes everything durable. Idempotent;
     /// after a close that failed on a full disk, closing again retries the
-    /// queued work (nothing else would: the writer left the registry).
+    /// queued work (nothing else would: the writer left the registry), and a
+    /// writer that failed says so again rather than report a clean close.
     pub fn close(&self) -> Result<()> {
         {
             let mut st = lock(&self.state);
             if st.closed {
+                if let Some((segment, detail)) = &st.failure {
+                    return Err(self.failed(*segment, detail.clone()));
+                }
                 if st.ops.is_empty() {
                     return Ok(());
                 }
