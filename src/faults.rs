@@ -74,15 +74,40 @@ impl Slot {
 static ARMED: AtomicBool = AtomicBool::new(false);
 static SLOTS: [Slot; 4] = [Slot::new(), Slot::new(), Slot::new(), Slot::new()];
 
+impl Slot {
+    fn arm(&self, at: u64, errno: i32, sticky: bool) {
+        self.calls.store(0, Ordering::SeqCst);
+        self.fired.store(0, Ordering::SeqCst);
+        self.errno.store(errno, Ordering::SeqCst);
+        self.sticky.store(sticky, Ordering::SeqCst);
+        self.at.store(at, Ordering::SeqCst);
+    }
+
+    fn clear(&self) {
+        self.at.store(0, Ordering::SeqCst);
+        self.calls.store(0, Ordering::SeqCst);
+        self.fired.store(0, Ordering::SeqCst);
+    }
+
+    fn report(&self) -> (u64, u64) {
+        (self.calls.load(Ordering::SeqCst), self.fired.load(Ordering::SeqCst))
+    }
+
+    fn check(&self) -> io::Result<()> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let at = self.at.load(Ordering::SeqCst);
+        if at != 0 && (n == at || (n > at && self.sticky.load(Ordering::SeqCst))) {
+            self.fired.fetch_add(1, Ordering::SeqCst);
+            return Err(io::Error::from_raw_os_error(self.errno.load(Ordering::SeqCst)));
+        }
+        Ok(())
+    }
+}
+
 /// Arms `op` to fail its `at`-th call from now with `errno` (`at` = 0 only
 /// counts calls). Resets that op's counters.
 pub fn arm(op: Op, at: u64, errno: i32, sticky: bool) {
-    let s = &SLOTS[op as usize];
-    s.calls.store(0, Ordering::SeqCst);
-    s.fired.store(0, Ordering::SeqCst);
-    s.errno.store(errno, Ordering::SeqCst);
-    s.sticky.store(sticky, Ordering::SeqCst);
-    s.at.store(at, Ordering::SeqCst);
+    SLOTS[op as usize].arm(at, errno, sticky);
     ARMED.store(true, Ordering::SeqCst);
 }
 
@@ -90,16 +115,13 @@ pub fn arm(op: Op, at: u64, errno: i32, sticky: bool) {
 pub fn clear() {
     ARMED.store(false, Ordering::SeqCst);
     for s in &SLOTS {
-        s.at.store(0, Ordering::SeqCst);
-        s.calls.store(0, Ordering::SeqCst);
-        s.fired.store(0, Ordering::SeqCst);
+        s.clear();
     }
 }
 
 /// (calls seen, faults fired) for `op` since it was armed.
 pub fn report(op: Op) -> (u64, u64) {
-    let s = &SLOTS[op as usize];
-    (s.calls.load(Ordering::SeqCst), s.fired.load(Ordering::SeqCst))
+    SLOTS[op as usize].report()
 }
 
 /// Called just before every file operation of kind `op`: the injected
@@ -109,35 +131,32 @@ pub fn check(op: Op) -> io::Result<()> {
     if !ARMED.load(Ordering::Relaxed) {
         return Ok(());
     }
-    let s = &SLOTS[op as usize];
-    let n = s.calls.fetch_add(1, Ordering::SeqCst) + 1;
-    let at = s.at.load(Ordering::SeqCst);
-    if at != 0 && (n == at || (n > at && s.sticky.load(Ordering::SeqCst))) {
-        s.fired.fetch_add(1, Ordering::SeqCst);
-        return Err(io::Error::from_raw_os_error(s.errno.load(Ordering::SeqCst)));
-    }
-    Ok(())
+    SLOTS[op as usize].check()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// One test only: the switch is process-wide, so parallel tests in this
-    /// binary must not arm it (none other does).
+    /// On a local slot: the process-wide switch stays disarmed, since other
+    /// tests in this binary write files in parallel.
     #[test]
-    fn arms_counts_fires_and_clears() {
+    fn a_slot_counts_fires_once_or_sticks_and_clears() {
         assert!(check(Op::Write).is_ok(), "disarmed by default");
-        arm(Op::Fsync, 2, libc::EIO, false);
-        assert!(check(Op::Fsync).is_ok());
-        let e = check(Op::Fsync).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::EIO));
-        assert!(check(Op::Fsync).is_ok(), "one-shot");
-        assert_eq!(report(Op::Fsync), (3, 1));
-        arm(Op::Write, 1, libc::ENOSPC, true);
-        assert!(check(Op::Write).is_err() && check(Op::Write).is_err(), "sticky");
-        clear();
-        assert!(check(Op::Write).is_ok() && check(Op::Fsync).is_ok());
+        let s = Slot::new();
+        s.arm(2, libc::EIO, false);
+        assert!(s.check().is_ok());
+        assert_eq!(s.check().unwrap_err().raw_os_error(), Some(libc::EIO));
+        assert!(s.check().is_ok(), "one-shot");
+        assert_eq!(s.report(), (3, 1));
+        s.arm(1, libc::ENOSPC, true);
+        assert!(s.check().is_err() && s.check().is_err(), "sticky");
+        s.clear();
+        assert!(s.check().is_ok());
+        s.arm(0, libc::EIO, true);
+        assert!(s.check().is_ok() && s.check().is_ok(), "0 only counts");
+        assert_eq!(s.report(), (2, 0));
         assert_eq!(Op::parse("rename"), Some(Op::Rename));
+        assert_eq!(Op::parse("chmod"), None);
     }
 }
