@@ -33,7 +33,7 @@ def footage(store):
 
 
 def grant(store, **kw):
-    args = dict(to="officer.wang", actions=["view_raw"], cameras=["area=district-3"], footage_from=T0,
+    args = dict(to="officer.wang", actions=["view_raw"], cameras=["label:area=district-3"], footage_from=T0,
                 footage_to=T0 + HOUR, valid_until=NOW + HOUR, case="CASE-2026-114", issued_by="admin.zhao")
     args.update(kw)
     return store.issue_grant(**args)
