@@ -78,7 +78,7 @@ def main(workdir: Path) -> int:
             vidvault.ingest(store, camera, clip, start=T0)
 
         token = store.issue_grant(
-            to="officer.wang", actions=["view_raw"], cameras=["area=district-3"],
+            to="officer.wang", actions=["view_raw"], cameras=["label:area=district-3"],
             footage_from=T0, footage_to=T0 + 60 * NS, valid_until=time.time_ns() + 3600 * NS,
             case="CASE-2026-114", issued_by="admin.zhao", purpose="identify a suspect",
         )

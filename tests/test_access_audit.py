@@ -33,7 +33,7 @@ def footage(store):
 
 
 def grant(store, **kw):
-    args = dict(to="officer.wang", actions=["view_raw"], cameras=["area=district-3"], footage_from=T0,
+    args = dict(to="officer.wang", actions=["view_raw"], cameras=["label:area=district-3"], footage_from=T0,
                 footage_to=T0 + HOUR, valid_until=NOW + HOUR, case="CASE-2026-114", issued_by="admin.zhao")
     args.update(kw)
     return store.issue_grant(**args)
@@ -264,3 +264,23 @@ def test_cli_export_as_a_principal(store, store_path, key, tmp_path, clip):
     with vidvault.Store.open(store_path, key=key) as s:
         entry = s.audit_entry(doc["audit"]["entry"])
         assert (entry.principal, entry.action, entry.outcome) == ("clerk.li", "export_raw", "allowed")
+
+
+def test_cli_audit_as_a_principal_is_scoped_to_its_camera(footage, store_path, key, tmp_path):
+    token = footage.issue_grant(to="auditor.qian", actions=["audit_read"], cameras=[CAM], valid_until=NOW + HOUR,
+                                case="AUDIT-3", issued_by="admin.zhao")
+    footage.session("guard.chen").segments(OTHER, T0, T0 + NS)
+    footage.close()
+    (tmp_path / "qian.grant").write_text(token)
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+
+    def audit(*extra):
+        return subprocess.run([sys.executable, "-m", "vidvault.cli", "audit", str(store_path), "--json",
+                               "--as", "auditor.qian", "--grant", str(tmp_path / "qian.grant"), *extra],
+                              capture_output=True, text=True, env=env)
+
+    scoped = audit("--camera", CAM)
+    assert scoped.returncode == 0, scoped.stderr
+    assert {e["camera"] for e in json.loads(scoped.stdout)} == {CAM}
+    whole = audit()
+    assert whole.returncode == 2 and "whole store" in whole.stderr

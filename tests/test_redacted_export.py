@@ -174,7 +174,7 @@ def test_a_copy_that_misses_a_frame_fails_even_when_signed(footage, package, tmp
 
 
 def grant(store, actions, to="clerk.li"):
-    return store.issue_grant(to=to, actions=actions, cameras=["area=district-3"], footage_from=T0,
+    return store.issue_grant(to=to, actions=actions, cameras=["label:area=district-3"], footage_from=T0,
                              footage_to=T0 + HOUR, valid_until=time.time_ns() + HOUR, case="CASE-17",
                              issued_by="admin.zhao", approver="chief.li")
 

@@ -2,6 +2,21 @@
 the principal's grants and logged, allowed or denied, before anything is
 read. Without a grant a session may only view desensitized footage.
 
+Every check names its scope, so no call skips the camera check:
+
+- footage calls (``read``, ``seek``, ``segments``, ``gaps``, ``play``,
+  ``export_clip``, ``hold``, ``release`` of a known hold) name a camera and
+  the stretch of footage; what they hand out is clamped to the window of
+  the grant that allowed them (see :mod:`vidvault.grant_window`);
+- camera-wide calls (``set_retention``, ``audit(camera)``) name a camera and
+  its whole timeline, which only a grant without a footage window covers;
+- store-wide calls (``enforce_retention``, ``audit()`` of the whole log,
+  ``release`` of a hold whose camera is unknown) need a store-wide grant:
+  ``cameras=["*"]`` without a footage window.
+
+A session never chooses the time: ``enforce_retention`` runs at the clock's
+``now`` (a chosen ``now`` stays a tool of the trusted :class:`vidvault.Store`).
+
 The library trusts its caller to have authenticated the principal (see
 docs/SECURITY.md); the signed grants bind what that principal may do.
 """
@@ -14,6 +29,7 @@ from ._core import Frame, Segment
 from .audit import AuditEntry
 from .export.c2pa import C2paCredentials
 from .export.package import ExportResult
+from .grant_window import GrantWindow, WindowedFootage
 from .records import Gap
 from .redact.config import DEFAULT_REDACTION, Redaction, chosen_redaction
 from .redact.player import PlayedFrame
@@ -21,8 +37,13 @@ from .retention import Hold, RetentionLike, SweepReport
 from .timeutil import TimeLike, to_ns
 
 #: The core's grant check: (principal, grants, action, camera, start, end,
-#: purpose) -> what it logged; raises AccessDenied.
+#: purpose) -> what it logged and the grant's window; raises AccessDenied.
+#: camera=None is the whole store; a camera without start/end its whole timeline.
 Authorize = Callable[..., dict[str, Any]]
+
+#: Footage through a grant's window, unaudited (the session has logged the
+#: request itself): made by the store for each allowed request.
+Footage = Callable[[GrantWindow], WindowedFootage]
 
 
 class Session:
@@ -31,9 +52,10 @@ class Session:
     ``authorize``."""
 
     def __init__(self, store: Any, authorize: Authorize, principal: str, grants: Sequence[str] = (), *,
-                 purpose: str = "") -> None:
+                 purpose: str = "", footage: Footage) -> None:
         self._store = store
         self._authorize = authorize
+        self._footage = footage
         self.principal = principal
         self.grants = [g.strip() for g in grants]
         self.purpose = purpose
@@ -43,23 +65,31 @@ class Session:
 
     def authorize(self, action: str, camera: str | None = None, start: TimeLike | None = None,
                   end: TimeLike | None = None) -> dict[str, Any]:
-        """Checks and logs one request; raises :class:`vidvault.AccessDenied`."""
+        """Checks and logs one request; raises :class:`vidvault.AccessDenied`.
+        ``camera=None`` asks for the whole store; a camera without ``start``
+        and ``end`` for its whole timeline."""
         return self._authorize(
             self.principal, self.grants, action, camera,
             None if start is None else to_ns(start), None if end is None else to_ns(end), self.purpose,
         )
 
+    def _through(self, authorization: dict[str, Any]) -> WindowedFootage:
+        return self._footage(GrantWindow.of(authorization))
+
     # -------------------------------------------------------------- footage
 
     def read(self, camera: str, start: TimeLike, end: TimeLike) -> Iterator[Frame]:
-        """Raw access units: needs ``view_raw`` for the camera and footage."""
-        self.authorize("view_raw", camera, start, end)
-        return self._store.read(camera, start, end)
+        """Raw access units: needs ``view_raw`` for the camera and footage.
+        Starts at the first keyframe inside the grant's window (the keyframe
+        at or before ``start`` when it is inside), never earlier."""
+        s, e = to_ns(start), to_ns(end)
+        return self._through(self.authorize("view_raw", camera, s, e)).read(camera, s, e)
 
     def seek(self, camera: str, ts: TimeLike) -> Frame | None:
+        """As :meth:`Store.seek`, inside the grant's window (see
+        :meth:`vidvault.grant_window.WindowedFootage.seek`)."""
         t = to_ns(ts)
-        self.authorize("view_raw", camera, t, t + 1)
-        return self._store.seek(camera, t)
+        return self._through(self.authorize("view_raw", camera, t, t + 1)).seek(camera, t)
 
     def segments(self, camera: str, start: TimeLike, end: TimeLike) -> list[Segment]:
         """What footage exists (no pixels): allowed at the desensitized level."""
@@ -74,13 +104,12 @@ class Session:
              redact: Redaction | None = DEFAULT_REDACTION, raw: bool = False) -> Iterator[PlayedFrame]:
         """Decoded pictures, as :meth:`Store.play`. Redacted (the default)
         needs ``view_redacted``, which every principal has without a grant;
-        ``raw=True`` needs ``view_raw``."""
+        ``raw=True`` needs ``view_raw``. Only frames inside the grant's
+        window are decoded."""
         redaction = chosen_redaction(redact, raw, "play")  # refuse a malformed request before logging it
-        if redaction is None:
-            self.authorize("view_raw", camera, start, end)
-            return self._store.play(camera, start, end, raw=True)
-        self.authorize("view_redacted", camera, start, end)
-        return self._store.play(camera, start, end, redact=redaction)
+        s, e = to_ns(start), to_ns(end)
+        auth = self.authorize("view_raw" if redaction is None else "view_redacted", camera, s, e)
+        return self._through(auth).play(camera, s, e, redaction)
 
     def export_clip(self, camera: str, start: TimeLike, end: TimeLike, out_dir: Any, *,
                     redact: Redaction | None = DEFAULT_REDACTION, raw: bool = False, watermark: str | None = None,
@@ -90,36 +119,50 @@ class Session:
         default: no unredacted video) needs ``export``, which a grant of
         ``export_raw`` also gives (the stronger right); the bit-exact package
         (``raw=True``) needs ``export_raw``. Export grants name an approver.
-        The manifest names the audit entry of the check."""
+        The manifest names the audit entry of the check. The package holds
+        only frames inside the grant's window: a bit-exact clip whose start
+        falls in a GOP that began before the window starts at the window's
+        first keyframe."""
         redaction = chosen_redaction(redact, raw, "export_clip")  # refuse a malformed request before logging it
-        auth = self.authorize("export_raw" if redaction is None else "export", camera, start, end)
-        common = dict(watermark=watermark, case=case, reason=reason or self.purpose, actor=self.principal, c2pa=c2pa,
-                      authorization=auth, progress=progress)
-        if redaction is None:
-            return self._store.export_clip(camera, start, end, out_dir, raw=True, **common)
-        return self._store.export_clip(camera, start, end, out_dir, redact=redaction, **common)
+        s, e = to_ns(start), to_ns(end)
+        auth = self.authorize("export_raw" if redaction is None else "export", camera, s, e)
+        return self._through(auth).export_clip(
+            camera, s, e, out_dir, redaction=redaction, watermark_text=watermark, case=case,
+            reason=reason or self.purpose, actor=self.principal, c2pa=c2pa, authorization=auth, progress=progress)
 
     # -------------------------------------------------------------- evidence and administration
 
     def hold(self, camera: str, start: TimeLike, end: TimeLike, *, case: str, reason: str = "",
              until: TimeLike | None = None) -> Hold:
+        """Needs ``hold`` for the camera over ``[start, end)``."""
         self.authorize("hold", camera, start, end)
         return self._store.hold(camera, start, end, case=case, actor=self.principal, reason=reason, until=until)
 
     def release(self, hold_id: int) -> Hold:
+        """Needs ``hold`` for the hold's camera and footage; a hold this store
+        does not know needs a store-wide ``hold`` grant (its camera is unknown)."""
         hold = next((h for h in self._store.holds() if h.id == hold_id), None)
-        self.authorize("hold", hold.camera if hold else None, hold.start if hold else None,
-                       hold.end if hold else None)
+        if hold is None:
+            self.authorize("hold")
+        else:
+            self.authorize("hold", hold.camera, hold.start, hold.end)
         return self._store.release(hold_id, actor=self.principal)
 
     def set_retention(self, camera: str, retention: RetentionLike) -> None:
+        """Needs ``manage`` for the camera (a grant without a footage window:
+        retention acts on all its footage)."""
         self.authorize("manage", camera)
         self._store.set_retention(camera, retention)
 
-    def enforce_retention(self, now: TimeLike | None = None, *, dry_run: bool = False) -> SweepReport:
+    def enforce_retention(self, *, dry_run: bool = False) -> SweepReport:
+        """A sweep over every camera, at the clock's time: needs a store-wide
+        ``manage`` grant (``cameras=["*"]``, no footage window)."""
         self.authorize("manage")
-        return self._store.enforce_retention(now, dry_run=dry_run, actor=self.principal)
+        return self._store.enforce_retention(dry_run=dry_run, actor=self.principal)
 
     def audit(self, camera: str | None = None, since: TimeLike | None = None) -> list[AuditEntry]:
+        """The entries of ``camera`` (``audit_read`` for that camera), or with
+        no camera the whole log, entries of no camera included (a store-wide
+        ``audit_read`` grant). Reading the log is itself logged."""
         self.authorize("audit_read", camera)
         return self._store.audit(camera, since=since)

@@ -8,6 +8,7 @@ many cameras at once.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import time
@@ -18,8 +19,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from . import _core
 from .audit import AuditEntry, AuditReport
+from .errors import InvalidArgumentError
 from .export.c2pa import C2paCredentials
 from .export.package import ExportResult, export_clip
+from .grant_window import GrantWindow, WindowedFootage
 from .keys import coerce_key
 from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
 from .redact.config import DEFAULT_REDACTION, Redaction, chosen_redaction
@@ -87,8 +90,9 @@ class Store:
     ...         w.append(ts_ns, data, keyframe=True)
     """
 
-    def __init__(self, core: _core.Store) -> None:
+    def __init__(self, core: _core.Store, *, operator: str | None = None) -> None:
         self._core = core
+        self._operator = _operator_name(operator)
 
     # -------------------------------------------------------------- lifecycle
 
@@ -106,6 +110,7 @@ class Store:
         min_free_bytes: int | str | None = None,
         commit_mode: str = "syncfs",
         max_clock_skew: float | timedelta | None = None,
+        operator: str | None = None,
     ) -> "Store":
         """Creates a store in a new or empty directory.
 
@@ -122,10 +127,13 @@ class Store:
         ``max_clock_skew``: how far ahead of this host's clock a frame's time
         may be (default 1 day); later frames are refused, since one frame in
         the far future would make the camera refuse every frame before it.
+        ``operator``: who uses this handle, named in the audit entry of every
+        retrieval made through it (default: the OS user running the process).
         """
         opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes, commit_mode,
                         max_clock_skew)
-        return cls(_core.Store.create(os.fspath(path), coerce_key(key), **opts))
+        name = _operator_name(operator)  # refuse a bad name before creating anything
+        return cls(_core.Store.create(os.fspath(path), coerce_key(key), **opts), operator=name)
 
     @classmethod
     def open(
@@ -142,16 +150,20 @@ class Store:
         min_free_bytes: int | str | None = None,
         commit_mode: str = "syncfs",
         max_clock_skew: float | timedelta | None = None,
+        operator: str | None = None,
     ) -> "Store":
         """Opens a store; unsealed segments left by a crash are recovered.
 
         With ``rebuild_catalog=True`` the catalog is first rebuilt from the
-        segment files (use when it is missing or damaged).
+        segment files (use when it is missing or damaged). ``operator``: who
+        uses this handle, named in the audit entry of every retrieval made
+        through it (default: the OS user running the process).
         """
         opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes, commit_mode,
                         max_clock_skew)
+        name = _operator_name(operator)
         core = _core.Store.open(os.fspath(path), coerce_key(key), rebuild_catalog=rebuild_catalog, **opts)
-        return cls(core)
+        return cls(core, operator=name)
 
     def close(self) -> None:
         """Seals open segments, syncs, and releases the store lock."""
@@ -173,6 +185,11 @@ class Store:
     @property
     def store_id(self) -> str:
         return self._core.store_id
+
+    @property
+    def operator(self) -> str:
+        """Who this trusted handle's retrievals are logged as."""
+        return self._operator
 
     @property
     def recovery_report(self) -> list[Recovered]:
@@ -269,7 +286,9 @@ class Store:
         """Deletes whole sealed segments past their camera's ``max_age`` or
         over its ``max_bytes`` (never held ones, never the open segment),
         then crypto-shreds the keys of days left without footage. ``now`` is
-        injectable (tests, "what if" runs); ``dry_run`` changes nothing."""
+        injectable on this trusted handle only (tests, "what if" runs; a
+        session always sweeps at the clock's time); ``dry_run`` changes
+        nothing."""
         r = self._core.enforce_retention(None if now is None else to_ns(now), dry_run, actor)
         return SweepReport._from_core(r)
 
@@ -292,7 +311,20 @@ class Store:
     def session(self, principal: str, grants: Sequence[str] = (), *, purpose: str = "") -> Session:
         """A principal's view of the store: each call is checked against the
         signed ``grants`` and logged. Without grants: desensitized viewing only."""
-        return Session(self, self._core.authorize, principal, grants, purpose=purpose)
+        return Session(self, self._core.authorize, principal, grants, purpose=purpose, footage=self._through)
+
+    def _through(self, window: GrantWindow) -> WindowedFootage:
+        """Footage clamped to a grant's window, for a session that has
+        checked and logged its request (so not logged again here)."""
+        return WindowedFootage(self._core, window)
+
+    def _log_retrieval(self, action: str, call: str, camera: str, start: int, end: int) -> None:
+        """One audit entry per retrieval call on this trusted handle, written
+        before anything is read (never one per frame)."""
+        self._core.audit_record(
+            self._operator, action, outcome="allowed", camera=camera, start=start, end=end,
+            reason="trusted handle (no session)", details=json.dumps({"call": call}),
+        )
 
     def issue_grant(
         self,
@@ -378,8 +410,11 @@ class Store:
 
     def read(self, camera: str, start: TimeLike, end: TimeLike) -> Iterator[Frame]:
         """Frames of ``[start, end)`` in decode order, beginning at the
-        keyframe at or before ``start`` (so the first frame decodes)."""
-        return self._core.read(camera, to_ns(start), to_ns(end))
+        keyframe at or before ``start`` (so the first frame decodes). The
+        call is audited as the handle's ``operator``."""
+        s, e = to_ns(start), to_ns(end)
+        self._log_retrieval("view_raw", "read", camera, s, e)
+        return self._core.read(camera, s, e)
 
     def play(
         self,
@@ -397,13 +432,21 @@ class Store:
         ``redact``: a :class:`vidvault.Redaction` (default settings if
         omitted). Raw, unredacted pictures only with ``raw=True`` (and no
         ``redact``). Fail-closed: a missing model, a detector error or a
-        decode error raises; no picture is ever yielded unredacted.
+        decode error raises; no picture is ever yielded unredacted. The call
+        is audited (``view_raw`` or ``view_redacted``) as the handle's
+        ``operator``.
         """
-        return play(self._core, camera, to_ns(start), to_ns(end), chosen_redaction(redact, raw, "play"))
+        redaction = chosen_redaction(redact, raw, "play")
+        s, e = to_ns(start), to_ns(end)
+        self._log_retrieval("view_raw" if redaction is None else "view_redacted", "play", camera, s, e)
+        return play(self._core, camera, s, e, redaction)
 
     def seek(self, camera: str, ts: TimeLike) -> Frame | None:
-        """The keyframe playback of ``ts`` starts from (None if no footage)."""
-        return self._core.seek(camera, to_ns(ts))
+        """The keyframe playback of ``ts`` starts from (None if no footage).
+        Audited as the handle's ``operator``."""
+        t = to_ns(ts)
+        self._log_retrieval("view_raw", "seek", camera, t, t + 1)
+        return self._core.seek(camera, t)
 
     def segments(
         self, camera: str, start: TimeLike | None = None, end: TimeLike | None = None
@@ -484,8 +527,24 @@ class Store:
         the MP4s.
 
         Trusted path: the export is audited as ``export`` (redacted) or
-        ``export_raw``; sessions check grants for these actions first."""
+        ``export_raw`` by ``actor`` (default: the handle's ``operator``);
+        sessions check grants for these actions first and pass what the
+        check returned as ``authorization``."""
         return export_clip(self._core, camera, start, end, out_dir,
                            redaction=chosen_redaction(redact, raw, "export_clip"), watermark_text=watermark,
-                           case=case, reason=reason, actor=actor, c2pa=c2pa, authorization=authorization,
-                           progress=progress)
+                           case=case, reason=reason, actor=actor or self._operator, c2pa=c2pa,
+                           authorization=authorization, progress=progress)
+
+
+def _operator_name(operator: str | None) -> str:
+    """The name a trusted handle's retrievals are logged under."""
+    if operator is None:
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no user name for this uid (some containers)
+            return f"uid:{os.getuid()}"
+    if not isinstance(operator, str) or not operator.strip():
+        raise InvalidArgumentError(
+            "operator must name who uses this store handle (it is written to the audit log); "
+            "leave it out to use the OS user")
+    return operator

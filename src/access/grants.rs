@@ -15,6 +15,7 @@ use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use serde_json::{json, Value};
 
+use crate::access::selector::{self, Selector};
 use crate::error::{Error, Result};
 use crate::time::{TimeRange, Timestamp};
 
@@ -23,6 +24,12 @@ pub const TOKEN_PREFIX: &str = "vvg1";
 /// Everything a principal can be granted.
 pub const ACTIONS: [&str; 7] =
     ["view_redacted", "view_raw", "export", "export_raw", "hold", "manage", "audit_read"];
+
+/// Actions that act on a camera's whole timeline (or the store's), never on
+/// a stretch of footage: a grant with a footage window cannot allow them.
+pub fn is_timeline_wide(action: &str) -> bool {
+    action == "manage" || action == "audit_read"
+}
 
 /// Actions that hand footage out of the system need a named approver.
 pub fn needs_approver(action: &str) -> bool {
@@ -47,7 +54,8 @@ pub struct Grant {
     pub store_id: String,
     pub principal: String,
     pub actions: Vec<String>,
-    /// Camera ids, globs (`3402*`, `gate-?`) or labels (`area=district-3`).
+    /// Camera selectors (access/selector.rs): `*` (every camera and the
+    /// store itself), `PREFIX*`, `label:KEY=VALUE`, `id:ID` or a plain id.
     pub cameras: Vec<String>,
     /// The footage the grant covers: `[footage_from, footage_to)`.
     pub footage_from: Option<Timestamp>,
@@ -75,13 +83,11 @@ impl Grant {
         }
         if self.cameras.is_empty() {
             return Err(Error::invalid(
-                "a grant needs cameras (ids, globs like 3402*, or labels like area=x)",
+                "a grant needs cameras: ids, prefixes like 3402*, labels like label:area=x, or * for the whole store",
             ));
         }
         for c in &self.cameras {
-            if !c.contains('=') && glob::Pattern::new(c).is_err() {
-                return Err(Error::invalid(format!("camera selector {c:?} is not a valid glob")));
-            }
+            Selector::parse(c).map_err(Error::invalid)?;
         }
         if self.valid_until <= self.valid_from {
             return Err(Error::invalid("the grant's validity period is empty"));
@@ -89,6 +95,14 @@ impl Grant {
         if let (Some(f), Some(t)) = (self.footage_from, self.footage_to) {
             if t <= f {
                 return Err(Error::invalid("the grant's footage window is empty"));
+            }
+        }
+        if let Some(a) = self.actions.iter().find(|a| is_timeline_wide(a)) {
+            if self.footage_from.is_some() || self.footage_to.is_some() {
+                return Err(Error::invalid(format!(
+                    "{a:?} acts on whole cameras (or the whole store), so a footage window cannot apply to it; \
+                     issue it in a grant without footage_from/footage_to"
+                )));
             }
         }
         if self.actions.iter().any(|a| needs_approver(a))
@@ -142,14 +156,33 @@ impl Grant {
     }
 
     fn covers_camera(&self, camera: &str, labels: &BTreeMap<String, String>) -> bool {
-        self.cameras.iter().any(|sel| match sel.split_once('=') {
-            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-            None => glob::Pattern::new(sel).is_ok_and(|p| p.matches(camera)),
-        })
+        self.cameras.iter().any(|sel| selector::covers(sel, camera, labels))
     }
 
-    fn covers_footage(&self, r: &TimeRange) -> bool {
-        self.footage_from.is_none_or(|f| r.start >= f) && self.footage_to.is_none_or(|t| r.end <= t)
+    /// A store-wide grant: selector `*` and no footage window.
+    fn covers_store(&self) -> bool {
+        self.cameras.iter().any(|c| c == selector::ALL) && self.has_no_window()
+    }
+
+    fn has_no_window(&self) -> bool {
+        self.footage_from.is_none() && self.footage_to.is_none()
+    }
+
+    /// `None`: the camera's whole timeline, which only a grant without a
+    /// footage window covers.
+    fn covers_footage(&self, r: Option<&TimeRange>) -> bool {
+        match r {
+            Some(r) => {
+                self.footage_from.is_none_or(|f| r.start >= f) && self.footage_to.is_none_or(|t| r.end <= t)
+            }
+            None => self.has_no_window(),
+        }
+    }
+
+    /// Selectors of this grant that no longer parse (a token signed before
+    /// the selector grammar was tightened): they cover nothing.
+    fn invalid_selectors(&self) -> Vec<String> {
+        self.cameras.iter().filter_map(|c| Selector::parse(c).err()).collect()
     }
 }
 
@@ -221,14 +254,25 @@ pub fn decode_token(
     Ok(grant)
 }
 
+/// What a request is about. There is no "unscoped" request: every check
+/// names a camera or the whole store.
+#[derive(Clone, Debug)]
+pub enum Scope<'a> {
+    /// The store as a whole: a sweep over every camera, the whole audit log,
+    /// a hold whose camera is unknown. Only a store-wide grant (`*`, no
+    /// footage window) covers it.
+    Store,
+    /// One camera, over `footage`; `None` is its whole timeline (settings,
+    /// its audit entries), which only a grant without a footage window covers.
+    Camera { id: &'a str, labels: &'a BTreeMap<String, String>, footage: Option<TimeRange> },
+}
+
 /// One thing a principal wants to do.
 #[derive(Clone, Debug)]
 pub struct Request<'a> {
     pub principal: &'a str,
     pub action: &'a str,
-    pub camera: Option<&'a str>,
-    pub labels: &'a BTreeMap<String, String>,
-    pub footage: Option<TimeRange>,
+    pub scope: Scope<'a>,
 }
 
 /// The grant that allows `req`, or why none does (naming what is missing).
@@ -245,37 +289,55 @@ pub fn check<'g>(grants: &'g [Grant], req: &Request) -> std::result::Result<&'g 
     if with_action.is_empty() {
         return Err(format!("no grant of {:?} allows {:?}", req.principal, req.action));
     }
-    let with_camera: Vec<&Grant> = match req.camera {
-        Some(c) => with_action.iter().copied().filter(|g| g.covers_camera(c, req.labels)).collect(),
-        None => with_action,
-    };
-    if with_camera.is_empty() {
-        return Err(format!(
-            "no grant of {:?} for {:?} covers camera {:?}",
-            req.principal,
-            req.action,
-            req.camera.unwrap_or("")
-        ));
-    }
-    let with_footage: Vec<&Grant> = match &req.footage {
-        Some(r) => with_camera.iter().copied().filter(|g| g.covers_footage(r)).collect(),
-        None => with_camera,
-    };
-    let Some(g) = with_footage.first() else {
-        let r = req.footage.expect("filtered by footage");
-        return Err(format!(
-            "no grant of {:?} for {:?} on {:?} covers footage {} .. {}",
-            req.principal,
-            req.action,
-            req.camera.unwrap_or(""),
-            r.start,
-            r.end
-        ));
+    let g = match &req.scope {
+        Scope::Store => with_action.iter().copied().find(|g| g.covers_store()).ok_or_else(|| {
+            format!(
+                "no grant of {:?} for {:?} covers the whole store (store-wide actions need a grant for \
+                 cameras [\"*\"] without a footage window)",
+                req.principal, req.action
+            )
+        })?,
+        Scope::Camera { id, labels, footage } => {
+            let with_camera: Vec<&Grant> =
+                with_action.iter().copied().filter(|g| g.covers_camera(id, labels)).collect();
+            if with_camera.is_empty() {
+                return Err(camera_denial(req, id, &with_action));
+            }
+            with_camera
+                .iter()
+                .copied()
+                .find(|g| g.covers_footage(footage.as_ref()))
+                .ok_or_else(|| footage_denial(req, id, footage.as_ref()))?
+        }
     };
     if needs_approver(req.action) && g.approver.as_deref().is_none_or(|a| a.trim().is_empty()) {
         return Err(format!("grant {} allows {:?} but names no approver", g.id, req.action));
     }
     Ok(g)
+}
+
+fn camera_denial(req: &Request, camera: &str, grants: &[&Grant]) -> String {
+    let mut why = format!("no grant of {:?} for {:?} covers camera {camera:?}", req.principal, req.action);
+    for g in grants {
+        for e in g.invalid_selectors() {
+            why.push_str(&format!("; grant {} covers no camera through {e}", g.id));
+        }
+    }
+    why
+}
+
+fn footage_denial(req: &Request, camera: &str, footage: Option<&TimeRange>) -> String {
+    match footage {
+        Some(r) => format!(
+            "no grant of {:?} for {:?} on {camera:?} covers footage {} .. {}",
+            req.principal, req.action, r.start, r.end
+        ),
+        None => format!(
+            "no grant of {:?} for {:?} on {camera:?} covers footage of all time ({:?} acts on the camera's \
+             whole timeline; a grant with a footage window does not allow it)",
+            req.principal, req.action, req.action
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -324,22 +386,32 @@ mod tests {
         assert_eq!(decode_token("junk", &vk, "s", Timestamp(DAY)), Err(Rejection::Malformed));
     }
 
+    fn on_camera<'a>(
+        action: &'a str,
+        camera: &'a str,
+        labels: &'a BTreeMap<String, String>,
+        footage: Option<(i64, i64)>,
+    ) -> Request<'a> {
+        Request {
+            principal: "officer.wang",
+            action,
+            scope: Scope::Camera {
+                id: camera,
+                labels,
+                footage: footage.map(|(s, e)| TimeRange::new(Timestamp(s), Timestamp(e))),
+            },
+        }
+    }
+
     #[test]
     fn checks_name_what_is_missing() {
         let labels = BTreeMap::from([("area".to_string(), "district-3".to_string())]);
-        let grants = vec![grant(&["view_raw", "export_raw"], &["3402*", "area=district-3"])];
-        let req = |action, camera, s: i64, e: i64| Request {
-            principal: "officer.wang",
-            action,
-            camera: Some(camera),
-            labels: &labels,
-            footage: Some(TimeRange::new(Timestamp(s), Timestamp(e))),
-        };
+        let grants = vec![grant(&["view_raw", "export_raw"], &["3402*", "label:area=district-3"])];
+        let req = |action, camera, s: i64, e: i64| on_camera(action, camera, &labels, Some((s, e)));
         assert!(check(&grants, &req("view_raw", "34020000001320000001", 10 * DAY, 10 * DAY + 5)).is_ok());
         assert!(check(&grants, &req("view_raw", "gate", 10 * DAY, 10 * DAY + 5)).is_ok(), "by label");
         let no_labels = BTreeMap::new();
-        let mut r = req("view_raw", "gate", 10 * DAY, 10 * DAY + 5);
-        r.labels = &no_labels;
+        let r = on_camera("view_raw", "gate", &no_labels, Some((10 * DAY, 10 * DAY + 5)));
         assert!(check(&grants, &r).unwrap_err().contains("covers camera"));
         assert!(check(&grants, &req("hold", "34020000001320000001", 10 * DAY, 10 * DAY + 5))
             .unwrap_err()
@@ -354,15 +426,48 @@ mod tests {
     }
 
     #[test]
+    fn store_wide_requests_need_a_store_wide_grant() {
+        let labels = BTreeMap::new();
+        let store = |action| Request { principal: "officer.wang", action, scope: Scope::Store };
+        let mut one_camera = grant(&["manage", "audit_read"], &["34020000001320000001"]);
+        (one_camera.footage_from, one_camera.footage_to) = (None, None);
+        let err = check(std::slice::from_ref(&one_camera), &store("manage")).unwrap_err();
+        assert!(err.contains("whole store"), "{err}");
+        let mut prefix = one_camera.clone();
+        prefix.cameras = vec!["3402*".into()];
+        assert!(
+            check(std::slice::from_ref(&prefix), &store("audit_read")).is_err(),
+            "a prefix is not the store"
+        );
+        let mut windowed = grant(&["view_raw"], &["*"]);
+        windowed.actions.push("hold".into());
+        assert!(check(std::slice::from_ref(&windowed), &store("hold")).is_err(), "a window is not the store");
+        let mut all = one_camera.clone();
+        all.cameras = vec!["*".into()];
+        assert!(check(std::slice::from_ref(&all), &store("manage")).is_ok());
+        // The camera's whole timeline: granted by a camera grant without a window.
+        let whole = on_camera("manage", "34020000001320000001", &labels, None);
+        assert!(check(std::slice::from_ref(&one_camera), &whole).is_ok());
+        let other = on_camera("manage", "34020000001320000002", &labels, None);
+        assert!(check(std::slice::from_ref(&one_camera), &other).unwrap_err().contains("covers camera"));
+        let timeline = on_camera("view_raw", "34020000001320000001", &labels, None);
+        let err = check(&[grant(&["view_raw"], &["3402*"])], &timeline).unwrap_err();
+        assert!(err.contains("whole timeline"), "{err}");
+    }
+
+    #[test]
+    fn selectors_signed_under_the_old_grammar_cover_nothing() {
+        let labels = BTreeMap::from([("area".to_string(), "district-3".to_string())]);
+        let old = grant(&["view_raw"], &["area=district-3", "3402000000132000000?"]);
+        let r = on_camera("view_raw", "34020000001320000001", &labels, Some((10 * DAY, 10 * DAY + 5)));
+        let err = check(&[old], &r).unwrap_err();
+        assert!(err.contains("covers camera") && err.contains("label:KEY=VALUE"), "{err}");
+    }
+
+    #[test]
     fn raw_rights_imply_their_redacted_counterparts_and_not_the_reverse() {
         let labels = BTreeMap::new();
-        let req = |action| Request {
-            principal: "officer.wang",
-            action,
-            camera: Some("34020000001320000001"),
-            labels: &labels,
-            footage: Some(TimeRange::new(Timestamp(10 * DAY), Timestamp(10 * DAY + 5))),
-        };
+        let req = |action| on_camera(action, "34020000001320000001", &labels, Some((10 * DAY, 10 * DAY + 5)));
         let raw = vec![grant(&["export_raw", "view_raw"], &["3402*"])];
         assert!(check(&raw, &req("export")).is_ok());
         assert!(check(&raw, &req("view_redacted")).is_ok());
@@ -382,5 +487,16 @@ mod tests {
         assert!(g.validate().unwrap_err().to_string().contains("approver"));
         assert!(grant(&["fly"], &["*"]).validate().is_err());
         assert!(grant(&["view_raw"], &["[bad"]).validate().is_err());
+        assert!(grant(&["view_raw"], &["area=district-3"])
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("label:"));
+        assert!(grant(&["view_raw"], &["id:gate*", "label:area=x", "3402*"]).validate().is_ok());
+        let err = grant(&["view_raw", "manage"], &["3402*"]).validate().unwrap_err().to_string();
+        assert!(err.contains("footage window"), "{err}");
+        let mut whole = grant(&["manage", "audit_read"], &["3402*"]);
+        (whole.footage_from, whole.footage_to) = (None, None);
+        assert!(whole.validate().is_ok());
     }
 }

@@ -5,3 +5,4 @@
 
 pub mod audit;
 pub mod grants;
+pub mod selector;

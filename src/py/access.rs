@@ -5,9 +5,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::access::grants::Grant;
+use crate::error::Error;
 use crate::py::convert::optional_range;
 use crate::py::errors::IntoPyResult;
 use crate::py::store::PyStore;
+use crate::store::Target;
 use crate::time::Timestamp;
 
 #[pymethods]
@@ -51,6 +53,9 @@ impl PyStore {
     }
 
     /// Checks and logs one request; raises AccessDenied when no grant allows it.
+    /// `camera=None` asks for the whole store (a store-wide grant); a camera
+    /// without `start`/`end` asks for its whole timeline. The result names the
+    /// grant's footage window (`footage_from`/`footage_to`, None if open).
     #[pyo3(signature = (principal, grants, action, camera = None, start = None, end = None, reason = ""))]
     #[allow(clippy::too_many_arguments)]
     fn authorize<'py>(
@@ -64,15 +69,29 @@ impl PyStore {
         end: Option<i64>,
         reason: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let a = py
-            .detach(|| {
-                self.inner.authorize(principal, &grants, action, camera, optional_range(start, end), reason)
-            })
-            .py(py)?;
+        let target = target(camera, start, end).py(py)?;
+        let a = py.detach(|| self.inner.authorize(principal, &grants, action, target, reason)).py(py)?;
         let d = PyDict::new(py);
         d.set_item("grant_id", a.grant_id)?;
+        d.set_item("footage_from", a.footage_from.map(|t| t.0))?;
+        d.set_item("footage_to", a.footage_to.map(|t| t.0))?;
         d.set_item("audit_seq", a.audit_seq)?;
         d.set_item("audit_hash", PyBytes::new(py, &a.audit_hash))?;
         Ok(d)
+    }
+}
+
+fn target(camera: Option<&str>, start: Option<i64>, end: Option<i64>) -> crate::error::Result<Target<'_>> {
+    if start.is_some() != end.is_some() {
+        return Err(Error::invalid(
+            "give both start and end of the footage, or neither (the whole timeline)",
+        ));
+    }
+    match camera {
+        Some(id) => Ok(Target::Camera { id, footage: optional_range(start, end) }),
+        None if start.is_none() => Ok(Target::Store),
+        None => Err(Error::invalid(
+            "footage bounds need a camera; without one the request is for the whole store",
+        )),
     }
 }

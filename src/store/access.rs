@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::access::audit::{self, AuditEntry, AuditVerification, NewEntry};
-use crate::access::grants::{self, Grant, Request};
+use crate::access::grants::{self, Grant, Request, Scope};
 use crate::error::{Error, Result};
 use crate::keys::{ADMIN_SIGNING_KEY, EXPORT_SIGNING_KEY};
 use crate::store::Store;
@@ -15,11 +15,23 @@ use crate::time::{TimeRange, Timestamp};
 /// The action every principal may take without a grant: desensitized viewing.
 pub const DEFAULT_ACTION: &str = "view_redacted";
 
+/// What a request is about: the whole store, or one camera over a stretch
+/// of footage (`None`: its whole timeline). Every request names one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target<'a> {
+    Store,
+    Camera { id: &'a str, footage: Option<TimeRange> },
+}
+
 /// A request that was allowed: by which grant, and where it was logged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Authorization {
     /// None when the default (desensitized viewing) allowed it.
     pub grant_id: Option<String>,
+    /// The footage window of the grant that allowed it (None: unbounded on
+    /// that side). Whatever the request reads is clamped to it.
+    pub footage_from: Option<Timestamp>,
+    pub footage_to: Option<Timestamp>,
     pub audit_seq: u64,
     pub audit_hash: [u8; 32],
 }
@@ -59,15 +71,14 @@ impl Store {
     }
 
     /// Checks whether `principal`, holding `tokens`, may do `action` on
-    /// `camera` over `footage`, and logs the attempt either way. Denials are
+    /// `target`, and logs the attempt either way. Denials are
     /// `Error::AccessDenied` naming the missing grant.
     pub fn authorize(
         &self,
         principal: &str,
         tokens: &[String],
         action: &str,
-        camera: Option<&str>,
-        footage: Option<TimeRange>,
+        target: Target<'_>,
         reason: &str,
     ) -> Result<Authorization> {
         if principal.trim().is_empty() {
@@ -76,25 +87,31 @@ impl Store {
         if !grants::ACTIONS.contains(&action) {
             return Err(Error::invalid(format!("unknown action {action:?}")));
         }
+        let (camera, footage) = match target {
+            Target::Store => (None, None),
+            Target::Camera { id, footage } => (Some(id), footage),
+        };
         let labels = match camera {
-            Some(c) => self.camera(c)?.labels,
+            // An unknown camera has no labels; the attempt is still logged,
+            // and the call that follows an allowed check reports it unknown.
+            Some(c) => match self.camera(c) {
+                Ok(row) => row.labels,
+                Err(Error::UnknownCamera(_)) => Default::default(),
+                Err(e) => return Err(e),
+            },
             None => Default::default(),
         };
-        let admin = self.signing_key(ADMIN_SIGNING_KEY)?.verifying_key();
-        let now = Timestamp::now();
-        let mut grants = Vec::new();
-        let mut rejected = Vec::new();
-        for (i, t) in tokens.iter().enumerate() {
-            match grants::decode_token(t, &admin, &self.store_id(), now) {
-                Ok(g) => grants.push(g),
-                Err(r) => rejected.push(format!("grant #{} rejected: {r}", i + 1)),
-            }
-        }
-        let request = Request { principal, action, camera, labels: &labels, footage };
-        let decision = if action == DEFAULT_ACTION && grants::check(&grants, &request).is_err() {
-            Ok(None)
-        } else {
-            grants::check(&grants, &request).map(|g| Some(g.clone()))
+        let (grants, rejected) = self.decode_tokens(tokens)?;
+        let scope = match camera {
+            Some(id) => Scope::Camera { id, labels: &labels, footage },
+            None => Scope::Store,
+        };
+        let request = Request { principal, action, scope };
+        let checked = grants::check(&grants, &request).map(|g| Some(g.clone()));
+        // Desensitized viewing of a camera needs no grant; of "the store" it means nothing.
+        let decision = match checked {
+            Err(_) if action == DEFAULT_ACTION && camera.is_some() => Ok(None),
+            other => other,
         };
         let (outcome, why, grant) = match &decision {
             Ok(g) => (
@@ -119,14 +136,21 @@ impl Store {
             reason: if why.is_empty() { reason.to_string() } else { why.clone() },
             case: grant.as_ref().map(|g| g.case.clone()).unwrap_or_default(),
             grant_id: grant.as_ref().map(|g| g.id.clone()).unwrap_or_default(),
-            details:
-                json!({ "purpose": reason, "approver": grant.as_ref().and_then(|g| g.approver.clone()) })
-                    .to_string(),
+            details: json!({
+                "purpose": reason,
+                "approver": grant.as_ref().and_then(|g| g.approver.clone()),
+                "scope": if camera.is_some() { "camera" } else { "store" },
+            })
+            .to_string(),
         })?;
         match decision {
-            Ok(g) => {
-                Ok(Authorization { grant_id: g.map(|g| g.id), audit_seq: entry.seq, audit_hash: entry.hash })
-            }
+            Ok(g) => Ok(Authorization {
+                grant_id: g.as_ref().map(|g| g.id.clone()),
+                footage_from: g.as_ref().and_then(|g| g.footage_from),
+                footage_to: g.as_ref().and_then(|g| g.footage_to),
+                audit_seq: entry.seq,
+                audit_hash: entry.hash,
+            }),
             Err(_) => Err(Error::AccessDenied {
                 principal: principal.into(),
                 action: action.into(),
@@ -134,6 +158,21 @@ impl Store {
                 audit_seq: entry.seq,
             }),
         }
+    }
+
+    /// The grants among `tokens` that verify now, and why each other one does not.
+    fn decode_tokens(&self, tokens: &[String]) -> Result<(Vec<Grant>, Vec<String>)> {
+        let admin = self.signing_key(ADMIN_SIGNING_KEY)?.verifying_key();
+        let now = Timestamp::now();
+        let mut grants = Vec::new();
+        let mut rejected = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            match grants::decode_token(t, &admin, &self.store_id(), now) {
+                Ok(g) => grants.push(g),
+                Err(r) => rejected.push(format!("grant #{} rejected: {r}", i + 1)),
+            }
+        }
+        Ok((grants, rejected))
     }
 
     /// Logs something that happened (an export completed, an operator action).

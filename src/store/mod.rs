@@ -60,6 +60,7 @@ use crate::store::janitor::Janitor;
 use crate::store::lock::StoreLock;
 use crate::store::read::FrameCursor;
 use crate::store::recovery::recover_open_segments;
+pub use crate::store::access::{Authorization, Target};
 pub use crate::store::recovery::RecoveredSegment;
 use crate::store::shared::{lock, Parts, Shared, CATALOG_FILE, KEYSTORE_FILE, MARKER_FILE};
 pub use crate::store::shared::{CommitMode, StoreOptions};

@@ -74,9 +74,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--to", required=True, help="principal the grant is for")
     sp.add_argument("--actions", required=True,
                     help="comma-separated: view_redacted, view_raw, export, export_raw, hold, manage, audit_read")
-    sp.add_argument("--cameras", required=True, help="comma-separated ids, globs (3402*) or labels (area=district-3)")
-    sp.add_argument("--footage-from", type=to_ns)
-    sp.add_argument("--footage-to", type=to_ns)
+    sp.add_argument("--cameras", required=True,
+                    help="comma-separated selectors: * (every camera and the whole store), PREFIX*, "
+                         "label:KEY=VALUE, id:ID (an id holding * ? [ ] : =), or a plain id")
+    sp.add_argument("--footage-from", type=to_ns, help="start of the footage covered (not with manage/audit_read)")
+    sp.add_argument("--footage-to", type=to_ns, help="end of the footage covered (exclusive)")
     sp.add_argument("--valid-from", type=to_ns)
     sp.add_argument("--valid-until", type=to_ns, default=None, required=True)
     sp.add_argument("--case", required=True)
@@ -86,7 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.set_defaults(func=cmd_issue_grant)
 
     sp = with_store(sub.add_parser("audit", help="list audit entries, oldest first"))
-    sp.add_argument("--camera")
+    sp.add_argument("--camera", help="only this camera's entries (with --as: needs audit_read for it; "
+                                     "without --camera, --as needs a store-wide grant)")
     sp.add_argument("--since", type=to_ns)
     sp.add_argument("--json", action="store_true")
     add_session_args(sp)
