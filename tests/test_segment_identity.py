@@ -129,7 +129,7 @@ def test_a_swapped_open_segment_is_not_sealed_in_its_place(store_path, key):
     shutil.copyfile(store_path / b_seg.path, store_path / a_seg.path)
     copy = (store_path / a_seg.path).read_bytes()
     with vidvault.Store.open(store_path, key=key) as s:
-        refused = [r for r in s.recovery_report() if r.segment_id == a_seg.id]
+        refused = [r for r in s.recovery_report if r.segment_id == a_seg.id]
         assert refused and refused[0].action == "refused" and "catalog expects" in refused[0].detail
         assert (store_path / a_seg.path).read_bytes() == copy, "the copy was modified"
         assert [r.state for r in s.segments(CAM_A) if r.id == a_seg.id] == ["open"]
@@ -154,7 +154,7 @@ def test_catalog_rows_pointing_outside_the_store_never_touch_that_file(two_camer
     with vidvault.Store.open(two_cameras, key=key) as s:
         assert victim.read_bytes() == b"not footage: someone's file"
         assert not (two_cameras / "quarantine").exists() or not list((two_cameras / "quarantine").iterdir())
-        report = [r for r in s.recovery_report() if r.segment_id == seg_id]
+        report = [r for r in s.recovery_report if r.segment_id == seg_id]
         assert report and report[0].action == "refused"
         assert f"segment {seg_id}" in report[0].detail and "is not where that segment lives" in report[0].detail
         problems = [p.detail for p in s.fsck().problems]

@@ -91,8 +91,11 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
         let rows = shared.catalog()?.camera_segments(camera)?;
         let tombstones = shared.catalog()?.tombstones(camera)?;
         report.problems.extend(chain_problems(camera, &rows, &tombstones, &shared.root));
-        for row in rows.iter().filter(|r| r.state != SegmentState::Deleting) {
-            report.segments += 1;
+        for row in &rows {
+            // The file of the row's ids is known, whatever its path column says.
+            if let Ok(home) = row_file::rel_path(&shared.root, row) {
+                known_paths.insert(home);
+            }
             let path = match row_file::path_of(&shared.root, row) {
                 Ok(p) => p,
                 Err(e) => {
@@ -100,7 +103,10 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
                     continue;
                 }
             };
-            known_paths.insert(row.path.clone());
+            if row.state == SegmentState::Deleting {
+                continue;
+            }
+            report.segments += 1;
             let mut push = |p: Problem| report.problems.push(p);
             if !path.exists() {
                 push(Problem {
