@@ -123,7 +123,9 @@ impl Catalog {
     pub fn insert_open_segment(&self, row: &SegmentRow) -> Result<()> {
         let deleted: bool = self
             .conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM deleted_segments WHERE id = ?1)", [row.id as i64], |r| r.get(0))
+            .query_row("SELECT EXISTS (SELECT 1 FROM deleted_segments WHERE id = ?1)", [row.id as i64], |r| {
+                r.get(0)
+            })
             .ctx("insert segment")?;
         if deleted {
             return Err(crate::error::Error::invalid(format!(
@@ -332,7 +334,8 @@ impl Catalog {
     /// by start time, then id, as fsck orders the chain).
     pub fn chain_tail(&self, camera: &str) -> Result<ChainTail> {
         let live = self.last_segment(camera)?;
-        let dead = self.tombstones_query("WHERE camera = ?1 ORDER BY start_ts DESC, id DESC LIMIT 1", camera)?;
+        let dead =
+            self.tombstones_query("WHERE camera = ?1 ORDER BY start_ts DESC, id DESC LIMIT 1", camera)?;
         let dead = dead.into_iter().next();
         let live_is_newer = match (&live, &dead) {
             (Some(l), Some(d)) => (l.start_ts, l.id) > (d.start_ts, d.id),
@@ -340,7 +343,9 @@ impl Catalog {
         };
         Ok(match (live, dead) {
             (Some(row), _) if live_is_newer => match row.state {
-                SegmentState::Sealed => ChainTail { max_ts: row.max_ts, prev_hash: row.content_hash.unwrap_or([0; 32]) },
+                SegmentState::Sealed => {
+                    ChainTail { max_ts: row.max_ts, prev_hash: row.content_hash.unwrap_or([0; 32]) }
+                }
                 _ => ChainTail { max_ts: Some(row.start_ts), prev_hash: [0; 32] },
             },
             (_, Some(t)) => ChainTail {
@@ -557,7 +562,10 @@ mod tests {
         let mut c = catalog_with_camera(dir.path());
         assert_eq!(c.chain_tail("cam").unwrap(), ChainTail { max_ts: None, prev_hash: [0; 32] });
         sealed(&mut c, 1, 100, 1);
-        assert_eq!(c.chain_tail("cam").unwrap(), ChainTail { max_ts: Some(Timestamp(105)), prev_hash: [1; 32] });
+        assert_eq!(
+            c.chain_tail("cam").unwrap(),
+            ChainTail { max_ts: Some(Timestamp(105)), prev_hash: [1; 32] }
+        );
         c.mark_deleting(&[(1, DeleteReason::MaxAge)]).unwrap();
         c.finish_deletion(&[1], Timestamp(9)).unwrap();
         let tail = c.chain_tail("cam").unwrap();

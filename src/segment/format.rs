@@ -730,9 +730,7 @@ pub fn parse_footer_versioned(
 fn decompress_at_most(compressed: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
-    zstd::stream::read::Decoder::with_buffer(compressed)?
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)?;
+    zstd::stream::read::Decoder::with_buffer(compressed)?.take(limit as u64 + 1).read_to_end(&mut out)?;
     Ok(out)
 }
 
@@ -834,7 +832,8 @@ mod tests {
         let (aad1, tag1) = footer_aad_and_tag(&encode_footer(&summary(5), &cipher(), &binding), &binding);
         let (aad2, tag2) = footer_aad_and_tag(&encode_footer(&summary(4), &cipher(), &binding), &binding);
         let fixed = crypto::structured_nonce(NonceDomain::Footer, 0);
-        let both_fixed = cipher().verify_mac(&fixed, &aad1, &tag1) && cipher().verify_mac(&fixed, &aad2, &tag2);
+        let both_fixed =
+            cipher().verify_mac(&fixed, &aad1, &tag1) && cipher().verify_mac(&fixed, &aad2, &tag2);
         assert!(!both_fixed, "two different footers of one segment share the footer nonce");
         let (n1, n2) = (footer_nonce(FOOTER_NONCE_DERIVED, &aad1), footer_nonce(FOOTER_NONCE_DERIVED, &aad2));
         assert_ne!(n1, n2);

@@ -14,9 +14,9 @@ use crate::segment::format::{
     self, CodecConfig, FormatError, FrameMeta, RecordBody, SegmentHeader, SegmentSummary, RECORD_PREFIX_LEN,
     TRAILER_LEN,
 };
-pub use crate::segment::open::{Identity, KekLookup};
 pub(crate) use crate::segment::open::read_header;
 use crate::segment::open::{corrupt, format_err, open_header_as, OpenedHeader};
+pub use crate::segment::open::{Identity, KekLookup};
 use crate::segment::scan::scan_records;
 
 /// A decrypted frame and where it came from.
@@ -144,7 +144,12 @@ impl SegmentFile {
         };
         expect.check(&header.header, &meta.path)?;
         if header.header != meta.header {
-            return Err(corrupt(meta.camera(), &meta.path, 0, "the segment's header changed since it was opened"));
+            return Err(corrupt(
+                meta.camera(),
+                &meta.path,
+                0,
+                "the segment's header changed since it was opened",
+            ));
         }
         Ok(SegmentFile { meta, file: Arc::new(file) })
     }
@@ -283,7 +288,8 @@ fn read_footer(
     let mut footer = vec![0u8; len];
     file.read_exact_at(&mut footer, offset)
         .map_err(|e| FormatError { at: 0, detail: format!("footer unreadable: {e}") })?;
-    let summary = format::parse_footer_versioned(&footer, opened.parsed.version, Some((&opened.cipher, binding)))?;
+    let summary =
+        format::parse_footer_versioned(&footer, opened.parsed.version, Some((&opened.cipher, binding)))?;
     if summary.records_end != offset {
         return Err(FormatError { at: 0, detail: "footer and trailer disagree on the footer offset".into() });
     }

@@ -99,7 +99,12 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
             let path = match row_file::path_of(&shared.root, row) {
                 Ok(p) => p,
                 Err(e) => {
-                    report.problems.push(problem_from(camera, Some(row), &shared.root.join(CATALOG_FILE), &e));
+                    report.problems.push(problem_from(
+                        camera,
+                        Some(row),
+                        &shared.root.join(CATALOG_FILE),
+                        &e,
+                    ));
                     continue;
                 }
             };

@@ -88,14 +88,13 @@ pub(crate) fn check_summary(row: &SegmentRow, seg: &SegmentFile) -> Result<()> {
     }
     let s = &seg.summary;
     let mismatch = match seg.seal {
-        SealState::Sealed => {
-            (Some(s.content_hash) != row.content_hash).then_some("content hash")
-                .or((s.start_ts != row.start_ts).then_some("start time"))
-                .or((Some(s.end_ts) != row.end_ts).then_some("end time"))
-        }
+        SealState::Sealed => (Some(s.content_hash) != row.content_hash)
+            .then_some("content hash")
+            .or((s.start_ts != row.start_ts).then_some("start time"))
+            .or((Some(s.end_ts) != row.end_ts).then_some("end time")),
         SealState::Unsealed { .. } => (s.frame_count > 0
             && (s.start_ts != row.start_ts || row.end_ts.is_some_and(|e| s.end_ts > e)))
-            .then_some("time range"),
+        .then_some("time range"),
     };
     match mismatch {
         None => Ok(()),
@@ -147,7 +146,12 @@ mod tests {
         let root = dir.path().join("store");
         let home = segment_rel_path("cam", 20_000, 5);
         assert_eq!(path_of(&root, &row(&home)).unwrap(), root.join(&home));
-        for bad in ["../x.vvs", "/etc/passwd", "segments/cam/../../x.vvs", "segments/other/2024-10-04/0000000000000005.vvs"] {
+        for bad in [
+            "../x.vvs",
+            "/etc/passwd",
+            "segments/cam/../../x.vvs",
+            "segments/other/2024-10-04/0000000000000005.vvs",
+        ] {
             let err = path_of(&root, &row(bad)).unwrap_err().to_string();
             assert!(err.contains("segment 5") && err.contains(bad), "{err}");
         }

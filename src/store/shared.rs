@@ -409,7 +409,8 @@ impl Shared {
                 let path = row_file::path_of(&self.root, row)?;
                 let expect = row_file::identity(&self.store_id, row);
                 let mut keys = |c: &str, d| self.kek(c, d);
-                let seg = SegmentFile::open_as(&path, Some(&expect), &mut keys, self.options.gap_threshold_ns)?;
+                let seg =
+                    SegmentFile::open_as(&path, Some(&expect), &mut keys, self.options.gap_threshold_ns)?;
                 row_file::check_summary(row, &seg)?;
                 let expected = if row.state == SegmentState::Sealed { row.frames } else { None };
                 let seg = Arc::new(seg.expect_frames(expected));
