@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{CatalogContext, Error, Result};
 
 pub use cameras::CameraRow;
-pub use segments::{SegmentRow, SegmentState, Tombstone};
+pub use segments::{ChainTail, SegmentRow, SegmentState, Tombstone};
 
 pub const SCHEMA_VERSION: i64 = 2;
 

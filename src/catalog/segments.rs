@@ -101,8 +101,39 @@ pub struct Tombstone {
     pub deleted: Timestamp,
 }
 
+/// Where a camera's next segment continues its hash chain from: the newest
+/// entry of the chain, live or deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainTail {
+    /// Every earlier frame of the camera is at or before this (None: no entry).
+    pub max_ts: Option<Timestamp>,
+    /// The content hash the next segment's header names as its predecessor
+    /// (zeros: no entry, or the newest is not sealed yet).
+    pub prev_hash: [u8; 32],
+}
+
+/// Key in `meta` of the highest segment id ever allocated (section 4 of
+/// docs/FORMAT.md): it survives the deletion of every row and tombstone.
+const ID_HIGH_WATER: &str = "segment_id_high_water";
+
 impl Catalog {
+    /// Records a new segment (state `open`) and raises the id high-water
+    /// mark. Inserting the same row again (a retried create) changes
+    /// nothing; an id a tombstone holds is refused: ids are never reused.
     pub fn insert_open_segment(&self, row: &SegmentRow) -> Result<()> {
+        let deleted: bool = self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM deleted_segments WHERE id = ?1)", [row.id as i64], |r| {
+                r.get(0)
+            })
+            .ctx("insert segment")?;
+        if deleted {
+            return Err(crate::error::Error::invalid(format!(
+                "segment id {} (camera {:?}) belongs to a deleted segment; segment ids are never reused",
+                row.id, row.camera
+            )));
+        }
+        self.raise_id_high_water(row.id)?;
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO segments (id, camera, path, state, codec, kek_day, start_ts, prev_hash, created_ns)
@@ -159,6 +190,7 @@ impl Catalog {
 
     /// Inserts a complete row (catalog rebuild from files).
     pub fn insert_sealed_segment(&mut self, row: &SegmentRow, gaps: &[Gap]) -> Result<()> {
+        self.raise_id_high_water(row.id)?;
         let tx = self.conn.transaction().ctx("insert segment")?;
         tx.execute(
             "INSERT INTO segments (id, camera, path, state, codec, kek_day, start_ts, end_ts, max_ts, frames,
@@ -270,12 +302,59 @@ impl Catalog {
         self.query_segments("WHERE state = ?1 ORDER BY id", [state.as_str()])
     }
 
+    /// The highest segment id ever allocated: of live rows, tombstones and
+    /// the high-water mark (which also covers rows removed without a
+    /// tombstone). New ids start above it, so an id is never reused and a
+    /// tombstone never overwritten.
     pub fn max_segment_id(&self) -> Result<u64> {
         let v: Option<i64> = self
             .conn
-            .query_row("SELECT MAX(id) FROM segments", [], |r| r.get(0))
+            .query_row(
+                "SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM segments UNION ALL SELECT MAX(id) FROM deleted_segments
+                 UNION ALL SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1)",
+                [ID_HIGH_WATER],
+                |r| r.get(0),
+            )
             .ctx("read max segment id")?;
-        Ok(v.unwrap_or(0) as u64)
+        Ok(v.unwrap_or(0).max(0) as u64)
+    }
+
+    fn raise_id_high_water(&self, id: u64) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2
+                 WHERE CAST(value AS INTEGER) < ?3",
+                params![ID_HIGH_WATER, id.to_string(), id as i64],
+            )
+            .ctx("record segment id high-water mark")?;
+        Ok(())
+    }
+
+    /// The newest entry of `camera`'s hash chain, live or deleted (ordered
+    /// by start time, then id, as fsck orders the chain).
+    pub fn chain_tail(&self, camera: &str) -> Result<ChainTail> {
+        let live = self.last_segment(camera)?;
+        let dead =
+            self.tombstones_query("WHERE camera = ?1 ORDER BY start_ts DESC, id DESC LIMIT 1", camera)?;
+        let dead = dead.into_iter().next();
+        let live_is_newer = match (&live, &dead) {
+            (Some(l), Some(d)) => (l.start_ts, l.id) > (d.start_ts, d.id),
+            (l, _) => l.is_some(),
+        };
+        Ok(match (live, dead) {
+            (Some(row), _) if live_is_newer => match row.state {
+                SegmentState::Sealed => {
+                    ChainTail { max_ts: row.max_ts, prev_hash: row.content_hash.unwrap_or([0; 32]) }
+                }
+                _ => ChainTail { max_ts: Some(row.start_ts), prev_hash: [0; 32] },
+            },
+            (_, Some(t)) => ChainTail {
+                // A tombstone keeps no max_ts; its end bounds every frame it had.
+                max_ts: Some(t.end_ts.unwrap_or(t.start_ts)),
+                prev_hash: t.content_hash.unwrap_or([0; 32]),
+            },
+            _ => ChainTail { max_ts: None, prev_hash: [0; 32] },
+        })
     }
 
     pub fn segment_gaps(&self, id: u64) -> Result<Vec<Gap>> {
@@ -354,13 +433,15 @@ impl Catalog {
 
     /// Tombstones of a camera, oldest first.
     pub fn tombstones(&self, camera: &str) -> Result<Vec<Tombstone>> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT id, camera, start_ts, end_ts, bytes, kek_day, content_hash, prev_hash, reason, deleted_ns
-                 FROM deleted_segments WHERE camera = ?1 ORDER BY start_ts, id",
-            )
-            .ctx("list tombstones")?;
+        self.tombstones_query("WHERE camera = ?1 ORDER BY start_ts, id", camera)
+    }
+
+    fn tombstones_query(&self, sql_tail: &str, camera: &str) -> Result<Vec<Tombstone>> {
+        let sql = format!(
+            "SELECT id, camera, start_ts, end_ts, bytes, kek_day, content_hash, prev_hash, reason, deleted_ns
+             FROM deleted_segments {sql_tail}"
+        );
+        let mut st = self.conn.prepare_cached(&sql).ctx("list tombstones")?;
         let rows = st
             .query_map([camera], |r| {
                 Ok(Tombstone {
@@ -424,6 +505,74 @@ mod tests {
             created: Timestamp(0),
             sealed_at: None,
         }
+    }
+
+    fn catalog_with_camera(dir: &std::path::Path) -> crate::catalog::Catalog {
+        let c = crate::catalog::Catalog::create(&dir.join("c.sqlite"), "s").unwrap();
+        let cam = CameraRow {
+            id: "cam".into(),
+            labels: BTreeMap::new(),
+            created: Timestamp(0),
+            retention: RetentionSetting::StoreDefault,
+        };
+        c.add_camera(&cam).unwrap();
+        c
+    }
+
+    fn sealed(c: &mut crate::catalog::Catalog, id: u64, start: i64, hash: u8) {
+        let mut r = row(id, start);
+        r.prev_hash = [hash.wrapping_sub(1); 32];
+        c.insert_open_segment(&r).unwrap();
+        let s = SegmentSummary {
+            frame_count: 1,
+            start_ts: Timestamp(start),
+            max_ts: Timestamp(start + 5),
+            end_ts: Timestamp(start + 10),
+            records_end: 100,
+            content_hash: [hash; 32],
+            keyframes: vec![],
+            gaps: vec![],
+        };
+        c.mark_sealed(id, &s, 100, Timestamp(1)).unwrap();
+    }
+
+    #[test]
+    fn ids_are_never_reused_once_every_segment_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = catalog_with_camera(dir.path());
+        sealed(&mut c, 1, 100, 1);
+        sealed(&mut c, 2, 200, 2);
+        c.mark_deleting(&[(1, DeleteReason::MaxAge), (2, DeleteReason::MaxAge)]).unwrap();
+        c.finish_deletion(&[1, 2], Timestamp(9)).unwrap();
+        assert_eq!(c.max_segment_id().unwrap(), 2, "the next id must be above every deleted one");
+        assert!(c.insert_open_segment(&row(2, 300)).is_err(), "a tombstone's id is not reused");
+        assert_eq!(c.tombstones("cam").unwrap().len(), 2);
+        // A row removed without a tombstone (an empty file) keeps its id too.
+        c.insert_open_segment(&row(7, 700)).unwrap();
+        c.remove_segment(7).unwrap();
+        assert_eq!(c.max_segment_id().unwrap(), 7);
+        // Creating the same row again (a retried create) is harmless.
+        c.insert_open_segment(&row(8, 800)).unwrap();
+        c.insert_open_segment(&row(8, 800)).unwrap();
+    }
+
+    #[test]
+    fn the_chain_continues_from_deleted_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = catalog_with_camera(dir.path());
+        assert_eq!(c.chain_tail("cam").unwrap(), ChainTail { max_ts: None, prev_hash: [0; 32] });
+        sealed(&mut c, 1, 100, 1);
+        assert_eq!(
+            c.chain_tail("cam").unwrap(),
+            ChainTail { max_ts: Some(Timestamp(105)), prev_hash: [1; 32] }
+        );
+        c.mark_deleting(&[(1, DeleteReason::MaxAge)]).unwrap();
+        c.finish_deletion(&[1], Timestamp(9)).unwrap();
+        let tail = c.chain_tail("cam").unwrap();
+        assert_eq!(tail.prev_hash, [1; 32], "the next segment names the deleted one as its predecessor");
+        assert_eq!(tail.max_ts, Some(Timestamp(110)));
+        c.insert_open_segment(&row(2, 300)).unwrap();
+        assert_eq!(c.chain_tail("cam").unwrap().prev_hash, [0; 32], "an open newest segment has no hash yet");
     }
 
     #[test]

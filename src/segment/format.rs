@@ -21,9 +21,10 @@ use crate::time::{TimeBase, Timestamp};
 
 pub const MAGIC: [u8; 8] = *b"VVSEG\r\n\x1a";
 /// Version written by this build. Version 2 adds zero padding between
-/// records (to a 4 KiB boundary, where the writer committed); version 1
-/// files (no padding) are still read.
-pub const FORMAT_VERSION: u16 = 2;
+/// records (to a 4 KiB boundary, where the writer committed); version 3
+/// derives the footer tag's nonce from the footer, so a re-sealed footer
+/// never reuses one. Versions 1 and 2 are still read.
+pub const FORMAT_VERSION: u16 = 3;
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Commits end on a multiple of this many bytes (direct I/O block size).
 pub const BLOCK: u64 = 4096;
@@ -39,6 +40,14 @@ pub const GAP_ENTRY_LEN: usize = 16;
 
 pub const KIND_FRAME: u8 = 1;
 pub const KIND_FOOTER: u8 = b'F';
+
+/// Footer body byte 1: how the footer tag's nonce was chosen.
+/// Fixed: nonce(2, 0) for every seal (formats 1 and 2; a second seal of the
+/// same segment with other content reused it). Derived: nonce(2, n), n from
+/// a hash of everything the tag covers (format 3), so two different
+/// footers of one segment never share a nonce.
+pub const FOOTER_NONCE_FIXED: u8 = 0;
+pub const FOOTER_NONCE_DERIVED: u8 = 1;
 
 pub const FLAG_KEYFRAME: u8 = 1;
 pub const FLAG_HAS_PTS: u8 = 2;
@@ -552,7 +561,8 @@ pub fn encode_footer(s: &SegmentSummary, cipher: &RecordCipher, binding: &[u8; 3
 
     let mut body = Vec::with_capacity(FOOTER_FIXED_LEN + compressed.len() + TAG_LEN);
     body.push(KIND_FOOTER);
-    body.extend_from_slice(&[0u8; 7]);
+    body.push(FOOTER_NONCE_DERIVED);
+    body.extend_from_slice(&[0u8; 6]);
     body.extend_from_slice(&s.frame_count.to_le_bytes());
     body.extend_from_slice(&s.start_ts.0.to_le_bytes());
     body.extend_from_slice(&s.max_ts.0.to_le_bytes());
@@ -568,7 +578,7 @@ pub fn encode_footer(s: &SegmentSummary, cipher: &RecordCipher, binding: &[u8; 3
     let mut aad = Vec::with_capacity(32 + body.len());
     aad.extend_from_slice(binding);
     aad.extend_from_slice(&body);
-    let tag = cipher.mac(&crypto::structured_nonce(NonceDomain::Footer, 0), &aad);
+    let tag = cipher.mac(&footer_nonce(FOOTER_NONCE_DERIVED, &aad), &aad);
     body.extend_from_slice(&tag);
 
     let mut out = Vec::with_capacity(RECORD_PREFIX_LEN + body.len() + TRAILER_LEN);
@@ -608,10 +618,39 @@ pub fn parse_trailer(t: &[u8; TRAILER_LEN]) -> Result<(u64, usize), FormatError>
     Ok((off, len))
 }
 
+/// The nonce of a footer's tag. `aad` is what the tag covers (binding ‖
+/// body before the tag). Derived: `u32` 2 ‖ the first 8 bytes of
+/// SHA-256("vidvault/footer-nonce/v3" ‖ aad) as a `u64`: a nonce repeats
+/// only for the same footer (same tag, nothing learned), and two different
+/// footers share one with probability 2^-64.
+pub fn footer_nonce(scheme: u8, aad: &[u8]) -> [u8; 12] {
+    if scheme == FOOTER_NONCE_FIXED {
+        return crypto::structured_nonce(NonceDomain::Footer, 0);
+    }
+    let mut h = Sha256::new();
+    h.update(b"vidvault/footer-nonce/v3");
+    h.update(aad);
+    let digest = h.finalize();
+    let n = u64::from_le_bytes(digest[..8].try_into().unwrap());
+    crypto::structured_nonce(NonceDomain::Footer, n)
+}
+
 /// Decodes a footer record (prefix + body). When `auth` is given the GMAC is
 /// checked too; fsck without a key can still check structure and CRCs.
+/// Accepts either nonce scheme; `parse_footer_versioned` also holds a file
+/// to the scheme its format version writes.
 pub fn parse_footer(
     record: &[u8],
+    auth: Option<(&RecordCipher, &[u8; 32])>,
+) -> Result<SegmentSummary, FormatError> {
+    parse_footer_versioned(record, OLDEST_READABLE_VERSION, auth)
+}
+
+/// `parse_footer` for a file of format `version`: from version 3 on the
+/// footer must use the derived nonce (a fixed-nonce footer there is damage).
+pub fn parse_footer_versioned(
+    record: &[u8],
+    version: u16,
     auth: Option<(&RecordCipher, &[u8; 32])>,
 ) -> Result<SegmentSummary, FormatError> {
     let prefix: [u8; RECORD_PREFIX_LEN] = record
@@ -630,11 +669,18 @@ pub fn parse_footer(
         return bad(RECORD_PREFIX_LEN, "not a footer record");
     }
     let (signed, tag) = body.split_at(body.len() - TAG_LEN);
+    let scheme = body[1];
+    match scheme {
+        FOOTER_NONCE_DERIVED => {}
+        FOOTER_NONCE_FIXED if version < 3 => {}
+        FOOTER_NONCE_FIXED => return bad(RECORD_PREFIX_LEN + 1, "fixed footer nonce in a format-3 file"),
+        other => return bad(RECORD_PREFIX_LEN + 1, format!("unknown footer nonce scheme {other}")),
+    }
     if let Some((cipher, binding)) = auth {
         let mut aad = Vec::with_capacity(32 + signed.len());
         aad.extend_from_slice(binding);
         aad.extend_from_slice(signed);
-        if !cipher.verify_mac(&crypto::structured_nonce(NonceDomain::Footer, 0), &aad, tag) {
+        if !cipher.verify_mac(&footer_nonce(scheme, &aad), &aad, tag) {
             return bad(RECORD_PREFIX_LEN, "footer authentication failed (altered footer or wrong key)");
         }
     }
@@ -655,7 +701,7 @@ pub fn parse_footer(
     if expect > MAX_FOOTER_BODY * 8 {
         return bad(80, "implausible index size");
     }
-    let index = zstd::bulk::decompress(compressed, expect).map_err(|e| FormatError {
+    let index = decompress_at_most(compressed, expect).map_err(|e| FormatError {
         at: RECORD_PREFIX_LEN + FOOTER_FIXED_LEN,
         detail: format!("index does not decompress: {e}"),
     })?;
@@ -677,6 +723,15 @@ pub fn parse_footer(
         gaps.push(Gap { start: Timestamp(ic.i64("gap")?), end: Timestamp(ic.i64("gap")?) });
     }
     Ok(SegmentSummary { frame_count, start_ts, max_ts, end_ts, records_end, content_hash, keyframes, gaps })
+}
+
+/// Decompresses up to `limit + 1` bytes, growing the buffer only as output
+/// arrives: counts in a damaged footer must not size an allocation.
+fn decompress_at_most(compressed: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    zstd::stream::read::Decoder::with_buffer(compressed)?.take(limit as u64 + 1).read_to_end(&mut out)?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -747,6 +802,77 @@ mod tests {
             let ok = parse_header(&b).ok().and_then(|p| p.open_config(&b, &cipher()));
             assert!(ok.is_none(), "flip at {i} went unnoticed");
         }
+    }
+
+    fn summary(frames: u64) -> SegmentSummary {
+        SegmentSummary {
+            frame_count: frames,
+            start_ts: Timestamp(1),
+            max_ts: Timestamp(2),
+            end_ts: Timestamp(3),
+            records_end: 1000 + frames,
+            content_hash: [frames as u8; 32],
+            keyframes: vec![IndexEntry { ts: Timestamp(1), pts: 0, offset: 200, seq: 0 }],
+            gaps: vec![],
+        }
+    }
+
+    /// (AAD the tag covers, tag) of an encoded footer + trailer.
+    fn footer_aad_and_tag(bytes: &[u8], binding: &[u8; 32]) -> (Vec<u8>, Vec<u8>) {
+        let body = &bytes[RECORD_PREFIX_LEN..bytes.len() - TRAILER_LEN];
+        let (signed, tag) = body.split_at(body.len() - TAG_LEN);
+        ([binding.as_slice(), signed].concat(), tag.to_vec())
+    }
+
+    #[test]
+    fn resealing_a_footer_with_other_content_uses_another_nonce() {
+        // Recovery seals a segment again under the same data key: if both
+        // tags verify under one nonce, the GMAC key falls out of the pair.
+        let binding = [1u8; 32];
+        let (aad1, tag1) = footer_aad_and_tag(&encode_footer(&summary(5), &cipher(), &binding), &binding);
+        let (aad2, tag2) = footer_aad_and_tag(&encode_footer(&summary(4), &cipher(), &binding), &binding);
+        let fixed = crypto::structured_nonce(NonceDomain::Footer, 0);
+        let both_fixed =
+            cipher().verify_mac(&fixed, &aad1, &tag1) && cipher().verify_mac(&fixed, &aad2, &tag2);
+        assert!(!both_fixed, "two different footers of one segment share the footer nonce");
+        let (n1, n2) = (footer_nonce(FOOTER_NONCE_DERIVED, &aad1), footer_nonce(FOOTER_NONCE_DERIVED, &aad2));
+        assert_ne!(n1, n2);
+        assert_eq!(n1[..4], 2u32.to_le_bytes(), "footer nonces stay in the footer domain");
+        assert!(cipher().verify_mac(&n1, &aad1, &tag1));
+    }
+
+    #[test]
+    fn fixed_nonce_footers_of_format_2_are_read_and_refused_in_format_3() {
+        // A footer as format-2 builds wrote it: byte 1 zero, nonce(2, 0).
+        let binding = [1u8; 32];
+        let mut bytes = encode_footer(&summary(5), &cipher(), &binding);
+        let body_end = bytes.len() - TRAILER_LEN;
+        bytes[RECORD_PREFIX_LEN + 1] = FOOTER_NONCE_FIXED;
+        let (aad, _) = footer_aad_and_tag(&bytes, &binding);
+        let tag = cipher().mac(&crypto::structured_nonce(NonceDomain::Footer, 0), &aad);
+        bytes[body_end - TAG_LEN..body_end].copy_from_slice(&tag);
+        let crc = crc32c::crc32c(&bytes[RECORD_PREFIX_LEN..body_end]);
+        bytes[4..8].copy_from_slice(&crc.to_le_bytes());
+        let footer = &bytes[..body_end];
+        let auth = Some((&cipher(), &binding));
+        assert_eq!(parse_footer_versioned(footer, 2, auth).unwrap(), summary(5));
+        assert!(parse_footer_versioned(footer, 3, auth).is_err(), "no downgrade to the fixed nonce");
+        let derived = &encode_footer(&summary(5), &cipher(), &binding)[..body_end];
+        assert_eq!(parse_footer_versioned(derived, 2, auth).unwrap(), summary(5), "recovery of a v2 file");
+    }
+
+    #[test]
+    fn footer_counts_do_not_size_allocations() {
+        // A footer claiming 2^27 keyframes over a tiny index: refused, and
+        // the output buffer grows only with what actually decompresses.
+        let binding = [1u8; 32];
+        let mut bytes = encode_footer(&summary(5), &cipher(), &binding);
+        let body_end = bytes.len() - TRAILER_LEN;
+        bytes[RECORD_PREFIX_LEN + 80..RECORD_PREFIX_LEN + 84].copy_from_slice(&(1u32 << 27).to_le_bytes());
+        let crc = crc32c::crc32c(&bytes[RECORD_PREFIX_LEN..body_end]);
+        bytes[4..8].copy_from_slice(&crc.to_le_bytes());
+        let err = parse_footer(&bytes[..body_end], None).unwrap_err();
+        assert!(err.detail.contains("index size"), "{}", err.detail);
     }
 
     #[test]

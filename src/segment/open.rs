@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::crypto::{self, RecordCipher, SecretKey};
 use crate::error::{Error, Result};
-use crate::segment::format::{self, CodecConfig, FormatError, ParsedHeader};
+use crate::segment::format::{self, CodecConfig, FormatError, ParsedHeader, SegmentHeader};
 
 /// Looks up the key-encryption key of (camera, UTC day).
 pub type KekLookup<'a> = dyn FnMut(&str, i32) -> Result<SecretKey> + 'a;
@@ -30,7 +30,54 @@ pub(crate) struct OpenedHeader {
     pub cipher: RecordCipher,
 }
 
-pub(crate) fn open_header(file: &File, path: &Path, keys: &mut KekLookup) -> Result<OpenedHeader> {
+/// What the catalog says a segment file is. A file is a segment of one
+/// store, camera and id; one copied or moved over another's path (another
+/// camera's, or an earlier segment of the same camera) still authenticates
+/// under the store's keys, so only comparing its header with what the
+/// catalog expects stops it being served as the footage it replaced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub store_id: [u8; 16],
+    pub camera: String,
+    pub segment_id: u64,
+    pub kek_day: i32,
+}
+
+impl Identity {
+    /// Ok when `header` is the segment expected; else a corruption error
+    /// naming the file, what it claims to be and what was expected.
+    pub fn check(&self, header: &SegmentHeader, path: &Path) -> Result<()> {
+        let same = header.store_id == self.store_id
+            && header.camera == self.camera
+            && header.segment_id == self.segment_id
+            && header.kek_day == self.kek_day;
+        if same {
+            return Ok(());
+        }
+        let store = if header.store_id == self.store_id { "this store" } else { "another store" };
+        Err(corrupt(
+            &self.camera,
+            path,
+            16,
+            format!(
+                "the file is not the segment the catalog expects: it claims to be segment {} of camera \
+                 {:?} (key day {}) from {store}, the catalog expects segment {} of camera {:?} (key day \
+                 {}); it was copied or moved over this path, so nothing is read from it (restore the \
+                 original file from a backup, or move this one back where it belongs)",
+                header.segment_id, header.camera, header.kek_day, self.segment_id, self.camera, self.kek_day
+            ),
+        ))
+    }
+}
+
+/// Reads and parses the header without any key: its fields are not yet
+/// authenticated (only its CRC is checked), enough to tell which segment a
+/// file claims to be before anything else touches it.
+pub(crate) fn read_header(file: &File, path: &Path) -> Result<ParsedHeader> {
+    Ok(read_header_bytes(file, path)?.0)
+}
+
+fn read_header_bytes(file: &File, path: &Path) -> Result<(ParsedHeader, Vec<u8>)> {
     let mut prefix = [0u8; 16];
     file.read_exact_at(&mut prefix, 0)
         .map_err(|_| corrupt("", path, 0, "file is shorter than a segment header"))?;
@@ -39,7 +86,27 @@ pub(crate) fn open_header(file: &File, path: &Path, keys: &mut KekLookup) -> Res
     file.read_exact_at(&mut header_bytes, 0)
         .map_err(|_| corrupt("", path, 0, format!("truncated header ({header_len} bytes expected)")))?;
     let parsed = format::parse_header(&header_bytes).map_err(|e| format_err("", path, 0, e))?;
+    Ok((parsed, header_bytes))
+}
+
+pub(crate) fn open_header(file: &File, path: &Path, keys: &mut KekLookup) -> Result<OpenedHeader> {
+    open_header_as(file, path, None, keys)
+}
+
+/// Like `open_header`, and when `expect` is given the header must be that
+/// segment: checked before any key is looked up, so a foreign file costs
+/// no key unwrap and yields nothing.
+pub(crate) fn open_header_as(
+    file: &File,
+    path: &Path,
+    expect: Option<&Identity>,
+    keys: &mut KekLookup,
+) -> Result<OpenedHeader> {
+    let (parsed, header_bytes) = read_header_bytes(file, path)?;
     let h = &parsed.header;
+    if let Some(expect) = expect {
+        expect.check(h, path)?;
+    }
     let kek = keys(&h.camera, h.kek_day)?;
     let aad = format::dek_wrap_aad(&h.store_id, h.segment_id, &h.camera, h.kek_day);
     let dek = crypto::unwrap_key(&kek, &h.wrapped_dek, &aad)

@@ -14,8 +14,9 @@ use crate::segment::format::{
     self, CodecConfig, FormatError, FrameMeta, RecordBody, SegmentHeader, SegmentSummary, RECORD_PREFIX_LEN,
     TRAILER_LEN,
 };
-pub use crate::segment::open::KekLookup;
-use crate::segment::open::{corrupt, format_err, open_header};
+pub(crate) use crate::segment::open::read_header;
+use crate::segment::open::{corrupt, format_err, open_header_as, OpenedHeader};
+pub use crate::segment::open::{Identity, KekLookup};
 use crate::segment::scan::scan_records;
 
 /// A decrypted frame and where it came from.
@@ -79,14 +80,26 @@ impl SegmentFile {
     /// `gap_threshold` is the store's (StoreOptions::gap_threshold_ns), used
     /// to find the recording gaps of a segment indexed by scanning.
     pub fn open(path: &Path, keys: &mut KekLookup, gap_threshold: i64) -> Result<SegmentFile> {
+        Self::open_as(path, None, keys, gap_threshold)
+    }
+
+    /// Like `open`, and when `expect` is given the file must be that segment
+    /// (store, camera, id and key day in its authenticated header): a file
+    /// copied over another's path is refused before anything is read from it.
+    pub fn open_as(
+        path: &Path,
+        expect: Option<&Identity>,
+        keys: &mut KekLookup,
+        gap_threshold: i64,
+    ) -> Result<SegmentFile> {
         let file = File::open(path).ctx("open segment", path)?;
         let file_len = file.metadata().ctx("stat segment", path)?.len();
-        let opened = open_header(&file, path, keys)?;
+        let opened = open_header_as(&file, path, expect, keys)?;
         let header = opened.parsed.header.clone();
         let header_len = opened.parsed.header_len as u64;
         let binding = format::segment_binding(&header.store_id, header.segment_id, &header.camera);
 
-        let footer = read_footer(&file, file_len, header_len, &opened.cipher, &binding);
+        let footer = read_footer(&file, file_len, &opened, &binding);
         let (summary, seal) = match footer {
             Ok(Some(summary)) => (summary, SealState::Sealed),
             Ok(None) | Err(_) => {
@@ -118,8 +131,26 @@ impl SegmentFile {
     }
 
     /// The same segment through a new file handle (its metadata was cached).
+    /// The header is read again and must be the cached one: the file at the
+    /// path may have been replaced since.
     pub fn reopen(meta: Arc<SegmentMeta>) -> Result<SegmentFile> {
         let file = File::open(&meta.path).ctx("open segment", &meta.path)?;
+        let header = read_header(&file, &meta.path)?;
+        let expect = Identity {
+            store_id: meta.header.store_id,
+            camera: meta.header.camera.clone(),
+            segment_id: meta.header.segment_id,
+            kek_day: meta.header.kek_day,
+        };
+        expect.check(&header.header, &meta.path)?;
+        if header.header != meta.header {
+            return Err(corrupt(
+                meta.camera(),
+                &meta.path,
+                0,
+                "the segment's header changed since it was opened",
+            ));
+        }
         Ok(SegmentFile { meta, file: Arc::new(file) })
     }
 
@@ -236,10 +267,10 @@ impl SegmentFile {
 fn read_footer(
     file: &File,
     file_len: u64,
-    header_len: u64,
-    cipher: &RecordCipher,
+    opened: &OpenedHeader,
     binding: &[u8; 32],
 ) -> std::result::Result<Option<SegmentSummary>, FormatError> {
+    let header_len = opened.parsed.header_len as u64;
     if file_len < header_len + TRAILER_LEN as u64 {
         return Ok(None);
     }
@@ -257,7 +288,8 @@ fn read_footer(
     let mut footer = vec![0u8; len];
     file.read_exact_at(&mut footer, offset)
         .map_err(|e| FormatError { at: 0, detail: format!("footer unreadable: {e}") })?;
-    let summary = format::parse_footer(&footer, Some((cipher, binding)))?;
+    let summary =
+        format::parse_footer_versioned(&footer, opened.parsed.version, Some((&opened.cipher, binding)))?;
     if summary.records_end != offset {
         return Err(FormatError { at: 0, detail: "footer and trailer disagree on the footer offset".into() });
     }

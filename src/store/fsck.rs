@@ -17,6 +17,7 @@ use crate::segment::reader::{SealState, SegmentFile};
 use crate::segment::recover;
 use crate::store::mirror;
 use crate::store::recovery::{settle, Settled};
+use crate::store::row_file;
 use crate::store::shared::{Shared, CATALOG_FILE};
 use crate::time::Timestamp;
 
@@ -90,9 +91,26 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
         let rows = shared.catalog()?.camera_segments(camera)?;
         let tombstones = shared.catalog()?.tombstones(camera)?;
         report.problems.extend(chain_problems(camera, &rows, &tombstones, &shared.root));
-        for row in rows.iter().filter(|r| r.state != SegmentState::Deleting) {
-            known_paths.insert(row.path.clone());
-            let path = shared.root.join(&row.path);
+        for row in &rows {
+            // The file of the row's ids is known, whatever its path column says.
+            if let Ok(home) = row_file::rel_path(&shared.root, row) {
+                known_paths.insert(home);
+            }
+            let path = match row_file::path_of(&shared.root, row) {
+                Ok(p) => p,
+                Err(e) => {
+                    report.problems.push(problem_from(
+                        camera,
+                        Some(row),
+                        &shared.root.join(CATALOG_FILE),
+                        &e,
+                    ));
+                    continue;
+                }
+            };
+            if row.state == SegmentState::Deleting {
+                continue;
+            }
             report.segments += 1;
             let mut push = |p: Problem| report.problems.push(p);
             if !path.exists() {
@@ -240,9 +258,12 @@ pub(crate) fn segment_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
         v.sort();
         Ok(v)
     };
-    for cam in list(&seg_root)?.into_iter().filter(|p| p.is_dir()) {
-        for day in list(&cam)?.into_iter().filter(|p| p.is_dir()) {
-            for f in list(&day)? {
+    // Symbolic links are not followed: every file found is inside the store.
+    let is_dir = |p: &PathBuf| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    let is_file = |p: &PathBuf| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+    for cam in list(&seg_root)?.into_iter().filter(is_dir) {
+        for day in list(&cam)?.into_iter().filter(is_dir) {
+            for f in list(&day)?.into_iter().filter(is_file) {
                 if f.extension().is_some_and(|e| e == "vvs") {
                     let rel = f.strip_prefix(root).unwrap_or(&f).to_string_lossy().to_string();
                     out.push((rel, f));
@@ -277,6 +298,24 @@ pub(crate) fn rebuild_catalog_file(
                 continue;
             }
         };
+        // A file is catalogued only where its own header says it lives: a
+        // copy under another segment's name is reported, never recovered.
+        let home = row_file::home(seg.camera(), seg.header.kek_day, seg.id()).unwrap_or_default();
+        if rel != home {
+            report.problems.push(Problem {
+                camera: seg.camera().to_string(),
+                segment_id: Some(seg.id()),
+                path: path.clone(),
+                offset: Some(16),
+                detail: format!(
+                    "the file is segment {} of camera {:?}, which lives at {home}: not catalogued here \
+                     (move it back there, or remove the copy)",
+                    seg.id(),
+                    seg.camera()
+                ),
+            });
+            continue;
+        }
         let seg = if let SealState::Unsealed { .. } = seg.seal {
             drop(seg);
             let recovery = recover::recover_segment(&path, &mut keys, gap_threshold)?;

@@ -32,6 +32,7 @@ pub mod pressure;
 pub mod read;
 pub mod recovery;
 mod retention;
+mod row_file;
 pub(crate) mod shared;
 pub mod sweep;
 pub mod writer;
@@ -260,18 +261,13 @@ impl Store {
     pub fn writer(&self, camera: &str, config: CodecConfig) -> Result<Arc<CameraWriter>> {
         self.check_open()?;
         writer::validate_config(&config)?;
-        let last = {
+        // The chain continues from the newest entry, deleted ones included.
+        let tail = {
             let catalog = self.shared.catalog()?;
             catalog.existing_camera(camera)?;
-            catalog.last_segment(camera)?
+            catalog.chain_tail(camera)?
         };
-        let (max_ts, prev_hash) = match &last {
-            Some(row) if row.state == SegmentState::Sealed => {
-                (row.max_ts, row.content_hash.unwrap_or([0; 32]))
-            }
-            Some(row) => (Some(row.start_ts), [0; 32]),
-            None => (None, [0; 32]),
-        };
+        let (max_ts, prev_hash) = (tail.max_ts, tail.prev_hash);
         self.shared.register_writer(camera, || {
             CameraWriter::new(self.shared.clone(), camera.to_string(), config, max_ts, prev_hash)
         })

@@ -29,6 +29,20 @@ pub(crate) fn start_position(
     camera: &str,
     t: Timestamp,
 ) -> Result<Option<(Arc<SegmentFile>, IndexEntry)>> {
+    Ok(start_in_catalog(shared, camera, t)?.map(|(_, seg, entry)| (seg, entry)))
+}
+
+/// A segment's place in the catalog's order of a camera's segments
+/// (start_ts, id): the cursor moves on from here, never from what the file
+/// says about itself.
+type CatalogKey = (Timestamp, u64);
+
+/// `start_position`, with the catalog key of the segment it starts in.
+fn start_in_catalog(
+    shared: &Shared,
+    camera: &str,
+    t: Timestamp,
+) -> Result<Option<(CatalogKey, Arc<SegmentFile>, IndexEntry)>> {
     let tolerance = shared.options.gap_threshold_ns;
     let before = shared.catalog()?.segment_at_or_before(camera, t)?;
     if let Some(row) = before {
@@ -46,7 +60,7 @@ pub(crate) fn start_position(
                 }
             };
             if let Some(entry) = entry {
-                return Ok(Some((seg, entry)));
+                return Ok(Some(((row.start_ts, row.id), seg, entry)));
             }
         }
     }
@@ -54,7 +68,7 @@ pub(crate) fn start_position(
     while let Some(row) = after {
         let seg = shared.open_segment(&row)?;
         if let Some(first) = seg.summary.keyframes.first().copied() {
-            return Ok(Some((seg, first)));
+            return Ok(Some(((row.start_ts, row.id), seg, first)));
         }
         after = shared.catalog()?.next_segment(camera, row.start_ts, row.id)?;
     }
@@ -67,6 +81,10 @@ pub struct FrameCursor {
     camera: String,
     end: Timestamp,
     segment: Option<Arc<SegmentFile>>,
+    /// The current segment's catalog key: the next segment is the one after
+    /// it in the catalog, so a file that lies about itself cannot send the
+    /// cursor back (a loop) or sideways.
+    key: CatalogKey,
     offset: u64,
     /// Frames presented at/after `end` that may still be needed as references.
     held: VecDeque<Frame>,
@@ -76,16 +94,17 @@ pub struct FrameCursor {
 
 impl FrameCursor {
     pub(crate) fn new(shared: Arc<Shared>, camera: &str, range: TimeRange) -> Result<FrameCursor> {
-        let start = if range.is_empty() { None } else { start_position(&shared, camera, range.start)? };
-        let (segment, offset, done) = match start {
-            Some((seg, entry)) if entry.ts < range.end => (Some(seg), entry.offset, false),
-            _ => (None, 0, true),
+        let start = if range.is_empty() { None } else { start_in_catalog(&shared, camera, range.start)? };
+        let (segment, key, offset, done) = match start {
+            Some((key, seg, entry)) if entry.ts < range.end => (Some(seg), key, entry.offset, false),
+            _ => (None, (Timestamp(0), 0), 0, true),
         };
         Ok(FrameCursor {
             shared,
             camera: camera.to_string(),
             end: range.end,
             segment,
+            key,
             offset,
             held: VecDeque::new(),
             ready: VecDeque::new(),
@@ -103,11 +122,12 @@ impl FrameCursor {
                 self.offset = next;
                 return Ok(Some(frame));
             }
-            let (start, id) = (seg.summary.start_ts, seg.id());
+            let (start, id) = self.key;
             let next = self.shared.catalog()?.next_segment(&self.camera, start, id)?;
             match next {
                 Some(row) if row.start_ts < self.end => {
                     let seg = self.shared.open_segment(&row)?;
+                    self.key = (row.start_ts, row.id);
                     self.offset = seg.header_len;
                     self.segment = Some(seg);
                 }

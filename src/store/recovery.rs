@@ -8,12 +8,14 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::catalog::{Catalog, SegmentState};
-use crate::error::{IoContext, Result};
+use crate::catalog::{Catalog, SegmentRow, SegmentState};
+use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::keys::Keystore;
 use crate::segment::format::SegmentSummary;
+use crate::segment::reader::{read_header, Identity};
 use crate::segment::recover::Recovery;
+use crate::store::row_file;
 use crate::time::Timestamp;
 
 /// What recovery on open did to one segment.
@@ -22,8 +24,10 @@ pub struct RecoveredSegment {
     pub camera: String,
     pub segment_id: u64,
     pub path: PathBuf,
-    /// "sealed", "repaired", "removed-empty", "removed-missing", "quarantined"
-    /// or "finished-deletion".
+    /// "sealed", "repaired", "removed-empty", "removed-missing", "quarantined",
+    /// "finished-deletion", or "refused": the row names no file of this
+    /// store, or its file is another segment; row and file were left as
+    /// they are (`detail` says why).
     pub action: &'static str,
     pub frames: u64,
     pub discarded_bytes: u64,
@@ -61,6 +65,32 @@ pub(crate) fn settle(root: &Path, path: &Path, recovery: Recovery) -> Result<Set
     })
 }
 
+/// A row recovery leaves alone, and why.
+fn refused(row: &SegmentRow, path: PathBuf, err: &Error) -> RecoveredSegment {
+    RecoveredSegment {
+        camera: row.camera.clone(),
+        segment_id: row.id,
+        path,
+        action: "refused",
+        frames: 0,
+        discarded_bytes: 0,
+        detail: err.to_string(),
+    }
+}
+
+/// Checks the header of the file at `path` (when it has one) names the
+/// segment `expect`; missing, empty and unreadable files pass (recovery
+/// decides what they mean).
+fn check_claims(path: &Path, expect: &Identity) -> Result<()> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    match read_header(&file, path) {
+        Ok(parsed) => expect.check(&parsed.header, path),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Brings every segment the catalog lists as open back to a sealed state, and
 /// finishes deletions a crash interrupted.
 pub(crate) fn recover_open_segments(
@@ -70,15 +100,23 @@ pub(crate) fn recover_open_segments(
     gap_threshold: i64,
 ) -> Result<Vec<RecoveredSegment>> {
     let mut report = Vec::new();
-    // A sweep was interrupted after marking these rows: finish it.
-    let deleting = catalog.segments_in_state(SegmentState::Deleting)?;
-    for row in &deleting {
-        fsutil::remove_file_durable(&root.join(&row.path))?;
+    let store_id = keystore.store_id();
+    // A sweep was interrupted after marking these rows: finish it, for the
+    // rows that name a file of this store (row_file.rs); the others stay.
+    let mut finished = Vec::new();
+    for row in catalog.segments_in_state(SegmentState::Deleting)? {
+        match row_file::path_of(root, &row) {
+            Ok(path) => {
+                fsutil::remove_file_durable(&path)?;
+                finished.push((row, path));
+            }
+            Err(e) => report.push(refused(&row, root.join(&row.path), &e)),
+        }
     }
-    let ids: Vec<u64> = deleting.iter().map(|r| r.id).collect();
+    let ids: Vec<u64> = finished.iter().map(|(r, _)| r.id).collect();
     catalog.finish_deletion(&ids, Timestamp::now())?;
-    report.extend(deleting.into_iter().map(|row| RecoveredSegment {
-        path: root.join(&row.path),
+    report.extend(finished.into_iter().map(|(row, path)| RecoveredSegment {
+        path,
         camera: row.camera,
         segment_id: row.id,
         action: "finished-deletion",
@@ -87,7 +125,13 @@ pub(crate) fn recover_open_segments(
         detail: "a retention sweep was interrupted after deciding to delete this segment".into(),
     }));
     for row in catalog.segments_in_state(SegmentState::Open)? {
-        let path = root.join(&row.path);
+        let path = match row_file::path_of(root, &row) {
+            Ok(p) => p,
+            Err(e) => {
+                report.push(refused(&row, root.join(&row.path), &e));
+                continue;
+            }
+        };
         let mut entry = RecoveredSegment {
             camera: row.camera.clone(),
             segment_id: row.id,
@@ -97,6 +141,12 @@ pub(crate) fn recover_open_segments(
             discarded_bytes: 0,
             detail: String::new(),
         };
+        // A file copied over this one's path is not repaired or sealed in
+        // its place: both stay as they are, reported.
+        if let Err(e) = check_claims(&path, &row_file::identity(&store_id, &row)) {
+            report.push(refused(&row, path, &e));
+            continue;
+        }
         if !path.exists() {
             // The row is committed before the file is created: a crash in
             // between leaves a row whose file never held a frame.

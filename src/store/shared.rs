@@ -24,6 +24,7 @@ use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
 use crate::keys::Keystore;
 use crate::segment::reader::{SegmentFile, SegmentMeta};
+use crate::store::row_file;
 use crate::time::NANOS_PER_SECOND;
 
 pub const MARKER_FILE: &str = "VIDVAULT";
@@ -408,9 +409,13 @@ impl Shared {
         let seg = match cached {
             Some(meta) => Arc::new(SegmentFile::reopen(meta)?),
             None => {
-                let path = self.root.join(&row.path);
+                // The row names the file only through its ids (store/row_file.rs).
+                let path = row_file::path_of(&self.root, row)?;
+                let expect = row_file::identity(&self.store_id, row);
+                let mut keys = |c: &str, d| self.kek(c, d);
                 let seg =
-                    SegmentFile::open(&path, &mut |c, d| self.kek(c, d), self.options.gap_threshold_ns)?;
+                    SegmentFile::open_as(&path, Some(&expect), &mut keys, self.options.gap_threshold_ns)?;
+                row_file::check_summary(row, &seg)?;
                 let expected = if row.state == SegmentState::Sealed { row.frames } else { None };
                 let seg = Arc::new(seg.expect_frames(expected));
                 lock(&self.indexes).put(row.id, seg.meta().clone());

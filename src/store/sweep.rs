@@ -27,6 +27,7 @@ use crate::retention::{
     self, CameraPlan, DeleteReason, Hold, PlannedDeletion, RetentionPolicy, SegmentFacts,
 };
 use crate::store::mirror;
+use crate::store::row_file;
 use crate::store::shared::Shared;
 use crate::time::Timestamp;
 
@@ -153,6 +154,9 @@ pub(crate) fn delete_segments(shared: &Shared, deletions: &[PlannedDeletion], no
         return Ok(());
     }
     let marks: Vec<(u64, DeleteReason)> = deletions.iter().map(|d| (d.segment.id, d.reason)).collect();
+    // Every path is derived and checked before anything changes: a row
+    // that names a file outside the store stops the sweep, nothing deleted.
+    let mut paths: Vec<(u64, PathBuf)> = Vec::with_capacity(deletions.len());
     let tombstones = {
         let catalog = shared.catalog_for_io();
         let mut out = Vec::with_capacity(deletions.len());
@@ -160,6 +164,7 @@ pub(crate) fn delete_segments(shared: &Shared, deletions: &[PlannedDeletion], no
             let row = catalog.segment(d.segment.id)?.ok_or_else(|| {
                 Error::invalid(format!("segment {} vanished from the catalog during a sweep", d.segment.id))
             })?;
+            paths.push((row.id, row_file::path_of(&shared.root, &row)?));
             out.push(Tombstone {
                 id: row.id,
                 camera: row.camera,
@@ -177,8 +182,6 @@ pub(crate) fn delete_segments(shared: &Shared, deletions: &[PlannedDeletion], no
     };
     mirror::append_tombstones(&shared.root, &tombstones)?;
     shared.catalog_for_io().mark_deleting(&marks)?;
-    let paths: Vec<(u64, PathBuf)> =
-        deletions.iter().map(|d| (d.segment.id, shared.root.join(&d.segment.path))).collect();
     unlink_segments(shared, &paths)?;
     let ids: Vec<u64> = paths.iter().map(|(id, _)| *id).collect();
     shared.catalog_for_io().finish_deletion(&ids, now)
