@@ -40,6 +40,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(camera_id::is_gb28181_id, m)?)?;
     m.add_function(wrap_pyfunction!(camera_id::gb28181_device_type, m)?)?;
     m.add_function(wrap_pyfunction!(audit::verify_audit_log, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::verify_store_audit_log, m)?)?;
     m.add("FORMAT_VERSION", crate::segment::format::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
