@@ -33,6 +33,12 @@ pub enum Error {
     )]
     Corrupt { camera: String, path: PathBuf, offset: u64, detail: String },
 
+    /// A file that holds the store's keys or its audit trail is damaged, or
+    /// disagrees with what the store recorded elsewhere. Nothing was changed;
+    /// `detail` says what was found and what to do.
+    #[error("{path}{at}: {detail}", at = offset.map(|o| format!(" (byte offset {o})")).unwrap_or_default())]
+    Damaged { path: PathBuf, offset: Option<u64>, detail: String },
+
     /// Another process (or another Store object in this one) holds the store lock.
     #[error(
         "the store at {path} is already open for writing by {holder}; close it there first \

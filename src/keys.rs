@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,26 +18,128 @@ use crate::crypto::{self, SecretKey, NONCE_LEN, TAG_LEN, WRAPPED_KEY_LEN};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 
-pub const KEYSTORE_MAGIC: [u8; 8] = *b"VVKEYS\r\n";
-pub const KEYSTORE_VERSION: u16 = 1;
-pub const KEYSTORE_HEADER_LEN: usize = 64;
-const ENTRY_KEK: u8 = 1;
-const ENTRY_SECRET: u8 = 2;
-const MAX_ENTRY: usize = 1 << 16;
+pub mod format;
+pub mod recover;
+
+use format::{audit_head_entry, kek_entry, secret_entry, Entry};
+pub use format::{
+    parse_keystore_bytes, AuditHeadRecord, KeystoreProblem, ParsedKeystore, KEYSTORE_HEADER_LEN, KEYSTORE_MAGIC,
+    KEYSTORE_VERSION,
+};
+use recover::PrimaryAction;
+
+/// The keystore's file name in a store directory.
+pub const KEYSTORE_FILE_NAME: &str = "keys.vvk";
+
+/// The newest audit head recorded in the keystore at `path` (or, when that
+/// is damaged, in its intact copy), read without the master key: what
+/// offline verification of the audit log checks it against. None when no
+/// keystore is there or it records none.
+pub fn read_recorded_audit_head(path: &Path) -> Result<Option<AuditHeadRecord>> {
+    let primary = read_optional(path)?;
+    let copy = read_optional(&copy_path(path))?;
+    if primary.is_none() && copy.is_none() {
+        return Ok(None);
+    }
+    let decision = recover::choose(primary.as_deref(), copy.as_deref()).map_err(|r| refusal_error(path, r))?;
+    Ok(decision.parsed.audit_head().cloned())
+}
+
+/// The public half of the named signing key and the recorded audit head,
+/// read under `master` without writing anything, not even a recovery: what
+/// verifying the audit log of a store that refuses to open needs.
+pub fn inspect(
+    path: &Path,
+    master: &SecretKey,
+    key_name: &str,
+) -> Result<(ed25519_dalek::VerifyingKey, Option<AuditHeadRecord>)> {
+    let primary = read_optional(path)?;
+    let copy = read_optional(&copy_path(path))?;
+    let decision = recover::choose(primary.as_deref(), copy.as_deref()).map_err(|r| refusal_error(path, r))?;
+    let header = &decision.parsed.header;
+    if !master.cipher().verify_mac(&header.check_nonce, &key_check_aad(&header.store_id), &header.check_tag) {
+        return Err(Error::WrongKey {
+            path: path.parent().unwrap_or(path).to_path_buf(),
+            detail: "the keystore's key check does not verify".into(),
+        });
+    }
+    // A later entry for the same name replaces an earlier one.
+    let wrapped = decision.parsed.entries.iter().rev().find_map(|(_, e)| match e {
+        Entry::Secret { name, wrapped } if name == key_name => Some(wrapped),
+        _ => None,
+    });
+    let seed = wrapped
+        .and_then(|w| crypto::unwrap_secret(master, w, &secret_aad(&header.store_id, key_name)))
+        .map(zeroize::Zeroizing::new)
+        .and_then(|plain| <[u8; 32]>::try_from(plain.as_slice()).ok())
+        .map(zeroize::Zeroizing::new)
+        .ok_or_else(|| Error::Damaged {
+            path: path.to_path_buf(),
+            offset: None,
+            detail: format!("the keystore holds no readable signing key {key_name:?}"),
+        })?;
+    let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+    Ok((public, decision.parsed.audit_head().cloned()))
+}
+
+/// The mirror of `keys.vvk`: the same bytes, changed after the primary with
+/// each append and each rewrite, so one bad sector in either is survivable.
+pub fn copy_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".copy");
+    path.with_file_name(name)
+}
 
 /// KEKs waiting to be appended to the keystore file (see `pending_keks`).
 pub struct PendingKeks {
     bytes: Vec<u8>,
     ids: Vec<(String, i32)>,
     offset: u64,
-    file: Arc<File>,
-    path: PathBuf,
+    files: KeystoreFiles,
 }
 
 impl PendingKeks {
     pub fn write(&self) -> Result<()> {
-        self.file.write_all_at(&self.bytes, self.offset).ctx("append to keystore", &self.path)?;
-        self.file.sync_data().ctx("fsync keystore", &self.path)
+        self.files.append_at(&self.bytes, self.offset)
+    }
+}
+
+/// The primary keystore file and its copy, written in that order.
+#[derive(Clone)]
+struct KeystoreFiles {
+    primary: Arc<File>,
+    copy: Arc<File>,
+    path: PathBuf,
+    copy_path: PathBuf,
+}
+
+impl KeystoreFiles {
+    fn open(path: &Path) -> Result<KeystoreFiles> {
+        let rw = |p: &Path| OpenOptions::new().read(true).write(true).open(p).ctx("open keystore", p);
+        let copy_path = copy_path(path);
+        Ok(KeystoreFiles {
+            primary: Arc::new(rw(path)?),
+            copy: Arc::new(rw(&copy_path)?),
+            path: path.to_path_buf(),
+            copy_path,
+        })
+    }
+
+    /// Appends `bytes` at `offset` to the primary, fdatasyncs it, then does
+    /// the same to the copy: the copy never holds what the primary lacks.
+    /// Writing again at the same offset (a retry) rewrites the same bytes.
+    fn append_at(&self, bytes: &[u8], offset: u64) -> Result<()> {
+        self.primary.write_all_at(bytes, offset).ctx("append to keystore", &self.path)?;
+        self.primary.sync_data().ctx("fsync keystore", &self.path)?;
+        self.copy.write_all_at(bytes, offset).ctx("append to keystore copy", &self.copy_path)?;
+        self.copy.sync_data().ctx("fsync keystore copy", &self.copy_path)
+    }
+
+    /// Replaces both files (primary first), each atomically.
+    fn replace(path: &Path, bytes: &[u8]) -> Result<KeystoreFiles> {
+        fsutil::write_atomic(path, bytes)?;
+        fsutil::write_atomic(&copy_path(path), bytes)?;
+        KeystoreFiles::open(path)
     }
 }
 
@@ -57,7 +159,7 @@ pub struct Keystore {
     path: PathBuf,
     store_id: [u8; 16],
     master: SecretKey,
-    file: Arc<File>,
+    files: KeystoreFiles,
     len: u64,
     keks: HashMap<(String, i32), WrappedKek>,
     unwrapped: HashMap<(String, i32), SecretKey>,
@@ -65,6 +167,10 @@ pub struct Keystore {
     /// KEKs handed to a writer for a segment whose catalog row does not
     /// exist yet; such a KEK must not be shredded even though no row uses it.
     leases: HashMap<(String, i32), usize>,
+    /// The newest audit-log head recorded here (access/audit.rs).
+    audit_head: Option<AuditHeadRecord>,
+    /// What opening recovered (from the copy), if anything.
+    recovery: Option<String>,
 }
 
 fn key_check_aad(store_id: &[u8; 16]) -> Vec<u8> {
@@ -97,155 +203,130 @@ fn encode_header(store_id: &[u8; 16], master: &SecretKey) -> Result<Vec<u8>> {
     Ok(h)
 }
 
-fn frame_entry(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + body.len());
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32c::crc32c(body).to_le_bytes());
-    out.extend_from_slice(body);
-    out
+/// Reads a file, None when it does not exist.
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read keystore", path, e)),
+    }
 }
 
-fn kek_entry(camera: &str, day: i32, wrapped: &[u8; WRAPPED_KEY_LEN]) -> Vec<u8> {
-    let mut b = vec![ENTRY_KEK];
-    b.extend_from_slice(&(camera.len() as u16).to_le_bytes());
-    b.extend_from_slice(camera.as_bytes());
-    b.extend_from_slice(&day.to_le_bytes());
-    b.extend_from_slice(wrapped);
-    frame_entry(&b)
-}
-
-fn secret_entry(name: &str, wrapped: &[u8]) -> Vec<u8> {
-    let mut b = vec![ENTRY_SECRET];
-    b.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    b.extend_from_slice(name.as_bytes());
-    b.extend_from_slice(&(wrapped.len() as u16).to_le_bytes());
-    b.extend_from_slice(wrapped);
-    frame_entry(&b)
-}
-
-enum Entry {
-    Kek { camera: String, day: i32, wrapped: [u8; WRAPPED_KEY_LEN] },
-    Secret { name: String, wrapped: Vec<u8> },
-}
-
-fn parse_entry(body: &[u8]) -> Option<Entry> {
-    let (&kind, rest) = body.split_first()?;
-    let name_len = u16::from_le_bytes(rest.get(..2)?.try_into().ok()?) as usize;
-    let name = std::str::from_utf8(rest.get(2..2 + name_len)?).ok()?.to_string();
-    let rest = &rest[2 + name_len..];
-    match kind {
-        ENTRY_KEK => {
-            let day = i32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
-            let wrapped = rest.get(4..)?.try_into().ok()?;
-            Some(Entry::Kek { camera: name, day, wrapped })
+/// The refusal to open a damaged keystore: what, where, and what to do.
+fn refusal_error(path: &Path, refusal: recover::Refusal) -> Error {
+    let offset = match &refusal.problem {
+        KeystoreProblem::Damaged { offset, .. } => Some(*offset),
+        KeystoreProblem::UnsupportedVersion(_) => Some(8),
+    };
+    let todo = match &refusal.problem {
+        KeystoreProblem::UnsupportedVersion(_) => "open the store with the vidvault version that wrote it",
+        KeystoreProblem::Damaged { .. } => {
+            "nothing was changed or cut; restore keys.vvk (or keys.vvk.copy) from a backup of this store, \
+             then open it again"
         }
-        ENTRY_SECRET => {
-            let wlen = u16::from_le_bytes(rest.get(..2)?.try_into().ok()?) as usize;
-            let wrapped = rest.get(2..)?.to_vec();
-            (wrapped.len() == wlen).then_some(Entry::Secret { name, wrapped })
-        }
-        _ => None,
+    };
+    Error::Damaged {
+        path: path.to_path_buf(),
+        offset,
+        detail: format!(
+            "the keystore {}; {}. Without it the day keys and signing keys it holds cannot be read: {todo}",
+            recover::describe_problem(&refusal.problem),
+            refusal.copy_state
+        ),
     }
 }
 
 impl Keystore {
-    /// Creates a new keystore file for `store_id` under `master`.
+    /// Creates a new keystore file (and its copy) for `store_id` under `master`.
     pub fn create(path: &Path, store_id: [u8; 16], master: SecretKey) -> Result<Keystore> {
         let header = encode_header(&store_id, &master)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .ctx("create keystore", path)?;
-        file.write_all(&header).ctx("write keystore", path)?;
-        file.sync_all().ctx("fsync keystore", path)?;
+        for p in [path.to_path_buf(), copy_path(path)] {
+            let mut file = OpenOptions::new().write(true).create_new(true).open(&p).ctx("create keystore", &p)?;
+            file.write_all(&header).ctx("write keystore", &p)?;
+            file.sync_all().ctx("fsync keystore", &p)?;
+        }
         fsutil::fsync_dir(path.parent().unwrap_or(Path::new(".")))?;
-        Ok(Keystore {
+        Ok(Keystore::empty(path, store_id, master, KeystoreFiles::open(path)?, header.len() as u64))
+    }
+
+    fn empty(path: &Path, store_id: [u8; 16], master: SecretKey, files: KeystoreFiles, len: u64) -> Keystore {
+        Keystore {
             path: path.to_path_buf(),
             store_id,
             master,
-            file: Arc::new(file),
-            len: header.len() as u64,
+            files,
+            len,
             keks: HashMap::new(),
             unwrapped: HashMap::new(),
             secrets: HashMap::new(),
             leases: HashMap::new(),
-        })
+            audit_head: None,
+            recovery: None,
+        }
     }
 
-    /// Opens the keystore, checking `master` first. A torn entry at the end
-    /// (a crash during an append) is cut off: nothing can depend on it, since
-    /// a KEK is durable before any segment that uses it is written.
+    /// Opens the keystore, checking `master` first. Only a torn entry at the
+    /// end (a crash during an append) is cut off: nothing can depend on it,
+    /// since a KEK is durable before any segment that uses it is written.
+    /// Damage anywhere else is recovered from the copy when the copy is
+    /// intact and agrees (see keys/recover.rs), and otherwise refused
+    /// without writing anything.
     pub fn open(path: &Path, master: SecretKey) -> Result<Keystore> {
-        let _ = std::fs::remove_file(fsutil::tmp_path(path)); // an interrupted rewrite
-        let mut file = OpenOptions::new().read(true).write(true).open(path).ctx("open keystore", path)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).ctx("read keystore", path)?;
-        let corrupt = |offset: u64, detail: &str| Error::Corrupt {
-            camera: String::new(),
-            path: path.to_path_buf(),
-            offset,
-            detail: detail.to_string(),
-        };
-        if bytes.len() < KEYSTORE_HEADER_LEN || bytes[..8] != KEYSTORE_MAGIC {
-            return Err(corrupt(0, "not a vidvault keystore"));
+        let copy = copy_path(path);
+        for p in [path, copy.as_path()] {
+            let _ = std::fs::remove_file(fsutil::tmp_path(p)); // an interrupted rewrite
         }
-        let version = u16::from_le_bytes(bytes[8..10].try_into().unwrap());
-        if version != KEYSTORE_VERSION {
-            return Err(corrupt(8, &format!("keystore version {version} is not supported by this build")));
+        let primary_bytes = read_optional(path)?;
+        let copy_bytes = read_optional(&copy)?;
+        if primary_bytes.is_none() && copy_bytes.is_none() {
+            return Err(Error::Damaged {
+                path: path.to_path_buf(),
+                offset: None,
+                detail: "the keystore is missing (and so is its copy keys.vvk.copy); the store's keys are in \
+                         it: restore it from a backup of this store"
+                    .into(),
+            });
         }
-        let crc = u32::from_le_bytes(bytes[60..64].try_into().unwrap());
-        if crc32c::crc32c(&bytes[..60]) != crc {
-            return Err(corrupt(60, "keystore header checksum mismatch"));
-        }
-        let store_id: [u8; 16] = bytes[16..32].try_into().unwrap();
-        let nonce: [u8; NONCE_LEN] = bytes[32..44].try_into().unwrap();
-        if !master.cipher().verify_mac(&nonce, &key_check_aad(&store_id), &bytes[44..60]) {
+        let decision = recover::choose(primary_bytes.as_deref(), copy_bytes.as_deref())
+            .map_err(|r| refusal_error(path, r))?;
+        let header = &decision.parsed.header;
+        if !master.cipher().verify_mac(&header.check_nonce, &key_check_aad(&header.store_id), &header.check_tag) {
             return Err(Error::WrongKey {
                 path: path.parent().unwrap_or(path).to_path_buf(),
                 detail: "the keystore's key check does not verify".into(),
             });
         }
-        let mut ks = Keystore {
-            path: path.to_path_buf(),
-            store_id,
-            master,
-            file: Arc::new(file),
-            len: KEYSTORE_HEADER_LEN as u64,
-            keks: HashMap::new(),
-            unwrapped: HashMap::new(),
-            secrets: HashMap::new(),
-            leases: HashMap::new(),
-        };
-        let mut pos = KEYSTORE_HEADER_LEN;
-        while pos < bytes.len() {
-            let entry = (|| {
-                let len = u32::from_le_bytes(bytes.get(pos..pos + 4)?.try_into().ok()?) as usize;
-                let crc = u32::from_le_bytes(bytes.get(pos + 4..pos + 8)?.try_into().ok()?);
-                if len > MAX_ENTRY {
-                    return None;
-                }
-                let body = bytes.get(pos + 8..pos + 8 + len)?;
-                (crc32c::crc32c(body) == crc).then(|| parse_entry(body).map(|e| (e, 8 + len)))?
-            })();
-            let Some((entry, n)) = entry else { break };
-            match entry {
-                Entry::Kek { camera, day, wrapped } => {
-                    ks.keks.insert((camera, day), WrappedKek { wrapped, persisted: true });
-                }
-                Entry::Secret { name, wrapped } => {
-                    ks.secrets.insert(name, wrapped);
+        // Only now, with the right key, is anything written.
+        apply(path, &decision)?;
+        let files = KeystoreFiles::open(path)?;
+        let mut ks = Keystore::empty(path, header.store_id, master, files, decision.bytes.len() as u64);
+        for (_, entry) in decision.parsed.entries.iter().cloned() {
+            ks.load(entry);
+        }
+        ks.recovery = decision.note;
+        if decision.parsed.header.version < KEYSTORE_VERSION {
+            // Old builds would cut a version-2 file at its first audit-head
+            // entry; the new version number makes them refuse it instead.
+            let master = ks.master.clone();
+            ks.rewrite(master)?;
+        }
+        Ok(ks)
+    }
+
+    fn load(&mut self, entry: Entry) {
+        match entry {
+            Entry::Kek { camera, day, wrapped } => {
+                self.keks.insert((camera, day), WrappedKek { wrapped, persisted: true });
+            }
+            Entry::Secret { name, wrapped } => {
+                self.secrets.insert(name, wrapped);
+            }
+            Entry::AuditHead(h) => {
+                if self.audit_head.as_ref().is_none_or(|old| h.seq >= old.seq) {
+                    self.audit_head = Some(h);
                 }
             }
-            pos += n;
         }
-        if pos < bytes.len() {
-            ks.file.set_len(pos as u64).ctx("truncate torn keystore entry", path)?;
-            ks.file.sync_all().ctx("fsync keystore", path)?;
-        }
-        ks.len = pos as u64;
-        Ok(ks)
     }
 
     pub fn store_id(&self) -> [u8; 16] {
@@ -254,6 +335,11 @@ impl Keystore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What opening recovered from the copy (None: nothing was wrong).
+    pub fn recovery(&self) -> Option<&str> {
+        self.recovery.as_deref()
     }
 
     /// The KEK for (camera, day), creating it in memory when missing, and
@@ -272,7 +358,7 @@ impl Keystore {
         self.kek(camera, day)
     }
 
-    /// The KEK for (camera, day) if it exists; `Ok(None)` once shredded.
+    /// The KEK for (camera, day) if it exists; `KeyShredded` once shredded.
     pub fn kek(&mut self, camera: &str, day: i32) -> Result<SecretKey> {
         let id = (camera.to_string(), day);
         if let Some(k) = self.unwrapped.get(&id) {
@@ -320,13 +406,7 @@ impl Keystore {
             bytes.extend_from_slice(&kek_entry(camera, *day, &k.wrapped));
             ids.push((camera.clone(), *day));
         }
-        (!bytes.is_empty()).then(|| PendingKeks {
-            bytes,
-            ids,
-            offset: self.len,
-            file: self.file.clone(),
-            path: self.path.clone(),
-        })
+        (!bytes.is_empty()).then(|| PendingKeks { bytes, ids, offset: self.len, files: self.files.clone() })
     }
 
     /// Records that a batch reached the disk.
@@ -342,16 +422,19 @@ impl Keystore {
         }
     }
 
+    fn append(&mut self, entry: &[u8]) -> Result<()> {
+        self.files.append_at(entry, self.len)?;
+        self.len += entry.len() as u64;
+        Ok(())
+    }
+
     /// Stores a named secret (e.g. the export signing key), durably.
     pub fn put_secret(&mut self, name: &str, secret: &[u8]) -> Result<()> {
         if self.secrets.contains_key(name) {
             return Err(Error::invalid(format!("secret {name:?} already exists")));
         }
         let wrapped = wrap_var(&self.master, secret, &secret_aad(&self.store_id, name))?;
-        let entry = secret_entry(name, &wrapped);
-        self.file.write_all_at(&entry, self.len).ctx("append to keystore", &self.path)?;
-        self.file.sync_data().ctx("fsync keystore", &self.path)?;
-        self.len += entry.len() as u64;
+        self.append(&secret_entry(name, &wrapped))?;
         self.secrets.insert(name.to_string(), wrapped);
         Ok(())
     }
@@ -368,6 +451,22 @@ impl Keystore {
                 detail: format!("secret {name:?} does not authenticate"),
             })?;
         Ok(Some(zeroize::Zeroizing::new(plain)))
+    }
+
+    /// The newest audit-log head recorded in the keystore.
+    pub fn audit_head(&self) -> Option<&AuditHeadRecord> {
+        self.audit_head.as_ref()
+    }
+
+    /// Records the audit log's signed head, durably in both files. Older
+    /// heads than the one recorded are ignored (callers may race).
+    pub fn record_audit_head(&mut self, head: AuditHeadRecord) -> Result<()> {
+        if self.audit_head.as_ref().is_some_and(|h| h.seq >= head.seq) {
+            return Ok(());
+        }
+        self.append(&audit_head_entry(&head))?;
+        self.audit_head = Some(head);
+        Ok(())
     }
 
     pub fn release_lease(&mut self, camera: &str, day: i32) {
@@ -393,17 +492,36 @@ impl Keystore {
         v
     }
 
-    /// The named Ed25519 signing key, created (durably) when missing.
-    pub fn signing_key(&mut self, name: &str) -> Result<ed25519_dalek::SigningKey> {
-        if self.secret(name)?.is_none() {
-            self.put_secret(name, SecretKey::random()?.expose())?;
-        }
-        let seed = self.secret(name)?.expect("just stored");
+    /// Creates the named Ed25519 signing key, durably. Only a new store (or
+    /// an explicit upgrade step) does this: `signing_key` never does.
+    pub fn create_signing_key(&mut self, name: &str) -> Result<ed25519_dalek::SigningKey> {
+        self.put_secret(name, SecretKey::random()?.expose())?;
+        self.signing_key(name)
+    }
+
+    /// The named Ed25519 signing key. A missing one is an error, never
+    /// silently replaced: a new key would orphan every signature made with the
+    /// old one (exports, grants, the audit log).
+    pub fn signing_key(&self, name: &str) -> Result<ed25519_dalek::SigningKey> {
+        let Some(seed) = self.secret(name)? else {
+            return Err(Error::Damaged {
+                path: self.path.clone(),
+                offset: None,
+                detail: format!(
+                    "the keystore has no signing key {name:?}, which every store has since its creation; \
+                     nothing was created in its place: restore keys.vvk from a backup of this store"
+                ),
+            });
+        };
         let seed: [u8; 32] = seed
             .as_slice()
             .try_into()
             .map_err(|_| Error::invalid(format!("keystore secret {name:?} is not a 32-byte Ed25519 seed")))?;
         Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+    }
+
+    pub fn has_secret(&self, name: &str) -> bool {
+        self.secrets.contains_key(name)
     }
 
     /// Destroys the KEKs of the given (camera, day) pairs: the file is
@@ -424,6 +542,8 @@ impl Keystore {
         self.rewrite(new_master)
     }
 
+    /// Writes the whole keystore anew (current version, the newest audit
+    /// head only), to the primary and then to the copy, each atomically.
     fn rewrite(&mut self, master: SecretKey) -> Result<()> {
         let mut bytes = encode_header(&self.store_id, &master)?;
         let mut keks: Vec<_> = self.keks.iter().collect();
@@ -445,16 +565,38 @@ impl Keystore {
             bytes.extend_from_slice(&secret_entry(&name, &wrapped));
             new_secrets.insert(name, wrapped);
         }
-        fsutil::write_atomic(&self.path, &bytes)?;
-        self.file = Arc::new(
-            OpenOptions::new().read(true).write(true).open(&self.path).ctx("open keystore", &self.path)?,
-        );
+        if let Some(h) = &self.audit_head {
+            bytes.extend_from_slice(&audit_head_entry(h));
+        }
+        self.files = KeystoreFiles::replace(&self.path, &bytes)?;
         self.len = bytes.len() as u64;
         self.keks = new_keks;
         self.secrets = new_secrets;
         self.master = master;
         Ok(())
     }
+}
+
+/// Brings the primary and the copy to the bytes `decision` chose.
+fn apply(path: &Path, decision: &recover::Decision) -> Result<()> {
+    match decision.primary {
+        PrimaryAction::Keep => {}
+        PrimaryAction::CutTornTail => {
+            let f = OpenOptions::new().write(true).open(path).ctx("open keystore", path)?;
+            f.set_len(decision.bytes.len() as u64).ctx("truncate torn keystore entry", path)?;
+            f.sync_all().ctx("fsync keystore", path)?;
+        }
+        PrimaryAction::QuarantineAndCut => {
+            let root = path.parent().unwrap_or(Path::new("."));
+            fsutil::quarantine(root, path)?;
+            fsutil::write_atomic(path, &decision.bytes)?;
+        }
+        PrimaryAction::RestoreFromCopy => fsutil::write_atomic(path, &decision.bytes)?,
+    }
+    if decision.rewrite_copy {
+        fsutil::write_atomic(&copy_path(path), &decision.bytes)?;
+    }
+    Ok(())
 }
 
 fn wrap_var(master: &SecretKey, secret: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
@@ -487,6 +629,7 @@ mod tests {
 
         let mut ks = Keystore::open(&path, master()).unwrap();
         assert_eq!(ks.kek("cam", 100).unwrap(), k1);
+        assert_eq!(ks.recovery(), None);
         assert_eq!(ks.secret(EXPORT_SIGNING_KEY).unwrap().unwrap().as_slice(), &[5; 32]);
         match Keystore::open(&path, SecretKey::from_bytes([0x12; 32])) {
             Err(Error::WrongKey { .. }) => {}
@@ -505,28 +648,163 @@ mod tests {
         assert!(matches!(ks.kek("cam", 1), Err(Error::KeyShredded { .. })));
     }
 
+    /// A keystore with KEKs for days 1..=n of "cam", its export key, and
+    /// the byte offset where each KEK entry starts.
+    fn keystore_with(n: i32) -> (tempfile::TempDir, PathBuf, Vec<u64>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEYSTORE_FILE_NAME);
+        let mut ks = Keystore::create(&path, [7; 16], master()).unwrap();
+        ks.create_signing_key(EXPORT_SIGNING_KEY).unwrap();
+        let mut offsets = Vec::new();
+        for day in 1..=n {
+            offsets.push(ks.len);
+            ks.kek_for_writing("cam", day).unwrap();
+            ks.persist_pending().unwrap();
+        }
+        (dir, path, offsets)
+    }
+
+    fn flip(path: &Path, at: u64) {
+        let mut b = std::fs::read(path).unwrap();
+        b[at as usize] ^= 0x20;
+        std::fs::write(path, b).unwrap();
+    }
+
     #[test]
     fn torn_tail_is_cut() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keys.vvk");
-        let mut ks = Keystore::create(&path, [7; 16], master()).unwrap();
-        let k = ks.kek_for_writing("cam", 1).unwrap();
-        ks.persist_pending().unwrap();
-        ks.kek_for_writing("cam", 2).unwrap();
-        ks.persist_pending().unwrap();
+        // A crash during an append: the primary holds part of the entry, the
+        // copy (written only after the primary's fdatasync) none of it.
+        let (_d, path, offsets) = keystore_with(2);
+        let mut ks = Keystore::open(&path, master()).unwrap();
+        let k = ks.kek("cam", 1).unwrap();
         drop(ks);
         let len = std::fs::metadata(&path).unwrap().len();
-        let f = OpenOptions::new().write(true).open(&path).unwrap();
-        f.set_len(len - 5).unwrap();
+        OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 5).unwrap();
+        OpenOptions::new().write(true).open(copy_path(&path)).unwrap().set_len(offsets[1]).unwrap();
         let mut ks = Keystore::open(&path, master()).unwrap();
         assert_eq!(ks.kek("cam", 1).unwrap(), k);
         assert!(ks.kek("cam", 2).is_err());
+        assert_eq!(ks.recovery(), None);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), offsets[1]);
         // Appending after the cut works and survives.
         ks.kek_for_writing("cam", 3).unwrap();
         ks.persist_pending().unwrap();
         drop(ks);
         let mut ks = Keystore::open(&path, master()).unwrap();
         assert!(ks.kek("cam", 3).is_ok());
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(copy_path(&path)).unwrap());
+    }
+
+    #[test]
+    fn a_flipped_byte_in_a_middle_entry_is_recovered_from_the_copy() {
+        let (_d, path, offsets) = keystore_with(3);
+        let mut before = Keystore::open(&path, master()).unwrap();
+        let keys: Vec<_> = (1..=3).map(|d| before.kek("cam", d).unwrap()).collect();
+        drop(before);
+        let good = std::fs::read(&path).unwrap();
+        flip(&path, offsets[1] + 20);
+        let mut ks = Keystore::open(&path, master()).unwrap();
+        for (day, k) in (1..=3).zip(&keys) {
+            assert_eq!(&ks.kek("cam", day).unwrap(), k, "day {day}");
+        }
+        let note = ks.recovery().unwrap().to_string();
+        assert!(note.contains("entry 3") && note.contains("keys.vvk.copy"), "{note}");
+        assert!(ks.signing_key(EXPORT_SIGNING_KEY).is_ok());
+        assert_eq!(std::fs::read(&path).unwrap(), good, "the primary is restored");
+    }
+
+    fn damaged_detail(path: &Path, key: SecretKey) -> (Option<u64>, String) {
+        match Keystore::open(path, key) {
+            Err(Error::Damaged { offset, detail, .. }) => (offset, detail),
+            Err(e) => panic!("unexpected error: {e}"),
+            Ok(_) => panic!("a damaged keystore was opened"),
+        }
+    }
+
+    #[test]
+    fn damage_without_a_good_copy_is_refused_and_nothing_is_written() {
+        let (_d, path, offsets) = keystore_with(3);
+        flip(&path, offsets[1] + 20);
+        for copy_state in ["damaged", "missing"] {
+            if copy_state == "damaged" {
+                flip(&copy_path(&path), offsets[1] + 20);
+            } else {
+                std::fs::remove_file(copy_path(&path)).unwrap();
+            }
+            let primary = std::fs::read(&path).unwrap();
+            let copy = std::fs::read(copy_path(&path)).ok();
+            let (offset, detail) = damaged_detail(&path, master());
+            assert_eq!(offset, Some(offsets[1]), "{detail}");
+            assert!(detail.contains("entry 3") && detail.contains("backup"), "{detail}");
+            assert_eq!(std::fs::read(&path).unwrap(), primary, "the primary was written ({copy_state} copy)");
+            assert_eq!(std::fs::read(copy_path(&path)).ok(), copy, "the copy was written ({copy_state})");
+        }
+    }
+
+    #[test]
+    fn a_truncated_or_deleted_primary_is_restored_from_the_copy() {
+        let (_d, path, offsets) = keystore_with(3);
+        // Cut exactly at an entry boundary: it parses as a shorter keystore.
+        OpenOptions::new().write(true).open(&path).unwrap().set_len(offsets[1]).unwrap();
+        let mut ks = Keystore::open(&path, master()).unwrap();
+        assert!(ks.kek("cam", 3).is_ok());
+        assert!(ks.recovery().unwrap().contains("restored"));
+        drop(ks);
+        std::fs::remove_file(&path).unwrap();
+        let mut ks = Keystore::open(&path, master()).unwrap();
+        assert!(ks.kek("cam", 3).is_ok());
+        assert!(ks.recovery().unwrap().contains("missing"));
+    }
+
+    #[test]
+    fn a_wrong_key_writes_nothing_even_when_recovery_was_possible() {
+        let (_d, path, offsets) = keystore_with(2);
+        flip(&path, offsets[0] + 20);
+        let damaged = std::fs::read(&path).unwrap();
+        assert!(matches!(Keystore::open(&path, SecretKey::from_bytes([0x12; 32])), Err(Error::WrongKey { .. })));
+        assert_eq!(std::fs::read(&path).unwrap(), damaged);
+    }
+
+    #[test]
+    fn a_missing_signing_key_is_an_error_never_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEYSTORE_FILE_NAME);
+        let ks = Keystore::create(&path, [7; 16], master()).unwrap();
+        assert!(matches!(ks.signing_key(ADMIN_SIGNING_KEY), Err(Error::Damaged { .. })));
+        assert!(!ks.has_secret(ADMIN_SIGNING_KEY));
+    }
+
+    #[test]
+    fn the_audit_head_survives_reopen_and_rewrites() {
+        let (_d, path, _) = keystore_with(2);
+        let mut ks = Keystore::open(&path, master()).unwrap();
+        let h = |seq| AuditHeadRecord { seq, hash: [seq as u8; 32], signature: [1; 64] };
+        ks.record_audit_head(h(5)).unwrap();
+        ks.record_audit_head(h(3)).unwrap(); // older: ignored
+        drop(ks);
+        let mut ks = Keystore::open(&path, master()).unwrap();
+        assert_eq!(ks.audit_head(), Some(&h(5)));
+        ks.shred(&[("cam".to_string(), 1)]).unwrap();
+        drop(ks);
+        let ks = Keystore::open(&path, master()).unwrap();
+        assert_eq!(ks.audit_head(), Some(&h(5)));
+        assert_eq!(read_recorded_audit_head(&path).unwrap(), Some(h(5)));
+    }
+
+    #[test]
+    fn a_version_1_keystore_is_read_and_rewritten_as_version_2() {
+        let (_d, path, _) = keystore_with(2);
+        let mut b = std::fs::read(&path).unwrap();
+        b[8..10].copy_from_slice(&1u16.to_le_bytes());
+        let crc = crc32c::crc32c(&b[..60]);
+        b[60..64].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&path, &b).unwrap();
+        std::fs::remove_file(copy_path(&path)).unwrap();
+        let mut ks = Keystore::open(&path, master()).unwrap();
+        assert!(ks.kek("cam", 2).is_ok());
+        let now = std::fs::read(&path).unwrap();
+        assert_eq!(u16::from_le_bytes([now[8], now[9]]), KEYSTORE_VERSION);
+        assert_eq!(now, std::fs::read(copy_path(&path)).unwrap());
     }
 
     #[test]

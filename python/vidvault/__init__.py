@@ -19,7 +19,7 @@ objects and ISO-8601 strings with a zone are accepted too.
 
 from ._core import FORMAT_VERSION, gb28181_device_type, is_gb28181_id
 from ._core import __version__ as _core_version
-from .audit import AuditEntry, AuditReport, verify_audit_log
+from .audit import AuditEntry, AuditReport, verify_audit_log, verify_store_audit_log
 from .errors import (
     AccessDenied,
     CameraExistsError,
@@ -37,6 +37,7 @@ from .errors import (
     StorageFullError,
     StoreClosedError,
     StoreExistsError,
+    StoreDamagedError,
     StoreLockedError,
     UnknownCameraError,
     VerificationError,
@@ -65,6 +66,7 @@ __all__ = [
     "AuditReport",
     "Session",
     "verify_audit_log",
+    "verify_store_audit_log",
     "FORMAT_VERSION",
     "Camera",
     "CameraExistsError",
@@ -101,6 +103,7 @@ __all__ = [
     "Store",
     "StoreClosedError",
     "StoreExistsError",
+    "StoreDamagedError",
     "StoreLockedError",
     "SweepReport",
     "UnknownCameraError",

@@ -19,7 +19,11 @@ def to_ns(value: int | str | datetime) -> int:
 
 def verify_audit_log(path: str | os.PathLike[str], public_key: bytes) -> dict[str, Any]:
     """Verifies an audit log file against a pinned Ed25519 public key, without
-    opening the store."""
+    opening the store, and against the head recorded in the keystore beside it."""
+
+def verify_store_audit_log(root: str | os.PathLike[str], key: bytes) -> dict[str, Any]:
+    """Verifies a store's audit log with its master key (its own public key
+    and recorded head) without opening the store or writing anything."""
 
 def is_gb28181_id(id: str) -> bool: ...
 def gb28181_device_type(id: str) -> str | None: ...
@@ -50,6 +54,10 @@ class CorruptSegmentError(VidvaultError):
     camera: str
     path: str
     offset: int
+
+class StoreDamagedError(VidvaultError):
+    path: str
+    offset: int | None
 
 class StoreLockedError(VidvaultError):
     path: str

@@ -2,7 +2,10 @@
 
 Every session request (allowed or denied), export, hold, retention sweep,
 key rotation and grant issuance is an entry of a hash-chained log whose head
-and periodic checkpoints are signed by the store's key (src/audit.rs).
+and periodic checkpoints are signed by the store's key (src/access/audit.rs).
+The signed head is also recorded in the keystore, outside the log, so a log
+cut below it is refused on open and fails verification
+(docs/security/audit-log.md).
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ class AuditReport:
     checkpoints: int
     head_seq: int | None
     head_hash: bytes | None
+    #: The head recorded in the keystore that the log was checked against
+    #: (None: no keystore beside the log, or none recorded yet).
+    recorded_head_seq: int | None
     #: The first broken entry and what is wrong with it; None when sound.
     problem_seq: int | None
     problem: str | None
@@ -62,5 +68,17 @@ class AuditReport:
 
 def verify_audit_log(path: str | os.PathLike[str], public_key: bytes) -> AuditReport:
     """Verifies an audit log file offline against a pinned store public key
-    (``vidvault export-public-key``); no master key needed."""
+    (``vidvault export-public-key``); no master key needed. When the store's
+    ``keys.vvk`` lies beside the log, the log must also reach the head
+    recorded there."""
     return AuditReport(**_core.verify_audit_log(os.fspath(path), public_key))
+
+
+def verify_store_audit_log(store: str | os.PathLike[str], key: bytes | str) -> AuditReport:
+    """Verifies the audit log of the store at ``store`` with its master key
+    (the store's own public key and recorded head), without opening the
+    store: it works while another process has the store open, and on a store
+    that refuses to open because its log was cut. Writes nothing."""
+    from .keys import coerce_key
+
+    return AuditReport(**_core.verify_store_audit_log(os.fspath(store), coerce_key(key)))

@@ -10,18 +10,31 @@
 //! checkpoint is detected too; every `CHECKPOINT_EVERY` entries a signed
 //! checkpoint (count + head hash) is kept for good. Byte layout of the hashed
 //! and signed messages: docs/FORMAT.md, section 6.
+//!
+//! A signature inside the file cannot stop someone from deleting it along
+//! with the entries it covers, so the head is also recorded outside the
+//! file, in the keystore (`keys::AuditHeadRecord`): at the first entry, at
+//! every checkpoint, and when the store is opened and closed. Opening refuses
+//! a log that does not reach the recorded head, or whose entries after it do
+//! not chain to it: the chain never continues from a state it did not sign.
 
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use sha2::{Digest, Sha256};
 
 use crate::error::{CatalogContext, Error, Result};
+use crate::keys::AuditHeadRecord;
 use crate::time::{TimeRange, Timestamp};
 
+mod verify;
+pub use verify::{verify, verify_store_log, verify_with_keystore_beside, AuditVerification};
+
 pub const AUDIT_FILE: &str = "audit.sqlite";
-pub const AUDIT_SCHEMA_VERSION: &str = "1";
+/// Schema 2: entries from `meta.hash_v2_from` on are hashed with version 2
+/// of the entry hash (each footage bound covered on its own).
+pub const AUDIT_SCHEMA_VERSION: &str = "2";
 /// A permanent signed checkpoint every this many entries.
 pub const CHECKPOINT_EVERY: u64 = 100;
 
@@ -85,7 +98,9 @@ pub struct AuditEntry {
     pub principal: String,
     pub action: String,
     pub camera: Option<String>,
-    pub footage: Option<(Timestamp, Timestamp)>,
+    /// The footage bounds as stored; vidvault writes both or neither.
+    pub footage_start: Option<Timestamp>,
+    pub footage_end: Option<Timestamp>,
     pub outcome: String,
     pub reason: String,
     pub case: String,
@@ -93,6 +108,8 @@ pub struct AuditEntry {
     pub details: String,
     pub prev_hash: [u8; 32],
     pub hash: [u8; 32],
+    /// Which entry-hash encoding covers this entry (1 or 2).
+    pub hash_version: u8,
 }
 
 fn lp(h: &mut Sha256, s: &str) {
@@ -101,26 +118,57 @@ fn lp(h: &mut Sha256, s: &str) {
 }
 
 impl AuditEntry {
-    /// SHA-256 over the previous hash and every field, length-prefixed.
+    /// The footage range, when both bounds are set.
+    pub fn footage(&self) -> Option<(Timestamp, Timestamp)> {
+        self.footage_start.zip(self.footage_end)
+    }
+
+    /// SHA-256 over the previous hash and every field, length-prefixed, in
+    /// the entry's own hash version.
     pub fn compute_hash(&self) -> [u8; 32] {
         let mut h = Sha256::new();
-        h.update(b"vidvault/audit/v1");
+        h.update(if self.hash_version >= 2 { b"vidvault/audit/v2" } else { b"vidvault/audit/v1" });
         h.update(self.prev_hash);
         h.update(self.seq.to_le_bytes());
         h.update(self.ts.0.to_le_bytes());
         lp(&mut h, &self.principal);
         lp(&mut h, &self.action);
         lp(&mut h, self.camera.as_deref().unwrap_or(""));
-        h.update([self.camera.is_some() as u8, self.footage.is_some() as u8]);
-        let (s, e) = self.footage.unwrap_or_default();
-        h.update(s.0.to_le_bytes());
-        h.update(e.0.to_le_bytes());
+        if self.hash_version >= 2 {
+            // Each bound on its own: a lone bound is covered too.
+            h.update([self.camera.is_some() as u8]);
+            for bound in [self.footage_start, self.footage_end] {
+                h.update([bound.is_some() as u8]);
+                h.update(bound.unwrap_or_default().0.to_le_bytes());
+            }
+        } else {
+            // Version 1 covered the bounds only as a pair.
+            let footage = self.footage();
+            h.update([self.camera.is_some() as u8, footage.is_some() as u8]);
+            let (s, e) = footage.unwrap_or_default();
+            h.update(s.0.to_le_bytes());
+            h.update(e.0.to_le_bytes());
+        }
         lp(&mut h, &self.outcome);
         lp(&mut h, &self.reason);
         lp(&mut h, &self.case);
         lp(&mut h, &self.grant_id);
         lp(&mut h, &self.details);
         h.finalize().into()
+    }
+
+    /// What is wrong with the entry's content, if anything.
+    fn content_problem(&self) -> Option<String> {
+        if self.hash_version < 2 && self.footage_start.is_some() != self.footage_end.is_some() {
+            // Version-1 writers stored both bounds or neither, and their hash
+            // did not cover a lone one: a lone bound there is an edit.
+            return Some(format!(
+                "entry {} has a single footage bound, which no writer of its version stored: it was edited",
+                self.seq
+            ));
+        }
+        (self.compute_hash() != self.hash)
+            .then(|| format!("entry {} was altered: its content does not match its hash", self.seq))
     }
 }
 
@@ -143,16 +191,19 @@ fn hash32(v: Vec<u8>) -> [u8; 32] {
     v.try_into().unwrap_or([0; 32])
 }
 
-fn entry_from_row(r: &Row) -> rusqlite::Result<AuditEntry> {
+/// Reads an entry row; `v2_from` is the first seq hashed with version 2.
+fn entry_from_row(r: &Row, v2_from: u64) -> rusqlite::Result<AuditEntry> {
     let fs: Option<i64> = r.get(5)?;
     let fe: Option<i64> = r.get(6)?;
+    let seq = r.get::<_, i64>(0)? as u64;
     Ok(AuditEntry {
-        seq: r.get::<_, i64>(0)? as u64,
+        seq,
         ts: Timestamp(r.get(1)?),
         principal: r.get(2)?,
         action: r.get(3)?,
         camera: r.get(4)?,
-        footage: fs.zip(fe).map(|(s, e)| (Timestamp(s), Timestamp(e))),
+        footage_start: fs.map(Timestamp),
+        footage_end: fe.map(Timestamp),
         outcome: r.get(7)?,
         reason: r.get(8)?,
         case: r.get(9)?,
@@ -160,6 +211,7 @@ fn entry_from_row(r: &Row) -> rusqlite::Result<AuditEntry> {
         details: r.get(11)?,
         prev_hash: hash32(r.get(12)?),
         hash: hash32(r.get(13)?),
+        hash_version: if seq >= v2_from { 2 } else { 1 },
     })
 }
 
@@ -173,6 +225,12 @@ pub struct AuditLog {
     store_id: String,
     signer: SigningKey,
     head: (u64, [u8; 32]),
+    /// The signature of `head` (None while the log is empty).
+    head_signature: Option<[u8; 64]>,
+    /// The first entry hashed with version 2 of the entry hash.
+    v2_from: u64,
+    /// The newest head the keystore is known to hold.
+    recorded_seq: u64,
 }
 
 fn open_conn(path: &Path) -> Result<Connection> {
@@ -184,37 +242,101 @@ fn open_conn(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+}
+
+/// `meta.hash_v2_from` (absent: every entry is version 1).
+fn v2_from(conn: &Connection) -> rusqlite::Result<u64> {
+    Ok(meta(conn, "hash_v2_from")?.and_then(|v| v.parse().ok()).unwrap_or(u64::MAX))
+}
+
+fn has_schema(conn: &Connection) -> Result<bool> {
+    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .ctx("read audit log")
+    .map(|n| n > 0)
+}
+
+fn create_schema(conn: &Connection, store_id: &str, signer: &SigningKey) -> Result<()> {
+    conn.execute_batch(SCHEMA).ctx("create audit log")?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('store_id', ?2), ('public_key', ?3),
+         ('hash_v2_from', '1')",
+        params![AUDIT_SCHEMA_VERSION, store_id, hex(&signer.verifying_key().to_bytes())],
+    )
+    .ctx("create audit log")?;
+    Ok(())
+}
+
+/// A schema-1 log: entries from the next one on use hash version 2.
+fn upgrade_schema(conn: &Connection) -> Result<()> {
+    if meta(conn, "schema_version").ctx("read audit log")?.as_deref() != Some("1") {
+        return Ok(());
+    }
+    let next: i64 =
+        conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entries", [], |r| r.get(0)).ctx("read audit log")?;
+    conn.execute_batch(&format!(
+        "BEGIN; INSERT OR REPLACE INTO meta (key, value) VALUES ('hash_v2_from', '{next}');
+         UPDATE meta SET value = '{AUDIT_SCHEMA_VERSION}' WHERE key = 'schema_version'; COMMIT;"
+    ))
+    .ctx("upgrade audit log")
+}
+
 impl AuditLog {
-    /// Opens the store's audit log, creating it on first use.
-    pub fn open(path: &Path, store_id: &str, signer: SigningKey) -> Result<AuditLog> {
-        let fresh = !path.exists();
-        let conn = open_conn(path)?;
-        if fresh {
-            conn.execute_batch(SCHEMA).ctx("create audit log")?;
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('store_id', ?2), ('public_key', ?3)",
-                params![AUDIT_SCHEMA_VERSION, store_id, hex(&signer.verifying_key().to_bytes())],
-            )
-            .ctx("create audit log")?;
+    /// Opens the store's audit log, creating it when the store has none yet.
+    /// `recorded` is the head the keystore holds: a log that is missing,
+    /// emptied, or does not reach it, or whose entries after it do not chain
+    /// and verify, is refused (nothing is written then).
+    pub fn open(
+        path: &Path,
+        store_id: &str,
+        signer: SigningKey,
+        recorded: Option<&AuditHeadRecord>,
+    ) -> Result<AuditLog> {
+        let public = signer.verifying_key();
+        if let Some(h) = recorded {
+            verify::recorded_head_signed(path, store_id, &public, h)?;
         }
-        let found: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| r.get(0))
-            .optional()
-            .ctx("read audit log")?;
+        let recorded_seq = recorded.map_or(0, |h| h.seq);
+        let empty_file = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
+        if empty_file && recorded_seq > 0 {
+            return Err(verify::refusal(
+                path,
+                format!("the audit log is missing or empty, but the keystore recorded {recorded_seq} entries"),
+            ));
+        }
+        let conn = open_conn(path)?;
+        if !has_schema(&conn)? {
+            if recorded_seq > 0 {
+                return Err(verify::refusal(
+                    path,
+                    format!("the audit log has no tables, but the keystore recorded {recorded_seq} entries"),
+                ));
+            }
+            create_schema(&conn, store_id, &signer)?;
+        }
+        let found = meta(&conn, "store_id").ctx("read audit log")?;
         if found.as_deref() != Some(store_id) {
             return Err(Error::NotAStore {
                 path: path.to_path_buf(),
                 detail: format!("the audit log belongs to store {found:?}, not {store_id}"),
             });
         }
-        let head = conn
-            .query_row("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, hash32(r.get(1)?)))
-            })
-            .optional()
-            .ctx("read audit log")?
-            .unwrap_or((0, [0; 32]));
-        Ok(AuditLog { conn, path: path.to_path_buf(), store_id: store_id.to_string(), signer, head })
+        upgrade_schema(&conn)?;
+        let v2_from = v2_from(&conn).ctx("read audit log")?;
+        let (head, head_signature) = verify::check_on_open(&conn, path, store_id, &public, recorded, v2_from)?;
+        Ok(AuditLog {
+            conn,
+            path: path.to_path_buf(),
+            store_id: store_id.to_string(),
+            signer,
+            head,
+            head_signature,
+            v2_from,
+            recorded_seq,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -231,16 +353,46 @@ impl AuditLog {
         self.head
     }
 
+    /// The signed head, for the keystore, when it is newer than the one the
+    /// keystore holds.
+    pub fn unrecorded_head(&self) -> Option<AuditHeadRecord> {
+        let signature = self.head_signature?;
+        (self.head.0 > self.recorded_seq).then_some(AuditHeadRecord {
+            seq: self.head.0,
+            hash: self.head.1,
+            signature,
+        })
+    }
+
+    /// The head to record after an append: the first entry the keystore
+    /// learns of, and every checkpoint. Between those (and the records made
+    /// on open and close) the signed head inside the file is the only one.
+    pub fn head_due_for_recording(&self) -> Option<AuditHeadRecord> {
+        let due = self.recorded_seq == 0 || self.head.0 % CHECKPOINT_EVERY == 0;
+        if due {
+            self.unrecorded_head()
+        } else {
+            None
+        }
+    }
+
+    /// The keystore now holds the head at `seq`.
+    pub fn mark_recorded(&mut self, seq: u64) {
+        self.recorded_seq = self.recorded_seq.max(seq);
+    }
+
     /// Appends one entry, re-signs the head and, every `CHECKPOINT_EVERY`
     /// entries, keeps a signed checkpoint, all in one durable transaction.
     pub fn append(&mut self, new: NewEntry) -> Result<AuditEntry> {
+        let seq = self.head.0 + 1;
         let mut entry = AuditEntry {
-            seq: self.head.0 + 1,
+            seq,
             ts: Timestamp::now(),
             principal: new.principal,
             action: new.action,
             camera: new.camera,
-            footage: new.footage.map(|r| (r.start, r.end)),
+            footage_start: new.footage.map(|r| r.start),
+            footage_end: new.footage.map(|r| r.end),
             outcome: new.outcome,
             reason: new.reason,
             case: new.case,
@@ -248,6 +400,7 @@ impl AuditLog {
             details: if new.details.is_empty() { "{}".into() } else { new.details },
             prev_hash: self.head.1,
             hash: [0; 32],
+            hash_version: if seq >= self.v2_from { 2 } else { 1 },
         };
         entry.hash = entry.compute_hash();
         let head_sig = self.signer.sign(&head_message(&self.store_id, entry.seq, &entry.hash)).to_bytes();
@@ -260,8 +413,8 @@ impl AuditLog {
                 entry.principal,
                 entry.action,
                 entry.camera,
-                entry.footage.map(|f| f.0 .0),
-                entry.footage.map(|f| f.1 .0),
+                entry.footage_start.map(|t| t.0),
+                entry.footage_end.map(|t| t.0),
                 entry.outcome,
                 entry.reason,
                 entry.case,
@@ -291,6 +444,7 @@ impl AuditLog {
         }
         tx.commit().ctx("append to audit log")?;
         self.head = (entry.seq, entry.hash);
+        self.head_signature = Some(head_sig);
         Ok(entry)
     }
 
@@ -305,8 +459,11 @@ impl AuditLog {
             "SELECT {ENTRY_COLUMNS} FROM entries WHERE (?1 IS NULL OR camera = ?1) AND ts_ns >= ?2 ORDER BY seq LIMIT ?3"
         );
         let mut st = self.conn.prepare_cached(&sql).ctx("read audit log")?;
+        let v2_from = self.v2_from;
         let rows = st
-            .query_map(params![camera, since.map_or(i64::MIN, |t| t.0), limit as i64], entry_from_row)
+            .query_map(params![camera, since.map_or(i64::MIN, |t| t.0), limit as i64], |r| {
+                entry_from_row(r, v2_from)
+            })
             .ctx("read audit log")?;
         rows.collect::<rusqlite::Result<_>>().ctx("read audit log")
     }
@@ -316,7 +473,7 @@ impl AuditLog {
             .query_row(
                 &format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE seq = ?1"),
                 [seq as i64],
-                entry_from_row,
+                |r| entry_from_row(r, self.v2_from),
             )
             .optional()
             .ctx("read audit log")
@@ -325,144 +482,6 @@ impl AuditLog {
 
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// Outcome of `verify`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AuditVerification {
-    pub entries: u64,
-    pub checkpoints: u64,
-    pub head: Option<(u64, [u8; 32])>,
-    /// The first broken entry (sequence number, what is wrong); None when sound.
-    pub problem: Option<(u64, String)>,
-}
-
-/// Recomputes the chain and checks every checkpoint and the signed head
-/// against `public_key`. Reads the file only; needs no master key.
-pub fn verify(path: &Path, public_key: &VerifyingKey) -> Result<AuditVerification> {
-    if !path.exists() {
-        return Err(Error::NotAStore { path: path.to_path_buf(), detail: "no audit log".into() });
-    }
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .ctx(&format!("open {}", path.display()))?;
-    let mut out = AuditVerification::default();
-    let fail = |out: &mut AuditVerification, seq: u64, detail: String| {
-        if out.problem.is_none() {
-            out.problem = Some((seq, detail));
-        }
-    };
-    let store_id: String =
-        match conn.query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| r.get(0)) {
-            Ok(v) => v,
-            Err(e) => {
-                out.problem = Some((0, format!("the audit log's metadata is unreadable: {e}")));
-                return Ok(out);
-            }
-        };
-    let mut prev = (0u64, [0u8; 32]);
-    let read = (|| -> rusqlite::Result<()> {
-        let mut st = conn.prepare(&format!("SELECT {ENTRY_COLUMNS} FROM entries ORDER BY seq"))?;
-        let mut rows = st.query([])?;
-        while let Some(row) = rows.next()? {
-            let e = match entry_from_row(row) {
-                Ok(e) => e,
-                Err(err) => {
-                    fail(&mut out, prev.0 + 1, format!("entry after {} is unreadable: {err}", prev.0));
-                    break;
-                }
-            };
-            out.entries += 1;
-            if e.seq != prev.0 + 1 {
-                fail(
-                    &mut out,
-                    e.seq,
-                    format!("entry {} follows entry {}: entries are missing or reordered", e.seq, prev.0),
-                );
-            } else if e.prev_hash != prev.1 {
-                fail(
-                    &mut out,
-                    e.seq,
-                    format!(
-                        "entry {} does not chain to entry {} (an entry was removed, reordered or altered)",
-                        e.seq, prev.0
-                    ),
-                );
-            } else if e.compute_hash() != e.hash {
-                fail(
-                    &mut out,
-                    e.seq,
-                    format!("entry {} was altered: its content does not match its hash", e.seq),
-                );
-            }
-            prev = (e.seq, e.hash);
-        }
-        Ok(())
-    })();
-    if let Err(e) = read {
-        fail(&mut out, prev.0 + 1, format!("the audit log is unreadable after entry {}: {e}", prev.0));
-    }
-    // Checkpoints: each names an entry and its hash, signed.
-    let checkpoints: Vec<(u64, [u8; 32], i64, Vec<u8>)> = conn
-        .prepare("SELECT seq, head_hash, ts_ns, signature FROM checkpoints ORDER BY seq")
-        .and_then(|mut st| {
-            st.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, hash32(r.get(1)?), r.get(2)?, r.get(3)?)))?
-                .collect()
-        })
-        .unwrap_or_default();
-    for (seq, hash, ts, sig) in &checkpoints {
-        out.checkpoints += 1;
-        let signed = ed25519_dalek::Signature::from_slice(sig).ok().is_some_and(|s| {
-            public_key.verify(&checkpoint_message(&store_id, *seq, hash, Timestamp(*ts)), &s).is_ok()
-        });
-        if !signed {
-            fail(&mut out, *seq, format!("checkpoint at entry {seq} has a bad signature"));
-        } else if *seq > prev.0 {
-            fail(&mut out, prev.0 + 1, format!("the log ends at entry {} but a signed checkpoint records {seq} entries: it was truncated", prev.0));
-        } else {
-            let at: Option<Vec<u8>> = conn
-                .query_row("SELECT hash FROM entries WHERE seq = ?1", [*seq as i64], |r| r.get(0))
-                .optional()
-                .ok()
-                .flatten();
-            if at.map(hash32) != Some(*hash) {
-                fail(
-                    &mut out,
-                    *seq,
-                    format!("entry {seq} differs from what signed checkpoint {seq} recorded"),
-                );
-            }
-        }
-    }
-    // The head: signed after every append, so trailing entries cannot vanish.
-    let head: Option<(u64, [u8; 32], Vec<u8>)> = conn
-        .query_row("SELECT seq, hash, signature FROM head WHERE id = 1", [], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, hash32(r.get(1)?), r.get(2)?))
-        })
-        .optional()
-        .ok()
-        .flatten();
-    match head {
-        None if prev.0 > 0 => fail(&mut out, prev.0, "the signed head record is missing".into()),
-        None => {}
-        Some((seq, hash, sig)) => {
-            let signed = ed25519_dalek::Signature::from_slice(&sig)
-                .ok()
-                .is_some_and(|s| public_key.verify(&head_message(&store_id, seq, &hash), &s).is_ok());
-            if !signed {
-                fail(&mut out, seq, "the head record's signature does not verify".into());
-            } else if seq > prev.0 {
-                fail(&mut out, prev.0 + 1, format!("the log ends at entry {} but its signed head records {seq} entries: entries after {} were removed", prev.0, prev.0));
-            } else if (seq, hash) != prev {
-                fail(
-                    &mut out,
-                    seq,
-                    format!("the signed head records entry {seq}, but the log's last entry is {}", prev.0),
-                );
-            }
-            out.head = Some((seq, hash));
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -485,27 +504,43 @@ mod tests {
     }
 
     fn log_with(n: u64) -> (tempfile::TempDir, PathBuf) {
+        let (dir, path, _) = log_recording(n);
+        (dir, path)
+    }
+
+    /// A log of `n` entries and the head a keystore would hold for it
+    /// (recorded the way the store records it: first entry, checkpoints, close).
+    fn log_recording(n: u64) -> (tempfile::TempDir, PathBuf, Option<AuditHeadRecord>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(AUDIT_FILE);
-        let mut log = AuditLog::open(&path, "store-1", key()).unwrap();
+        let mut log = AuditLog::open(&path, "store-1", key(), None).unwrap();
+        let mut recorded = None;
         for i in 0..n {
             log.append(entry(i)).unwrap();
+            if let Some(h) = log.head_due_for_recording() {
+                log.mark_recorded(h.seq);
+                recorded = Some(h);
+            }
         }
-        (dir, path)
+        (dir, path, recorded)
+    }
+
+    fn verify_plain(path: &Path) -> AuditVerification {
+        verify(path, &key().verifying_key(), None).unwrap()
     }
 
     #[test]
     fn sound_log_verifies() {
         let (_d, path) = log_with(250);
-        let v = verify(&path, &key().verifying_key()).unwrap();
+        let v = verify_plain(&path);
         assert_eq!((v.entries, v.checkpoints, v.problem), (250, 2, None));
         let other = SigningKey::from_bytes(&[8; 32]).verifying_key();
-        assert!(verify(&path, &other).unwrap().problem.is_some(), "a wrong key must not verify");
+        assert!(verify(&path, &other, None).unwrap().problem.is_some(), "a wrong key must not verify");
     }
 
     fn tamper(path: &Path, sql: &str) -> Option<(u64, String)> {
         Connection::open(path).unwrap().execute_batch(sql).unwrap();
-        verify(path, &key().verifying_key()).unwrap().problem
+        verify_plain(path).problem
     }
 
     #[test]
@@ -531,14 +566,135 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_footage_bound_is_covered() {
+        // Entries without footage, then one bound set by hand: the old hash
+        // (version 1) read such a row as "no footage" and still matched.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut log = AuditLog::open(&path, "store-1", key(), None).unwrap();
+        for i in 0..3 {
+            log.append(NewEntry { footage: None, ..entry(i) }).unwrap();
+        }
+        drop(log);
+        for (column, seq) in [("footage_start", 2), ("footage_end", 3)] {
+            let p = tamper(&path, &format!("UPDATE entries SET {column} = 12345 WHERE seq = {seq}"));
+            assert_eq!(p.map(|p| p.0), Some(2), "{column}");
+        }
+    }
+
+    #[test]
+    fn version_1_entries_still_verify_and_a_lone_bound_there_is_flagged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut log = AuditLog::open(&path, "store-1", key(), None).unwrap();
+        // Make it a schema-1 log as older builds wrote it: every entry version 1.
+        log.conn
+            .execute_batch("DELETE FROM meta WHERE key = 'hash_v2_from'; UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+            .unwrap();
+        log.v2_from = u64::MAX;
+        for i in 0..3 {
+            log.append(NewEntry { footage: if i == 1 { None } else { entry(i).footage }, ..entry(i) }).unwrap();
+        }
+        drop(log);
+        assert_eq!(verify_plain(&path).problem, None);
+        // Reopening upgrades: new entries use version 2, old ones still verify.
+        let mut log = AuditLog::open(&path, "store-1", key(), None).unwrap();
+        assert_eq!(log.v2_from, 4);
+        assert_eq!(log.append(entry(3)).unwrap().hash_version, 2);
+        drop(log);
+        assert_eq!(verify_plain(&path).problem, None);
+        let p = tamper(&path, "UPDATE entries SET footage_end = 7 WHERE seq = 2").unwrap();
+        assert_eq!(p.0, 2);
+        assert!(p.1.contains("single footage bound"), "{p:?}");
+    }
+
+    #[test]
     fn reopening_continues_the_chain() {
         let (dir, path) = log_with(5);
-        let mut log = AuditLog::open(&path, "store-1", key()).unwrap();
+        let mut log = AuditLog::open(&path, "store-1", key(), None).unwrap();
         assert_eq!(log.head().0, 5);
         log.append(entry(5)).unwrap();
         drop(log);
-        assert_eq!(verify(&path, &key().verifying_key()).unwrap().entries, 6);
-        assert!(AuditLog::open(&path, "store-2", key()).is_err());
+        assert_eq!(verify_plain(&path).entries, 6);
+        assert!(AuditLog::open(&path, "store-2", key(), None).is_err());
         drop(dir);
+    }
+
+    #[test]
+    fn heads_are_due_at_the_first_entry_and_at_checkpoints() {
+        let (_d, _p, recorded) = log_recording(99);
+        assert_eq!(recorded.map(|h| h.seq), Some(1));
+        let (_d, _p, recorded) = log_recording(250);
+        assert_eq!(recorded.map(|h| h.seq), Some(200));
+    }
+
+    fn refused(path: &Path, recorded: &AuditHeadRecord) -> String {
+        match AuditLog::open(path, "store-1", key(), Some(recorded)) {
+            Err(Error::Damaged { detail, .. }) => detail,
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("the log was accepted"),
+        }
+    }
+
+    #[test]
+    fn open_refuses_a_log_cut_below_the_recorded_head() {
+        // Entries after the last checkpoint deleted, and the checkpoints and
+        // the head row with them: the file alone looks sound.
+        let (_d, path, recorded) = log_recording(150);
+        let recorded = recorded.unwrap();
+        assert_eq!(recorded.seq, 100);
+        let mut log = AuditLog::open(&path, "store-1", key(), Some(&recorded)).unwrap();
+        let head = log.unrecorded_head().unwrap(); // what close records
+        log.mark_recorded(head.seq);
+        drop(log);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("DELETE FROM entries WHERE seq > 40; DELETE FROM checkpoints; DELETE FROM head")
+            .unwrap();
+        // The file alone sees only a missing head row, not that 110 entries went.
+        assert_eq!(verify_plain(&path).problem.map(|p| p.0), Some(40));
+        let detail = refused(&path, &head);
+        assert!(detail.contains("entries 41..150 were removed"), "{detail}");
+        let v = verify(&path, &key().verifying_key(), Some(&head)).unwrap();
+        assert_eq!(v.problem.map(|p| p.0), Some(41));
+        assert_eq!(v.recorded_head, Some(150));
+    }
+
+    #[test]
+    fn open_refuses_a_missing_or_emptied_log() {
+        let (_d, path, recorded) = log_recording(3);
+        let recorded = recorded.unwrap();
+        Connection::open(&path).unwrap().execute_batch("DELETE FROM entries; DELETE FROM head").unwrap();
+        assert!(refused(&path, &recorded).contains("removed"));
+        std::fs::remove_file(&path).unwrap();
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        assert!(refused(&path, &recorded).contains("missing or empty"));
+        assert!(!path.exists(), "refusing must not create the file");
+        std::fs::write(&path, b"").unwrap();
+        assert!(refused(&path, &recorded).contains("missing or empty"));
+    }
+
+    #[test]
+    fn open_refuses_altered_entries_after_the_recorded_head() {
+        let (_d, path, recorded) = log_recording(10);
+        let recorded = recorded.unwrap();
+        assert_eq!(recorded.seq, 1);
+        Connection::open(&path).unwrap().execute_batch("UPDATE entries SET reason = 'x' WHERE seq = 7").unwrap();
+        assert!(refused(&path, &recorded).contains("entry 7"));
+        // A recorded head that is not the store's is refused as such.
+        let (_d, path, recorded) = log_recording(10);
+        let forged = AuditHeadRecord { signature: [0; 64], ..recorded.unwrap() };
+        assert!(refused(&path, &forged).contains("bad signature"));
+    }
+
+    #[test]
+    fn open_accepts_entries_appended_after_the_recorded_head() {
+        // A crash after appends that were not recorded yet is normal.
+        let (_d, path, recorded) = log_recording(42);
+        let log = AuditLog::open(&path, "store-1", key(), recorded.as_ref()).unwrap();
+        assert_eq!(log.head().0, 42);
+        assert_eq!(log.unrecorded_head().map(|h| h.seq), Some(42));
     }
 }

@@ -1,12 +1,14 @@
-//! The audit log: `_core.Store`'s audit methods (record, read, verify) and
-//! `_core.verify_audit_log`, which checks a log file without the store.
+//! The audit log: `_core.Store`'s audit methods (record, read, verify),
+//! `_core.verify_audit_log`, which checks a log file with a pinned public
+//! key, and `_core.verify_store_audit_log`, which checks a store's log with
+//! its master key without opening the store.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::access::audit::{AuditEntry, AuditVerification, NewEntry};
 use crate::error::Error;
-use crate::py::convert::optional_range;
+use crate::py::convert::{key_arg, optional_range};
 use crate::py::errors::{to_py, IntoPyResult};
 use crate::py::store::PyStore;
 use crate::time::Timestamp;
@@ -18,8 +20,8 @@ fn entry_dict<'py>(py: Python<'py>, e: &AuditEntry) -> PyResult<Bound<'py, PyDic
     d.set_item("principal", &e.principal)?;
     d.set_item("action", &e.action)?;
     d.set_item("camera", &e.camera)?;
-    d.set_item("start", e.footage.map(|f| f.0 .0))?;
-    d.set_item("end", e.footage.map(|f| f.1 .0))?;
+    d.set_item("start", e.footage_start.map(|t| t.0))?;
+    d.set_item("end", e.footage_end.map(|t| t.0))?;
     d.set_item("outcome", &e.outcome)?;
     d.set_item("reason", &e.reason)?;
     d.set_item("case", &e.case)?;
@@ -36,13 +38,15 @@ fn verification_dict<'py>(py: Python<'py>, v: &AuditVerification) -> PyResult<Bo
     d.set_item("checkpoints", v.checkpoints)?;
     d.set_item("head_seq", v.head.map(|h| h.0))?;
     d.set_item("head_hash", v.head.map(|h| PyBytes::new(py, &h.1)))?;
+    d.set_item("recorded_head_seq", v.recorded_head)?;
     d.set_item("problem_seq", v.problem.as_ref().map(|p| p.0))?;
     d.set_item("problem", v.problem.as_ref().map(|p| p.1.clone()))?;
     Ok(d)
 }
 
 /// Verifies an audit log file against a pinned Ed25519 public key, without
-/// opening the store (no master key needed).
+/// opening the store (no master key needed), and against the head recorded
+/// in the keystore beside it when there is one.
 #[pyfunction]
 pub fn verify_audit_log<'py>(
     py: Python<'py>,
@@ -53,7 +57,20 @@ pub fn verify_audit_log<'py>(
         public_key.try_into().map_err(|_| to_py(py, Error::invalid("an Ed25519 public key is 32 bytes")))?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
         .map_err(|_| to_py(py, Error::invalid("not a valid Ed25519 public key")))?;
-    let v = py.detach(|| crate::access::audit::verify(&path, &key)).py(py)?;
+    let v = py.detach(|| crate::access::audit::verify_with_keystore_beside(&path, &key)).py(py)?;
+    verification_dict(py, &v)
+}
+
+/// Verifies the audit log of the store at `root` against the store's own
+/// key and the head its keystore recorded, without opening the store.
+#[pyfunction]
+pub fn verify_store_audit_log<'py>(
+    py: Python<'py>,
+    root: std::path::PathBuf,
+    key: &[u8],
+) -> PyResult<Bound<'py, PyDict>> {
+    let master = key_arg(py, key)?;
+    let v = py.detach(|| crate::access::audit::verify_store_log(&root, &master)).py(py)?;
     verification_dict(py, &v)
 }
 

@@ -59,6 +59,7 @@ const CLASSES: &[(&str, &str, Builtin, &str)] = &[
     (BASE, "", Builtin::None, "Base class of every vidvault error.\n\nEvery error carries a message saying what failed, where, and what to do;\nthe structured parts (camera, path, offset, pid, ...) are attributes as\nwell, so a service can react without parsing text. ``hint`` is the what-to-do\npart alone (None when there is nothing to add)."),
     ("WrongKeyError", BASE, Builtin::KeyError, "The master key does not open the store (attribute: ``path``)."),
     ("CorruptSegmentError", BASE, Builtin::None, "Stored bytes fail their checksum or authentication.\n\nAttributes: ``camera``, ``path`` (segment file), ``offset`` (byte offset)."),
+    ("StoreDamagedError", BASE, Builtin::None, "The keystore or the audit log is damaged, or disagrees with what the store\nrecorded; nothing was changed (``path``, ``offset``: None when not about one byte)."),
     ("StoreLockedError", BASE, Builtin::None, "Another process holds the store open for writing (``pid``, ``path``)."),
     ("NotAStoreError", BASE, Builtin::None, "The path is not a vidvault store (``path``)."),
     ("StoreExistsError", BASE, Builtin::FileExistsError, "A store already exists where one was to be created (``path``)."),
@@ -220,6 +221,11 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             kwargs.set_item("path", path.to_string_lossy().to_string())?;
             kwargs.set_item("offset", offset)?;
             "CorruptSegmentError"
+        }
+        Error::Damaged { path, offset, .. } => {
+            kwargs.set_item("path", path.to_string_lossy().to_string())?;
+            kwargs.set_item("offset", offset)?;
+            "StoreDamagedError"
         }
         Error::Locked { path, pid } => {
             kwargs.set_item("path", path.to_string_lossy().to_string())?;

@@ -201,6 +201,7 @@ impl Store {
     pub fn audit_verify(&self) -> Result<AuditVerification> {
         let key = self.signing_key(EXPORT_SIGNING_KEY)?.verifying_key();
         let path = self.shared().audit_log().path().to_path_buf();
-        audit::verify(&path, &key)
+        let recorded = self.shared().keystore_guard().audit_head().cloned();
+        audit::verify(&path, &key, recorded.as_ref())
     }
 }

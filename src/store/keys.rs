@@ -10,7 +10,6 @@ use crate::store::Store;
 
 impl Store {
     pub(crate) fn signing_key(&self, name: &str) -> Result<ed25519_dalek::SigningKey> {
-        let _io = self.shared().keystore_io_guard(); // it may create (write) the key
         self.shared().keystore_guard().signing_key(name)
     }
 

@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::access::audit::{AuditLog, AUDIT_FILE};
+use crate::access::audit::{AuditLog, NewEntry, AUDIT_FILE, DONE};
 use crate::camera::validate_camera_id;
 use crate::catalog::{CameraRow, Catalog, SegmentRow, SegmentState};
 use crate::crypto::SecretKey;
@@ -99,8 +99,8 @@ impl Store {
         let lock = StoreLock::acquire(root)?;
         let store_id = *uuid::Uuid::new_v4().as_bytes();
         let mut keystore = Keystore::create(&root.join(KEYSTORE_FILE), store_id, master.clone())?;
-        keystore.signing_key(EXPORT_SIGNING_KEY)?;
-        keystore.signing_key(ADMIN_SIGNING_KEY)?;
+        keystore.create_signing_key(EXPORT_SIGNING_KEY)?;
+        keystore.create_signing_key(ADMIN_SIGNING_KEY)?;
         drop(keystore);
         Catalog::create(&root.join(CATALOG_FILE), &uuid_string(&store_id))?;
         fsutil::create_dir_all_durable(&root.join("segments"))?;
@@ -147,10 +147,10 @@ impl Store {
         let mut catalog = Catalog::open(&catalog_path, &id_text)?;
         let recovered = recover_open_segments(root, &mut catalog, &mut keystore, options.gap_threshold_ns)?;
         mirror::refresh_all(root, &catalog)?;
-        // Stores created before grants existed get their admin key now.
-        keystore.signing_key(ADMIN_SIGNING_KEY)?;
-        let audit =
-            AuditLog::open(&root.join(AUDIT_FILE), &id_text, keystore.signing_key(EXPORT_SIGNING_KEY)?)?;
+        let mut notes: Vec<String> = keystore.recovery().map(str::to_string).into_iter().collect();
+        keystore.signing_key(EXPORT_SIGNING_KEY)?; // missing: an error, never a new key
+        notes.extend(ensure_admin_key(root, &mut keystore)?);
+        let audit = open_audit_log(root, &id_text, &mut keystore)?;
         let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared::new(
             options,
@@ -166,6 +166,15 @@ impl Store {
                 reclaim: Box::new(pressure::reclaim),
             },
         )?);
+        for note in notes {
+            shared.audit(NewEntry {
+                principal: "vidvault".into(),
+                action: "keystore_recovery".into(),
+                outcome: DONE.into(),
+                reason: note,
+                ..NewEntry::default()
+            })?;
+        }
         // Keys of days a crash-interrupted deletion emptied.
         sweep::shred_unused_keys(&shared)?;
         pressure::ensure_reserve(root)?;
@@ -399,6 +408,10 @@ impl Store {
         if let Some(janitor) = lock(&self.janitor).take() {
             janitor.stop();
         }
+        // The audit head goes to the keystore, outside the log it protects.
+        if let Err(e) = self.shared.record_latest_audit_head() {
+            first_err.get_or_insert(e);
+        }
         // Fold the WALs back so the databases are whole files once closed.
         // Best effort: on a full disk the WAL simply stays, losing nothing.
         let _ = self.shared.catalog_for_io().checkpoint();
@@ -412,6 +425,40 @@ impl Drop for Store {
     fn drop(&mut self) {
         let _ = self.close();
     }
+}
+
+/// Stores created before grants existed (they had no audit log either) get
+/// their admin key now, and the log says so. A store that has an audit log
+/// had the key: its absence is damage, and no new key is made.
+fn ensure_admin_key(root: &Path, keystore: &mut Keystore) -> Result<Option<String>> {
+    if keystore.has_secret(ADMIN_SIGNING_KEY) {
+        return Ok(None);
+    }
+    if root.join(AUDIT_FILE).exists() {
+        return Err(Error::Damaged {
+            path: keystore.path().to_path_buf(),
+            offset: None,
+            detail: format!(
+                "the keystore has no signing key {ADMIN_SIGNING_KEY:?}, though the store has an audit log and so \
+                 had one; nothing was created in its place: restore keys.vvk from a backup of this store"
+            ),
+        });
+    }
+    keystore.create_signing_key(ADMIN_SIGNING_KEY)?;
+    Ok(Some("created the admin signing key (grant tokens): this store predates grants".into()))
+}
+
+/// Opens the audit log against the head the keystore recorded (refusing a
+/// log cut below it), then records the log's current head there.
+fn open_audit_log(root: &Path, id_text: &str, keystore: &mut Keystore) -> Result<AuditLog> {
+    let signer = keystore.signing_key(EXPORT_SIGNING_KEY)?;
+    let mut audit = AuditLog::open(&root.join(AUDIT_FILE), id_text, signer, keystore.audit_head())?;
+    if let Some(head) = audit.unrecorded_head() {
+        let seq = head.seq;
+        keystore.record_audit_head(head)?;
+        audit.mark_recorded(seq);
+    }
+    Ok(audit)
 }
 
 fn uuid_string(id: &[u8; 16]) -> String {

@@ -22,7 +22,7 @@ use crate::access::audit::{AuditEntry, AuditLog, NewEntry};
 use crate::catalog::{Catalog, SegmentRow, SegmentState};
 use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
-use crate::keys::Keystore;
+use crate::keys::{AuditHeadRecord, Keystore};
 use crate::segment::reader::{SegmentFile, SegmentMeta};
 use crate::store::row_file;
 use crate::time::NANOS_PER_SECOND;
@@ -311,9 +311,35 @@ impl Shared {
         lock(&self.alarm).clone()
     }
 
-    /// Appends to the audit log.
+    /// Appends to the audit log, and records its head in the keystore when
+    /// one is due (access/audit.rs says when).
     pub fn audit(&self, entry: NewEntry) -> Result<AuditEntry> {
-        lock(&self.audit).append(entry)
+        let (entry, due) = {
+            let mut log = lock(&self.audit);
+            let entry = log.append(entry)?;
+            (entry, log.head_due_for_recording())
+        };
+        if let Some(head) = due {
+            self.record_audit_head(head)?;
+        }
+        Ok(entry)
+    }
+
+    /// Records the audit log's newest head in the keystore if it is not yet
+    /// (on close). The audit lock is not held meanwhile (it is a leaf lock).
+    pub fn record_latest_audit_head(&self) -> Result<()> {
+        let head = lock(&self.audit).unrecorded_head();
+        head.map_or(Ok(()), |h| self.record_audit_head(h))
+    }
+
+    fn record_audit_head(&self, head: AuditHeadRecord) -> Result<()> {
+        let seq = head.seq;
+        {
+            let _io = self.keystore_io_guard();
+            lock(&self.keystore).record_audit_head(head)?;
+        }
+        lock(&self.audit).mark_recorded(seq);
+        Ok(())
     }
 
     pub fn audit_log(&self) -> MutexGuard<'_, AuditLog> {

@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..audit import verify_audit_log
-from ..keys import load_public_key
+from ..audit import verify_audit_log, verify_store_audit_log
+from ..keys import load_key, load_public_key
 from ..timeutil import iso, to_ns
 from .args import add_session_args, grants_from, open_store, with_store
 
@@ -55,15 +55,17 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         report = verify_audit_log(Path(args.store) / "audit.sqlite", load_public_key(args.public_key))
         against = f"the pinned key in {args.public_key}"
     else:
-        with open_store(args) as store:
-            report = store.audit_verify()
-        against = "the store's own key (opened with the master key)"
+        report = verify_store_audit_log(args.store, load_key(args.key_file))
+        against = "the store's own key (read with the master key)"
     if args.json:
         print(json.dumps({**report.__dict__, "ok": report.ok,
                           "head_hash": report.head_hash.hex() if report.head_hash else None}, indent=2))
     elif report.ok:
+        recorded = (f"reaches the head the keystore recorded (entry {report.recorded_head_seq})"
+                    if report.recorded_head_seq is not None else "no head recorded in a keystore beside it")
         print(f"audit log OK: {report.entries} entries, {report.checkpoints} signed checkpoints, "
-              f"head {report.head_seq} {report.head_hash.hex() if report.head_hash else '-'}; verified against {against}")
+              f"head {report.head_seq} {report.head_hash.hex() if report.head_hash else '-'}; {recorded}; "
+              f"verified against {against}")
     else:
         print(f"audit log BROKEN at entry {report.problem_seq}: {report.problem}", file=sys.stderr)
     return 0 if report.ok else 1
