@@ -15,7 +15,7 @@
 //! STORE/segments/CAMERA/camera.json   mirror of the camera's labels and retention
 //! STORE/segments/CAMERA/YYYY-MM-DD/ID.vvs   segment files (segment/)
 //! STORE/tombstones.jsonl              journal of segments retention deleted (store/mirror.rs)
-//! STORE/reserve.bin                   4 MiB given back when the disk fills (store/pressure.rs)
+//! STORE/reserve.bin                   4 MiB given back when the disk fills (store/reserve.rs)
 //! STORE/audit.sqlite                  hash-chained, signed audit log (access/audit.rs)
 //! STORE/quarantine/                   damaged files moved aside, never deleted
 //! ```
@@ -31,6 +31,7 @@ pub mod mirror;
 pub mod pressure;
 pub mod read;
 pub mod recovery;
+mod reserve;
 mod retention;
 mod row_file;
 pub(crate) mod shared;
@@ -177,7 +178,7 @@ impl Store {
         }
         // Keys of days a crash-interrupted deletion emptied.
         sweep::shred_unused_keys(&shared)?;
-        pressure::ensure_reserve(root)?;
+        reserve::ensure_reserve(root)?;
         let gc = GroupCommit::start(Arc::downgrade(&shared), jobs_tx, jobs_rx)?;
         let janitor = Janitor::start(Arc::downgrade(&shared))?;
         Ok(Store {

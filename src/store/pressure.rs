@@ -6,53 +6,15 @@
 //! `StorageFull` when the disk finally refuses writes. It never stops
 //! recording silently: other recorders have lost days of evidence that way.
 
-use std::fs::OpenOptions;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
 use crate::faults::{self, Op};
 use crate::fsutil;
 use crate::store::shared::Shared;
+use crate::store::reserve::{ensure_reserve, release_reserve, RESERVE_BYTES};
 use crate::store::sweep;
 use crate::time::Timestamp;
-
-/// A preallocated file whose space is given back the moment the disk fills:
-/// deleting footage needs a little space itself (the tombstone journal, the
-/// catalog's WAL), and a completely full disk would otherwise deadlock the
-/// very sweep that frees it.
-pub const RESERVE_FILE: &str = "reserve.bin";
-pub const RESERVE_BYTES: u64 = 4 << 20;
-
-/// Creates the reserve if it is missing and there is room for it.
-pub(crate) fn ensure_reserve(root: &Path) -> Result<()> {
-    let path = root.join(RESERVE_FILE);
-    if path.metadata().is_ok_and(|m| m.len() == RESERVE_BYTES) {
-        return Ok(());
-    }
-    let open = || OpenOptions::new().write(true).create(true).truncate(true).open(&path);
-    let f = faults::check(Op::Write).and_then(|()| open()).ctx("create", &path)?;
-    let rc = match faults::check(Op::Write) {
-        Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
-        // SAFETY: a valid descriptor; posix_fallocate allocates real blocks
-        // (set_len would leave a sparse file that reserves nothing).
-        Ok(()) => unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, RESERVE_BYTES as libc::off_t) },
-    };
-    if rc != 0 {
-        drop(f);
-        let _ = std::fs::remove_file(&path);
-        if rc == libc::ENOSPC {
-            return Ok(()); // no room yet; a later check retries
-        }
-        return Err(Error::io("allocate", &path, std::io::Error::from_raw_os_error(rc)));
-    }
-    fsutil::fsync_file(&f, &path)?;
-    fsutil::fsync_dir(root)
-}
-
-fn release_reserve(root: &Path) -> Result<()> {
-    fsutil::remove_file_durable(&root.join(RESERVE_FILE))
-}
 
 /// Free space, the threshold, and the alarm if one is raised.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,10 +57,12 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     let needed = floor + floor / 10 + RESERVE_BYTES - free;
     release_reserve(&shared.root)?;
     let report = sweep::run(shared, Timestamp::now(), false, Some(needed), "disk-pressure")?;
+    // The reserve comes back whenever its space is free, even below the
+    // floor: recording then meets a full disk with it still in place, so the
+    // audit entry of a retrieval (store/shared.rs) and the next sweep can
+    // still be written.
+    ensure_reserve(&shared.root)?;
     let (free_after, _) = disk_space(&shared.root)?;
-    if free_after >= floor + RESERVE_BYTES {
-        ensure_reserve(&shared.root)?;
-    }
     if free_after < floor {
         let (held, young) = report.undeletable_bytes;
         shared.set_alarm(Some(format!(

@@ -24,6 +24,7 @@ use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
 use crate::keys::{AuditHeadRecord, Keystore};
 use crate::segment::reader::{SegmentFile, SegmentMeta};
+use crate::store::reserve;
 use crate::store::row_file;
 use crate::time::NANOS_PER_SECOND;
 
@@ -316,7 +317,16 @@ impl Shared {
     pub fn audit(&self, entry: NewEntry) -> Result<AuditEntry> {
         let (entry, due) = {
             let mut log = lock(&self.audit);
-            let entry = log.append(entry)?;
+            let entry = match log.append(entry.clone()) {
+                // A full disk must not lock operators out of footage that is
+                // already stored: the reserve is given back for the entry,
+                // and disk pressure re-creates it once there is room.
+                Err(e) if e.is_disk_full() => {
+                    reserve::release_reserve(&self.root)?;
+                    log.append(entry)?
+                }
+                other => other?,
+            };
             (entry, log.head_due_for_recording())
         };
         if let Some(head) = due {
