@@ -161,14 +161,17 @@ struct OptionArg<'a, 'py> {
 impl<'py> OptionArg<'_, 'py> {
     fn invalid(&self, rule: &str) -> PyErr {
         let shown = self.value.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
-        to_py(self.value.py(), Error::invalid(format!("store option {} must be {rule}, got {shown}", self.name)))
+        to_py(
+            self.value.py(),
+            Error::invalid(format!("store option {} must be {rule}, got {shown}", self.name)),
+        )
     }
 
     /// Seconds as a float: finite, > 0 (>= 0 with `zero_ok`) and <= `max`.
     fn seconds(&self, max: f64, zero_ok: bool) -> PyResult<f64> {
         let rule = format!(
-            "a number of seconds {} 0 and at most {max}",
-            if zero_ok { "at least" } else { "greater than" }
+            "{} (a finite number of seconds, at most {max})",
+            if zero_ok { "at least 0" } else { "positive" }
         );
         let x: f64 = self.value.extract().map_err(|_| self.invalid(&rule))?;
         let low_ok = if zero_ok { x >= 0.0 } else { x > 0.0 };
@@ -232,7 +235,11 @@ pub fn store_options(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyRe
             "index_cache" => o.index_cache = arg.count(1usize, MAX_CACHE_ENTRIES)?,
             "pressure_interval" => o.pressure_interval = arg.duration(MAX_PERIOD_S)?,
             "commit_mode" => {
-                o.commit = match v.extract::<String>().map_err(|_| arg.invalid("\"syncfs\" or \"fdatasync\""))?.as_str() {
+                o.commit = match v
+                    .extract::<String>()
+                    .map_err(|_| arg.invalid("\"syncfs\" or \"fdatasync\""))?
+                    .as_str()
+                {
                     "syncfs" => CommitMode::Filesystem,
                     "fdatasync" => CommitMode::PerFile,
                     other => {

@@ -104,7 +104,9 @@ fn types(py: Python<'_>) -> PyResult<&Vec<Py<PyType>>> {
             } else {
                 let parent_class = CLASSES.iter().position(|c| c.0 == parent).and_then(|i| made.get(i));
                 let Some(parent_class) = parent_class else {
-                    return Err(PyRuntimeError::new_err(format!("{name}: parent {parent} is not declared before it")));
+                    return Err(PyRuntimeError::new_err(format!(
+                        "{name}: parent {parent} is not declared before it"
+                    )));
                 };
                 bases.push(parent_class.bind(py).clone());
             }

@@ -71,7 +71,9 @@ pub fn recover_segment(path: &Path, keys: &mut KekLookup, gap_threshold: i64) ->
     let discarded = file_len.saturating_sub(scan.valid_end);
     faults::check(Op::Write).and_then(|()| file.set_len(scan.valid_end)).ctx("truncate torn tail", path)?;
     let (summary, footer) = scan.writer.finish();
-    faults::check(Op::Write).and_then(|()| file.write_all_at(&footer, scan.valid_end)).ctx("write footer", path)?;
+    faults::check(Op::Write)
+        .and_then(|()| file.write_all_at(&footer, scan.valid_end))
+        .ctx("write footer", path)?;
     faults::check(Op::Fsync).and_then(|()| file.sync_all()).ctx("fsync segment", path)?;
     Ok(Recovery::Repaired { header, codec, summary, discarded_bytes: discarded, problem: scan.problem })
 }

@@ -335,7 +335,9 @@ mod tests {
         check_frame_time("cam", now.saturating_add(skew), now, skew).unwrap();
         for bad in [Timestamp(-1), Timestamp::MIN, now.saturating_add(skew + 1), Timestamp::MAX] {
             match check_frame_time("cam", bad, now, skew) {
-                Err(Error::InvalidArgument(m)) => assert!(m.contains("\"cam\"") && m.contains(&bad.0.to_string()), "{m}"),
+                Err(Error::InvalidArgument(m)) => {
+                    assert!(m.contains("\"cam\"") && m.contains(&bad.0.to_string()), "{m}")
+                }
                 other => panic!("{bad:?} accepted: {other:?}"),
             }
         }

@@ -135,7 +135,9 @@ pub fn append_tombstones(root: &Path, tombstones: &[Tombstone]) -> Result<()> {
         .open(&path)
         .map_err(|e| crate::error::Error::io("open", &path, e))?;
     use crate::faults::{check, Op};
-    check(Op::Write).and_then(|()| f.write_all(text.as_bytes())).map_err(|e| crate::error::Error::io("append to", &path, e))?;
+    check(Op::Write)
+        .and_then(|()| f.write_all(text.as_bytes()))
+        .map_err(|e| crate::error::Error::io("append to", &path, e))?;
     check(Op::Fsync).and_then(|()| f.sync_data()).map_err(|e| crate::error::Error::io("fsync", &path, e))?;
     if !existed {
         fsutil::fsync_dir(root)?;
