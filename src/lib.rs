@@ -15,6 +15,9 @@ pub mod catalog;
 pub mod crypto;
 pub mod error;
 pub mod fsutil;
+// Entry points for the fuzz targets and their corpus runner; not API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gaps;
 pub mod keys;
 pub mod redact;
