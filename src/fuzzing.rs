@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -62,6 +63,35 @@ impl Outcome {
 fn rejected(e: impl std::fmt::Display) -> Outcome {
     Outcome::Rejected(e.to_string())
 }
+
+// ---------------------------------------------------------------- findings
+
+/// A broken promise the fuzzer found and its owner has not fixed yet: checks
+/// named here do not panic, so a run can go on looking for other findings.
+/// Set by `set_known_open`, else from `VIDVAULT_FUZZ_KNOWN_OPEN` (comma
+/// separated ids; fuzz/run-all.sh passes fuzz/known-open.txt).
+static KNOWN_OPEN: OnceLock<HashSet<String>> = OnceLock::new();
+
+pub fn set_known_open(ids: &[&str]) {
+    let _ = KNOWN_OPEN.set(ids.iter().map(|s| s.to_string()).collect());
+}
+
+fn known_open() -> &'static HashSet<String> {
+    KNOWN_OPEN.get_or_init(|| {
+        let ids = std::env::var("VIDVAULT_FUZZ_KNOWN_OPEN").unwrap_or_default();
+        ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    })
+}
+
+/// Panics with `[id] message` unless `holds` or `id` is a known open finding.
+fn promise(id: &str, holds: bool, message: impl FnOnce() -> String) {
+    if !holds && !known_open().contains(id) {
+        panic!("[{id}] {}", message());
+    }
+}
+
+/// Records of a sealed segment served in another order or place than written.
+pub const RECORD_SUBSTITUTION: &str = "sealed-record-substitution";
 
 // ---------------------------------------------------------------- scratch files
 
@@ -168,13 +198,14 @@ fn read_in_order(seg: &SegmentFile) -> (Vec<Frame>, Result<()>) {
         match seg.read_frame_at(offset) {
             Ok(Some((frame, next))) => {
                 assert!(next > offset, "read_frame_at({offset}) returned next offset {next}");
-                assert_eq!(
-                    frame.meta.seq,
-                    frames.len() as u64,
-                    "segment {}: frame at offset {offset} is served in position {}",
-                    seg.id(),
-                    frames.len()
-                );
+                promise(RECORD_SUBSTITUTION, frame.meta.seq == frames.len() as u64, || {
+                    format!(
+                        "segment {}: frame {} (at offset {offset}) is served in position {}",
+                        seg.id(),
+                        frame.meta.seq,
+                        frames.len()
+                    )
+                });
                 frames.push(frame);
                 offset = next;
             }
@@ -193,11 +224,17 @@ fn seek_every_keyframe(seg: &SegmentFile, frames: &[Frame]) {
             assert!(seg.seal == SealState::Sealed, "an index entry built by scanning does not read");
             continue;
         };
-        assert_eq!(frame.meta.seq, entry.seq, "index entry at offset {} names another frame", entry.offset);
-        assert_eq!(frame.meta.ts, entry.ts, "index entry for frame {} has another time", entry.seq);
-        assert!(frame.meta.keyframe, "index entry for frame {} is not a keyframe", entry.seq);
+        let same = frame.meta.seq == entry.seq && frame.meta.ts == entry.ts && frame.meta.keyframe;
+        promise(RECORD_SUBSTITUTION, same, || {
+            format!(
+                "seek to index entry (frame {}, offset {}) serves frame {} (keyframe: {})",
+                entry.seq, entry.offset, frame.meta.seq, frame.meta.keyframe
+            )
+        });
         if let Some(f) = frames.get(entry.seq as usize) {
-            assert_eq!(f, &frame, "seek and sequential read disagree on frame {}", entry.seq);
+            promise(RECORD_SUBSTITUTION, f == &frame, || {
+                format!("seek and sequential read disagree on frame {}", entry.seq)
+            });
         }
     }
 }

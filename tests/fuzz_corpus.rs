@@ -30,18 +30,13 @@ fn mutations(target: &str) -> usize {
     }
 }
 
-/// Findings of the fuzz runs not fixed yet, by target and a fragment of the
-/// panic message; their minimized inputs are in fuzz/artifacts-found/. A
-/// mutation that trips one is counted, not failed, so `cargo test` still
-/// catches every new panic. Remove an entry once its owner fixes it and add
-/// the artifact to `fixed_findings_are_refused`.
-const KNOWN_OPEN: [(&str, &str); 3] = [
-    // segment/reader.rs: a record copied over another of a sealed segment is
-    // served (duplicated or reordered frames; seek lands on another frame).
-    ("segment", "is served in position"),
-    ("segment", "names another frame"),
-    ("segment", "seek and sequential read disagree"),
-];
+/// Findings of the fuzz runs not fixed yet (fuzz/known-open.txt): their
+/// checks are skipped, so `cargo test` still fails on every other panic.
+fn known_open() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/known-open.txt");
+    let text = fs::read_to_string(path).unwrap_or_default();
+    text.lines().filter_map(|l| l.split('#').next()).map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+}
 
 fn corpus_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target)
@@ -135,6 +130,8 @@ fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
 /// Runs `body` over the corpus of `target` (every file must be accepted,
 /// except those named `bad-*`) and then over mutations of it.
 fn run_target(target: &str, mut body: impl FnMut(&[u8]) -> Outcome) {
+    let open = known_open();
+    fuzzing::set_known_open(&open.iter().map(String::as_str).collect::<Vec<_>>());
     let files = corpus(target);
     for (name, bytes) in &files {
         let outcome = body(bytes);
@@ -146,7 +143,6 @@ fn run_target(target: &str, mut body: impl FnMut(&[u8]) -> Outcome) {
     }
     let mut rng = Rng(0x5EED_0000 ^ target.len() as u64 ^ (target.as_bytes()[0] as u64) << 32);
     let mut accepted = 0;
-    let mut known = 0;
     for i in 0..mutations(target) {
         let (name, input) = &files[i % files.len()];
         let other = &files[rng.below(files.len())].1;
@@ -156,18 +152,11 @@ fn run_target(target: &str, mut body: impl FnMut(&[u8]) -> Outcome) {
             Ok(outcome) => accepted += outcome.is_accepted() as usize,
             Err(panic) => {
                 let message = panic_message(&panic);
-                if KNOWN_OPEN.iter().any(|(t, m)| *t == target && message.contains(m)) {
-                    known += 1;
-                    continue;
-                }
                 let path = std::env::temp_dir().join(format!("vidvault-fuzz-{target}-mutation-{i}"));
                 fs::write(&path, &mutated).unwrap();
                 panic!("{target}: mutation {i} of {name} panicked ({message}); input saved to {}", path.display());
             }
         }
-    }
-    if known > 0 {
-        eprintln!("{target}: {known} mutations tripped findings still open (KNOWN_OPEN)");
     }
     // Mutations that are all refused at the first check test nothing deeper.
     assert!(accepted > 0, "{target}: no mutated input got past the first checks");
@@ -404,4 +393,31 @@ fn regenerate_corpus() {
         put("grant", &format!("payload-{}", g.principal), &[b"\x01", json.as_slice()].concat());
     }
     put("grant", "bad-unsigned", b"\0vvg1.e30.AAAA");
+}
+
+/// Replays fuzz/artifacts-found/<target>/<finding id>--<what>: each must still
+/// trip its finding. Run alone (the list of open findings is process-wide):
+/// `cargo test --test fuzz_corpus -- --ignored open_findings_reproduce`.
+#[test]
+#[ignore = "open findings fail by design; run by hand to reproduce them"]
+fn open_findings_reproduce() {
+    fuzzing::set_known_open(&[]);
+    let scratch = Scratch::new("findings").unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/artifacts-found");
+    for target in fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
+        for file in fs::read_dir(&target).unwrap().map(|e| e.unwrap().path()) {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let id = name.split("--").next().unwrap().to_string();
+            let data = fs::read(&file).unwrap();
+            let result = std::panic::catch_unwind(|| match target.file_name().unwrap().to_str().unwrap() {
+                "segment" => fuzzing::segment_reader(&scratch, &data),
+                "recovery" => fuzzing::recovery(&scratch, &data),
+                "keystore" => fuzzing::keystore(&scratch, &data),
+                _ => fuzzing::grant_token(&data),
+            });
+            let message = result.err().map(|p| panic_message(&p)).unwrap_or_default();
+            assert!(message.contains(&format!("[{id}]")), "{name}: expected finding [{id}], got {message:?}");
+            eprintln!("{name}: {message}");
+        }
+    }
 }
