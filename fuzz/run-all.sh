@@ -5,6 +5,7 @@
 #   fuzz/run-all.sh 100000 segment      # one target
 # Needs `cargo install cargo-fuzz` and a nightly toolchain. New inputs go to
 # fuzz/work/<target>/ (ignored by git); findings to fuzz/artifacts/<target>/.
+# MAX_TIME=SECONDS also stops each target after that long (a time-boxed run).
 # SANITIZER=address to build with ASan (slower; the default `none` still
 # catches panics, hangs via -timeout and memory blow-ups via -rss_limit_mb).
 set -euo pipefail
@@ -18,6 +19,8 @@ SANITIZER=${SANITIZER:-none}
 VIDVAULT_FUZZ_KNOWN_OPEN=$(sed -e 's/#.*//' known-open.txt | xargs | tr ' ' ',')
 export VIDVAULT_FUZZ_KNOWN_OPEN
 NICE=${NICE:-15}
+LIMIT=()
+[ -z "${MAX_TIME:-}" ] || LIMIT=(-max_total_time="$MAX_TIME")
 
 max_len() {
     case "$1" in
@@ -33,7 +36,7 @@ for t in "${TARGETS[@]}"; do
     log="logs/$t.log"
     echo "== $t: $RUNS runs (log: fuzz/$log)"
     nice -n "$NICE" cargo +nightly fuzz run -s "$SANITIZER" "$t" "work/$t" "corpus/$t" -- \
-        -runs="$RUNS" -rss_limit_mb=2048 -timeout=10 -max_len="$(max_len "$t")" -print_final_stats=1 \
+        -runs="$RUNS" -rss_limit_mb=2048 -timeout=10 -max_len="$(max_len "$t")" -print_final_stats=1 "${LIMIT[@]}" \
         >"$log" 2>&1 || { echo "$t: FAILED, see fuzz/$log and fuzz/artifacts/$t/"; tail -40 "$log"; exit 1; }
     grep -E '^Done [0-9]+ runs' "$log" || tail -3 "$log"
     grep -E 'stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true

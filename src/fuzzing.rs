@@ -92,6 +92,8 @@ fn promise(id: &str, holds: bool, message: impl FnOnce() -> String) {
 
 /// Records of a sealed segment served in another order or place than written.
 pub const RECORD_SUBSTITUTION: &str = "sealed-record-substitution";
+/// The keystore cut off bytes that were not a torn last entry.
+pub const KEYSTORE_CUT: &str = "keystore-cuts-intact-bytes";
 
 // ---------------------------------------------------------------- scratch files
 
@@ -289,6 +291,10 @@ pub fn keystore(scratch: &Scratch, data: &[u8]) -> Outcome {
         Ok(ks) => ks,
         Err(e) => return rejected(e),
     };
+    let kept = std::fs::metadata(&path).map(|m| m.len() as usize).unwrap_or(0);
+    promise(KEYSTORE_CUT, kept >= data.len() || is_torn_entry(&data[kept..]), || {
+        format!("open cut the keystore at byte {kept} of {}, and what it cut is not a torn last entry", data.len())
+    });
     let keks = ks.unused_keks(&HashSet::new());
     let mut items = 0;
     for (camera, day) in &keks {
@@ -311,6 +317,15 @@ pub fn keystore(scratch: &Scratch, data: &[u8]) -> Outcome {
     assert_eq!(after, keks, "reopening changed the set of keys");
     assert!(again.kek(&appended.0, appended.1).is_ok(), "the appended KEK does not unwrap");
     Outcome::Accepted { items }
+}
+
+/// Whether `tail` is what a crash during an append leaves: an entry (8-byte
+/// length and CRC prefix, then the body) that runs to or past the end of the file.
+fn is_torn_entry(tail: &[u8]) -> bool {
+    match tail.get(..4) {
+        None => true,
+        Some(len) => 8 + u32::from_le_bytes(len.try_into().unwrap()) as usize >= tail.len(),
+    }
 }
 
 fn append_one_kek(ks: &mut Keystore) -> Result<(String, i32)> {
