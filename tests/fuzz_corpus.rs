@@ -35,7 +35,12 @@ fn mutations(target: &str) -> usize {
 fn known_open() -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/known-open.txt");
     let text = fs::read_to_string(path).unwrap_or_default();
-    text.lines().filter_map(|l| l.split('#').next()).map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+    text.lines()
+        .filter_map(|l| l.split('#').next())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn corpus_dir(target: &str) -> PathBuf {
@@ -154,7 +159,10 @@ fn run_target(target: &str, mut body: impl FnMut(&[u8]) -> Outcome) {
                 let message = panic_message(&panic);
                 let path = std::env::temp_dir().join(format!("vidvault-fuzz-{target}-mutation-{i}"));
                 fs::write(&path, &mutated).unwrap();
-                panic!("{target}: mutation {i} of {name} panicked ({message}); input saved to {}", path.display());
+                panic!(
+                    "{target}: mutation {i} of {name} panicked ({message}); input saved to {}",
+                    path.display()
+                );
             }
         }
     }
@@ -214,7 +222,11 @@ fn config() -> CodecConfig {
 /// An H.264-shaped access unit (Annex B start code, IDR or non-IDR slice
 /// header); the core stores payloads opaquely, their size is what matters.
 fn access_unit(i: i64, keyframe: bool) -> Vec<u8> {
-    let mut au = if keyframe { b"\x00\x00\x00\x01\x65\x88\x84".to_vec() } else { b"\x00\x00\x00\x01\x41\x9a".to_vec() };
+    let mut au = if keyframe {
+        b"\x00\x00\x00\x01\x65\x88\x84".to_vec()
+    } else {
+        b"\x00\x00\x00\x01\x41\x9a".to_vec()
+    };
     let len = if keyframe { 180 } else { 24 + (i as usize * 7) % 40 };
     au.extend((0..len).map(|k| (i as usize * 31 + k) as u8));
     au
@@ -345,7 +357,8 @@ fn regenerate_corpus() {
     drop(store);
 
     let mut ks = Keystore::open(&root.join("keys.vvk"), SecretKey::from_bytes(fuzzing::FUZZ_MASTER)).unwrap();
-    let sealed: Vec<Vec<u8>> = segment_files(&root).iter().map(|p| rekey(&fs::read(p).unwrap(), &mut ks)).collect();
+    let sealed: Vec<Vec<u8>> =
+        segment_files(&root).iter().map(|p| rekey(&fs::read(p).unwrap(), &mut ks)).collect();
     let open: Vec<Vec<u8>> = open_copies.iter().map(|b| rekey(b, &mut ks)).collect();
     assert!(sealed.len() >= 3 && !open.is_empty(), "{} sealed, {} open", sealed.len(), open.len());
 
@@ -389,7 +402,8 @@ fn regenerate_corpus() {
         let token = grants::encode_token(g, &admin);
         put("grant", &format!("token-{}", g.principal), &[b"\0", token.as_bytes()].concat());
         let payload = token.split('.').nth(1).unwrap();
-        let json = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
+        let json =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
         put("grant", &format!("payload-{}", g.principal), &[b"\x01", json.as_slice()].concat());
     }
     put("grant", "bad-unsigned", b"\0vvg1.e30.AAAA");
