@@ -38,6 +38,8 @@ for t in "${TARGETS[@]}"; do
     nice -n "$NICE" cargo +nightly fuzz run -s "$SANITIZER" "$t" "work/$t" "corpus/$t" -- \
         -runs="$RUNS" -rss_limit_mb=2048 -timeout=10 -max_len="$(max_len "$t")" -print_final_stats=1 "${LIMIT[@]}" \
         >"$log" 2>&1 || { echo "$t: FAILED, see fuzz/$log and fuzz/artifacts/$t/"; tail -40 "$log"; exit 1; }
+    # libFuzzer exits without running destructors: drop the scratch files.
+    rm -rf "${VIDVAULT_FUZZ_SCRATCH:-/dev/shm}/vidvault-fuzz-$t-"*
     grep -E '^Done [0-9]+ runs' "$log" || tail -3 "$log"
     grep -E 'stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
 done
