@@ -16,6 +16,9 @@ pub mod crypto;
 pub mod error;
 pub mod faults;
 pub mod fsutil;
+// Entry points for the fuzz targets and their corpus runner; not API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gaps;
 pub mod keys;
 pub mod redact;
