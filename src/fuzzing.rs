@@ -23,7 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 
-use crate::access::grants::{self, Grant, Request};
+use crate::access::grants::{self, Grant, Request, Scope};
 use crate::crypto::SecretKey;
 use crate::error::Result;
 use crate::keys::{Keystore, ADMIN_SIGNING_KEY, EXPORT_SIGNING_KEY};
@@ -294,6 +294,9 @@ fn master() -> SecretKey {
 /// Opens `data` as `keys.vvk` under the fixed master key, unwraps every key
 /// in it, appends one, and reopens: nothing accepted once may disappear.
 pub fn keystore(scratch: &Scratch, data: &[u8]) -> Outcome {
+    // Each input is the keystore alone: no copy left from the previous one
+    // (a copy is the second source open recovers from; see keys/recover.rs).
+    let _ = std::fs::remove_file(scratch.dir().join("keys.vvk.copy"));
     let path = scratch.file("keys.vvk", data);
     let mut ks = match Keystore::open(&path, master()) {
         Ok(ks) => ks,
@@ -397,7 +400,12 @@ fn authorize_every_action(grant: &Grant) {
     for action in grants::ACTIONS {
         for camera in [None, Some("34020000001320000001"), Some(grant.principal.as_str())] {
             for footage in windows {
-                let req = Request { principal: &grant.principal, action, camera, labels: &labels, footage };
+                let scope = match camera {
+                    None if footage.is_none() => Scope::Store,
+                    None => continue, // a footage window always belongs to a camera
+                    Some(id) => Scope::Camera { id, labels: &labels, footage },
+                };
+                let req = Request { principal: &grant.principal, action, scope };
                 if let Ok(g) = grants::check(grants, &req) {
                     assert!(g.allows(action), "check let {action:?} through a grant that does not allow it");
                 }

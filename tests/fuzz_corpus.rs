@@ -395,7 +395,7 @@ fn regenerate_corpus() {
     let admin = ed25519_dalek::SigningKey::from_bytes(&fuzzing::FUZZ_ADMIN_SEED);
     let grants = [
         grant("officer.wang", &["view_raw", "export_raw"], &["3402*"]),
-        grant("clerk.zhao", &["view_redacted", "export"], &["area=district-3", "gate-?"]),
+        grant("clerk.zhao", &["view_redacted", "export"], &["label:area=district-3", "gate-*"]),
         grant("auditor.sun", &["audit_read", "hold", "manage"], &["34020000001320000001"]),
     ];
     for g in &grants {

@@ -8,9 +8,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, IoContext, Result};
-use crate::faults::{self, Op};
-use crate::fsutil;
+use crate::error::{Error, Result};
 use crate::store::shared::Shared;
 use crate::store::reserve::{ensure_reserve, release_reserve, RESERVE_BYTES};
 use crate::store::sweep;
