@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from fractions import Fraction
@@ -411,8 +412,15 @@ def _config_problems(doc: dict[str, Any], track: mp4box.VideoTrack) -> list[str]
     # The muxer may re-serialise the configuration record (hvcC flags, Annex B
     # to avcC), so compare the parameter sets it carries, not its bytes.
     codec = doc["codec"]
-    recorded = set(nal.config_nals(codec["codec"], bytes.fromhex(codec["extradata"])))
-    ok = recorded <= set(nal.config_nals(codec["codec"], track.codec_config))
+    try:
+        recorded = set(nal.config_nals(codec["codec"], bytes.fromhex(codec["extradata"])))
+    except (ValueError, struct.error, IndexError) as e:  # the NAL reader's errors are not all ValueError
+        return [f"the manifest's codec.extradata is not a readable {codec['codec']} configuration ({e})"]
+    try:
+        found = set(nal.config_nals(codec["codec"], track.codec_config))
+    except (ValueError, struct.error, IndexError) as e:
+        return [f"the decoder configuration (avcC/hvcC) in the clip cannot be read ({e})"]
+    ok = recorded <= found
     return [] if ok else ["the decoder configuration (avcC/hvcC) lacks the recorded parameter sets"]
 
 
