@@ -12,7 +12,9 @@
 //! light/dark layout of a face; pixelation uses blocks of a sixth of it.
 
 /// A box in pixel coordinates, `[x0, x1) x [y0, y1)`. It may reach outside
-/// the frame (a face half out of view); the kernels clip it.
+/// the frame (a face half out of view); the kernels clip it. Its corners
+/// must be in order (`x0 <= x1`, `y0 <= y1`): a swapped box is refused, never
+/// read as empty, since an empty box would leave its face in view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {
     pub x0: i64,
@@ -80,6 +82,15 @@ pub fn redact(
             ),
         });
     }
+    if let Some((i, r)) = regions.iter().enumerate().find(|(_, r)| r.x1 < r.x0 || r.y1 < r.y0) {
+        return Err(BadFrame {
+            detail: format!(
+                "region {i} ({}, {}, {}, {}) has its corners swapped; give x0 <= x1 and y0 <= y1 \
+                 (nothing was hidden)",
+                r.x0, r.y0, r.x1, r.y1
+            ),
+        });
+    }
     let mut scratch = Vec::new();
     for region in regions {
         redact_one(frame, width, height, *region, shape, method, &mut scratch);
@@ -103,10 +114,12 @@ fn inside(shape: Shape, region: Region, x: usize, y: usize) -> bool {
         Shape::Ellipse => {
             // Centre and semi-axes of the unclipped region, so an ellipse
             // half out of frame keeps its true shape.
-            let cx = (region.x0 + region.x1) as f64 / 2.0;
-            let cy = (region.y0 + region.y1) as f64 / 2.0;
-            let a = ((region.x1 - region.x0) as f64 / 2.0).max(0.5);
-            let b = ((region.y1 - region.y0) as f64 / 2.0).max(0.5);
+            // In f64: i64 sums and differences of far-off corners overflow.
+            let (x0, x1, y0, y1) = (region.x0 as f64, region.x1 as f64, region.y0 as f64, region.y1 as f64);
+            let cx = (x0 + x1) / 2.0;
+            let cy = (y0 + y1) / 2.0;
+            let a = ((x1 - x0) / 2.0).max(0.5);
+            let b = ((y1 - y0) / 2.0).max(0.5);
             let dx = (x as f64 + 0.5 - cx) / a;
             let dy = (y as f64 + 0.5 - cy) / b;
             dx * dx + dy * dy <= 1.0
@@ -127,8 +140,14 @@ fn redact_one(
         return;
     };
     let (w, h) = (x1 - x0, y1 - y0);
-    // The strength follows the whole face, not just its visible part.
-    let side = ((region.x1 - region.x0).min(region.y1 - region.y0)).max(1) as f32;
+    // The strength follows the whole face, not just its visible part (in
+    // i128: the corners of a far-off region may be i64::MIN and i64::MAX).
+    let span = |a: i64, b: i64| (b as i128 - a as i128).max(1);
+    let side = span(region.x0, region.x1).min(span(region.y0, region.y1)) as f32;
+    // Past the visible part's size a wider window changes nothing more that
+    // matters, and an unbounded one (a huge region, a huge strength) would
+    // never finish: cap it there.
+    let cap = w.max(h).max(2);
 
     scratch.clear();
     scratch.reserve(w * h * CHANNELS);
@@ -138,11 +157,11 @@ fn redact_one(
     }
     match method {
         Method::Blur { strength } => {
-            let radius = ((side / 4.0 * strength).round() as usize).max(2);
+            let radius = ((side / 4.0 * strength).round() as usize).clamp(2, cap);
             box_blur(scratch, w, h, radius);
         }
         Method::Pixelate { strength } => {
-            let block = ((side / 6.0 * strength).round() as usize).max(2);
+            let block = ((side / 6.0 * strength).round() as usize).clamp(2, cap);
             pixelate(scratch, w, h, block);
         }
         Method::Fill { color } => {
@@ -333,13 +352,53 @@ mod tests {
     }
 
     #[test]
-    fn empty_inverted_and_offscreen_regions_change_nothing() {
+    fn swapped_corners_are_refused_and_change_nothing() {
+        let (w, h) = (20, 10);
+        let original = textured(w, h);
+        for bad in [region(9, 9, 2, 2), region(2, 9, 9, 2), region(9, 2, 2, 9)] {
+            for method in METHODS {
+                let mut f = original.clone();
+                let err = redact(&mut f, w, h, &[region(0, 0, 4, 4), bad], Shape::Ellipse, method).unwrap_err();
+                assert!(err.detail.contains("region 1") && err.detail.contains("swapped"), "{}", err.detail);
+                assert_eq!(f, original, "nothing is hidden when one region is refused");
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_regions_and_strengths_neither_overflow_nor_hang() {
+        let (w, h) = (40, 30);
+        let original = textured(w, h);
+        let boxes = [
+            region(i64::MIN, i64::MIN, i64::MAX, i64::MAX),
+            region(i64::MIN, 5, 20, 25),
+            region(10, 10, i64::MAX, i64::MAX),
+        ];
+        let methods = [
+            Method::Blur { strength: f32::MAX },
+            Method::Blur { strength: f32::INFINITY },
+            Method::Pixelate { strength: f32::MAX },
+            Method::Pixelate { strength: f32::NAN },
+            Method::Blur { strength: 1.0 },
+        ];
+        for method in methods {
+            for shape in [Shape::Rectangle, Shape::Ellipse] {
+                let mut f = original.clone();
+                redact(&mut f, w, h, &boxes, shape, method).unwrap();
+                if shape == Shape::Rectangle {
+                    assert_ne!(f, original, "{method:?}: the whole frame is covered");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_offscreen_regions_change_nothing() {
         let (w, h) = (20, 10);
         let original = textured(w, h);
         let boxes = [
             region(5, 5, 5, 9),    // zero width
             region(3, 4, 8, 4),    // zero height
-            region(9, 9, 2, 2),    // inverted
             region(25, 0, 40, 10), // right of the frame
             region(0, -9, 20, 0),  // above the frame
         ];

@@ -151,6 +151,6 @@ def test_open_segment_is_recorded_and_checked_later(tmp_path, clip):
         (segment,) = result.manifest["segments"]
         assert segment["state"] == "open" and segment["content_hash"] is None
         w.close()
-        report = vidvault.verify(tmp_path / "pkg", store=store)
+        report = vidvault.verify(tmp_path / "pkg", public_key=store.export_public_key(), store=store)
         assert report.ok, report.to_dict()
         assert any("was open at export; now sealed" in c.detail for c in report.checks)

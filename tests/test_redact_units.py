@@ -33,10 +33,15 @@ def test_kernel_changes_only_the_box_in_place(method, shape):
 
 def test_kernel_clips_boxes_past_the_edges_and_ignores_empty_ones():
     frame = textured(31, 47)
-    _core.redact_regions(frame, [(-20, -20, 10, 10), (40, 25, 90, 90), (5, 5, 5, 20), (30, 30, 10, 10)],
+    _core.redact_regions(frame, [(-20, -20, 10, 10), (40, 25, 90, 90), (5, 5, 5, 20)],
                          method="fill", shape="rectangle")
     assert (frame[0, 0] == 0).all() and (frame[30, 46] == 0).all() and (frame[9, 9] == 0).all()
     assert not (frame[15, 20] == 0).all()
+    # Swapped corners are refused, never read as an empty box (which would hide nothing).
+    before = frame.copy()
+    with pytest.raises(ValueError, match="region 0 .* swapped"):
+        _core.redact_regions(frame, [(30, 30, 10, 10)], method="fill", shape="rectangle")
+    assert np.array_equal(frame, before)
 
 
 def test_kernel_refuses_what_it_cannot_write_in_place():

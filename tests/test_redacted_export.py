@@ -216,7 +216,7 @@ def test_export_raw_grant_implies_redacted_export(footage, tmp_path):
     result = clerk.export_clip(CAM, T0, T0 + NS // 2, tmp_path / "red", redact=Redaction(plates=False))
     entry = store.audit_entry(result.manifest["audit"]["entry"])
     assert entry.action == "export" and entry.grant_id == result.manifest["audit"]["grant_id"] is not None
-    assert vidvault.verify(tmp_path / "red", store=store).ok
+    assert vidvault.verify(tmp_path / "red", public_key=store.export_public_key(), store=store).ok
     # Without any export grant, neither kind of export.
     guard = store.session("guard.chen", [grant(store, ["view_raw"], to="guard.chen")])
     with pytest.raises(vidvault.AccessDenied, match='allows "export"'):

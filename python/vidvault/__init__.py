@@ -55,7 +55,7 @@ from .session import Session
 from .timeutil import from_ns, to_ns
 from .export.c2pa import C2paCredentials
 from .export.package import ExportResult
-from .export.verify import VerificationReport, verify
+from .export.verify import Status as VerificationStatus, VerificationReport, verify
 from .ingest import IngestProgress, Outage, ingest
 
 __version__ = _core_version
@@ -109,6 +109,7 @@ __all__ = [
     "UnknownCameraError",
     "VerificationError",
     "VerificationReport",
+    "VerificationStatus",
     "VidvaultError",
     "Writer",
     "WriterBusyError",

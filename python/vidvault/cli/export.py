@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import InvalidArgumentError
 from ..export.c2pa import C2paCredentials
-from ..export.verify import verify
+from ..export.verify import Status, VerificationReport, verify
 from ..timeutil import iso, to_ns
 from .args import add_redaction_args, add_session_args, open_store, redaction_from, session_from, with_store
 from .progress import FrameProgressLine
@@ -50,26 +50,49 @@ def cmd_export_clip(args: argparse.Namespace) -> int:
     return 0
 
 
+#: `vidvault verify` exit codes (docs/EXPORT.md, "Verification"); 2 is every
+#: command's usage error (bad arguments, an unreadable pin or store).
+EXIT_VERIFIED, EXIT_FAILED, EXIT_UNPINNED = 0, 1, 3
+EXIT_CODES = {Status.VERIFIED: EXIT_VERIFIED, Status.FAILED: EXIT_FAILED, Status.UNPINNED: EXIT_UNPINNED}
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    anchors = Path(args.c2pa_trust).read_bytes() if args.c2pa_trust else None
+    anchors = _read_arg_file(args.c2pa_trust, "--c2pa-trust") if args.c2pa_trust else None
+    pins = dict(public_key=args.public_key, trusted_signers=args.trusted_signers, c2pa_trust_anchors=anchors)
     if args.store:
         with open_store(args) as store:
-            report = verify(args.package, public_key=args.public_key, store=store, c2pa_trust_anchors=anchors)
+            report = verify(args.package, store=store, **pins)
     else:
-        report = verify(args.package, public_key=args.public_key, c2pa_trust_anchors=anchors)
+        report = verify(args.package, **pins)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
-        print(f"verifying {report.package}")
-        for c in report.checks:
-            mark = {True: "OK  ", False: "FAIL", None: "SKIP"}[c.ok]
-            print(f"  {mark}  {c.name}: {c.detail}")
-        first = report.first_failure
-        if first is None:
-            print(f"VERIFIED: every check passed (signature checked with the {report.key_source} key)")
-        else:
-            print(f"FAILED: {first.name}: {first.detail}")
-    return 0 if report.ok else 1
+        _print_report(report)
+    return EXIT_CODES[report.status]
+
+
+def _read_arg_file(path: str, option: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise InvalidArgumentError(f"cannot read {option} file {path}: {e.strerror}") from None
+
+
+def _print_report(report: VerificationReport) -> None:
+    print(f"verifying {report.package}")
+    for c in report.checks:
+        mark = {True: "OK  ", False: "FAIL", None: "SKIP"}[c.ok]
+        print(f"  {mark}  {c.name}: {c.detail}")
+    first = report.first_failure
+    if first is not None:
+        print(f"FAILED: {first.name}: {first.detail}")
+    elif report.status is Status.UNPINNED:
+        print(f"INTACT, SIGNER NOT PINNED (fingerprint {report.signer_fingerprint}): every check passed, but "
+              "anyone can sign with a key of their own; pin the store's key with --public-key FILE or "
+              "--trusted-signers FILE to prove who exported it")
+    else:
+        print(f"VERIFIED: every check passed, signed by a pinned signer ({report.key_source}, fingerprint "
+              f"{report.signer_fingerprint})")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -92,9 +115,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_session_args(sp)
     sp.set_defaults(func=cmd_export_clip)
 
-    sp = sub.add_parser("verify", help="check an export package offline (exit 0 only if it is intact)")
-    sp.add_argument("package", help="the package directory")
-    sp.add_argument("--public-key", help="pinned store public key: PEM or hex file (else the packaged signer.pub)")
+    sp = sub.add_parser("verify", help="check an export package offline (exit 0 only if it is intact and "
+                        "signed by a pinned signer; 3: intact, signer not pinned; 1: failed)")
+    sp.add_argument("package", help="the package directory, or a zip archive of it")
+    pin = sp.add_mutually_exclusive_group()
+    pin.add_argument("--public-key", help="pin the store's public key: PEM or hex file")
+    pin.add_argument("--trusted-signers", help="pin a list of signers: a file of fingerprints or ed25519:KEY "
+                     "lines (docs/EXPORT.md)")
     sp.add_argument("--json", action="store_true", help="machine-readable report")
     sp.add_argument("--store", help="also compare the frames with this store's records")
     sp.add_argument("--key-file", help="master key of --store (else $VIDVAULT_KEY)")

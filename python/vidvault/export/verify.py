@@ -26,24 +26,57 @@ one picture per presented frame, each at its frame's time within one frame
 interval (:mod:`vidvault.export.redacted`); the report says that
 bit-exactness does not apply, and the frames' hashes are compared with the
 store in step 7.
+
+The package comes from whoever handed it over, so nothing in it is trusted
+before it is checked: the manifest's fields are checked for type and range
+before any check reads them (:mod:`.manifest_fields`), files are read only
+from the package itself (:mod:`.package_files`: no paths, no symbolic
+links), and a file the manifest does not list fails the package. The
+result's :attr:`VerificationReport.status` is ``VERIFIED`` only when every
+check holds **and** the signer is pinned (a public key, or a trusted-signers
+list: :mod:`.signer_pins`); an intact package signed by a key nobody pinned
+is ``UNPINNED``: it proves the files are as some key holder signed them,
+not who that was.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from .. import keys
-from ..errors import DependencyMissingError, MediaError, VerificationError
+from ..errors import DependencyMissingError, MediaError, VerificationError, VidvaultError
 from ..filehash import sha256_file
 from ..media import mp4box, nal
 from ..timeutil import iso
 from . import manifest, redacted
 from .c2pa import validate as validate_c2pa
+from .manifest_fields import ManifestFieldError, check_fields
+from .package_files import PackageFiles, PackageUnreadable, open_package
+from .signer_pins import SignerPins, pins_from
+
+#: Largest manifest read (a day of 25 fps footage lists ~2 million frames).
+MAX_MANIFEST_BYTES = 1 << 30
+#: Largest signer.pub read (a PEM public key is ~113 bytes).
+MAX_KEY_FILE_BYTES = 1 << 16
+SIGNATURE_BYTES = 64
+#: Detail of a check that raised instead of reporting: a verifier bug or an
+#: input no check foresaw; the package fails, and the fuzz harness looks for it.
+UNEXPECTED = "could not be checked"
+
+
+class Status(str, Enum):
+    """The verdict, as the CLI prints it (docs/EXPORT.md, "Verification")."""
+
+    VERIFIED = "VERIFIED"            # every check holds and the signer is pinned
+    UNPINNED = "INTACT, SIGNER NOT PINNED"  # every check holds, signed by an unpinned key
+    FAILED = "FAILED"                # a check fails
 
 
 @dataclass(frozen=True)
@@ -56,14 +89,28 @@ class Check:
 @dataclass
 class VerificationReport:
     package: str
-    key_source: str | None = None  # "pinned" or "packaged"
+    key_source: str | None = None  # "pinned" (--public-key), "trusted-signers" or "packaged"
     signer_fingerprint: str | None = None
+    #: The signer is one the caller pinned (and the signature verifies under it).
+    pinned: bool = False
     frames: int = 0
     checks: list[Check] = field(default_factory=list)
 
     @property
-    def ok(self) -> bool:
+    def intact(self) -> bool:
+        """Every check holds (whoever signed it)."""
         return bool(self.checks) and all(c.ok is not False for c in self.checks)
+
+    @property
+    def status(self) -> Status:
+        if not self.intact:
+            return Status.FAILED
+        return Status.VERIFIED if self.pinned else Status.UNPINNED
+
+    @property
+    def ok(self) -> bool:
+        """VERIFIED: intact and signed by a pinned signer (the CLI's exit 0)."""
+        return self.status is Status.VERIFIED
 
     @property
     def first_failure(self) -> Check | None:
@@ -77,6 +124,9 @@ class VerificationReport:
         first = self.first_failure
         return {
             "ok": self.ok,
+            "status": self.status.value,
+            "intact": self.intact,
+            "pinned": self.pinned,
             "package": self.package,
             "key_source": self.key_source,
             "signer_fingerprint": self.signer_fingerprint,
@@ -86,152 +136,230 @@ class VerificationReport:
         }
 
     def raise_for_failure(self) -> None:
+        """Raises VerificationError unless the status is VERIFIED."""
         first = self.first_failure
         if first is not None:
             raise VerificationError(f"{self.package}: {first.name}: {first.detail}", report=self)
-
-
-def _key_bytes(public_key: bytes | str | os.PathLike[str]) -> bytes:
-    if isinstance(public_key, bytes) and len(public_key) == keys.RAW_BYTES:
-        return public_key
-    if isinstance(public_key, (str, os.PathLike)) and Path(public_key).is_file():
-        return keys.load_public_key(public_key)
-    data = public_key if isinstance(public_key, bytes) else str(public_key).encode()
-    return keys.parse_public_key(data)
+        if not self.pinned:
+            raise VerificationError(f"{self.package}: intact, but signed by a key nobody pinned (fingerprint "
+                                    f"{self.signer_fingerprint}): pass public_key= or trusted_signers=",
+                                    report=self)
 
 
 def verify(
-    package_dir: str | os.PathLike[str],
+    package: str | os.PathLike[str],
     *,
     public_key: bytes | str | os.PathLike[str] | None = None,
+    trusted_signers: str | os.PathLike[str] | None = None,
     store: Any = None,
     c2pa_trust_anchors: bytes | None = None,
 ) -> VerificationReport:
-    """Verifies an export package; see the module docstring for the checks.
-    ``public_key``: the pinned key (PEM, hex or raw bytes, or a file of one).
-    ``store``: an open :class:`vidvault.Store` to compare frames with."""
-    pkg = Path(package_dir)
-    report = VerificationReport(package=str(pkg))
-    doc = _read_manifest(pkg, report)
-    if doc is None:
+    """Verifies an export package (a directory, or a zip of one); see the
+    module docstring for the checks. ``public_key``: the pinned key (PEM,
+    hex or raw bytes, or a file of one); ``trusted_signers``: a file listing
+    the signers to trust (:mod:`.signer_pins`); ``store``: an open
+    :class:`vidvault.Store` to compare frames with. An unreadable pin raises
+    InvalidArgumentError (the caller's mistake); anything wrong with the
+    package is a failed check in the report, never an exception."""
+    pins = pins_from(public_key, trusted_signers)
+    report = VerificationReport(package=str(package))
+    try:
+        files = open_package(package)
+    except (PackageUnreadable, OSError) as e:
+        report.add("package", False, str(e) if isinstance(e, PackageUnreadable) else f"{package}: {e}")
         return report
-    body = (pkg / manifest.MANIFEST).read_bytes()
-    _check_signature(pkg, body, doc, report, None if public_key is None else _key_bytes(public_key))
-    _check_files(pkg, doc, report)
-    if doc["format"] == manifest.FORMAT_REDACTED:
-        _check_redacted_clip(pkg, doc, report)
-    else:
-        _check_clip(pkg, doc, report)
-    _check_c2pa(pkg, doc, report, c2pa_trust_anchors)
-    if store is not None:
-        _check_store(doc, report, store)
+    with files:
+        _verify_files(files, report, pins, store, c2pa_trust_anchors)
     return report
 
 
-def _read_manifest(pkg: Path, report: VerificationReport) -> dict[str, Any] | None:
-    path = pkg / manifest.MANIFEST
-    if not pkg.is_dir():
-        report.add("package", False, f"{pkg} is not a directory")
+def _verify_files(files: PackageFiles, report: VerificationReport, pins: SignerPins, store: Any,
+                  anchors: bytes | None) -> None:
+    found = _guarded(report, manifest.MANIFEST, _read_manifest, files, report)
+    if found is None:
+        return
+    doc, body = found
+    _guarded(report, "signature", _check_signature, files, body, doc, report, pins)
+    _guarded(report, "files", _check_files, files, doc, report)
+    if doc["format"] == manifest.FORMAT_REDACTED:
+        _guarded(report, "clip", _check_redacted_clip, files, doc, report)
+    else:
+        _guarded(report, "clip", _check_clip, files, doc, report)
+    _guarded(report, "c2pa", _check_c2pa, files, doc, report, anchors)
+    if store is not None:
+        _guarded(report, "store", _check_store, doc, report, store)
+
+
+def _guarded(report: VerificationReport, name: str, check: Any, *args: Any) -> Any:
+    """Runs one check; an exception it did not foresee fails the package
+    (with what went wrong) instead of escaping as a traceback."""
+    try:
+        return check(*args)
+    except Exception as e:  # noqa: BLE001 - the last line of defence; the fuzz harness hunts these
+        report.add(name, False, f"{UNEXPECTED}: {type(e).__name__}: {e}; the package is malformed "
+                   "(if `vidvault export-clip` wrote it, please report this)")
         return None
-    if not path.is_file():
-        report.add(manifest.MANIFEST, False, f"{path} is missing: this is not an export package")
+
+
+def _read_manifest(files: PackageFiles, report: VerificationReport) -> tuple[dict[str, Any], bytes] | None:
+    name = manifest.MANIFEST
+    if files.path(name) is None:
+        why = files.refused.get(name)
+        report.add(name, False, f"{name} is {why}, not read" if why else
+                   f"{name} is missing from {files.source}: this is not an export package")
+        return None
+    body = files.read(name, MAX_MANIFEST_BYTES)
+    if body is None:
+        report.add(name, False, f"{name} is larger than {MAX_MANIFEST_BYTES} bytes; not read")
         return None
     try:
-        doc = manifest.parse_canonical(path.read_bytes())
+        doc = manifest.parse_canonical(body)
     except manifest.NotCanonicalError as e:
-        report.add(manifest.MANIFEST, False, f"not canonical JSON ({e}): the manifest was edited or re-encoded")
+        report.add(name, False, f"not canonical JSON ({e}): the manifest was edited or re-encoded")
         return None
-    except (ValueError, UnicodeDecodeError) as e:
-        report.add(manifest.MANIFEST, False, f"not valid JSON: {e}")
+    except UnicodeDecodeError as e:
+        report.add(name, False, f"not UTF-8 text (byte {e.start}): not a manifest, or damaged")
+        return None
+    except (ValueError, RecursionError) as e:
+        report.add(name, False, f"not valid JSON: {str(e) or type(e).__name__}")
         return None
     if doc.get("format") not in manifest.FORMATS:
-        report.add(manifest.MANIFEST, False, f"format is {doc.get('format')!r}, this verifier reads "
+        shown = doc.get("format")
+        shown = shown[:80] if isinstance(shown, str) else shown if not isinstance(shown, (dict, list)) else "..."
+        report.add(name, False, f"format is {shown!r}, this verifier reads "
                    + " and ".join(repr(f) for f in manifest.FORMATS))
         return None
-    report.frames = len(doc.get("frames") or [])
-    report.add(manifest.MANIFEST, True, f"canonical {doc['format']}: camera {doc['camera']}, {report.frames} "
+    try:
+        check_fields(doc)
+    except ManifestFieldError as e:
+        report.add(name, False, f"malformed: {e} (docs/EXPORT.md lists every field)")
+        return None
+    report.frames = len(doc["frames"])
+    report.add(name, True, f"canonical {doc['format']}: camera {doc['camera']}, {report.frames} "
                f"frames, {doc['actual']['first_presented_utc']} .. {doc['actual']['last_presented_utc']}")
-    return doc
+    return doc, body
 
 
-def _check_signature(pkg: Path, body: bytes, doc: dict[str, Any], report: VerificationReport,
-                     pinned: bytes | None) -> None:
-    sig_path = pkg / manifest.SIGNATURE
-    if not sig_path.is_file():
-        report.add("signature", False, f"{manifest.SIGNATURE} is missing")
+def _packaged_key(files: PackageFiles) -> tuple[bytes | None, str]:
+    """The key in signer.pub, or None and why not."""
+    data = files.read(manifest.SIGNER_KEY, MAX_KEY_FILE_BYTES)
+    if data is None:
+        why = files.refused.get(manifest.SIGNER_KEY) or (
+            "missing" if files.path(manifest.SIGNER_KEY) is None else "too large for a public key")
+        return None, f"{manifest.SIGNER_KEY} is {why}"
+    try:
+        return keys.parse_public_key(data, where=manifest.SIGNER_KEY), ""
+    except VidvaultError as e:
+        return None, str(e)
+
+
+def _check_signature(files: PackageFiles, body: bytes, doc: dict[str, Any], report: VerificationReport,
+                     pins: SignerPins) -> None:
+    signature = files.read(manifest.SIGNATURE, SIGNATURE_BYTES)
+    if signature is None or len(signature) != SIGNATURE_BYTES:
+        why = files.refused.get(manifest.SIGNATURE) or (
+            "missing" if files.path(manifest.SIGNATURE) is None else f"not {SIGNATURE_BYTES} bytes long")
+        report.add("signature", False, f"{manifest.SIGNATURE} is {why}")
         return
-    signature = sig_path.read_bytes()
-    named = doc.get("signer", {}).get("public_key", "")
-    if pinned is not None:
-        report.key_source, key = "pinned", pinned
+    named = doc["signer"]["public_key"]
+    if pins.key is not None:
+        report.key_source, key = "pinned", pins.key
     else:
-        pub_path = pkg / manifest.SIGNER_KEY
-        if not pub_path.is_file():
-            report.add("signature", False, f"{manifest.SIGNER_KEY} is missing and no public key was pinned")
+        packaged, why = _packaged_key(files)
+        if packaged is None:
+            report.add("signature", False, f"{why}, and no public key was pinned")
             return
-        try:
-            key = keys.load_public_key(pub_path)
-        except Exception as e:  # noqa: BLE001 - any unreadable key is a failed check
-            report.add("signature", False, str(e))
-            return
-        report.key_source = "packaged"
+        report.key_source, key = ("trusted-signers" if pins.trusted else "packaged"), packaged
     report.signer_fingerprint = keys.fingerprint(key)
     if not keys.signature_valid(key, body, signature):
-        named_fp = keys.fingerprint(bytes.fromhex(named)) if len(named) == 64 else "unknown"
+        named_fp = keys.fingerprint(bytes.fromhex(named))
         report.add("signature", False,
                    f"{manifest.SIGNATURE} does not verify manifest.json with the {report.key_source} public key "
                    f"(fingerprint {report.signer_fingerprint}); the manifest names signer {named_fp}. "
-                   + ("Wrong key, or the package was altered." if pinned is not None
+                   + ("Wrong key, or the package was altered." if pins.key is not None
                       else "The manifest or signature was altered."))
         return
     if named != key.hex():
         report.add("signature", False, f"the signature verifies, but the manifest names signer {named[:16]}..., "
                    f"not the {report.key_source} key {key.hex()[:16]}...")
         return
-    how = ("the pinned public key" if pinned is not None
-           else "the packaged signer.pub (pin the store's key with --public-key to prove who signed)")
-    report.add("signature", True, f"Ed25519 signature valid under {how}; fingerprint {report.signer_fingerprint}")
-    if pinned is not None and (pkg / manifest.SIGNER_KEY).is_file():
-        try:
-            packaged = keys.load_public_key(pkg / manifest.SIGNER_KEY)
-        except Exception:  # noqa: BLE001
-            packaged = b""
-        report.add(manifest.SIGNER_KEY, packaged == pinned,
-                   "matches the pinned key" if packaged == pinned else "differs from the pinned key")
+    _report_signer(files, key, report, pins)
 
 
+def _report_signer(files: PackageFiles, key: bytes, report: VerificationReport, pins: SignerPins) -> None:
+    """The signature is valid under ``key``: is that a signer the caller pinned?"""
+    fp = report.signer_fingerprint
+    if pins.key is not None:
+        report.pinned = True
+        report.add("signature", True, f"Ed25519 signature valid under the pinned public key; fingerprint {fp}")
+        packaged, _ = _packaged_key(files)
+        if files.path(manifest.SIGNER_KEY) is not None:
+            report.add(manifest.SIGNER_KEY, packaged == key,
+                       "matches the pinned key" if packaged == key else "differs from the pinned key")
+        return
+    if pins.trusted:
+        label = pins.label_of(fp)
+        if label is None:
+            report.add("signature", False, f"the signature is valid, but its signer (fingerprint {fp}) is not one "
+                       f"of the {len(pins.trusted)} trusted signers in {pins.source}: the package was not "
+                       "signed by a store you trust (add the store's fingerprint there if it should be)")
+            return
+        report.pinned = True
+        report.add("signature", True, f"Ed25519 signature valid under a trusted signer ({label or 'no label'}, "
+                   f"{pins.source}); fingerprint {fp}")
+        return
+    report.add("signature", True, f"Ed25519 signature valid under the packaged signer.pub, which proves the "
+               f"files are as signed but not who signed them: SIGNER NOT PINNED (fingerprint {fp}); pin the "
+               "store's key with --public-key FILE or --trusted-signers FILE")
 
-def _check_files(pkg: Path, doc: dict[str, Any], report: VerificationReport) -> None:
-    listed = doc.get("files", {})
+
+def _listed_path(files: PackageFiles, doc: dict[str, Any], name: str) -> tuple[Path | None, str]:
+    """The package's file ``name`` when the manifest lists it (so its hash is
+    checked), or None and why it is not read."""
+    if name not in doc["files"]:
+        return None, f"{name} is not among the manifest's files (its hash would not be checked), not read"
+    path = files.path(name)
+    if path is None:
+        return None, f"{name} is {files.refused.get(name, 'missing')}"
+    return path, ""
+
+
+def _check_files(files: PackageFiles, doc: dict[str, Any], report: VerificationReport) -> None:
+    listed = doc["files"]
     for name, info in sorted(listed.items()):
-        path = pkg / name
-        if Path(name).name != name:
-            report.add(f"file {name}", False, "a listed file name must not contain a path")
+        path = files.path(name)
+        if path is None:
+            report.add(f"file {name}", False, f"is {files.refused.get(name, 'missing')}")
             continue
-        if not path.is_file():
-            report.add(f"file {name}", False, "is missing")
+        size = path.stat().st_size
+        if size != info["bytes"]:
+            report.add(f"file {name}", False, f"is {size} bytes, manifest says {info['bytes']}: the file was changed")
             continue
-        size, digest = path.stat().st_size, sha256_file(path)
-        if digest != info.get("sha256") or size != info.get("bytes"):
+        digest = sha256_file(path)
+        if digest != info["sha256"]:
             report.add(f"file {name}", False, f"SHA-256 {digest} ({size} bytes), manifest says "
-                       f"{info.get('sha256')} ({info.get('bytes')} bytes): the file was changed")
+                       f"{info['sha256']} ({info['bytes']} bytes): the file was changed")
         else:
             report.add(f"file {name}", True, f"SHA-256 {digest}")
     known = {manifest.MANIFEST, manifest.SIGNATURE, manifest.SIGNER_KEY, *listed}
-    extra = sorted(p.name for p in pkg.iterdir() if p.name not in known)
+    extra = sorted((files.files | set(files.refused)) - known)
     if extra:
-        report.add("unlisted files", None, f"not covered by the signature, ignored: {', '.join(extra)}")
+        shown = ", ".join(f"{n[:80]!r}" + (f" ({files.refused[n]})" if n in files.refused else "")
+                          for n in extra[:10]) + (f" and {len(extra) - 10} more" if len(extra) > 10 else "")
+        report.add("unlisted files", False, f"the package holds entries its manifest does not list, so no signature "
+                   f"covers them: {shown}; a package holds only what its manifest lists (remove them, or "
+                   "ask the exporter for an untouched copy)")
 
 
 def _frame_where(i: int, frame: dict[str, Any]) -> str:
     return f"frame {i} ({frame.get('utc')}, segment {frame.get('segment')} seq {frame.get('seq')})"
 
 
-def _check_clip(pkg: Path, doc: dict[str, Any], report: VerificationReport) -> None:
-    path = pkg / doc["clip"]["file"]
+def _check_clip(files: PackageFiles, doc: dict[str, Any], report: VerificationReport) -> None:
+    path, why = _listed_path(files, doc, doc["clip"]["file"])
     frames = doc["frames"]
-    if not path.is_file():
-        report.add("clip", False, f"{path.name} is missing")
+    if path is None:
+        report.add("clip", False, why)
         return
     try:
         layout = mp4box.read_layout(path)
@@ -284,8 +412,15 @@ def _config_problems(doc: dict[str, Any], track: mp4box.VideoTrack) -> list[str]
     # The muxer may re-serialise the configuration record (hvcC flags, Annex B
     # to avcC), so compare the parameter sets it carries, not its bytes.
     codec = doc["codec"]
-    recorded = set(nal.config_nals(codec["codec"], bytes.fromhex(codec["extradata"])))
-    ok = recorded <= set(nal.config_nals(codec["codec"], track.codec_config))
+    try:
+        recorded = set(nal.config_nals(codec["codec"], bytes.fromhex(codec["extradata"])))
+    except (ValueError, struct.error, IndexError) as e:  # the NAL reader's errors are not all ValueError
+        return [f"the manifest's codec.extradata is not a readable {codec['codec']} configuration ({e})"]
+    try:
+        found = set(nal.config_nals(codec["codec"], track.codec_config))
+    except (ValueError, struct.error, IndexError) as e:
+        return [f"the decoder configuration (avcC/hvcC) in the clip cannot be read ({e})"]
+    ok = recorded <= found
     return [] if ok else ["the decoder configuration (avcC/hvcC) lacks the recorded parameter sets"]
 
 
@@ -365,7 +500,7 @@ def _report_time_range(doc: dict[str, Any], problems: list[str], report: Verific
                    f"{actual['last_presented_utc']}, inside the requested {req['start_utc']} .. {req['end_utc']}")
 
 
-def _check_redacted_clip(pkg: Path, doc: dict[str, Any], report: VerificationReport) -> None:
+def _check_redacted_clip(files: PackageFiles, doc: dict[str, Any], report: VerificationReport) -> None:
     """A redacted package: the copy decodes fully, one picture per presented
     frame at that frame's time, and nothing in the package is unredacted."""
     clip, frames = doc["clip"], doc["frames"]
@@ -379,11 +514,12 @@ def _check_redacted_clip(pkg: Path, doc: dict[str, Any], report: VerificationRep
     if others:
         problems.append(f"the package lists other video besides the redacted copy: {', '.join(others)}")
     decoded = None
-    if not (pkg / name).is_file():
-        problems.append(f"{name} is missing")
+    path, why = _listed_path(files, doc, name)
+    if path is None:
+        problems.append(why)
     else:
         try:
-            decoded = redacted.read_back(pkg / name)
+            decoded = redacted.read_back(path)
         except MediaError as e:
             problems.append(str(e))
     if decoded is not None:
@@ -414,13 +550,17 @@ def _check_redacted_clip(pkg: Path, doc: dict[str, Any], report: VerificationRep
     _report_time_range(doc, [], report)
 
 
-def _check_c2pa(pkg: Path, doc: dict[str, Any], report: VerificationReport, anchors: bytes | None) -> None:
+def _check_c2pa(files: PackageFiles, doc: dict[str, Any], report: VerificationReport, anchors: bytes | None) -> None:
     info = doc.get("c2pa")
     if not info:
         return
     try:
         for name in info["files"]:
-            result = validate_c2pa(pkg / name, trust_anchors=anchors)
+            path, why = _listed_path(files, doc, name)
+            if path is None:
+                report.add(f"c2pa {name}", False, why)
+                continue
+            result = validate_c2pa(path, trust_anchors=anchors)
             detail = f"C2PA {result.state}" + (f": {'; '.join(result.failures)}" if result.failures else "")
             if anchors is None and result.ok:
                 detail += " (signing chain not checked against trust anchors)"
@@ -452,8 +592,12 @@ def _check_store(doc: dict[str, Any], report: VerificationReport, store: Any) ->
         report.add("store", False, f"the store is {store.store_id}, the package came from {doc['store_id']}")
         return
     frames = doc["frames"]
-    stored = {(f.segment, f.seq): f.data for f in store.read(doc["camera"], doc["actual"]["first_decoded"],
-                                                             doc["requested"]["end"])}
+    try:
+        stored = {(f.segment, f.seq): f.data for f in store.read(doc["camera"], doc["actual"]["first_decoded"],
+                                                                 doc["requested"]["end"])}
+    except VidvaultError as e:
+        report.add("store frames", False, f"the store cannot read the package's footage: {e}")
+        return
     for i, frame in enumerate(frames):
         data = stored.get((frame["segment"], frame["seq"]))
         if data is None:

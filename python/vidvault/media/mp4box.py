@@ -189,6 +189,9 @@ def _video_track(data: bytes | memoryview, trak: Box, movie_timescale: int) -> V
     stsz = require(data, stbl, [b"stsz"])
     uniform, count = struct.unpack_from(">II", data, stsz.body + 4)
     if uniform:
+        if uniform * count > len(data):  # the samples must fit in the file: no giant list from 8 bytes
+            raise Mp4FormatError(f"stsz at byte {stsz.offset} sizes {count} samples of {uniform} bytes, "
+                                 f"more than the file holds")
         sizes = [uniform] * count
     else:
         if stsz.body + 12 + 4 * count > stsz.end:
@@ -206,6 +209,8 @@ def _video_track(data: bytes | memoryview, trak: Box, movie_timescale: int) -> V
     dts = []
     t = 0
     for n, delta in _table(data, require(data, stbl, [b"stts"]), ">II"):
+        if len(dts) + n > count:
+            raise Mp4FormatError(f"stts times more samples than stsz sizes ({count})")
         for _ in range(n):
             dts.append(t)
             t += delta

@@ -5,6 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Largest coordinate magnitude a box keeps (2**24 px, far beyond any
+#: picture): larger values are clamped to it, so box arithmetic in float32
+#: (widths, growth, velocities) never overflows to inf.
+COORD_LIMIT = float(1 << 24)
+
+
+def normalised(boxes: np.ndarray) -> np.ndarray:
+    """Boxes with their corners in order (``x0 <= x1``, ``y0 <= y1``) and
+    coordinates clamped to :data:`COORD_LIMIT`: a box with swapped corners
+    covers the same pixels as the ordered one, never none."""
+    out = np.clip(np.array(boxes, dtype=np.float32, copy=True), -COORD_LIMIT, COORD_LIMIT)
+    x0, x1 = np.minimum(out[..., 0], out[..., 2]), np.maximum(out[..., 0], out[..., 2])
+    y0, y1 = np.minimum(out[..., 1], out[..., 3]), np.maximum(out[..., 1], out[..., 3])
+    out[..., 0], out[..., 1], out[..., 2], out[..., 3] = x0, y0, x1, y1
+    return out
+
 
 def area(boxes: np.ndarray) -> np.ndarray:
     return np.clip(boxes[..., 2] - boxes[..., 0], 0, None) * np.clip(boxes[..., 3] - boxes[..., 1], 0, None)

@@ -25,7 +25,7 @@ import numpy as np
 from .._core import redact_regions
 from ..errors import RedactionError
 from ..media.encode import write_mp4
-from .boxes import grow
+from .boxes import COORD_LIMIT, grow, normalised
 from .config import Redaction
 from .detector import Detector
 from .tracker import TrackedBox, Tracker
@@ -199,12 +199,13 @@ class RedactingPlayer:
         by_shape: dict[str, list[tuple[int, int, int, int]]] = {"ellipse": [], "rectangle": []}
         hidden = []
         for b in boxes:
-            # Rounded outwards; unclipped, so an ellipse at the edge keeps its shape.
-            gx0, gy0, gx1, gy1 = grow(b.box, r.margin)
-            x0, y0, x1, y1 = int(np.floor(gx0)), int(np.floor(gy0)), int(np.ceil(gx1)), int(np.ceil(gy1))
-            if min(x1, width) <= max(x0, 0) or min(y1, height) <= max(y0, 0):
+            region = _kernel_region(b, r.margin, width, height)
+            if region is None:  # entirely outside the picture: nothing of it to hide
                 continue
+            x0, y0, x1, y1, far = region
             shape = r.shape if r.shape != "auto" else ("ellipse" if b.kind == "face" else "rectangle")
+            if far:  # a box reaching far past the picture: its shape says nothing, hide all of it in view
+                shape = "rectangle"
             by_shape[shape].append((x0, y0, x1, y1))
             hidden.append(HiddenBox(b.kind, x0, y0, x1, y1, shape, b.score, b.track if b.track >= 0 else None,
                                     b.state))
@@ -216,6 +217,26 @@ class RedactingPlayer:
         return tuple(hidden)
 
 
+def _kernel_region(b: TrackedBox, margin: float, width: int, height: int) -> tuple[int, int, int, int, bool] | None:
+    """The pixel box the kernel gets for ``b`` (grown by ``margin``, rounded
+    outwards, unclipped so an ellipse at the edge keeps its shape), and
+    whether it reaches more than one picture size past an edge (then it is
+    clamped there and hidden as a rectangle); None when none of it is in view.
+    Raises RedactionError for a non-finite box (a tracker bug: fail closed)."""
+    box = np.asarray(grow(b.box, margin), dtype=np.float64)
+    if box.shape != (4,) or not np.isfinite(box).all():
+        raise RedactionError(f"the {b.kind} box {box} of track {b.track} ({b.state}) is not four finite numbers; "
+                             "playback stopped, no unchecked frame is shown")
+    gx0, gy0, gx1, gy1 = min(box[0], box[2]), min(box[1], box[3]), max(box[0], box[2]), max(box[1], box[3])
+    x0, y0, x1, y1 = int(np.floor(gx0)), int(np.floor(gy0)), int(np.ceil(gx1)), int(np.ceil(gy1))
+    if min(x1, width) <= max(x0, 0) or min(y1, height) <= max(y0, 0):
+        return None
+    far = x0 < -width or y0 < -height or x1 > 2 * width or y1 > 2 * height
+    if far:
+        x0, y0, x1, y1 = max(x0, -width), max(y0, -height), min(x1, 2 * width), min(y1, 2 * height)
+    return x0, y0, x1, y1, far
+
+
 def _checked_picture(image: np.ndarray, ts: int, where: str) -> np.ndarray:
     if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
             and image.shape[2] == 3):
@@ -224,14 +245,45 @@ def _checked_picture(image: np.ndarray, ts: int, where: str) -> np.ndarray:
 
 
 def _checked_detections(raw: object, detector: Detector, ts: int, where: str) -> np.ndarray:
-    try:
-        dets = np.asarray(raw, dtype=np.float32)
-    except (TypeError, ValueError) as e:
-        raise RedactionError(f"{type(detector).__name__} returned {type(raw).__name__}, not an (N, 5) "
-                             f"array, at ts={ts}{where}", ts=ts) from e
-    if dets.size == 0:
+    """The detector's rows as an (N, 5) float32 array with ordered corners.
+
+    Swapped corners (``x1 < x0`` or ``y1 < y0``) are put in order, so the box
+    is hidden rather than skipped; coordinates are clamped to
+    :data:`~.boxes.COORD_LIMIT`. Anything else that is not N rows of at
+    least five finite numbers raises RedactionError naming the detector, the
+    frame and the first bad row: a frame whose detections cannot be read was
+    not checked, and is not shown."""
+    name = type(detector).__name__
+    fix = (f"fix {name}.detect() to return an (N, 5) float array of x0, y0, x1, y1, score in pixels, "
+           "or leave it out of Redaction(detectors=...); playback stopped, no unchecked frame is shown")
+    if isinstance(raw, np.ndarray) and raw.dtype.kind not in "biuf":
+        raise RedactionError(f"{name} returned an array of {raw.dtype}, not of real numbers, at ts={ts}{where}; "
+                             f"{fix}", ts=ts, detector=name)
+    try:  # float64 first: a finite value past float32's range must not turn into inf
+        dets = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise RedactionError(f"{name} returned {type(raw).__name__}, not an (N, 5) array, at ts={ts}{where} "
+                             f"({e}); {fix}", ts=ts, detector=name) from e
+    if dets.ndim >= 1 and dets.shape[0] == 0 and (dets.ndim == 1 or (dets.ndim == 2 and dets.shape[1] >= 5)):
         return np.zeros((0, 5), dtype=np.float32)
-    if dets.ndim != 2 or dets.shape[1] < 5 or not np.isfinite(dets[:, :5]).all():
-        raise RedactionError(f"{type(detector).__name__} returned an array of shape {dets.shape} "
-                             f"(or non-finite values) at ts={ts}{where}; expected (N, 5) finite floats", ts=ts)
-    return dets[:, :5]
+    if dets.ndim != 2 or dets.shape[1] < 5:
+        raise RedactionError(f"{name} returned an array of shape {dets.shape} at ts={ts}{where}, expected "
+                             f"(N, 5) rows of x0, y0, x1, y1, score; {fix}", ts=ts, detector=name)
+    rows = dets[:, :5]
+    bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
+    if len(bad):
+        row = raw_row(raw, int(bad[0]))
+        raise RedactionError(f"{name} returned a box with a non-finite value (NaN or infinity) at ts={ts}{where}: "
+                             f"row {int(bad[0])} {row} ({len(bad)} such rows); {fix}", ts=ts, detector=name)
+    out = np.empty(rows.shape, dtype=np.float32)
+    out[:, :4] = normalised(np.clip(rows[:, :4], -COORD_LIMIT, COORD_LIMIT))
+    out[:, 4] = np.clip(rows[:, 4], -1.0, 2.0)  # scores are compared with a floor in [0, 1]
+    return out
+
+
+def raw_row(raw: object, i: int) -> str:
+    """Row ``i`` of what a detector returned, for an error message."""
+    try:
+        return np.array2string(np.asarray(raw, dtype=np.float64)[i][:5], precision=6)
+    except Exception:  # noqa: BLE001 - only for the message
+        return "(unprintable)"

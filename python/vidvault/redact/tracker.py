@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .boxes import grow, iou_matrix
+from .boxes import grow, iou_matrix, normalised
 
 #: Lowest IoU that still associates a detection with a track.
 MIN_IOU = 0.1
@@ -63,7 +63,14 @@ class Track:
         self.hits += 1
 
     def predict(self, frame: int) -> np.ndarray:
-        return self.boxes[-1] + self.velocity * (frame - self.frames[-1])
+        """The box moved on with its velocity. Its size never drops below the
+        last one seen: a track shrinking between detections would otherwise
+        be extrapolated to an empty or inverted box, hiding nothing."""
+        last = self.boxes[-1]
+        moved = normalised(last + self.velocity * (frame - self.frames[-1]))
+        centre = (moved[:2] + moved[2:]) / 2
+        half = np.maximum(moved[2:] - moved[:2], last[2:] - last[:2]) / 2
+        return normalised(np.concatenate([centre - half, centre + half]))
 
 
 @dataclass(frozen=True)
