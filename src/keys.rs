@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::crypto::{self, SecretKey, NONCE_LEN, TAG_LEN, WRAPPED_KEY_LEN};
 use crate::error::{Error, IoContext, Result};
+use crate::faults::{self, Op};
 use crate::fsutil;
 
 pub mod format;
@@ -129,10 +130,15 @@ impl KeystoreFiles {
     /// the same to the copy: the copy never holds what the primary lacks.
     /// Writing again at the same offset (a retry) rewrites the same bytes.
     fn append_at(&self, bytes: &[u8], offset: u64) -> Result<()> {
-        self.primary.write_all_at(bytes, offset).ctx("append to keystore", &self.path)?;
-        self.primary.sync_data().ctx("fsync keystore", &self.path)?;
-        self.copy.write_all_at(bytes, offset).ctx("append to keystore copy", &self.copy_path)?;
-        self.copy.sync_data().ctx("fsync keystore copy", &self.copy_path)
+        let files = [
+            (&self.primary, &self.path, "append to keystore", "fsync keystore"),
+            (&self.copy, &self.copy_path, "append to keystore copy", "fsync keystore copy"),
+        ];
+        for (file, path, append, fsync) in files {
+            faults::check(Op::Write).and_then(|()| file.write_all_at(bytes, offset)).ctx(append, path)?;
+            faults::check(Op::Fsync).and_then(|()| file.sync_data()).ctx(fsync, path)?;
+        }
+        Ok(())
     }
 
     /// Replaces both files (primary first), each atomically.
@@ -242,8 +248,8 @@ impl Keystore {
         let header = encode_header(&store_id, &master)?;
         for p in [path.to_path_buf(), copy_path(path)] {
             let mut file = OpenOptions::new().write(true).create_new(true).open(&p).ctx("create keystore", &p)?;
-            file.write_all(&header).ctx("write keystore", &p)?;
-            file.sync_all().ctx("fsync keystore", &p)?;
+            faults::check(Op::Write).and_then(|()| file.write_all(&header)).ctx("write keystore", &p)?;
+            faults::check(Op::Fsync).and_then(|()| file.sync_all()).ctx("fsync keystore", &p)?;
         }
         fsutil::fsync_dir(path.parent().unwrap_or(Path::new(".")))?;
         Ok(Keystore::empty(path, store_id, master, KeystoreFiles::open(path)?, header.len() as u64))
@@ -583,8 +589,10 @@ fn apply(path: &Path, decision: &recover::Decision) -> Result<()> {
         PrimaryAction::Keep => {}
         PrimaryAction::CutTornTail => {
             let f = OpenOptions::new().write(true).open(path).ctx("open keystore", path)?;
-            f.set_len(decision.bytes.len() as u64).ctx("truncate torn keystore entry", path)?;
-            f.sync_all().ctx("fsync keystore", path)?;
+            faults::check(Op::Write)
+                .and_then(|()| f.set_len(decision.bytes.len() as u64))
+                .ctx("truncate torn keystore entry", path)?;
+            faults::check(Op::Fsync).and_then(|()| f.sync_all()).ctx("fsync keystore", path)?;
         }
         PrimaryAction::QuarantineAndCut => {
             let root = path.parent().unwrap_or(Path::new("."));

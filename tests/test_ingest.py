@@ -186,3 +186,11 @@ def test_cli_ingest_export_verify_keys(tmp_path, clip):
     r = run("export-clip", store, "--raw", "--camera", "34020000001320000001", "--start", "x", "--end", "y", "--out",
             tmp_path / "p2", check=False)
     assert r.returncode == 2 and r.stderr.startswith("vidvault: ")
+
+
+@pytest.mark.parametrize("record", ["01640028ffe1", "01640028ffe10002", "01640028ffe1000267"])
+def test_a_truncated_avcc_record_is_a_clear_value_error(record):
+    # A camera's (or a package's) configuration record cut short must say so,
+    # not surface as IndexError/struct.error from deep inside the parser.
+    with pytest.raises(ValueError, match="truncated h264 configuration record"):
+        nal.config_nals("h264", bytes.fromhex(record))

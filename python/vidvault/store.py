@@ -342,7 +342,8 @@ class Store:
         approver: str | None = None,
     ) -> str:
         """Signs a grant with the store's admin key and returns its token.
-        ``cameras``: ids, globs ("3402*") or labels ("area=district-3").
+        ``cameras``: selectors: an id, ``"PREFIX*"``, ``"label:KEY=VALUE"``,
+        ``"id:ID"`` or ``"*"`` (the whole store); see docs/security/grants.md.
         Export grants need an ``approver``. Issuance is audited."""
         return self._core.issue_grant(
             to, list(actions), list(cameras),

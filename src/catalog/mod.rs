@@ -24,6 +24,8 @@ use crate::error::{CatalogContext, Error, Result};
 pub use cameras::CameraRow;
 pub use segments::{ChainTail, SegmentRow, SegmentState, Tombstone};
 
+/// The catalog's file name under the store root.
+pub const CATALOG_FILE: &str = "catalog.sqlite";
 pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "

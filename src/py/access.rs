@@ -88,7 +88,7 @@ fn target(camera: Option<&str>, start: Option<i64>, end: Option<i64>) -> crate::
         ));
     }
     match camera {
-        Some(id) => Ok(Target::Camera { id, footage: optional_range(start, end) }),
+        Some(id) => Ok(Target::Camera { id, footage: optional_range(start, end)? }),
         None if start.is_none() => Ok(Target::Store),
         None => Err(Error::invalid(
             "footage bounds need a camera; without one the request is for the whole store",

@@ -93,11 +93,12 @@ impl PyStore {
         grant_id: String,
         details: String,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let footage = optional_range(start, end).py(py)?;
         let entry = NewEntry {
             principal,
             action,
             camera,
-            footage: optional_range(start, end),
+            footage,
             outcome,
             reason,
             case,

@@ -123,9 +123,14 @@ pub fn time_range(start: i64, end: i64) -> TimeRange {
     TimeRange::new(Timestamp(start), Timestamp(end))
 }
 
-/// Both bounds or none (the audit and grant calls take an optional range).
-pub fn optional_range(start: Option<i64>, end: Option<i64>) -> Option<TimeRange> {
-    start.zip(end).map(|(s, e)| time_range(s, e))
+/// Both bounds or none (the audit and grant calls take an optional range);
+/// one bound alone is refused rather than dropped.
+pub fn optional_range(start: Option<i64>, end: Option<i64>) -> crate::error::Result<Option<TimeRange>> {
+    match (start, end) {
+        (None, None) => Ok(None),
+        (Some(s), Some(e)) => Ok(Some(time_range(s, e))),
+        _ => Err(Error::invalid("give both start and end of the footage, or neither")),
+    }
 }
 
 /// `Some(3)` -> `3`, `None` -> `None`, as Python would print them.

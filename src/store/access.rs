@@ -55,7 +55,12 @@ impl Store {
         self.shared().audit(NewEntry {
             principal: grant.issued_by.clone(),
             action: "grant_issue".into(),
-            footage: grant.footage_from.zip(grant.footage_to).map(|(a, b)| TimeRange::new(a, b)),
+            // An open-ended window is logged with its open side at the end of time,
+            // never dropped (a lone bound would otherwise vanish from the log).
+            footage: match (grant.footage_from, grant.footage_to) {
+                (None, None) => None,
+                (from, to) => Some(TimeRange::new(from.unwrap_or(Timestamp::MIN), to.unwrap_or(Timestamp::MAX))),
+            },
             outcome: audit::DONE.into(),
             case: grant.case.clone(),
             grant_id: grant.id.clone(),

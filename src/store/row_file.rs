@@ -13,11 +13,19 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::catalog::{SegmentRow, SegmentState};
+use crate::catalog::{SegmentRow, SegmentState, CATALOG_FILE};
 use crate::error::{Error, Result};
 use crate::segment::reader::{Identity, SealState, SegmentFile};
-use crate::store::shared::CATALOG_FILE;
-use crate::store::writer::segment_rel_path;
+
+/// Where a segment lives, relative to the store root.
+pub fn segment_rel_path(camera: &str, day: i32, id: u64) -> String {
+    format!(
+        "segments/{}/{}/{:016x}.vvs",
+        crate::camera::camera_dir_name(camera),
+        crate::time::format_utc_day(day),
+        id
+    )
+}
 
 /// The error for a row that cannot name a file inside the store.
 fn bad_row(root: &Path, row: &SegmentRow, detail: String) -> Error {

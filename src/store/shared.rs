@@ -30,7 +30,7 @@ use crate::time::NANOS_PER_SECOND;
 
 pub const MARKER_FILE: &str = "VIDVAULT";
 pub const KEYSTORE_FILE: &str = "keys.vvk";
-pub const CATALOG_FILE: &str = "catalog.sqlite";
+pub use crate::catalog::CATALOG_FILE;
 
 /// Takes a mutex even if a thread panicked while holding it. A panic inside
 /// a writer leaves state we do not trust for further appends (the writer

@@ -40,6 +40,7 @@ use crate::segment::format::{self, CodecConfig, SegmentHeader, SegmentSummary, M
 use crate::segment::reader::SegmentFile;
 use crate::segment::writer::{check_frame_order, check_frame_time, NewFrame, SegmentWriter, StreamPosition};
 use crate::store::direct_io::StreamFile;
+use crate::store::row_file::segment_rel_path;
 use crate::store::shared::{lock, CommitMark, LiveWriter, Shared, CATALOG_FILE};
 use crate::time::Timestamp;
 
@@ -143,16 +144,6 @@ pub struct CameraWriter {
     flush_queued: AtomicBool,
     /// A periodic sync is queued on the group-commit pool.
     sync_queued: AtomicBool,
-}
-
-/// Where a segment lives, relative to the store root.
-pub fn segment_rel_path(camera: &str, day: i32, id: u64) -> String {
-    format!(
-        "segments/{}/{}/{:016x}.vvs",
-        crate::camera::camera_dir_name(camera),
-        crate::time::format_utc_day(day),
-        id
-    )
 }
 
 impl CameraWriter {

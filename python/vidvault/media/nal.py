@@ -124,11 +124,21 @@ def config_nals(codec: str, extradata: bytes) -> list[bytes]:
         return []
     if is_annexb(extradata):
         return split_annexb(extradata).nals
-    if codec == "h264":
-        return _avcc_nals(extradata)
-    if codec == "hevc":
-        return _hvcc_nals(extradata)
+    try:
+        if codec == "h264":
+            return _avcc_nals(extradata)
+        if codec == "hevc":
+            return _hvcc_nals(extradata)
+    except (IndexError, struct.error):
+        raise ValueError(f"truncated {codec} configuration record ({len(extradata)} bytes): "
+                         "its NAL unit arrays run past its end") from None
     return []
+
+
+def _take(rec: bytes, pos: int, n: int) -> bytes:
+    if pos + n > len(rec):
+        raise IndexError(pos + n)
+    return rec[pos : pos + n]
 
 
 def _avcc_nals(rec: bytes) -> list[bytes]:
@@ -141,7 +151,7 @@ def _avcc_nals(rec: bytes) -> list[bytes]:
     for group in range(2):
         for _ in range(count):
             (n,) = struct.unpack_from(">H", rec, pos)
-            out.append(rec[pos + 2 : pos + 2 + n])
+            out.append(_take(rec, pos + 2, n))
             pos += 2 + n
         if group == 0:
             count = rec[pos]
@@ -161,7 +171,7 @@ def _hvcc_nals(rec: bytes) -> list[bytes]:
         pos += 3
         for _ in range(count):
             (n,) = struct.unpack_from(">H", rec, pos)
-            out.append(rec[pos + 2 : pos + 2 + n])
+            out.append(_take(rec, pos + 2, n))
             pos += 2 + n
     return out
 
