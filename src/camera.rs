@@ -76,7 +76,9 @@ pub fn gb28181_device_type(id: &str) -> Option<&'static str> {
 pub fn camera_dir_name(id: &str) -> String {
     let simple = id.len() <= 64
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        && id.as_bytes()[0].is_ascii_alphanumeric();
+        // `first()`: an empty id (refused by validate_camera_id, but this
+        // is public and must not panic) gets a hashed name like any other.
+        && id.as_bytes().first().is_some_and(|b| b.is_ascii_alphanumeric());
     if simple {
         id.to_string()
     } else {
@@ -108,6 +110,13 @@ mod tests {
             assert!(d.starts_with('_') && d.len() == 33, "{tricky} -> {d}");
         }
         assert_ne!(camera_dir_name("a/b"), camera_dir_name("a/c"));
+    }
+
+    #[test]
+    fn empty_id_gets_a_hashed_dir_name_instead_of_panicking() {
+        let d = camera_dir_name("");
+        assert!(d.starts_with('_') && d.len() == 33, "'' -> {d}");
+        assert_ne!(d, camera_dir_name("_"));
     }
 
     #[test]

@@ -199,44 +199,61 @@ impl SegmentMeta {
 impl SegmentFile {
     /// Reads and decrypts the frame record at `offset`; `None` at the end of
     /// the records. Returns the frame and the offset of the next record.
-    pub fn read_frame_at(&self, mut offset: u64) -> Result<Option<(Frame, u64)>> {
-        let end = self.summary.records_end;
-        let mut prefix = [0u8; RECORD_PREFIX_LEN];
-        // Zero padding (format 2) sits where the writer committed: skip it.
-        while offset < end {
-            self.file.read_exact_at(&mut prefix, offset).map_err(|e| {
-                corrupt(self.camera(), &self.path, offset, format!("record prefix unreadable: {e}"))
-            })?;
-            match format::skip_padding(&prefix, offset, self.version) {
-                Some(Some(next)) => offset = next,
-                Some(None) => {
-                    return Err(corrupt(
-                        self.camera(),
-                        &self.path,
-                        offset,
-                        "a zeroed block where records should be",
-                    ))
+    ///
+    /// When `offset` is an index entry's, the record found there must be the
+    /// keyframe the entry names (seq and ts): a seek serves what the index
+    /// promises or fails. Reading on from there, use `read_frame_expecting`,
+    /// which also checks that each record is the next in sequence.
+    pub fn read_frame_at(&self, offset: u64) -> Result<Option<(Frame, u64)>> {
+        Ok(self.read_record(offset)?.map(|(frame, _, next)| (frame, next)))
+    }
+
+    /// Like `read_frame_at`, and the record must be frame `expected_seq` of
+    /// this segment; at the end of a sealed segment's records `expected_seq`
+    /// must be its frame count. Each record authenticates on its own (its
+    /// nonce is its seq), so without this a record copied over another of the
+    /// same length, two swapped ones, or one blanked into padding would be
+    /// served in the wrong place or skipped without an error.
+    pub fn read_frame_expecting(&self, offset: u64, expected_seq: u64) -> Result<Option<(Frame, u64)>> {
+        match self.read_record(offset)? {
+            Some((frame, at, next)) => {
+                if frame.meta.seq != expected_seq {
+                    return Err(self.out_of_order(at, expected_seq, &format!("frame {}", frame.meta.seq)));
                 }
-                None => break,
+                Ok(Some((frame, next)))
+            }
+            None => {
+                let count = self.summary.frame_count;
+                if self.seal == SealState::Sealed && expected_seq != count {
+                    let found = format!("the end of the records (the footer lists {count} frames)");
+                    return Err(self.out_of_order(self.summary.records_end, expected_seq, &found));
+                }
+                Ok(None)
             }
         }
+    }
+
+    fn out_of_order(&self, at: u64, expected_seq: u64, found: &str) -> crate::error::Error {
+        corrupt(
+            self.camera(),
+            &self.path,
+            at,
+            format!(
+                "expected frame {expected_seq} of the segment here, found {found}: records were \
+                 moved, copied or removed inside the file (restore it from a backup)"
+            ),
+        )
+    }
+
+    /// The frame record at or after `offset` (past any padding): the frame,
+    /// the offset of its record, and the offset of the next one.
+    fn read_record(&self, offset: u64) -> Result<Option<(Frame, u64, u64)>> {
+        let Some((offset, prefix)) = self.skip_to_record(offset)? else {
+            return self.end_of_records();
+        };
         let camera = self.camera();
         let path = &self.path;
-        if offset >= end {
-            return match self.expected_frames {
-                Some(n) if self.summary.frame_count < n => Err(corrupt(
-                    camera,
-                    path,
-                    end,
-                    format!(
-                        "segment is truncated: the catalog records {n} frames, the file holds {} \
-                         intact ones; the rest is lost (restore the file from a backup)",
-                        self.summary.frame_count
-                    ),
-                )),
-                _ => Ok(None),
-            };
-        }
+        let end = self.summary.records_end;
         let (len, crc) =
             format::parse_record_prefix(&prefix).map_err(|e| format_err(camera, path, offset, e))?;
         let next = offset + (RECORD_PREFIX_LEN + len) as u64;
@@ -255,10 +272,78 @@ impl SegmentFile {
                         .ok_or_else(|| {
                             corrupt(camera, path, offset, format!("frame {} does not authenticate", meta.seq))
                         })?;
-                Ok(Some((Frame { segment_id: self.id(), meta, data }, next)))
+                self.check_index_entry(offset, &meta)?;
+                Ok(Some((Frame { segment_id: self.id(), meta, data }, offset, next)))
             }
             RecordBody::Footer => Err(corrupt(camera, path, offset, "unexpected footer inside the records")),
         }
+    }
+
+    /// Skips zero padding (format 2) from `offset`: the offset and prefix of
+    /// the next record, `None` at the end of the records.
+    fn skip_to_record(&self, mut offset: u64) -> Result<Option<(u64, [u8; RECORD_PREFIX_LEN])>> {
+        let end = self.summary.records_end;
+        let mut prefix = [0u8; RECORD_PREFIX_LEN];
+        while offset < end {
+            self.file.read_exact_at(&mut prefix, offset).map_err(|e| {
+                corrupt(self.camera(), &self.path, offset, format!("record prefix unreadable: {e}"))
+            })?;
+            match format::skip_padding(&prefix, offset, self.version) {
+                Some(Some(next)) => offset = next,
+                Some(None) => {
+                    return Err(corrupt(
+                        self.camera(),
+                        &self.path,
+                        offset,
+                        "a zeroed block where records should be",
+                    ))
+                }
+                None => return Ok(Some((offset, prefix))),
+            }
+        }
+        Ok(None)
+    }
+
+    /// At the end of the records: a sealed segment the catalog says held
+    /// more frames than survive was truncated.
+    fn end_of_records<T>(&self) -> Result<Option<T>> {
+        match self.expected_frames {
+            Some(n) if self.summary.frame_count < n => Err(corrupt(
+                self.camera(),
+                &self.path,
+                self.summary.records_end,
+                format!(
+                    "segment is truncated: the catalog records {n} frames, the file holds {} \
+                     intact ones; the rest is lost (restore the file from a backup)",
+                    self.summary.frame_count
+                ),
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    /// A record at an index entry's offset must be the keyframe the entry
+    /// names: seeks trust the entry's seq and ts.
+    fn check_index_entry(&self, offset: u64, meta: &FrameMeta) -> Result<()> {
+        let keys = &self.summary.keyframes;
+        let i = keys.partition_point(|k| k.offset < offset);
+        let Some(entry) = keys.get(i).filter(|k| k.offset == offset) else {
+            return Ok(());
+        };
+        if entry.seq == meta.seq && entry.ts == meta.ts && meta.keyframe {
+            return Ok(());
+        }
+        Err(corrupt(
+            self.camera(),
+            &self.path,
+            offset,
+            format!(
+                "the index names keyframe {} (ts {}) at this offset, the record there is frame {} \
+                 (ts {}, keyframe: {}): records were moved or copied inside the file (restore it \
+                 from a backup)",
+                entry.seq, entry.ts.0, meta.seq, meta.ts.0, meta.keyframe
+            ),
+        ))
     }
 }
 

@@ -86,6 +86,11 @@ pub struct FrameCursor {
     /// cursor back (a loop) or sideways.
     key: CatalogKey,
     offset: u64,
+    /// The sequence number the record at `offset` must carry: the index
+    /// entry's on a seek, 0 at the start of a segment, then one more per
+    /// frame. Records are authenticated one by one, so only this tells a
+    /// record moved, copied or blanked inside a file from the one written.
+    expected_seq: u64,
     /// Frames presented at/after `end` that may still be needed as references.
     held: VecDeque<Frame>,
     ready: VecDeque<Frame>,
@@ -95,9 +100,11 @@ pub struct FrameCursor {
 impl FrameCursor {
     pub(crate) fn new(shared: Arc<Shared>, camera: &str, range: TimeRange) -> Result<FrameCursor> {
         let start = if range.is_empty() { None } else { start_in_catalog(&shared, camera, range.start)? };
-        let (segment, key, offset, done) = match start {
-            Some((key, seg, entry)) if entry.ts < range.end => (Some(seg), key, entry.offset, false),
-            _ => (None, (Timestamp(0), 0), 0, true),
+        let (segment, key, offset, expected_seq, done) = match start {
+            Some((key, seg, entry)) if entry.ts < range.end => {
+                (Some(seg), key, entry.offset, entry.seq, false)
+            }
+            _ => (None, (Timestamp(0), 0), 0, 0, true),
         };
         Ok(FrameCursor {
             shared,
@@ -106,6 +113,7 @@ impl FrameCursor {
             segment,
             key,
             offset,
+            expected_seq,
             held: VecDeque::new(),
             ready: VecDeque::new(),
             done,
@@ -118,8 +126,9 @@ impl FrameCursor {
             let Some(seg) = &self.segment else {
                 return Ok(None);
             };
-            if let Some((frame, next)) = seg.read_frame_at(self.offset)? {
+            if let Some((frame, next)) = seg.read_frame_expecting(self.offset, self.expected_seq)? {
                 self.offset = next;
+                self.expected_seq += 1;
                 return Ok(Some(frame));
             }
             let (start, id) = self.key;
@@ -129,6 +138,7 @@ impl FrameCursor {
                     let seg = self.shared.open_segment(&row)?;
                     self.key = (row.start_ts, row.id);
                     self.offset = seg.header_len;
+                    self.expected_seq = 0;
                     self.segment = Some(seg);
                 }
                 _ => {
@@ -183,5 +193,155 @@ impl Iterator for FrameCursor {
                 Some(Err(e))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use crate::error::Error;
+    use crate::segment::format::{self, CodecConfig, RECORD_PREFIX_LEN};
+    use crate::segment::writer::NewFrame;
+    use crate::time::{TimeBase, TimeRange, Timestamp, NANOS_PER_SECOND};
+    use crate::{SecretKey, Store, StoreOptions};
+
+    const T0: i64 = 1_763_700_000 * NANOS_PER_SECOND;
+    const FRAME: i64 = 40_000_000;
+
+    fn key() -> SecretKey {
+        SecretKey::from_bytes([0x5A; 32])
+    }
+
+    fn options() -> StoreOptions {
+        StoreOptions { roll_after_ns: 10 * NANOS_PER_SECOND, ..StoreOptions::default() }
+    }
+
+    fn config() -> CodecConfig {
+        CodecConfig {
+            codec: "h264".into(),
+            extradata: b"\x01\x64\x00\x1f".to_vec(),
+            time_base: TimeBase::new(1, 90_000).unwrap(),
+            width: 640,
+            height: 360,
+            params: String::new(),
+        }
+    }
+
+    /// 100 frames (4 s, one sealed segment), GOP 25; frames i and i + 7 have
+    /// payloads of the same length, so their records have the same length.
+    fn sealed_store(dir: &Path) -> PathBuf {
+        let root = dir.join("store");
+        let store = Store::create(&root, key(), options()).unwrap();
+        store.add_camera("cam", BTreeMap::new(), crate::RetentionSetting::StoreDefault).unwrap();
+        let w = store.writer("cam", config()).unwrap();
+        for i in 0..100i64 {
+            let mut data = format!("frame {i} ").into_bytes();
+            data.resize(200 + (i as usize % 7) * 50, i as u8);
+            let ts = Timestamp(T0 + i * FRAME);
+            w.append(&NewFrame {
+                ts,
+                data: &data,
+                keyframe: i % 25 == 0,
+                pts: None,
+                dts: None,
+                duration: None,
+            })
+            .unwrap();
+        }
+        w.close().unwrap();
+        let rows = store.segments("cam", all()).unwrap();
+        assert_eq!(rows.len(), 1);
+        root.join(&rows[0].path)
+    }
+
+    fn all() -> TimeRange {
+        TimeRange::new(Timestamp(T0), Timestamp(T0 + 100 * FRAME))
+    }
+
+    /// Byte ranges of the frame records, in file order (skipping padding).
+    fn records(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+        let mut at = format::peek_header_len(&bytes[..16]).unwrap();
+        let mut out = Vec::new();
+        loop {
+            let prefix = &bytes[at..at + RECORD_PREFIX_LEN];
+            if prefix.iter().all(|&b| b == 0) {
+                at = (at + RECORD_PREFIX_LEN).next_multiple_of(format::BLOCK as usize);
+                continue;
+            }
+            let len = u32::from_le_bytes(prefix[..4].try_into().unwrap()) as usize;
+            if bytes[at + RECORD_PREFIX_LEN] == format::KIND_FOOTER {
+                return out;
+            }
+            out.push(at..at + RECORD_PREFIX_LEN + len);
+            at += RECORD_PREFIX_LEN + len;
+        }
+    }
+
+    fn read_all(root: &Path, range: TimeRange) -> Result<Vec<u64>, Error> {
+        let store = Store::open(root, key(), options(), false).unwrap();
+        let cursor = store.read("cam", range)?;
+        cursor.map(|f| f.map(|f| f.meta.seq)).collect()
+    }
+
+    fn corrupt_detail(r: Result<Vec<u64>, Error>) -> String {
+        match r {
+            Err(Error::Corrupt { detail, .. }) => detail,
+            other => panic!("expected a corrupt-segment error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn swapped_records_of_the_same_length_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sealed_store(dir.path());
+        let root = dir.path().join("store");
+        assert_eq!(read_all(&root, all()).unwrap(), (0..100).collect::<Vec<_>>());
+
+        let mut bytes = std::fs::read(&path).unwrap();
+        let recs = records(&bytes);
+        let (a, b) = (recs[1].clone(), recs[8].clone());
+        assert_eq!(a.len(), b.len());
+        let (ra, rb) = (bytes[a.clone()].to_vec(), bytes[b.clone()].to_vec());
+        bytes[a].copy_from_slice(&rb);
+        bytes[b].copy_from_slice(&ra);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let detail = corrupt_detail(read_all(&root, all()));
+        assert!(detail.contains("expected frame 1") && detail.contains("found frame 8"), "{detail}");
+    }
+
+    #[test]
+    fn a_record_copied_over_another_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sealed_store(dir.path());
+        let root = dir.path().join("store");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let recs = records(&bytes);
+        let copy = bytes[recs[3].clone()].to_vec();
+        bytes[recs[10].clone()].copy_from_slice(&copy);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let detail = corrupt_detail(read_all(&root, all()));
+        assert!(detail.contains("expected frame 10") && detail.contains("found frame 3"), "{detail}");
+    }
+
+    #[test]
+    fn a_seek_checks_the_record_at_the_index_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sealed_store(dir.path());
+        let root = dir.path().join("store");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let recs = records(&bytes);
+        // Keyframe 25 overwritten by frame 32 (same length): a seek into the
+        // second GOP lands on the entry for frame 25.
+        let copy = bytes[recs[32].clone()].to_vec();
+        bytes[recs[25].clone()].copy_from_slice(&copy);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let second_gop = TimeRange::new(Timestamp(T0 + 30 * FRAME), Timestamp(T0 + 40 * FRAME));
+        let detail = corrupt_detail(read_all(&root, second_gop));
+        assert!(detail.contains("keyframe 25") && detail.contains("frame 32"), "{detail}");
     }
 }
