@@ -205,9 +205,10 @@ fn read_in_order(seg: &SegmentFile) -> (Vec<Frame>, Result<()>) {
     // more steps than that does not advance.
     let max_steps = seg.summary.records_end / format::RECORD_PREFIX_LEN as u64 + 2;
     for _ in 0..max_steps {
-        match seg.read_frame_at(offset) {
+        // As the store's cursor reads: each record must be the one expected.
+        match seg.read_frame_expecting(offset, frames.len() as u64) {
             Ok(Some((frame, next))) => {
-                assert!(next > offset, "read_frame_at({offset}) returned next offset {next}");
+                assert!(next > offset, "read_frame_expecting({offset}) returned next offset {next}");
                 promise(RECORD_SUBSTITUTION, frame.meta.seq == frames.len() as u64, || {
                     format!(
                         "segment {}: frame {} (at offset {offset}) is served in position {}",
