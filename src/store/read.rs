@@ -202,9 +202,10 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use crate::error::Error;
-    use crate::segment::format::{self, CodecConfig, RECORD_PREFIX_LEN};
+    use crate::segment::format::{self, RECORD_PREFIX_LEN};
     use crate::segment::writer::NewFrame;
-    use crate::time::{TimeBase, TimeRange, Timestamp, NANOS_PER_SECOND};
+    use crate::store::tests::config;
+    use crate::time::{TimeRange, Timestamp, NANOS_PER_SECOND};
     use crate::{SecretKey, Store, StoreOptions};
 
     const T0: i64 = 1_763_700_000 * NANOS_PER_SECOND;
@@ -216,17 +217,6 @@ mod tests {
 
     fn options() -> StoreOptions {
         StoreOptions { roll_after_ns: 10 * NANOS_PER_SECOND, ..StoreOptions::default() }
-    }
-
-    fn config() -> CodecConfig {
-        CodecConfig {
-            codec: "h264".into(),
-            extradata: b"\x01\x64\x00\x1f".to_vec(),
-            time_base: TimeBase::new(1, 90_000).unwrap(),
-            width: 640,
-            height: 360,
-            params: String::new(),
-        }
     }
 
     /// 100 frames (4 s, one sealed segment), GOP 25; frames i and i + 7 have

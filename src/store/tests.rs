@@ -26,7 +26,7 @@ fn options() -> StoreOptions {
     }
 }
 
-fn config() -> CodecConfig {
+pub(crate) fn config() -> CodecConfig {
     CodecConfig {
         codec: "h264".into(),
         extradata: b"\x01\x64\x00\x1f".to_vec(),
