@@ -61,3 +61,27 @@ def serve_rtsp(port: int, path: Path) -> subprocess.Popen:
     line = server.stdout.readline().strip()
     assert line == "ready", server.stderr.read()
     return server
+
+
+def record_two_cameras(store, cam: str, other: str) -> None:
+    """Two cameras in different areas, 4 s each (GOP of 25): what the
+    access tests grant and refuse."""
+    store.add_camera(cam, labels={"area": "district-3"})
+    store.add_camera(other, labels={"area": "district-9"})
+    for c in (cam, other):
+        with store.writer(c, codec="h264") as w:
+            for i in range(100):
+                w.append(T0 + i * 40_000_000, b"frame %d" % i, keyframe=i % 25 == 0)
+
+
+def mount_tmpfs(where: Path, size: str) -> str | None:
+    """Mounts a size-limited tmpfs (a real small disk) at ``where``; returns
+    why it could not (mounting needs root), or None."""
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                       capture_output=True, text=True)
+    return r.stderr.strip() or "mount failed" if r.returncode != 0 else None
+
+
+def unmount(where: Path) -> None:
+    subprocess.run(["umount", "-l", str(where)], check=False)

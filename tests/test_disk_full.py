@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import math
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 import vidvault
 from vidvault.errors import InvalidArgumentError, StorageFullError, VidvaultError
 
-from helpers import T0
+from helpers import T0, mount_tmpfs, unmount
 
 FRAME = 40_000_000
 PAGE = 4096
@@ -30,13 +29,11 @@ def data(i: int) -> bytes:
 @pytest.fixture
 def tiny_fs(tmp_path):
     mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"mounting a tmpfs needs root: {r.stderr.strip()}")
+    why = mount_tmpfs(mnt, "8m")
+    if why:
+        pytest.skip(f"mounting a tmpfs needs root: {why}")
     yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    unmount(mnt)
 
 
 def fill(mnt: Path, leave_pages: int) -> Path:

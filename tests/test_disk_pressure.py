@@ -5,7 +5,6 @@ typed alarm and writers fail loudly instead of stopping silently."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 import vidvault
 from vidvault import Retention
 
-from helpers import NS, T0
+from helpers import NS, T0, mount_tmpfs, unmount
 
 MB = 1 << 20
 
@@ -21,13 +20,11 @@ MB = 1 << 20
 @pytest.fixture
 def small_fs(tmp_path):
     mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {r.stderr.strip()}")
+    why = mount_tmpfs(mnt, "48m")
+    if why:
+        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {why}")
     yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    unmount(mnt)
 
 
 def _record(store, camera, start_ns, seconds, frame_bytes):

@@ -11,7 +11,7 @@ import pytest
 
 import vidvault
 
-from helpers import NS, T0
+from helpers import NS, T0, record_two_cameras
 
 CAM = "34020000001320000001"
 OTHER = "34020000001320000002"
@@ -23,12 +23,7 @@ ALL_ACTIONS = ["view_redacted", "view_raw", "export", "export_raw", "hold", "man
 
 @pytest.fixture
 def footage(store):
-    store.add_camera(CAM, labels={"area": "district-3"})
-    store.add_camera(OTHER, labels={"area": "district-9"})
-    for cam in (CAM, OTHER):
-        with store.writer(cam, codec="h264") as w:
-            for i in range(100):
-                w.append(T0 + i * 40_000_000, b"frame %d" % i, keyframe=i % 25 == 0)
+    record_two_cameras(store, CAM, OTHER)
     return store
 
 
