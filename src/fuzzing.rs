@@ -335,8 +335,12 @@ pub fn keystore(scratch: &Scratch, data: &[u8]) -> Outcome {
 }
 
 /// Whether `tail` is what a crash during an append leaves: an entry (8-byte
-/// length and CRC prefix, then the body) that runs to or past the end of the file.
+/// length and CRC prefix, then the body) that runs to or past the end of the
+/// file, or space the filesystem allocated and never wrote (all zeros).
 fn is_torn_entry(tail: &[u8]) -> bool {
+    if tail.iter().all(|&b| b == 0) {
+        return true;
+    }
     match tail.get(..4) {
         None => true,
         Some(len) => 8 + u32::from_le_bytes(len.try_into().unwrap()) as usize >= tail.len(),
