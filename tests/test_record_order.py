@@ -110,3 +110,23 @@ def test_a_seek_refuses_another_record_at_the_index_entry(sealed, store_path, ke
     with vidvault.Store.open(store_path, key=key) as s:
         with pytest.raises(vidvault.CorruptSegmentError, match="keyframe 25"):
             s.seek(CAM, T0 + 30 * FRAME)
+
+
+def test_a_seek_refuses_padding_at_the_index_entry(sealed, store_path, key):
+    # Keyframe 25's record blanked into zeros up to the next 4 KiB boundary,
+    # where a copy of frame 26 is put: a reader that skips the zeros as
+    # padding finds a record that authenticates and served it as the
+    # keyframe (found by fuzzing the merged code).
+    def blank_and_move(data, recs):
+        start = recs[25][0]
+        boundary = -(-(start + PREFIX) // BLOCK) * BLOCK
+        moved = bytes(data[recs[26][0]:recs[26][1]])
+        data[start:boundary] = bytes(boundary - start)
+        data[boundary:boundary + len(moved)] = moved
+
+    edit(sealed, blank_and_move)
+    with vidvault.Store.open(store_path, key=key) as s:
+        with pytest.raises(vidvault.CorruptSegmentError, match="keyframe 25 at this offset, and no record starts here"):
+            s.seek(CAM, T0 + 30 * FRAME)
+    with pytest.raises(vidvault.CorruptSegmentError, match="keyframe 25"):
+        read_all(store_path, key, T0 + 30 * FRAME, T0 + 40 * FRAME)

@@ -718,6 +718,12 @@ pub fn parse_footer_versioned(
             seq: ic.u64("index")?,
         });
     }
+    // The writer appends entries as records go out: offsets and seqs rise.
+    // Seeks look entries up by offset (a binary search), so an index in any
+    // other order is refused rather than searched wrongly.
+    if keyframes.windows(2).any(|w| w[1].offset <= w[0].offset || w[1].seq <= w[0].seq) {
+        return bad(RECORD_PREFIX_LEN + FOOTER_FIXED_LEN, "index entries are not in file order");
+    }
     let mut gaps = Vec::with_capacity(gcount);
     for _ in 0..gcount {
         gaps.push(Gap { start: Timestamp(ic.i64("gap")?), end: Timestamp(ic.i64("gap")?) });
@@ -944,14 +950,19 @@ mod tests {
 
         #[test]
         fn footer_round_trip(
-            kf in proptest::collection::vec((any::<i64>(), any::<i64>(), any::<u64>(), any::<u64>()), 0..200),
+            kf in proptest::collection::vec((any::<i64>(), any::<i64>(), 1u64..1 << 40, 1u64..1 << 20), 0..200),
             gaps in proptest::collection::vec((any::<i64>(), any::<i64>()), 0..10),
             count in any::<u64>(), a in any::<i64>(), b in any::<i64>(), c in any::<i64>(), end in any::<u64>(),
         ) {
             let s = SegmentSummary {
                 frame_count: count, start_ts: Timestamp(a), max_ts: Timestamp(b), end_ts: Timestamp(c), records_end: end,
                 content_hash: [4; 32],
-                keyframes: kf.iter().map(|&(ts, pts, offset, seq)| IndexEntry { ts: Timestamp(ts), pts, offset, seq }).collect(),
+                // Entries in record order (offset and seq rising), as the writer makes them.
+                keyframes: kf.iter().scan((0u64, 0u64), |(offset, seq), &(ts, pts, d_offset, d_seq)| {
+                    *offset += d_offset;
+                    *seq += d_seq;
+                    Some(IndexEntry { ts: Timestamp(ts), pts, offset: *offset, seq: *seq })
+                }).collect(),
                 gaps: gaps.iter().map(|&(s, e)| Gap { start: Timestamp(s), end: Timestamp(e) }).collect(),
             };
             let binding = [1u8; 32];
@@ -962,6 +973,14 @@ mod tests {
             prop_assert_eq!(len, footer.len());
             prop_assert_eq!(parse_footer(footer, Some((&cipher(), &binding))).unwrap(), s.clone());
             prop_assert!(parse_footer(footer, Some((&cipher(), &[2u8; 32]))).is_err());
+            // The same entries in another order are refused, not searched wrongly.
+            if s.keyframes.len() >= 2 {
+                let mut swapped = s.clone();
+                swapped.keyframes.swap(0, 1);
+                let bytes = encode_footer(&swapped, &cipher(), &binding);
+                let footer = &bytes[..bytes.len() - TRAILER_LEN];
+                prop_assert!(parse_footer(footer, Some((&cipher(), &binding))).is_err());
+            }
         }
     }
 }

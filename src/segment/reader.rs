@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::crypto::RecordCipher;
 use crate::error::{IoContext, Result};
 use crate::segment::format::{
-    self, CodecConfig, FormatError, FrameMeta, RecordBody, SegmentHeader, SegmentSummary, RECORD_PREFIX_LEN,
+    self, CodecConfig, FormatError, FrameMeta, IndexEntry, RecordBody, SegmentHeader, SegmentSummary, RECORD_PREFIX_LEN,
     TRAILER_LEN,
 };
 pub(crate) use crate::segment::open::read_header;
@@ -247,8 +247,26 @@ impl SegmentFile {
 
     /// The frame record at or after `offset` (past any padding): the frame,
     /// the offset of its record, and the offset of the next one.
-    fn read_record(&self, offset: u64) -> Result<Option<(Frame, u64, u64)>> {
-        let Some((offset, prefix)) = self.skip_to_record(offset)? else {
+    fn read_record(&self, requested: u64) -> Result<Option<(Frame, u64, u64)>> {
+        let found = self.skip_to_record(requested)?;
+        // An index entry names the offset of its record itself, never padding
+        // before it: a seek that had to skip padding to find a record would
+        // serve whatever lies after it (a record moved there) as the keyframe.
+        if found.map(|(at, _)| at) != Some(requested) {
+            if let Some(entry) = self.index_entry_at(requested) {
+                return Err(corrupt(
+                    self.camera(),
+                    &self.path,
+                    requested,
+                    format!(
+                        "the index names keyframe {} at this offset, and no record starts here: \
+                         records were moved or removed inside the file (restore it from a backup)",
+                        entry.seq
+                    ),
+                ));
+            }
+        }
+        let Some((offset, prefix)) = found else {
             return self.end_of_records();
         };
         let camera = self.camera();
@@ -322,12 +340,18 @@ impl SegmentFile {
         }
     }
 
+    /// The index entry naming `offset`, if any. Entries are in offset order:
+    /// the footer parser refuses an index that is not.
+    fn index_entry_at(&self, offset: u64) -> Option<&IndexEntry> {
+        let keys = &self.summary.keyframes;
+        let i = keys.partition_point(|k| k.offset < offset);
+        keys.get(i).filter(|k| k.offset == offset)
+    }
+
     /// A record at an index entry's offset must be the keyframe the entry
     /// names: seeks trust the entry's seq and ts.
     fn check_index_entry(&self, offset: u64, meta: &FrameMeta) -> Result<()> {
-        let keys = &self.summary.keyframes;
-        let i = keys.partition_point(|k| k.offset < offset);
-        let Some(entry) = keys.get(i).filter(|k| k.offset == offset) else {
+        let Some(entry) = self.index_entry_at(offset) else {
             return Ok(());
         };
         if entry.seq == meta.seq && entry.ts == meta.ts && meta.keyframe {

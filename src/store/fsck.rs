@@ -172,7 +172,7 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
                 let mut offset = seg.header_len;
                 let mut frames = 0u64;
                 loop {
-                    match seg.read_frame_at(offset) {
+                    match seg.read_frame_expecting(offset, frames) {
                         Ok(Some((_, next))) => {
                             frames += 1;
                             offset = next;

@@ -301,7 +301,8 @@ impl Store {
         let Some((seg, entry)) = read::start_position(&self.shared, camera, t)? else {
             return Ok(None);
         };
-        Ok(seg.read_frame_at(entry.offset)?.map(|(f, _)| f))
+        // The record there must be the keyframe the index names, by seq too.
+        Ok(seg.read_frame_expecting(entry.offset, entry.seq)?.map(|(f, _)| f))
     }
 
     /// Catalog rows of segments overlapping `[start, end)`, in time order.
