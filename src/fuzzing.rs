@@ -26,6 +26,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use crate::access::grants::{self, Grant, Request, Scope};
 use crate::crypto::SecretKey;
 use crate::error::Result;
+use crate::keys::format::{parse_keystore_bytes, Entry as KeyEntry, KEYSTORE_VERSION};
 use crate::keys::{Keystore, ADMIN_SIGNING_KEY, EXPORT_SIGNING_KEY};
 use crate::segment::format;
 use crate::segment::reader::{Frame, SealState, SegmentFile};
@@ -303,14 +304,33 @@ pub fn keystore(scratch: &Scratch, data: &[u8]) -> Outcome {
         Ok(ks) => ks,
         Err(e) => return rejected(e),
     };
-    let kept = std::fs::metadata(&path).map(|m| m.len() as usize).unwrap_or(0);
+    let keks = ks.unused_keks(&HashSet::new());
+    // What open may drop is a torn last entry, nothing more. A file of the
+    // current version is only ever cut; an older one is rewritten in the
+    // current version (same keys, other bytes), so there the cut is judged
+    // on the input and the keys are compared one by one.
+    let kept = match u16::from_le_bytes([data[8], data[9]]) {
+        KEYSTORE_VERSION => std::fs::metadata(&path).map(|m| m.len() as usize).unwrap_or(0),
+        _ => {
+            let parsed = parse_keystore_bytes(data).expect("an old keystore that opened parses");
+            let mut had: Vec<_> = parsed.entries.iter().filter_map(|(_, e)| kek_id(e)).collect();
+            had.sort();
+            had.dedup();
+            assert_eq!(had, keks, "rewriting an old-version keystore changed its set of keys");
+            for (_, entry) in &parsed.entries {
+                if let KeyEntry::Secret { name, .. } = entry {
+                    assert!(matches!(ks.secret(name), Ok(Some(_))), "rewriting lost the secret {name:?}");
+                }
+            }
+            parsed.valid_len as usize
+        }
+    };
     promise(KEYSTORE_CUT, kept >= data.len() || is_torn_entry(&data[kept..]), || {
         format!(
             "open cut the keystore at byte {kept} of {}, and what it cut is not a torn last entry",
             data.len()
         )
     });
-    let keks = ks.unused_keks(&HashSet::new());
     let mut items = 0;
     for (camera, day) in &keks {
         items += ks.kek(camera, *day).is_ok() as u64;
@@ -344,6 +364,13 @@ fn is_torn_entry(tail: &[u8]) -> bool {
     match tail.get(..4) {
         None => true,
         Some(len) => 8 + u32::from_le_bytes(len.try_into().unwrap()) as usize >= tail.len(),
+    }
+}
+
+fn kek_id(entry: &KeyEntry) -> Option<(String, i32)> {
+    match entry {
+        KeyEntry::Kek { camera, day, .. } => Some((camera.clone(), *day)),
+        _ => None,
     }
 }
 

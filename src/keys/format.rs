@@ -7,6 +7,8 @@
 //! (a flipped byte, a lost sector), which must be reported and never "repaired"
 //! by cutting the file, since every entry after it would be lost with it.
 
+use std::collections::HashMap;
+
 use crate::crypto::WRAPPED_KEY_LEN;
 
 pub const KEYSTORE_MAGIC: [u8; 8] = *b"VVKEYS\r\n";
@@ -210,11 +212,37 @@ fn is_torn_tail(bytes: &[u8], pos: usize, version: u16) -> bool {
     len <= MAX_ENTRY && 8 + len > rest.len() && plausible_partial_body(&rest[8..], len, version)
 }
 
+/// The key an entry holds, by what names it (audit heads are a series, not keys).
+#[derive(PartialEq, Eq, Hash)]
+enum KeyName {
+    Kek(String, i32),
+    Secret(String),
+}
+
+impl std::fmt::Display for KeyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyName::Kek(camera, day) => write!(f, "key-encryption key for camera {camera:?}, day {day}"),
+            KeyName::Secret(name) => write!(f, "secret {name:?}"),
+        }
+    }
+}
+
+fn key_name(entry: &Entry) -> Option<KeyName> {
+    match entry {
+        Entry::Kek { camera, day, .. } => Some(KeyName::Kek(camera.clone(), *day)),
+        Entry::Secret { name, .. } => Some(KeyName::Secret(name.clone())),
+        Entry::AuditHead(_) => None,
+    }
+}
+
 /// Parses a whole keystore file. Pure: no I/O, no keys; any input gives a
 /// value or a `KeystoreProblem`, never a panic (a fuzz target calls this).
 pub fn parse_keystore_bytes(bytes: &[u8]) -> Result<ParsedKeystore, KeystoreProblem> {
     let header = parse_header(bytes)?;
-    let mut entries = Vec::new();
+    let mut entries: Vec<(u64, Entry)> = Vec::new();
+    // Where each key was first seen: (entry number, entry).
+    let mut first_seen: HashMap<KeyName, usize> = HashMap::new();
     let mut pos = KEYSTORE_HEADER_LEN;
     while pos < bytes.len() {
         let number = entries.len() + 1;
@@ -233,6 +261,24 @@ pub fn parse_keystore_bytes(bytes: &[u8]) -> Result<ParsedKeystore, KeystoreProb
             return Err(damaged(pos, Some(number), "its checksum matches but its fields do not add up"));
         };
         entries.push((pos as u64, entry));
+        // The writer records each key once. Two entries holding the same
+        // key mean bytes were copied in from elsewhere: the same bytes twice
+        // lose nothing, other bytes would make one of the keys win silently.
+        if let Some(name) = key_name(&entries[number - 1].1) {
+            match first_seen.get(&name) {
+                Some(&m) if entries[m - 1].1 != entries[number - 1].1 => {
+                    return Err(damaged(
+                        pos,
+                        Some(number),
+                        format!("it holds another {name} than entry {m}: one of the two was copied or altered"),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    first_seen.insert(name, number);
+                }
+            }
+        }
         pos += 8 + len;
     }
     Ok(ParsedKeystore { header, entries, valid_len: pos as u64 })
@@ -312,6 +358,32 @@ mod tests {
         let entry_len = (b.len() - KEYSTORE_HEADER_LEN) / 3;
         d[KEYSTORE_HEADER_LEN..KEYSTORE_HEADER_LEN + entry_len].fill(0);
         assert!(matches!(parse_keystore_bytes(&d), Err(KeystoreProblem::Damaged { entry: Some(1), .. })));
+    }
+
+    #[test]
+    fn a_key_held_twice_with_other_bytes_is_damage() {
+        // The same key twice, byte for byte (an entry copied again): nothing
+        // is lost by reading it once.
+        let mut same = three_keks();
+        same.extend_from_slice(&kek_entry("cam", 2, &[2; WRAPPED_KEY_LEN]));
+        assert_eq!(parse_keystore_bytes(&same).unwrap().entries.len(), 4);
+        // Another key for a (camera, day) already held: one of the two would
+        // win silently, so neither does.
+        let mut other = three_keks();
+        let at = other.len();
+        other.extend_from_slice(&kek_entry("cam", 2, &[9; WRAPPED_KEY_LEN]));
+        other.extend_from_slice(&kek_entry("cam", 4, &[4; WRAPPED_KEY_LEN]));
+        match parse_keystore_bytes(&other) {
+            Err(KeystoreProblem::Damaged { offset, entry: Some(4), detail }) => {
+                assert_eq!(offset as usize, at);
+                assert!(detail.contains("camera \"cam\", day 2") && detail.contains("entry 2"), "{detail}");
+            }
+            r => panic!("{r:?}"),
+        }
+        let mut secrets = header(2);
+        secrets.extend_from_slice(&secret_entry("export-signing-ed25519", &[1; 40]));
+        secrets.extend_from_slice(&secret_entry("export-signing-ed25519", &[2; 40]));
+        assert!(matches!(parse_keystore_bytes(&secrets), Err(KeystoreProblem::Damaged { entry: Some(2), .. })));
     }
 
     #[test]
