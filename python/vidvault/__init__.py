@@ -57,6 +57,7 @@ from .export.c2pa import C2paCredentials
 from .export.package import ExportResult
 from .export.verify import Status as VerificationStatus, VerificationReport, verify
 from .ingest import IngestProgress, Outage, ingest
+from .record import CameraConfig, Recorder
 
 __version__ = _core_version
 
@@ -69,6 +70,7 @@ __all__ = [
     "verify_store_audit_log",
     "FORMAT_VERSION",
     "Camera",
+    "CameraConfig",
     "CameraExistsError",
     "CatalogError",
     "CatalogMissingError",
@@ -92,6 +94,7 @@ __all__ = [
     "Problem",
     "RebuildReport",
     "Recovered",
+    "Recorder",
     "Retention",
     "Redaction",
     "RedactionError",

@@ -9,6 +9,7 @@ named as the API names it, kebab-cased (`Store.export_clip` ->
                storage-status, check-disk-pressure
     access     issue-grant, audit, audit-verify
     ingest     ingest
+    record     record (many cameras from a TOML file)
     export     export-clip, verify
     play       play
     models     models install | list
@@ -27,11 +28,11 @@ from typing import Sequence
 
 from .. import errors
 from ..bench import cli as bench
-from . import access, demo, export, ingest, keys, models, play, retention, store
+from . import access, demo, export, ingest, keys, models, play, record, retention, store
 from .hints import message_for
 
 #: Each defines `register(subparsers)`; the order is the order of `vidvault --help`.
-COMMAND_GROUPS = (store, keys, retention, access, ingest, export, play, models, demo, bench)
+COMMAND_GROUPS = (store, keys, retention, access, ingest, record, export, play, models, demo, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ class Cause:
     REFUSED = "connection-refused"
     UNREACHABLE = "unreachable"
     NO_ANSWER = "no-answer"
+    SERVER_ERROR = "server-error"
     NO_VIDEO = "no-video"
     UNREADABLE = "unreadable"
 
@@ -40,6 +41,8 @@ def classify(error: BaseException, *, live: bool, timed_out: bool = False) -> st
         return Cause.FORBIDDEN
     if isinstance(error, av.error.HTTPNotFoundError) or (not live and code == errno.ENOENT):
         return Cause.NOT_FOUND
+    if isinstance(error, av.error.HTTPServerError):
+        return Cause.SERVER_ERROR
     if live and code == errno.EPROTONOSUPPORT:
         return Cause.TRANSPORT_REFUSED  # RTSP 461 Unsupported transport, as FFmpeg words it
     if code == errno.ECONNREFUSED:
@@ -68,6 +71,9 @@ def explain(cause: str, source: str, error_text: str, *, transport: str | None, 
         if source.lower().startswith(("rtsp://", "rtsps://", "http://", "https://")):
             return f"{where}: the server has no stream at this path (404 Not Found); check the URL's path"
         return f"{where}: no such file; check the path"
+    if cause == Cause.SERVER_ERROR:
+        return (f"{where}: the server failed to serve the stream ({error_text}); it may be starting up or "
+                "overloaded: try again, or restart the camera if it persists")
     if cause == Cause.REFUSED:
         return f"{where}: connection refused: nothing listens at that host and port; check both, and that the camera is on"
     if cause == Cause.UNREACHABLE:
