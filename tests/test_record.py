@@ -269,3 +269,22 @@ def test_update_restarts_only_the_changed_camera_and_applies_its_labels(store, c
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_status_file_that_cannot_be_written_is_refused_before_any_camera_records(tmp_path, store):
+    rec = vidvault.Recorder(store, [{"id": "gate", "url": "rtsp://127.0.0.1:9/x"}],
+                            status_file=tmp_path / "no-such-dir" / "status.json")
+    with pytest.raises(ConfigError, match="no-such-dir.*cannot be written"):
+        rec.start()
+    assert rec.status()["cameras"] == {}
+
+
+def test_record_command_reports_a_config_mistake_in_one_line_and_exits_2(tmp_path):
+    cfg = write(tmp_path / "record.toml", '[[camera]]\n' + CAMERA + 'trasnport = "udp"\n')
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "record", str(cfg), "--store", str(tmp_path / "s")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.startswith("vidvault: ") and len(r.stderr.splitlines()) == 1
+    assert "unknown key 'trasnport'" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "record", str(write(cfg, '[[camera]]\n' + CAMERA))],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "names no store and --store is not given" in r.stderr

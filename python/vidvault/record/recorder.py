@@ -68,6 +68,12 @@ class Recorder:
         with self._lock:
             for cam in self._cameras.values():
                 self._register(cam)
+            if self.status_file is not None:
+                try:  # before any camera starts: a status nobody can see is a mistake to report now
+                    write_status(self.status_file, {"updated": iso(time.time_ns()), "cameras": {}, "running": True})
+                except OSError as e:
+                    raise ConfigError(f"status_file {self.status_file} cannot be written ({e.strerror or e}); "
+                                      "name a file in an existing directory this user may write") from None
             for cam in self._cameras.values():
                 self._launch(cam)
             self._started = True
