@@ -25,7 +25,7 @@ gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
-PAYLOADERS = {"h264": "rtph264pay", "hevc": "rtph265pay"}
+PAYLOADERS = {"h264": "rtph264pay", "hevc": "h265parse ! rtph265pay"}
 #: ``--codec audio``: a generated tone and no video track (the file is not read),
 #: what a URL pointing at a camera's audio channel serves.
 AUDIO_ONLY = "( audiotestsrc is-live=true ! audioconvert ! rtpL16pay name=pay0 pt=97 )"

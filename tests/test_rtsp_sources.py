@@ -91,7 +91,8 @@ def test_udp_only_server_refuses_tcp_with_a_clear_error_and_auto_falls_back(serv
     assert e.cause == "transport-refused"
     assert "refused RTSP over tcp" in str(e) and "461" in str(e) and "'udp' or 'auto'" in str(e)
     assert "check that it exists" not in str(e)
-    for transport in ("udp", "auto"):
+    # auto, several times: a server that has just refused TCP must still serve the UDP request
+    for transport in ("udp", "auto", "auto", "auto", "auto"):
         with media.PacketSource(url(servers["udp-only"]), transport=transport, timeout=(5.0, 5.0)) as src:
             assert src.transport == "udp" and src.info.codec == "h264"
             assert next(iter(src)).data
@@ -110,11 +111,31 @@ def test_an_unknown_transport_is_refused(servers, store):
         vidvault.ingest(store, "cam", url(servers["tcp-only"]), transport="quic", create_camera=True)
 
 
-def test_ingest_over_udp_records_footage(servers, store):
-    result = vidvault.ingest(store, "cam", url(servers["udp-only"]), duration=3.0, create_camera=True)
+def test_ingest_over_udp_records_footage_timed_by_rtcp(servers, store):
+    result = vidvault.ingest(store, "cam", url(servers["udp-only"]), duration=4.0, create_camera=True)
     assert result.transport == "udp" and result.frames > 25
+    assert result.clock == "rtcp"  # the camera's wall clock, from RTCP sender reports over UDP too
     frames = list(store.read("cam", result.first_ts, result.last_ts + 1))
     assert len(frames) == result.frames and frames[0].keyframe
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_h265_over_both_transports(tmp_path, store, transport):
+    clip = media.encode_synthetic(tmp_path / "hevc.mp4", codec="hevc", seconds=10.0, width=320, height=180)
+    port = free_port()
+    server = serve_rtsp(port, clip, "--codec", "hevc", "--protocols", transport)
+    try:
+        result = vidvault.ingest(store, "cam", url(port), duration=3.0, create_camera=True)
+        assert result.transport == transport and result.frames > 25, result.outages
+        (segment, *_) = store.segments("cam")
+        assert store.segment_config(segment.id).codec == "hevc"
+        frames = list(store.read("cam", result.first_ts, result.last_ts + 1))
+        assert len(frames) == result.frames and frames[0].keyframe
+        decoded = media.decode(store.segment_config(segment.id), frames[:10])
+        assert len(list(decoded)) >= 5  # what was stored decodes
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_vlc_server_speaks_udp_only_and_auto_records_from_it(camera_clip, store):

@@ -31,6 +31,11 @@ from .media.wallclock import ClockSource, WallClock
 from .store import Store, Writer
 from .timeutil import NS_PER_SECOND, TimeLike, duration_ns, iso, to_ns
 
+#: Outages an IngestProgress keeps (the latest): a recorder runs for months, and
+#: a camera that drops every few seconds must not grow its memory without end.
+#: ``IngestProgress.outage_count`` counts them all.
+OUTAGES_KEPT = 1000
+
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "srt://", "udp://", "rtp://", "http://", "https://")
 
 
@@ -68,7 +73,8 @@ class IngestProgress:
     config_changes: int = 0
     clock: str = ClockSource.ARRIVAL
     clock_reanchors: int = 0
-    outages: list[Outage] = field(default_factory=list)
+    outages: list[Outage] = field(default_factory=list)  # the latest OUTAGES_KEPT
+    outage_count: int = 0
     message: str = ""
     transport: str | None = None  # the RTSP lower transport of the current connection
 
@@ -265,6 +271,8 @@ class _Ingest:
         if not s.outages or s.outages[-1].end is not None:
             began = s.last_ts if s.last_ts is not None else time.time_ns()
             s.outages.append(Outage(began, None, reason, cause))
+            s.outage_count += 1
+            del s.outages[:-OUTAGES_KEPT]
         s.message = reason
         self._need_keyframe = True
         if self.clock is not None:

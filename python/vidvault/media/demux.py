@@ -20,6 +20,11 @@ from .transport import transports_to_try
 from .url_redaction import redact_text, redact_url
 
 
+#: Seconds to let a server settle after it refused a transport, before the next
+#: one is asked for a second time.
+SETTLE_AFTER_REFUSAL = 0.5
+
+
 @dataclass(frozen=True)
 class StreamInfo:
     """What a writer needs to know about a video stream."""
@@ -101,7 +106,10 @@ class PacketSource:
     def _open(self, options: dict[str, str], timeout: float | tuple[float, float] | None, transport: str,
               preferred: str | None) -> Any:
         attempts = transports_to_try(self.source, transport, preferred)
-        for i, lower in enumerate(attempts):
+        refused = False  # the server has just refused a transport
+        i = 0
+        while i < len(attempts):
+            lower = attempts[i]
             began = time.monotonic()
             try:
                 container = av.open(self.source, options={**options, **({"rtsp_transport": lower} if lower else {})},
@@ -111,7 +119,14 @@ class PacketSource:
                 timed_out = open_timeout is not None and time.monotonic() - began >= 0.9 * open_timeout
                 cause = classify(e, live=lower is not None or "://" in self.source, timed_out=timed_out)
                 if cause == Cause.TRANSPORT_REFUSED and i + 1 < len(attempts):
-                    continue  # auto: the server refused this transport, ask for the next
+                    refused, i = True, i + 1  # auto: the server refused this transport, ask for the next
+                    continue
+                if cause == Cause.SERVER_ERROR and refused:
+                    # A server that has just refused one transport may still be tearing
+                    # that session down: GStreamer's answers 5XX for a moment. Once more.
+                    refused = False
+                    time.sleep(SETTLE_AFTER_REFUSAL)
+                    continue
                 text = redact_text(_ffmpeg_text(e), self.source)
                 # "from None": FFmpeg's exception quotes the URL, password included,
                 # and a logged traceback would print it.

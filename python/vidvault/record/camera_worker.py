@@ -90,6 +90,7 @@ class CameraWorker:
             "last_frame": iso(p.last_ts) if p.last_ts is not None else None,
             "clock": p.clock,
             "reconnects": p.reconnects,
+            "outage_count": p.outage_count,
             "message": p.message,
             "outages": [{"start": iso(o.start), "end": iso(o.end) if o.end is not None else None,
                          "cause": o.cause, "reason": o.reason} for o in p.outages[-20:]],
