@@ -3,7 +3,9 @@ recorded into one store (:class:`vidvault.Recorder`), until SIGTERM.
 
 SIGHUP reads the file again and applies it: new cameras start, removed
 ones stop, changed ones restart, the others are not touched. A file that
-no longer parses is refused as a whole and the running cameras go on.
+no longer parses is refused as a whole and the running cameras go on. The
+store, key and status file are those of the start: changing them takes a
+restart (said so on reload).
 SIGTERM (and Ctrl-C) stops every camera with its footage stored and
 synced, and exits 0.
 """
@@ -18,7 +20,7 @@ from types import FrameType
 
 from ..errors import InvalidArgumentError, VidvaultError
 from ..keys import load_key
-from ..record import Recorder, load_config
+from ..record import RecordConfig, Recorder, load_config
 from ..store import Store
 from .hints import message_for
 from .progress import CameraProgressLog
@@ -30,6 +32,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if store_path is None:
         raise InvalidArgumentError(f"{args.config} names no store and --store is not given; add "
                                    "store = \"DIR\" to the file or pass --store DIR")
+    args.store_given = args.store is not None
     args.store = str(store_path)  # for the hints of errors below
     stop, reload = threading.Event(), threading.Event()
 
@@ -49,7 +52,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                 while not stop.wait(0.5):
                     if reload.is_set():
                         reload.clear()
-                        _reload(recorder, args)
+                        _reload(recorder, config, args)
             finally:
                 recorder.stop()
             _say(f"stopped: {len(recorder.cameras)} camera(s), footage stored and synced")
@@ -59,13 +62,16 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reload(recorder: Recorder, args: argparse.Namespace) -> None:
+def _reload(recorder: Recorder, started: RecordConfig, args: argparse.Namespace) -> None:
     try:
         config = load_config(args.config)
         result = recorder.update(config.cameras)
     except VidvaultError as e:
         _say(f"reload refused: {message_for(e, args)}; still recording the cameras of before")
         return
+    for key in ("store", "key_file", "status_file", "status_interval"):
+        if getattr(config, key) != getattr(started, key) and not (key == "store" and args.store_given):
+            _say(f"{key} changed in {args.config}: it takes effect at the next start, not on reload")
     _say(f"reloaded {args.config}: added {_ids(result.added)}, removed {_ids(result.removed)}, "
          f"changed {_ids(result.changed)}, {len(result.unchanged)} unchanged")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ..ingest import IngestProgress
-from ..errors import UnknownCameraError
+from ..errors import InvalidArgumentError, UnknownCameraError
 from ..store import Store
 from ..timeutil import iso
 from .camera_worker import CameraWorker
@@ -163,7 +163,7 @@ class Recorder:
                 self.store.set_retention(cam.id, cam.retention)
         except ConfigError:
             raise
-        except Exception as e:  # the store's word on this camera, with the camera named
+        except InvalidArgumentError as e:  # the store's word on this camera's settings, with the camera named
             raise ConfigError(f"camera {cam.id!r}: {e}") from None
 
     def _launch(self, cam: CameraConfig) -> None:
