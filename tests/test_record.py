@@ -290,3 +290,48 @@ def test_record_command_reports_a_config_mistake_in_one_line_and_exits_2(tmp_pat
     r = subprocess.run([sys.executable, "-m", "vidvault.cli", "record", str(write(cfg, '[[camera]]\n' + CAMERA))],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "names no store and --store is not given" in r.stderr
+
+
+@pytest.mark.parametrize("target,said", [("/dev/zero", "not a regular file"), (".", "not a regular file"),
+                                         ("big.pw", "not one password")])
+def test_a_password_file_that_is_no_password_is_refused(tmp_path, target, said):
+    write(tmp_path / "big.pw", "x" * 10_000)
+    cfg = write(tmp_path / "record.toml", '[[camera]]\n' + CAMERA + f'password_file = "{target}"\n')
+    with pytest.raises(ConfigError, match=said):
+        load_config(cfg)
+
+
+def test_the_status_file_replaces_a_symlink_and_never_writes_through_it(tmp_path, store):
+    victim = write(tmp_path / "victim", "do not touch\n")
+    status = tmp_path / "status.json"
+    status.symlink_to(victim)
+    with vidvault.Recorder(store, [{"id": "gate", "url": f"rtsp://127.0.0.1:{free_port()}/x"}],
+                           status_file=status):
+        pass
+    assert victim.read_text() == "do not touch\n"
+    assert not status.is_symlink() and json.loads(status.read_text())["cameras"]["gate"]
+
+
+def test_sigterm_stops_a_camera_that_cannot_connect_at_once(tmp_path):
+    env = {**os.environ, "VIDVAULT_KEY": vidvault.generate_key().hex()}
+    cli = [sys.executable, "-m", "vidvault.cli"]
+    subprocess.run([*cli, "create", str(tmp_path / "s")], env=env, check=True, capture_output=True, timeout=60)
+    status = tmp_path / "status.json"
+    cfg = write(tmp_path / "record.toml", f'store = "s"\nstatus_file = "status.json"\nstatus_interval = 0.2\n'
+                f'[[camera]]\nid = "gate"\nurl = "rtsp://admin:{PASSWORD}@127.0.0.1:{free_port()}/x"\n')
+    proc = subprocess.Popen([*cli, "record", str(cfg)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_for(lambda: status.exists() and json.loads(status.read_text())["cameras"].get("gate", {}).get(
+            "state") == "reconnecting", 30, "the camera to be seen down")
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and time.monotonic() - began < 10, err
+    gate = json.loads(status.read_text())["cameras"]["gate"]
+    assert gate["outages"][0]["cause"] == "connection-refused" and "nothing listens" in gate["outages"][0]["reason"]
+    assert PASSWORD not in out + err + status.read_text() and "admin:***@" in err

@@ -214,8 +214,12 @@ def _read_password_file(path: Path, where: str) -> str:
     except FileNotFoundError:
         raise ConfigError(f"{where}: password_file {path} does not exist; create it (mode 600) with the "
                           "password on one line") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ConfigError(f"{where}: password_file {path} is a directory; name the file holding the password")
+    if not stat.S_ISREG(st.st_mode):  # a directory, a FIFO that blocks, /dev/zero that never ends
+        raise ConfigError(f"{where}: password_file {path} is not a regular file; name the file holding the "
+                          "password")
+    if st.st_size > 4096:
+        raise ConfigError(f"{where}: password_file {path} holds {st.st_size} bytes, not one password; "
+                          "name the file holding the password alone")
     if st.st_mode & stat.S_IROTH:
         raise ConfigError(f"{where}: password_file {path} can be read by every user of this machine "
                           f"(mode {stat.S_IMODE(st.st_mode):o}); chmod 600 {path}")
