@@ -18,7 +18,7 @@ import pytest
 import vidvault
 from vidvault.audit import restart_audit_log, verify_audit_log, verify_store_audit_log
 
-from helpers import NS, T0
+from helpers import NS, T0, store_with_audit_entries
 
 CAM = "34020000001320000001"
 
@@ -26,17 +26,7 @@ CAM = "34020000001320000001"
 @pytest.fixture
 def logged(store, store_path, key):
     """A closed store with footage and 40 audit entries."""
-    store.add_camera(CAM)
-    with store.writer(CAM, codec="h264") as w:
-        for i in range(10):
-            w.append(T0 + i * 40_000_000, b"frame %d" % i, keyframe=i % 5 == 0)
-    s = store.session("guard.chen")
-    for _ in range(40):
-        s.segments(CAM, T0, T0 + 3600 * NS)
-    head = store.audit_head()[0]
-    pub = store.export_public_key()
-    store.close()
-    return store_path, key, pub, head
+    return store_with_audit_entries(store, store_path, key, CAM, 40)
 
 
 def cli(*args, key, check=False):

@@ -696,17 +696,21 @@ mod tests {
         assert!(refused(&path, &forged).contains("bad signature"));
     }
 
-    /// A log of 150 entries whose close recorded its head, then lost: the
-    /// continued log that replaces it, and the head it continues from.
-    fn continued_log() -> (tempfile::TempDir, PathBuf, AuditHeadRecord, AuditHeadRecord) {
+    /// A log of 150 entries (head recorded at 100) and the head its close
+    /// would record (150), with the file already lost.
+    fn lost_log() -> (tempfile::TempDir, PathBuf, AuditHeadRecord, AuditHeadRecord) {
         let (dir, path, recorded) = log_recording(150);
-        let mut log = AuditLog::open(&path, "store-1", key(), recorded.as_ref()).unwrap();
-        let closed = log.unrecorded_head().unwrap();
-        log.mark_recorded(closed.seq);
-        drop(log);
+        let at_100 = recorded.unwrap();
+        let closed =
+            AuditLog::open(&path, "store-1", key(), Some(&at_100)).unwrap().unrecorded_head().unwrap();
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
+        (dir, path, at_100, closed)
+    }
+
+    /// The lost log continued from `from` by an `audit_log_restarted` entry.
+    fn continue_from(path: &Path, from: &AuditHeadRecord) -> AuditHeadRecord {
         let first = NewEntry {
             principal: "clerk".into(),
             action: "audit_log_restarted".into(),
@@ -714,7 +718,14 @@ mod tests {
             reason: "disk replaced".into(),
             ..NewEntry::default()
         };
-        let new_head = continuation::create(&path, "store-1", key(), &closed, first).unwrap();
+        continuation::create(path, "store-1", key(), from, first).unwrap()
+    }
+
+    /// The continued log that replaces a lost one, the head it continues
+    /// from, and its own head.
+    fn continued_log() -> (tempfile::TempDir, PathBuf, AuditHeadRecord, AuditHeadRecord) {
+        let (dir, path, _, closed) = lost_log();
+        let new_head = continue_from(&path, &closed);
         (dir, path, closed, new_head)
     }
 
@@ -751,40 +762,15 @@ mod tests {
         assert!(v.problem.unwrap().1.contains("bad signature"));
         // Made from an older head than the keystore recorded (so hiding
         // entries the keystore knew of): a signed head of entry 100.
-        let (_d, path, recorded) = log_recording(150);
-        let at_100 = recorded.unwrap();
-        let mut log = AuditLog::open(&path, "store-1", key(), Some(&at_100)).unwrap();
-        let closed = log.unrecorded_head().unwrap();
-        log.mark_recorded(closed.seq);
-        drop(log);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-        let first = NewEntry {
-            principal: "x".into(),
-            action: "a".into(),
-            outcome: DONE.into(),
-            ..NewEntry::default()
-        };
-        continuation::create(&path, "store-1", key(), &at_100, first).unwrap();
+        let (_d, path, at_100, closed) = lost_log();
+        continue_from(&path, &at_100);
         let detail = refused(&path, &closed);
         assert!(detail.contains("entries 102..150 were removed"), "{detail}");
         assert!(verify(&path, &key().verifying_key(), Some(&closed)).unwrap().problem.is_some());
         // Made from a head ahead of the one recorded (entry 100 recorded, a
         // continuation from 150): not this store's record either.
-        let (_d, path, recorded) = log_recording(150);
-        let at_100 = recorded.unwrap();
-        let log = AuditLog::open(&path, "store-1", key(), Some(&at_100)).unwrap();
-        let at_150 = log.unrecorded_head().unwrap();
-        drop(log);
-        std::fs::remove_file(&path).unwrap();
-        let first = NewEntry {
-            principal: "x".into(),
-            action: "a".into(),
-            outcome: DONE.into(),
-            ..NewEntry::default()
-        };
-        continuation::create(&path, "store-1", key(), &at_150, first).unwrap();
+        let (_d, path, at_100, at_150) = lost_log();
+        continue_from(&path, &at_150);
         let detail = refused(&path, &at_100);
         assert!(detail.contains("continues from entry 150") && detail.contains("(entry 100)"), "{detail}");
     }
