@@ -94,6 +94,22 @@ def unmount(where: Path) -> None:
     subprocess.run(["umount", "-l", str(where)], check=False)
 
 
+def store_with_audit_entries(store, store_path, key, camera: str, entries: int):
+    """Closes `store` after ten frames of `camera` and `entries` audited
+    session requests; returns (store_path, key, public key, audit head seq)."""
+    store.add_camera(camera)
+    with store.writer(camera, codec="h264") as w:
+        for i in range(10):
+            w.append(T0 + i * 40_000_000, b"frame %d" % i, keyframe=i % 5 == 0)
+    s = store.session("guard.chen")
+    for _ in range(entries):
+        s.segments(camera, T0, T0 + 3600 * NS)
+    head = store.audit_head()[0]
+    pub = store.export_public_key()
+    store.close()
+    return store_path, key, pub, head
+
+
 class VlcServer:
     """VLC's RTSP server (Debian: vlc-bin, vlc-plugin-base) on loopback
     serving `path` in a loop at rtsp://127.0.0.1:PORT/x: a second server

@@ -19,7 +19,7 @@ objects and ISO-8601 strings with a zone are accepted too.
 
 from ._core import FORMAT_VERSION, gb28181_device_type, is_gb28181_id
 from ._core import __version__ as _core_version
-from .audit import AuditEntry, AuditReport, verify_audit_log, verify_store_audit_log
+from .audit import AuditEntry, AuditReport, AuditRestart, restart_audit_log, verify_audit_log, verify_store_audit_log
 from .availability import AvailabilityReport, CameraAvailability
 from .errors import (
     AccessDenied,
@@ -66,7 +66,9 @@ __all__ = [
     "AccessDenied",
     "AuditEntry",
     "AuditReport",
+    "AuditRestart",
     "AvailabilityReport",
+    "restart_audit_log",
     "Session",
     "verify_audit_log",
     "verify_store_audit_log",

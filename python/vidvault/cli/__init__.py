@@ -8,7 +8,7 @@ named as the API names it, kebab-cased (`Store.export_clip` ->
     retention  enforce-retention, retention-classes, define-retention-class,
                set-default-retention-class, set-retention, hold, release, holds,
                storage-status, check-disk-pressure
-    access     issue-grant, audit, audit-verify
+    access     issue-grant, audit, audit-verify, audit-restart
     ingest     ingest
     record     record (many cameras from a TOML file)
     export     export-clip, verify
