@@ -378,7 +378,7 @@ def _check_clip(files: PackageFiles, doc: dict[str, Any], report: VerificationRe
     if problems:
         report.add("clip", False, f"{path.name}: " + "; ".join(problems))
     else:
-        report.add("clip", True, f"{path.name}: {len(track)} samples, {track.sample_entry.decode()} "
+        report.add("clip", True, f"{path.name}: {len(track)} samples, {mp4box.fourcc(track.sample_entry)} "
                    f"{track.width}x{track.height}, moov first")
     annexb = doc["codec"]["bitstream"] == "annexb"
     bad = 0

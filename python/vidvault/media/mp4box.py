@@ -17,6 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+def fourcc(code: bytes) -> str:
+    """A box or sample-entry type for a message: four bytes that a damaged
+    or forged file may fill with anything, so never decoded as UTF-8."""
+    return code.decode("ascii", errors="backslashreplace")
+
+
 class Mp4FormatError(ValueError):
     """The file is not an MP4 this reader understands (with the byte offset)."""
 
@@ -69,7 +75,7 @@ def require(data: bytes | memoryview, parent: Box, path: list[bytes]) -> Box:
     for kind in path:
         found = child(data, box, kind)
         if found is None:
-            raise Mp4FormatError(f"no {kind.decode()} box inside {box.type.decode()} at byte {box.offset}")
+            raise Mp4FormatError(f"no {fourcc(kind)} box inside {fourcc(box.type)} at byte {box.offset}")
         box = found
     return box
 
@@ -134,7 +140,7 @@ def _table(data: bytes | memoryview, box: Box, fmt: str) -> list[tuple[int, ...]
     width = struct.calcsize(fmt)
     start = box.body + 8
     if start + count * width > box.end:
-        raise Mp4FormatError(f"{box.type.decode()} at byte {box.offset} lists {count} entries, more than it holds")
+        raise Mp4FormatError(f"{fourcc(box.type)} at byte {box.offset} lists {count} entries, more than it holds")
     return [struct.unpack_from(fmt, data, start + i * width) for i in range(count)]
 
 
