@@ -241,7 +241,7 @@ def test_session_play_needs_view_raw_only_for_raw_pictures(footage):
 def test_a_failing_detector_leaves_no_package(footage, tmp_path):
     store, _ = footage
     seq_before = store.audit_head()[0]
-    redaction = Redaction(faces=False, plates=False, detectors=[Degraded(raises_on=3)], detect_every=3)
+    redaction = Redaction(faces=False, plates=False, people=None, detectors=[Degraded(raises_on=3)], detect_every=3)
     with pytest.raises(vidvault.RedactionError, match="device lost"):
         store.export_clip(CAM, T0, T0 + 2 * NS, tmp_path / "pkg", redact=redaction)
     assert list(tmp_path.iterdir()) == [], "no package, no staging directory, no partial MP4"
