@@ -163,3 +163,25 @@ def test_a_failing_people_detector_stops_playback(pictures):
     player = RedactingPlayer(PEOPLE_ONLY, detectors=[Broken()])
     with pytest.raises(RedactionError, match="background model lost"):
         list(player.run(pictures[:3]))
+
+
+def test_a_press_copy_of_real_pedestrian_footage_hides_heads_and_says_so(tmp_path):
+    """The issue's press copy: faces of 6-12 px, which no face detector fires on. With the
+    default settings the heads are hidden, and the review report lists them track by track."""
+    import json
+
+    import vidvault
+    from helpers import NS, T0, ingest_file
+
+    store = vidvault.Store.create(tmp_path / "store", key=vidvault.generate_key())
+    with store:
+        store.add_camera("lobby")
+        ingest_file(store, "lobby", CLIP)
+        result = store.export_clip("lobby", T0, T0 + 5 * NS, tmp_path / "pkg", redact=Redaction(),
+                                   case="PRESS-1", reason="press copy")
+        assert vidvault.verify(tmp_path / "pkg", public_key=store.export_public_key()).ok
+    review = json.loads((tmp_path / "pkg" / "review.json").read_bytes())
+    heads = [t for t in review["tracks"] if t["kind"] == "head"]
+    assert len(heads) >= 5 and result.manifest["redaction"]["hidden"]["regions"] > 0
+    assert review["frames"] == 40 and review["frames_with_regions"] >= 30
+    assert all(0 < t["lowest_score"] <= 1 and t["first_frame"] <= t["last_frame"] for t in heads)

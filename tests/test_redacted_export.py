@@ -29,7 +29,7 @@ from test_redact_playback import Degraded, energy, small_scene, truth_box
 CAM = "34020000001320000001"
 START, END = T0 + 300_000_000, T0 + 1_700_000_000  # mid-GOP: decoding starts at the keyframe at T0
 HOUR = 3600 * NS
-REDACTED_FILES = {manifest.REDACTED, manifest.MANIFEST, manifest.SIGNATURE, manifest.SIGNER_KEY}
+REDACTED_FILES = {manifest.REDACTED, "review.json", manifest.MANIFEST, manifest.SIGNATURE, manifest.SIGNER_KEY}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,10 @@ def footage(tmp_path_factory, scene):
 def package(footage):
     """One redacted, watermarked package exported by a trusted caller."""
     store, base = footage
-    result = store.export_clip(CAM, START, END, base / "pkg", redact=Redaction(), watermark="COPY - COURT",
+    # Faces and plates only: the scene's moving photo cut-outs are rectangles whose tops the people
+    # detector would hide (the export of a real pedestrian clip is in tests/test_redact_people.py).
+    result = store.export_clip(CAM, START, END, base / "pkg", redact=Redaction(people=None),
+                               watermark="COPY - COURT",
                                case="CASE-17", reason="assault report 4411", actor="clerk.li")
     return result, base / "pkg"
 
@@ -109,7 +112,7 @@ def test_manifest_binds_the_stored_frames_and_the_redaction(footage, package):
     doc = result.manifest
     assert doc["format"] == manifest.FORMAT_REDACTED
     assert doc["clip"]["file"] == manifest.REDACTED and doc["clip"]["bit_exact"] is False
-    assert set(doc["files"]) == {manifest.REDACTED}
+    assert set(doc["files"]) == {manifest.REDACTED, "review.json"}
     stored = list(store.read(CAM, START, END))
     assert [(f["segment"], f["seq"], f["pts"], f["dts"], f["sha256"]) for f in doc["frames"]] == [
         (f.segment, f.seq, f.pts, f.dts, hashlib.sha256(f.data).hexdigest()) for f in stored]
@@ -117,6 +120,41 @@ def test_manifest_binds_the_stored_frames_and_the_redaction(footage, package):
     assert doc["redaction"]["hidden"]["frames"] == 35
     entry = store.audit_entry(doc["audit"]["entry"])
     assert (entry.action, entry.principal, entry.outcome) == ("export", "clerk.li", "allowed")
+
+
+def test_review_report_lists_every_track_as_it_was_hidden(package):
+    result, pkg = package
+    doc = result.manifest
+    assert doc["review"] == {"file": "review.json", "format": "vidvault-review/1"}
+    data = (pkg / "review.json").read_bytes()
+    assert doc["files"]["review.json"] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    review = json.loads(data)
+    assert review["format"] == "vidvault-review/1" and review["frames"] == doc["clip"]["frames"]
+    assert review["frames_with_regions"] == doc["redaction"]["hidden"]["frames"]
+    tracks = review["tracks"]
+    kinds = {t["kind"] for t in tracks}
+    assert kinds == {"face", "plate"}
+    for t in tracks:
+        assert 0 <= t["first_frame"] <= t["last_frame"] < review["frames"]
+        assert 1 <= t["frames"] <= t["last_frame"] - t["first_frame"] + 1
+        assert all(t["first_frame"] <= i <= t["last_frame"] for i in t["coasting_frames"])
+        assert len(t["coasting_frames"]) <= t["frames"]
+    faces = [t for t in tracks if t["kind"] == "face"]
+    assert all(0.35 <= t["lowest_score"] <= 1 for t in faces)  # the default floor for faces
+    # The boxes over all tracks are the regions the manifest counts.
+    assert sum(t["frames"] for t in tracks) == doc["redaction"]["hidden"]["regions"]
+
+
+def test_a_changed_review_report_fails_verification(footage, package, tmp_path):
+    store, _ = footage
+    _, pkg = package
+    copy = copy_package(pkg, tmp_path / "pkg")
+    review = json.loads((copy / "review.json").read_bytes())
+    review["tracks"] = []  # "nothing was hidden"
+    (copy / "review.json").write_text(json.dumps(review))
+    report = vidvault.verify(copy, public_key=store.export_public_key())
+    assert not report.ok
+    assert any(c.name == "file review.json" and not c.ok for c in report.checks)
 
 
 def test_redacted_package_verifies_offline_and_against_the_store(footage, package):
