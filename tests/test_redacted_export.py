@@ -211,6 +211,44 @@ def test_a_copy_that_misses_a_frame_fails_even_when_signed(footage, package, tmp
     assert "decodes to 34 pictures" in report.first_failure.detail, report.first_failure.detail
 
 
+def _resigned(store, pkg, out, change):
+    copy = copy_package(pkg, out)
+    doc = json.loads((pkg / manifest.MANIFEST).read_bytes())
+    change(doc, copy)
+    body = manifest.canonical_json(doc)
+    (copy / manifest.MANIFEST).write_bytes(body)
+    (copy / manifest.SIGNATURE).write_bytes(store._core.sign_export(body))
+    return vidvault.verify(copy, public_key=store.export_public_key())
+
+
+def test_the_review_file_must_be_a_review_report_even_when_signed(footage, package, tmp_path):
+    """A key holder (or an exporter bug) cannot smuggle unredacted video in as the review report,
+    nor drop the report from a /2 package; a /1 package (before the report) still verifies."""
+    store, _ = footage
+    _, pkg = package
+
+    def video_as_review(doc, copy):
+        data = (copy / manifest.REDACTED).read_bytes()
+        (copy / "review.json").write_bytes(data)
+        doc["files"]["review.json"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+    report = _resigned(store, pkg, tmp_path / "smuggled", video_as_review)
+    assert report.first_failure.name == "clip" and "is not a review report" in report.first_failure.detail
+
+    def no_review(doc, copy):
+        del doc["review"]
+
+    report = _resigned(store, pkg, tmp_path / "unnamed", no_review)
+    assert report.first_failure.name == "clip" and "names no review report" in report.first_failure.detail
+
+    def as_v1(doc, copy):
+        doc["format"] = manifest.FORMAT_REDACTED_V1
+        del doc["review"], doc["files"]["review.json"]
+        (copy / "review.json").unlink()
+
+    assert _resigned(store, pkg, tmp_path / "v1", as_v1).ok
+
+
 def grant(store, actions, to="clerk.li"):
     return store.issue_grant(to=to, actions=actions, cameras=["label:area=district-3"], footage_from=T0,
                              footage_to=T0 + HOUR, valid_until=time.time_ns() + HOUR, case="CASE-17",

@@ -9,7 +9,7 @@
 With ``redaction`` the package holds no unredacted video at all: instead of
 the two MP4s above, ``OUT/clip.redacted.mp4`` (vidvault.export.redacted:
 faces and plates hidden, the watermark burned in when asked, re-encoded),
-and the manifest (format ``vidvault-export-redacted/1``) says how it was
+and the manifest (format ``vidvault-export-redacted/2``) says how it was
 redacted and that it is not bit-exact.
 
 The package is assembled in a hidden sibling directory and renamed into

@@ -19,7 +19,7 @@ Checks, in order (docs/EXPORT.md, "Verification"):
 A re-muxed, trimmed, reordered or edited clip fails at step 3 and 4 and the
 report names the first frame that differs.
 
-A redacted package (format ``vidvault-export-redacted/1``) holds a
+A redacted package (format ``vidvault-export-redacted/2``, or /1 before the review report) holds a
 re-encoded copy, so step 4 cannot compare access units: instead
 ``clip.redacted.mp4`` must decode fully (PyAV) to the recorded size, with
 one picture per presented frame, each at its frame's time within one frame
@@ -184,7 +184,7 @@ def _verify_files(files: PackageFiles, report: VerificationReport, pins: SignerP
     doc, body = found
     _guarded(report, "signature", _check_signature, files, body, doc, report, pins)
     _guarded(report, "files", _check_files, files, doc, report)
-    if doc["format"] == manifest.FORMAT_REDACTED:
+    if doc["format"] in manifest.REDACTED_FORMATS:
         _guarded(report, "clip", _check_redacted_clip, files, doc, report)
     else:
         _guarded(report, "clip", _check_clip, files, doc, report)
@@ -508,7 +508,10 @@ def _review_file(files: PackageFiles, doc: dict[str, Any], problems: list[str]) 
     any; it must be the report, never video: a listed file that does not
     parse as one is a problem."""
     section = doc.get("review")
+    if doc["format"] == manifest.FORMAT_REDACTED_V1:
+        return None  # written before the review report: any other listed file is refused as video
     if not isinstance(section, dict) or not isinstance(section.get("file"), str):
+        problems.append(f"the manifest ({doc['format']}) names no review report (review.file)")
         return None
     name = section["file"]
     path, why = _listed_path(files, doc, name)
