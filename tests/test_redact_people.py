@@ -185,3 +185,18 @@ def test_a_press_copy_of_real_pedestrian_footage_hides_heads_and_says_so(tmp_pat
     assert len(heads) >= 5 and result.manifest["redaction"]["hidden"]["regions"] > 0
     assert review["frames"] == 40 and review["frames_with_regions"] >= 30
     assert all(0 < t["lowest_score"] <= 1 and t["first_frame"] <= t["last_frame"] for t in heads)
+
+
+def test_a_background_model_that_fails_between_detections_stops_playback(pictures):
+    from vidvault.errors import RedactionError
+
+    class Forgetful(MotionPeopleDetector):
+        def observe(self, image):
+            raise RuntimeError("out of memory")
+
+    player = RedactingPlayer(PEOPLE_ONLY, detectors=[Forgetful()])
+    shown = []
+    with pytest.raises(RedactionError, match="out of memory"):
+        for frame in player.run(pictures[:6]):
+            shown.append(frame)
+    assert [f.ts for f in shown] == [pictures[0][0]]  # frame 0 was checked; frame 1 never is, nor shown

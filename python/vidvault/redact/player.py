@@ -174,7 +174,8 @@ class RedactingPlayer:
             per_frame[index] = self._detect(tracker, index, ts, image, where)
             yield from self._release(tracker, pending, per_frame)
 
-    def _observe(self, observers: list, ts: int, image: np.ndarray, where: str) -> None:  # type: ignore[type-arg]
+    def _observe(self, observers: list[Callable[[np.ndarray], object]], ts: int, image: np.ndarray,
+                 where: str) -> None:
         t = time.perf_counter()
         for observe in observers:
             try:
