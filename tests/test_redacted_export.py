@@ -29,7 +29,8 @@ from test_redact_playback import Degraded, energy, small_scene, truth_box
 CAM = "34020000001320000001"
 START, END = T0 + 300_000_000, T0 + 1_700_000_000  # mid-GOP: decoding starts at the keyframe at T0
 HOUR = 3600 * NS
-REDACTED_FILES = {manifest.REDACTED, "review.json", manifest.MANIFEST, manifest.SIGNATURE, manifest.SIGNER_KEY}
+REDACTED_FILES = {manifest.REDACTED, "review.json", "review.png", manifest.MANIFEST, manifest.SIGNATURE,
+                  manifest.SIGNER_KEY}
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,7 @@ def test_manifest_binds_the_stored_frames_and_the_redaction(footage, package):
     doc = result.manifest
     assert doc["format"] == manifest.FORMAT_REDACTED
     assert doc["clip"]["file"] == manifest.REDACTED and doc["clip"]["bit_exact"] is False
-    assert set(doc["files"]) == {manifest.REDACTED, "review.json"}
+    assert set(doc["files"]) == {manifest.REDACTED, "review.json", "review.png"}
     stored = list(store.read(CAM, START, END))
     assert [(f["segment"], f["seq"], f["pts"], f["dts"], f["sha256"]) for f in doc["frames"]] == [
         (f.segment, f.seq, f.pts, f.dts, hashlib.sha256(f.data).hexdigest()) for f in stored]
@@ -125,7 +126,7 @@ def test_manifest_binds_the_stored_frames_and_the_redaction(footage, package):
 def test_review_report_lists_every_track_as_it_was_hidden(package):
     result, pkg = package
     doc = result.manifest
-    assert doc["review"] == {"file": "review.json", "format": "vidvault-review/1"}
+    assert doc["review"] == {"file": "review.json", "format": "vidvault-review/1", "contact_sheet": "review.png"}
     data = (pkg / "review.json").read_bytes()
     assert doc["files"]["review.json"] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     review = json.loads(data)
@@ -143,6 +144,14 @@ def test_review_report_lists_every_track_as_it_was_hidden(package):
     assert all(0.35 <= t["lowest_score"] <= 1 for t in faces)  # the default floor for faces
     # The boxes over all tracks are the regions the manifest counts.
     assert sum(t["frames"] for t in tracks) == doc["redaction"]["hidden"]["regions"]
+    # The contact sheet: one labelled thumbnail per track, cut from the redacted pictures.
+    from PIL import Image
+
+    sheet = np.asarray(Image.open(pkg / "review.png").convert("RGB"))
+    rows, cols = -(-len(tracks) // 8), min(8, len(tracks))
+    assert sheet.shape[:2] == (rows * 142, cols * 128)
+    assert sheet[20:, :].std() > 5  # thumbnails, not an empty sheet
+    assert doc["files"]["review.png"]["sha256"] == hashlib.sha256((pkg / "review.png").read_bytes()).hexdigest()
 
 
 def test_a_changed_review_report_fails_verification(footage, package, tmp_path):
@@ -241,10 +250,19 @@ def test_the_review_file_must_be_a_review_report_even_when_signed(footage, packa
     report = _resigned(store, pkg, tmp_path / "unnamed", no_review)
     assert report.first_failure.name == "clip" and "names no review report" in report.first_failure.detail
 
+    def video_as_sheet(doc, copy):
+        data = (copy / manifest.REDACTED).read_bytes()
+        (copy / "review.png").write_bytes(data)
+        doc["files"]["review.png"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+    report = _resigned(store, pkg, tmp_path / "smuggled-png", video_as_sheet)
+    assert report.first_failure.name == "clip" and "is not a PNG contact sheet" in report.first_failure.detail
+
     def as_v1(doc, copy):
         doc["format"] = manifest.FORMAT_REDACTED_V1
-        del doc["review"], doc["files"]["review.json"]
+        del doc["review"], doc["files"]["review.json"], doc["files"]["review.png"]
         (copy / "review.json").unlink()
+        (copy / "review.png").unlink()
 
     assert _resigned(store, pkg, tmp_path / "v1", as_v1).ok
 

@@ -7,7 +7,8 @@ detector score it was hidden with, and the frames where it was only
 coasting (hidden where the tracker expected it, with no detection there):
 the places to look at first. Boxes of untracked playback
 (``Redaction(track=False)``) are summed per kind. Frame numbers count the
-pictures of the redacted copy from 0.
+pictures of the redacted copy from 0. The contact sheet (``review.png``,
+:mod:`.contact_sheet`) shows each track as it was hidden.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..redact.player import PlayedFrame
+from . import contact_sheet
 
 FORMAT = "vidvault-review/1"
 FILE = "review.json"
@@ -28,8 +30,9 @@ class _Track:
     first: int
     last: int
     frames: int = 0
-    lowest_score: float = 1.0
+    lowest_score: float = 2.0
     coasting: list[int] = field(default_factory=list)
+    thumbnail: Any = None  # the redacted picture around the box where its score was lowest
 
 
 class ReviewTally:
@@ -40,6 +43,7 @@ class ReviewTally:
         self.frames_with_regions = 0
         self._tracks: dict[int, _Track] = {}
         self._untracked: dict[str, dict[str, Any]] = {}
+        self._untracked_thumbnails: dict[str, Any] = {}
 
     def add(self, frame: PlayedFrame) -> None:
         index = self.frames
@@ -51,6 +55,9 @@ class ReviewTally:
                 u["regions"] += 1
                 u["frames"].add(index)
                 u["lowest_score"] = min(u["lowest_score"], b.score)
+                if b.kind not in self._untracked_thumbnails:
+                    self._untracked_thumbnails[b.kind] = contact_sheet.crop_around(
+                        frame.image, (b.x0, b.y0, b.x1, b.y1)).copy()
                 continue
             t = self._tracks.get(b.track)
             if t is None:
@@ -58,7 +65,10 @@ class ReviewTally:
             if t.last != index or t.frames == 0:
                 t.frames += 1
             t.last = index
-            t.lowest_score = min(t.lowest_score, b.score)
+            if b.score < t.lowest_score:
+                t.lowest_score = b.score
+                # A copy: the watermark is burned into the picture after this.
+                t.thumbnail = contact_sheet.crop_around(frame.image, (b.x0, b.y0, b.x1, b.y1)).copy()
             if b.state == "coasting" and (not t.coasting or t.coasting[-1] != index):
                 t.coasting.append(index)
 
@@ -71,6 +81,13 @@ class ReviewTally:
                      for kind, u in sorted(self._untracked.items())}
         return {"format": FORMAT, "frames": self.frames, "frames_with_regions": self.frames_with_regions,
                 "tracks": tracks, "untracked": untracked}
+
+    def contact_sheet(self) -> bytes:
+        """The PNG of one thumbnail per track (then one per untracked kind)."""
+        thumbs = [(f"#{tid} {t.kind}", t.thumbnail) for tid, t in sorted(self._tracks.items())
+                  if t.thumbnail is not None]
+        thumbs += [(f"{kind} (untracked)", crop) for kind, crop in sorted(self._untracked_thumbnails.items())]
+        return contact_sheet.render(thumbs)
 
     def to_bytes(self) -> bytes:
         return (json.dumps(self.document(), indent=1, sort_keys=True) + "\n").encode()

@@ -64,7 +64,7 @@ from .signer_pins import SignerPins, pins_from
 
 #: Largest manifest read (a day of 25 fps footage lists ~2 million frames).
 MAX_MANIFEST_BYTES = 1 << 30
-#: A review report is a few hundred bytes per track.
+#: A review report is a few hundred bytes per track; a contact sheet a few kB per track.
 MAX_REVIEW_BYTES = 64 << 20
 #: Largest signer.pub read (a PEM public key is ~113 bytes).
 MAX_KEY_FILE_BYTES = 1 << 16
@@ -528,6 +528,24 @@ def _review_file(files: PackageFiles, doc: dict[str, Any], problems: list[str]) 
     return name
 
 
+def _contact_sheet_file(files: PackageFiles, doc: dict[str, Any], problems: list[str]) -> str | None:
+    """The contact sheet a /2 package's review section names, if any: it must be a PNG."""
+    section = doc.get("review")
+    if doc["format"] == manifest.FORMAT_REDACTED_V1 or not isinstance(section, dict):
+        return None
+    name = section.get("contact_sheet")
+    if not isinstance(name, str):
+        return None
+    path, why = _listed_path(files, doc, name)
+    if path is None:
+        problems.append(f"contact sheet: {why}")
+        return name
+    head = files.read(name, MAX_REVIEW_BYTES)
+    if head is None or not head.startswith(b"\x89PNG\r\n\x1a\n"):
+        problems.append(f"{name} is not a PNG contact sheet; a redacted package holds no other file")
+    return name
+
+
 def _check_redacted_clip(files: PackageFiles, doc: dict[str, Any], report: VerificationReport) -> None:
     """A redacted package: the copy decodes fully, one picture per presented
     frame at that frame's time, and nothing in the package is unredacted."""
@@ -539,7 +557,8 @@ def _check_redacted_clip(files: PackageFiles, doc: dict[str, Any], report: Verif
     if not doc.get("redaction"):
         problems.append("the manifest does not say how the copy was redacted (no redaction section)")
     review_file = _review_file(files, doc, problems)
-    others = sorted(set(doc.get("files", {})) - {name, review_file})
+    sheet = _contact_sheet_file(files, doc, problems)
+    others = sorted(set(doc.get("files", {})) - {name, review_file, sheet})
     if others:
         problems.append(f"the package lists other video besides the redacted copy: {', '.join(others)}")
     decoded = None
