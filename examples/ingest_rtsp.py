@@ -59,7 +59,7 @@ def main(url: str, seconds: float, workdir: Path) -> int:
             duration=seconds,            # wall time, for a live source
             backoff=(0.25, 2.0),         # first and longest wait between reconnection attempts
             open_timeout=5.0, read_timeout=2.0,
-            rtsp_transport="tcp",
+            transport="tcp",
             progress=progress,
         )
         print(f"recorded       {result.frames} frames ({result.keyframes} keyframes, "

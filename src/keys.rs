@@ -24,8 +24,8 @@ pub mod recover;
 
 use format::{audit_head_entry, kek_entry, secret_entry, Entry};
 pub use format::{
-    parse_keystore_bytes, AuditHeadRecord, KeystoreProblem, ParsedKeystore, KEYSTORE_HEADER_LEN, KEYSTORE_MAGIC,
-    KEYSTORE_VERSION,
+    parse_keystore_bytes, AuditHeadRecord, KeystoreProblem, ParsedKeystore, KEYSTORE_HEADER_LEN,
+    KEYSTORE_MAGIC, KEYSTORE_VERSION,
 };
 use recover::PrimaryAction;
 
@@ -42,7 +42,8 @@ pub fn read_recorded_audit_head(path: &Path) -> Result<Option<AuditHeadRecord>> 
     if primary.is_none() && copy.is_none() {
         return Ok(None);
     }
-    let decision = recover::choose(primary.as_deref(), copy.as_deref()).map_err(|r| refusal_error(path, r))?;
+    let decision =
+        recover::choose(primary.as_deref(), copy.as_deref()).map_err(|r| refusal_error(path, r))?;
     Ok(decision.parsed.audit_head().cloned())
 }
 
@@ -56,7 +57,8 @@ pub fn inspect(
 ) -> Result<(ed25519_dalek::VerifyingKey, Option<AuditHeadRecord>)> {
     let primary = read_optional(path)?;
     let copy = read_optional(&copy_path(path))?;
-    let decision = recover::choose(primary.as_deref(), copy.as_deref()).map_err(|r| refusal_error(path, r))?;
+    let decision =
+        recover::choose(primary.as_deref(), copy.as_deref()).map_err(|r| refusal_error(path, r))?;
     let header = &decision.parsed.header;
     if !master.cipher().verify_mac(&header.check_nonce, &key_check_aad(&header.store_id), &header.check_tag) {
         return Err(Error::WrongKey {
@@ -247,7 +249,8 @@ impl Keystore {
     pub fn create(path: &Path, store_id: [u8; 16], master: SecretKey) -> Result<Keystore> {
         let header = encode_header(&store_id, &master)?;
         for p in [path.to_path_buf(), copy_path(path)] {
-            let mut file = OpenOptions::new().write(true).create_new(true).open(&p).ctx("create keystore", &p)?;
+            let mut file =
+                OpenOptions::new().write(true).create_new(true).open(&p).ctx("create keystore", &p)?;
             faults::check(Op::Write).and_then(|()| file.write_all(&header)).ctx("write keystore", &p)?;
             faults::check(Op::Fsync).and_then(|()| file.sync_all()).ctx("fsync keystore", &p)?;
         }
@@ -288,15 +291,20 @@ impl Keystore {
             return Err(Error::Damaged {
                 path: path.to_path_buf(),
                 offset: None,
-                detail: "the keystore is missing (and so is its copy keys.vvk.copy); the store's keys are in \
+                detail:
+                    "the keystore is missing (and so is its copy keys.vvk.copy); the store's keys are in \
                          it: restore it from a backup of this store"
-                    .into(),
+                        .into(),
             });
         }
         let decision = recover::choose(primary_bytes.as_deref(), copy_bytes.as_deref())
             .map_err(|r| refusal_error(path, r))?;
         let header = &decision.parsed.header;
-        if !master.cipher().verify_mac(&header.check_nonce, &key_check_aad(&header.store_id), &header.check_tag) {
+        if !master.cipher().verify_mac(
+            &header.check_nonce,
+            &key_check_aad(&header.store_id),
+            &header.check_tag,
+        ) {
             return Err(Error::WrongKey {
                 path: path.parent().unwrap_or(path).to_path_buf(),
                 detail: "the keystore's key check does not verify".into(),
@@ -769,7 +777,10 @@ mod tests {
         let (_d, path, offsets) = keystore_with(2);
         flip(&path, offsets[0] + 20);
         let damaged = std::fs::read(&path).unwrap();
-        assert!(matches!(Keystore::open(&path, SecretKey::from_bytes([0x12; 32])), Err(Error::WrongKey { .. })));
+        assert!(matches!(
+            Keystore::open(&path, SecretKey::from_bytes([0x12; 32])),
+            Err(Error::WrongKey { .. })
+        ));
         assert_eq!(std::fs::read(&path).unwrap(), damaged);
     }
 

@@ -358,7 +358,8 @@ mod tests {
         for bad in [region(9, 9, 2, 2), region(2, 9, 9, 2), region(9, 2, 2, 9)] {
             for method in METHODS {
                 let mut f = original.clone();
-                let err = redact(&mut f, w, h, &[region(0, 0, 4, 4), bad], Shape::Ellipse, method).unwrap_err();
+                let err =
+                    redact(&mut f, w, h, &[region(0, 0, 4, 4), bad], Shape::Ellipse, method).unwrap_err();
                 assert!(err.detail.contains("region 1") && err.detail.contains("swapped"), "{}", err.detail);
                 assert_eq!(f, original, "nothing is hidden when one region is refused");
             }

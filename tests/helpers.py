@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
+import signal
 import socket
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 from fractions import Fraction
 
@@ -51,12 +56,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_rtsp(port: int, path: Path) -> subprocess.Popen:
-    """GStreamer's RTSP server on loopback serving `path` (tests/rtsp_server.py)."""
+def serve_rtsp(port: int, path: Path, *options: str) -> subprocess.Popen:
+    """GStreamer's RTSP server on loopback serving `path` (tests/rtsp_server.py);
+    `options` are its flags (--protocols udp, --user U --password P, ...)."""
     if not Path(SYSTEM_PYTHON).exists() or subprocess.run(
             [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"]).returncode != 0:
         pytest.fail("GStreamer's RTSP server is missing: run ./dev setup (it installs gir1.2-gst-rtsp-server-1.0)")
-    server = subprocess.Popen([SYSTEM_PYTHON, str(RTSP_SERVER), "--port", str(port), "--file", str(path)],
+    server = subprocess.Popen([SYSTEM_PYTHON, str(RTSP_SERVER), "--port", str(port), "--file", str(path),
+                               *options],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = server.stdout.readline().strip()
     assert line == "ready", server.stderr.read()
@@ -85,3 +92,57 @@ def mount_tmpfs(where: Path, size: str) -> str | None:
 
 def unmount(where: Path) -> None:
     subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def store_with_audit_entries(store, store_path, key, camera: str, entries: int):
+    """Closes `store` after ten frames of `camera` and `entries` audited
+    session requests; returns (store_path, key, public key, audit head seq)."""
+    store.add_camera(camera)
+    with store.writer(camera, codec="h264") as w:
+        for i in range(10):
+            w.append(T0 + i * 40_000_000, b"frame %d" % i, keyframe=i % 5 == 0)
+    s = store.session("guard.chen")
+    for _ in range(entries):
+        s.segments(camera, T0, T0 + 3600 * NS)
+    head = store.audit_head()[0]
+    pub = store.export_public_key()
+    store.close()
+    return store_path, key, pub, head
+
+
+class VlcServer:
+    """VLC's RTSP server (Debian: vlc-bin, vlc-plugin-base) on loopback
+    serving `path` in a loop at rtsp://127.0.0.1:PORT/x: a second server
+    implementation, which offers RTP over UDP only, as many cameras do.
+    VLC refuses to run as root, so as root it runs as `nobody`, on a copy
+    of the file that user can read."""
+
+    def __init__(self, port: int, path: Path) -> None:
+        if shutil.which("cvlc") is None:
+            pytest.fail("VLC is missing: run ./dev setup (it installs vlc-bin and vlc-plugin-base)")
+        self.dir = Path(tempfile.mkdtemp(prefix="vlc-rtsp-"))
+        self.dir.chmod(0o755)
+        clip = self.dir / path.name
+        shutil.copyfile(path, clip)
+        clip.chmod(0o644)
+        as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+        self.proc = subprocess.Popen(
+            [*as_user, "cvlc", "-q", "--no-audio", str(clip), "--loop", "--sout-keep",
+             "--sout", f"#rtp{{sdp=rtsp://127.0.0.1:{port}/x}}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert self.proc.poll() is None, "VLC exited before it listened"
+            assert time.monotonic() < deadline, "VLC's RTSP server did not listen within 20 s"
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: runuser and VLC
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)

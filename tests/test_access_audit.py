@@ -150,19 +150,19 @@ def test_tampering_through_sqlite_is_detected_and_named(footage, store_path, key
 
 def test_tampering_with_the_file_bytes_is_detected(footage, store_path, key):
     path = _log_with_entries(footage)
+    pub = footage.export_public_key()
     footage.close()
     raw = path.read_bytes()
     assert b"guard.chen" in raw, "entries are stored as plain SQLite records"
     # Edit the principal of the entries in place ('guard' -> 'Guard'), as
     # someone with a hex editor would; the file stays a valid database.
     path.write_bytes(raw.replace(b"guard.chen", b"Guard.chen"))
-    report = vidvault.verify_audit_log(path, _pub(store_path, key))
+    report = vidvault.verify_audit_log(path, pub)
     assert not report.ok and "altered" in report.problem
-
-
-def _pub(store_path, key):
-    with vidvault.Store.open(store_path, key=key) as s:
-        return s.export_public_key()
+    # The store itself refuses it too: the entry at the head the keystore
+    # recorded no longer matches its hash.
+    with pytest.raises(vidvault.StoreDamagedError, match="altered"):
+        vidvault.Store.open(store_path, key=key)
 
 
 def test_offline_verification_with_a_pinned_key(footage, store_path, key, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 import vidvault
 from vidvault.audit import verify_store_audit_log
 
-from helpers import NS, T0
+from helpers import NS, T0, store_with_audit_entries
 
 CAM = "34020000001320000001"
 
@@ -22,16 +22,8 @@ CAM = "34020000001320000001"
 @pytest.fixture
 def logged(store, store_path, key):
     """A closed store whose log has 130 entries (a checkpoint at 100)."""
-    store.add_camera(CAM)
-    with store.writer(CAM, codec="h264") as w:
-        for i in range(10):
-            w.append(T0 + i * 40_000_000, b"frame %d" % i, keyframe=i % 5 == 0)
-    s = store.session("guard.chen")
-    for _ in range(130):
-        s.segments(CAM, T0, T0 + 3600 * NS)
-    assert store.audit_head()[0] == 130
-    pub = store.export_public_key()
-    store.close()
+    store_path, key, pub, head = store_with_audit_entries(store, store_path, key, CAM, 130)
+    assert head == 130
     return store_path, key, pub
 
 

@@ -30,6 +30,7 @@ WHAT_TO_DO = ("free space", "open a new writer", "check the disk")
 MAX_POINTS = 200  # a path with more fault points than this is a runaway loop
 
 SWEPT: dict[str, dict[str, int]] = {}
+MESSAGES: dict[str, list[str]] = {}  # the errors each sweep saw, for checks of where it failed
 
 
 @pytest.fixture(autouse=True)
@@ -53,9 +54,9 @@ def open_store(path: Path, key: bytes, create: bool = False, **opts) -> vidvault
     return vidvault.Store.open(path, key=key, **opts)
 
 
-def append(w, frames: range, gop: int = 10) -> None:
+def append(w, frames: range, gop: int = 10, base: int = T0) -> None:
     for i in frames:
-        w.append(T0 + i * FRAME, data(i), keyframe=i % gop == 0, duration=FRAME)
+        w.append(base + i * FRAME, data(i), keyframe=i % gop == 0, duration=FRAME)
 
 
 def frames_on_disk(path: Path, key: bytes, camera: str = "cam", **opts) -> dict[int, bytes]:
@@ -63,9 +64,9 @@ def frames_on_disk(path: Path, key: bytes, camera: str = "cam", **opts) -> dict[
         return {f.ts: bytes(f.data) for f in s.read(camera, 0, 2**62)}
 
 
-def assert_kept(path: Path, key: bytes, acknowledged: range, **opts) -> None:
+def assert_kept(path: Path, key: bytes, acknowledged: range, base: int = T0, **opts) -> None:
     on_disk = frames_on_disk(path, key, **opts)
-    lost = [i for i in acknowledged if on_disk.get(T0 + i * FRAME) != data(i)]
+    lost = [i for i in acknowledged if on_disk.get(base + i * FRAME) != data(i)]
     assert not lost, f"acknowledged frames lost or changed after reopening: {lost[:10]}"
 
 
@@ -102,6 +103,7 @@ def sweep(tmp_path: Path, key: bytes, name: str, setup, action, recover) -> None
             if err is not None:
                 assert fired, f"{name}/{op}@{n}: failed without the fault: {err!r}"
                 assert_helpful(err, path)
+                MESSAGES.setdefault(name, []).append(str(err))
             recover(path, s, state, err)
             if not fired:
                 break
@@ -114,18 +116,18 @@ def sweep(tmp_path: Path, key: bytes, name: str, setup, action, recover) -> None
 # ---------------------------------------------------------------- ingest
 
 
-def _ingest_setup(path, key, **opts):
+def _ingest_setup(path, key, base=T0, **opts):
     def setup(p):
         s = open_store(p, key, create=True, **opts)
         s.add_camera("cam")
         w = s.writer("cam", codec="h264", time_base=(1, 1_000_000_000))
-        append(w, range(0, 30))
+        append(w, range(0, 30), base=base)
         w.sync()
         return s, {"w": w, "acked": range(0, 30)}
     return setup
 
 
-def _ingest_recover(key, *, close_action=False, **opts):
+def _ingest_recover(key, *, close_action=False, base=T0, **opts):
     def recover(path, s, state, err):
         w = state["w"]
         acked = range(0, 60) if err is None else state["acked"]
@@ -140,10 +142,10 @@ def _ingest_recover(key, *, close_action=False, **opts):
         except WriterFailedError:
             pass
         with s.writer("cam", codec="h264", time_base=(1, 1_000_000_000)) as w2:
-            append(w2, range(70, 90))
+            append(w2, range(70, 90), base=base)
         s.close()
-        assert_kept(path, key, acked, **opts)
-        assert_kept(path, key, range(70, 90), **opts)
+        assert_kept(path, key, acked, base=base, **opts)
+        assert_kept(path, key, range(70, 90), base=base, **opts)
     return recover
 
 
@@ -169,6 +171,27 @@ def test_every_fault_while_rolling_and_sealing_loses_no_synced_frame(tmp_path, k
     sweep(tmp_path, key, "seal", _ingest_setup(tmp_path, key, **opts), action,
           _ingest_recover(key, close_action=True, **opts))
     assert SWEPT["seal"]["write"] >= 2 and SWEPT["seal"]["fsync"] >= 2
+
+
+def test_every_fault_while_a_new_day_starts_loses_no_synced_frame(tmp_path, key):
+    """Frames 0..29 end just before midnight UTC; 30..59 cross it and roll
+    into a segment of the new day, whose key-encryption key is created and
+    appended to keys.vvk and its copy (written and fdatasynced) before the
+    segment that uses it: every fault of that append as well."""
+    opts = {"roll_after": 1.0}
+    midnight = (T0 // (86_400 * NS) + 1) * 86_400 * NS
+    base = midnight - 30 * FRAME
+
+    def action(s, state):
+        append(state["w"], range(30, 60), base=base)
+        state["w"].sync()
+
+    sweep(tmp_path, key, "new-day", _ingest_setup(tmp_path, key, base=base, **opts), action,
+          _ingest_recover(key, base=base, **opts))
+    # The day key's append was among the points failed, in both files.
+    failed_in = " ".join(MESSAGES["new-day"])
+    for action in ("append to keystore /", "fsync keystore /", "append to keystore copy /", "fsync keystore copy /"):
+        assert action in failed_in, f"no fault was injected at {action!r}: {MESSAGES['new-day']}"
 
 
 # ---------------------------------------------------------------- sweep, rotation, hold

@@ -19,7 +19,8 @@ objects and ISO-8601 strings with a zone are accepted too.
 
 from ._core import FORMAT_VERSION, gb28181_device_type, is_gb28181_id
 from ._core import __version__ as _core_version
-from .audit import AuditEntry, AuditReport, verify_audit_log, verify_store_audit_log
+from .audit import AuditEntry, AuditReport, AuditRestart, restart_audit_log, verify_audit_log, verify_store_audit_log
+from .availability import AvailabilityReport, CameraAvailability
 from .errors import (
     AccessDenied,
     CameraExistsError,
@@ -57,6 +58,7 @@ from .export.c2pa import C2paCredentials
 from .export.package import ExportResult
 from .export.verify import Status as VerificationStatus, VerificationReport, verify
 from .ingest import IngestProgress, Outage, ingest
+from .record import CameraConfig, Recorder
 
 __version__ = _core_version
 
@@ -64,11 +66,16 @@ __all__ = [
     "AccessDenied",
     "AuditEntry",
     "AuditReport",
+    "AuditRestart",
+    "AvailabilityReport",
+    "restart_audit_log",
     "Session",
     "verify_audit_log",
     "verify_store_audit_log",
     "FORMAT_VERSION",
     "Camera",
+    "CameraAvailability",
+    "CameraConfig",
     "CameraExistsError",
     "CatalogError",
     "CatalogMissingError",
@@ -92,6 +99,7 @@ __all__ = [
     "Problem",
     "RebuildReport",
     "Recovered",
+    "Recorder",
     "Retention",
     "Redaction",
     "RedactionError",

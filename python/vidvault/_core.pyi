@@ -25,6 +25,10 @@ def verify_store_audit_log(root: str | os.PathLike[str], key: bytes) -> dict[str
     """Verifies a store's audit log with its master key (its own public key
     and recorded head) without opening the store or writing anything."""
 
+def restart_audit_log(root: str | os.PathLike[str], key: bytes, operator: str, reason: str) -> dict[str, Any]:
+    """Starts a new audit log continuing from the recorded head after the
+    store's log was lost or damaged; refused for a sound log."""
+
 def is_gb28181_id(id: str) -> bool: ...
 def gb28181_device_type(id: str) -> str | None: ...
 def redact_regions(

@@ -57,6 +57,9 @@ class AuditReport:
     #: The head recorded in the keystore that the log was checked against
     #: (None: no keystore beside the log, or none recorded yet).
     recorded_head_seq: int | None
+    #: A log restarted after the loss of the one before (:func:`restart_audit_log`):
+    #: the lost log's entry it chains to; entries up to it are not in this file.
+    continues_from: int | None
     #: The first broken entry and what is wrong with it; None when sound.
     problem_seq: int | None
     problem: str | None
@@ -82,3 +85,33 @@ def verify_store_audit_log(store: str | os.PathLike[str], key: bytes | str) -> A
     from .keys import coerce_key
 
     return AuditReport(**_core.verify_store_audit_log(os.fspath(store), coerce_key(key)))
+
+
+@dataclass(frozen=True)
+class AuditRestart:
+    """What :func:`restart_audit_log` did."""
+
+    #: The lost log's entry the new log chains to (the head the keystore recorded).
+    continues_from: int
+    #: The new log's first entry (action ``audit_log_restarted``).
+    first_seq: int
+    #: Where the old log's files were moved (empty when there were none).
+    quarantined: list[str]
+    #: Why the store refused the old log.
+    found: str
+
+
+def restart_audit_log(store: str | os.PathLike[str], key: bytes | str, *, operator: str,
+                      reason: str) -> AuditRestart:
+    """Starts a new audit log for the closed store at ``store`` after its log
+    was lost or damaged and no backup can be restored. The old files (if
+    any) are moved to ``quarantine/``; the new log's first entry chains to
+    the head the keystore recorded and names ``operator``, ``reason``, what
+    was found and where the old files went, so verification shows the
+    restart (``AuditReport.continues_from``). Entries the old log held after
+    the recorded head are lost. Refused for a sound log.
+    (docs/security/audit-log.md)"""
+    from .keys import coerce_key
+
+    d = _core.restart_audit_log(os.fspath(store), coerce_key(key), operator, reason)
+    return AuditRestart(**{**d, "quarantined": [str(p) for p in d["quarantined"]]})

@@ -64,7 +64,12 @@ __all__ = [
 
 
 class MediaError(VidvaultError):
-    """A media source or file could not be read, decoded or written."""
+    """A media source or file could not be read, decoded or written.
+    ``cause``: why, as a word a program can act on, when it is known
+    (``vidvault.media.open_failure.Cause``: "unauthorized",
+    "transport-refused", "connection-refused", ...)."""
+
+    cause: str | None = None
 
 
 class DependencyMissingError(VidvaultError):

@@ -25,9 +25,16 @@ from typing import Callable
 from .errors import InvalidArgumentError, MediaError, UnknownCameraError
 from .media.config_change import StreamConfig, in_band_change
 from .media.demux import Packet, PacketSource
+from .media.transport import check_transport
+from .media.url_redaction import redact_url
 from .media.wallclock import ClockSource, WallClock
 from .store import Store, Writer
 from .timeutil import NS_PER_SECOND, TimeLike, duration_ns, iso, to_ns
+
+#: Outages an IngestProgress keeps (the latest): a recorder runs for months, and
+#: a camera that drops every few seconds must not grow its memory without end.
+#: ``IngestProgress.outage_count`` counts them all.
+OUTAGES_KEPT = 1000
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "srt://", "udp://", "rtp://", "http://", "https://")
 
@@ -42,7 +49,8 @@ class Outage:
 
     start: int  # ns: the last frame before it (or when ingest began)
     end: int | None  # ns: the first frame after it (None while it lasts)
-    reason: str
+    reason: str  # what went wrong, as the error said it (never with the source's password)
+    cause: str | None = None  # the same as a word (vidvault.media.open_failure.Cause, "stream-ended")
 
 
 @dataclass
@@ -51,7 +59,7 @@ class IngestProgress:
     runs, and returned, final, when it ends."""
 
     camera: str
-    source: str
+    source: str  # redacted: rtsp://user:***@host/...
     live: bool
     state: str = "connecting"  # connecting | receiving | reconnecting | done
     frames: int = 0
@@ -65,8 +73,10 @@ class IngestProgress:
     config_changes: int = 0
     clock: str = ClockSource.ARRIVAL
     clock_reanchors: int = 0
-    outages: list[Outage] = field(default_factory=list)
+    outages: list[Outage] = field(default_factory=list)  # the latest OUTAGES_KEPT
+    outage_count: int = 0
     message: str = ""
+    transport: str | None = None  # the RTSP lower transport of the current connection
 
     @property
     def footage_seconds(self) -> float:
@@ -119,7 +129,7 @@ def ingest(
     create_camera: bool = False,
     progress: Callable[[IngestProgress], None] | None = None,
     progress_interval: float = 0.5,
-    rtsp_transport: str = "tcp",
+    transport: str = "auto",
     open_timeout: float = 10.0,
     read_timeout: float = 5.0,
     backoff: tuple[float, float] = (0.5, 10.0),
@@ -133,16 +143,23 @@ def ingest(
     keyframe (default: its ``creation_time`` tag, else now); not allowed for
     live sources, whose time comes from RTCP or arrival. ``progress`` is called
     at most every ``progress_interval`` seconds and on every state change.
+    ``transport`` (RTSP): "tcp", "udp" or "auto" (TCP, then UDP when the
+    server refuses TCP; :mod:`vidvault.media.transport`).
     ``backoff``: first and longest wait between reconnection attempts (the
     wait doubles after each failure). ``rtcp_wait``: how long a live
     connection's first frames wait for the source's RTCP clock before arrival
     time is used instead.
+
+    The source's password never leaves this call: progress, outages and
+    errors show the URL as ``rtsp://user:***@host/...``.
     """
     source = str(source)
     live = is_live(source)
+    check_transport(transport)
     if start is not None and live:
         raise InvalidArgumentError(
-            f"--start applies to files; the live source {source} is timed by its RTCP clock or arrival time"
+            f"--start applies to files; the live source {redact_url(source)} is timed by its RTCP clock or "
+            "arrival time"
         )
     try:
         store.camera(camera)
@@ -153,7 +170,7 @@ def ingest(
     limit_ns = None if duration is None else duration_ns(duration)
     job = _Ingest(store, camera, source, live=live, limit_ns=limit_ns, stop=_Stop(stop),
                   start_ns=None if start is None else to_ns(start), progress=progress,
-                  progress_interval=progress_interval, rtsp_transport=rtsp_transport,
+                  progress_interval=progress_interval, transport=transport,
                   timeouts=(open_timeout, read_timeout), backoff=backoff, rtcp_wait=rtcp_wait)
     return job.run()
 
@@ -161,14 +178,15 @@ def ingest(
 class _Ingest:
     def __init__(self, store: Store, camera: str, source: str, *, live: bool, limit_ns: int | None,
                  stop: _Stop, start_ns: int | None, progress: Callable[[IngestProgress], None] | None,
-                 progress_interval: float, rtsp_transport: str, timeouts: tuple[float, float],
+                 progress_interval: float, transport: str, timeouts: tuple[float, float],
                  backoff: tuple[float, float], rtcp_wait: float) -> None:
         self.store, self.camera, self.source, self.live = store, camera, source, live
         self.limit_ns, self.stop, self.start_ns = limit_ns, stop, start_ns
         self.on_progress, self.progress_interval = progress, progress_interval
-        self.options = {"rtsp_transport": rtsp_transport} if source.lower().startswith(("rtsp://", "rtsps://")) else {}
+        self.transport = transport
+        self._working_transport: str | None = None  # the one the last connection came over (auto)
         self.timeouts, self.backoff, self.rtcp_wait = timeouts, backoff, rtcp_wait
-        self.status = IngestProgress(camera=camera, source=source, live=live)
+        self.status = IngestProgress(camera=camera, source=redact_url(source), live=live)
         self.writer: Writer | None = None
         self.config: StreamConfig | None = None
         self.clock: WallClock | None = None
@@ -194,11 +212,12 @@ class _Ingest:
         try:
             while not self._finished():
                 try:
-                    src = PacketSource(self.source, options=self.options, timeout=self.timeouts)
+                    src = PacketSource(self.source, timeout=self.timeouts, transport=self.transport,
+                                       preferred_transport=self._working_transport)
                 except MediaError as e:
                     if not self.live:
                         raise
-                    self._dropped(f"cannot connect: {e}")
+                    self._dropped(str(e), cause=e.cause)
                     delay = self._wait(delay)
                     continue
                 with src:
@@ -215,13 +234,13 @@ class _Ingest:
                         if not self.live:
                             raise
                         self._drain(src, final=True)
-                        self._dropped(str(e))
+                        self._dropped(str(e), cause=e.cause)
                         delay = self._wait(delay)
                         continue
                 if not self.live:
                     break
                 if not self._finished():
-                    self._dropped("the stream ended")
+                    self._dropped("the stream ended", cause="stream-ended")
                     delay = self._wait(delay)
         finally:
             if self.writer is not None:
@@ -247,11 +266,13 @@ class _Ingest:
         self.stop.sleep(delay)
         return min(delay * 2, self.backoff[1])
 
-    def _dropped(self, reason: str) -> None:
+    def _dropped(self, reason: str, *, cause: str | None) -> None:
         s = self.status
         if not s.outages or s.outages[-1].end is not None:
             began = s.last_ts if s.last_ts is not None else time.time_ns()
-            s.outages.append(Outage(began, None, reason))
+            s.outages.append(Outage(began, None, reason, cause))
+            s.outage_count += 1
+            del s.outages[:-OUTAGES_KEPT]
         s.message = reason
         self._need_keyframe = True
         if self.clock is not None:
@@ -262,7 +283,10 @@ class _Ingest:
         if s.frames or s.outages:
             s.reconnects += 1
         s.state = "receiving"
-        s.message = f"connected: {src.info.codec} {src.info.width}x{src.info.height}"
+        self._working_transport = src.transport
+        s.transport = src.transport
+        s.message = (f"connected: {src.info.codec} {src.info.width}x{src.info.height}"
+                     + (f" over {src.transport.upper()}" if src.transport else ""))
         self._report(force=True)
         fresh = StreamConfig.from_info(src.info)
         self._pending_config = None if self.config is not None and fresh.same_stream(self.config) else fresh
@@ -409,7 +433,7 @@ class _Ingest:
         s.last_ts = ts if s.last_ts is None else max(s.last_ts, ts)
         if s.outages and s.outages[-1].end is None:
             last = s.outages[-1]
-            s.outages[-1] = Outage(last.start, ts, last.reason)
+            s.outages[-1] = Outage(last.start, ts, last.reason, last.cause)
             s.message = f"resumed after {(ts - last.start) / NS_PER_SECOND:.1f} s without footage"
         assert self.clock is not None
         s.clock, s.clock_reanchors = self.clock.source, self.clock.reanchors

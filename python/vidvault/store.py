@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from . import _core
 from .audit import AuditEntry, AuditReport
+from .availability import AvailabilityReport, availability
 from .errors import InvalidArgumentError
 from .export.c2pa import C2paCredentials
 from .export.package import ExportResult, export_clip
@@ -468,6 +469,13 @@ class Store:
         long (default: the store's gap threshold)."""
         mg = None if min_gap is None else duration_ns(min_gap)
         return [Gap(s, e) for s, e in self._core.gaps(camera, to_ns(start), to_ns(end), mg)]
+
+    def availability(self, start: TimeLike, end: TimeLike, *,
+                     cameras: Sequence[str] | None = None) -> AvailabilityReport:
+        """Per camera (default: all), the share of ``[start, end)`` with
+        footage and the outages (stretches without), from the catalog
+        (:mod:`vidvault.availability`)."""
+        return availability(self, start, end, cameras)
 
     def segment_config(self, segment_id: int) -> CodecConfig:
         """Codec configuration needed to decode frames of that segment."""

@@ -28,6 +28,7 @@ use crate::error::{CatalogContext, Error, Result};
 use crate::keys::AuditHeadRecord;
 use crate::time::{TimeRange, Timestamp};
 
+pub(crate) mod continuation;
 mod verify;
 pub use verify::{verify, verify_store_log, verify_with_keystore_beside, AuditVerification};
 
@@ -275,8 +276,9 @@ fn upgrade_schema(conn: &Connection) -> Result<()> {
     if meta(conn, "schema_version").ctx("read audit log")?.as_deref() != Some("1") {
         return Ok(());
     }
-    let next: i64 =
-        conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entries", [], |r| r.get(0)).ctx("read audit log")?;
+    let next: i64 = conn
+        .query_row("SELECT coalesce(max(seq), 0) + 1 FROM entries", [], |r| r.get(0))
+        .ctx("read audit log")?;
     conn.execute_batch(&format!(
         "BEGIN; INSERT OR REPLACE INTO meta (key, value) VALUES ('hash_v2_from', '{next}');
          UPDATE meta SET value = '{AUDIT_SCHEMA_VERSION}' WHERE key = 'schema_version'; COMMIT;"
@@ -304,7 +306,9 @@ impl AuditLog {
         if empty_file && recorded_seq > 0 {
             return Err(verify::refusal(
                 path,
-                format!("the audit log is missing or empty, but the keystore recorded {recorded_seq} entries"),
+                format!(
+                    "the audit log is missing or empty, but the keystore recorded {recorded_seq} entries"
+                ),
             ));
         }
         let conn = open_conn(path)?;
@@ -326,7 +330,8 @@ impl AuditLog {
         }
         upgrade_schema(&conn)?;
         let v2_from = v2_from(&conn).ctx("read audit log")?;
-        let (head, head_signature) = verify::check_on_open(&conn, path, store_id, &public, recorded, v2_from)?;
+        let (head, head_signature) =
+            verify::check_on_open(&conn, path, store_id, &public, recorded, v2_from)?;
         Ok(AuditLog {
             conn,
             path: path.to_path_buf(),
@@ -470,11 +475,9 @@ impl AuditLog {
 
     pub fn entry(&self, seq: u64) -> Result<Option<AuditEntry>> {
         self.conn
-            .query_row(
-                &format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE seq = ?1"),
-                [seq as i64],
-                |r| entry_from_row(r, self.v2_from),
-            )
+            .query_row(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE seq = ?1"), [seq as i64], |r| {
+                entry_from_row(r, self.v2_from)
+            })
             .optional()
             .ctx("read audit log")
     }
@@ -593,7 +596,8 @@ mod tests {
             .unwrap();
         log.v2_from = u64::MAX;
         for i in 0..3 {
-            log.append(NewEntry { footage: if i == 1 { None } else { entry(i).footage }, ..entry(i) }).unwrap();
+            log.append(NewEntry { footage: if i == 1 { None } else { entry(i).footage }, ..entry(i) })
+                .unwrap();
         }
         drop(log);
         assert_eq!(verify_plain(&path).problem, None);
@@ -681,12 +685,94 @@ mod tests {
         let (_d, path, recorded) = log_recording(10);
         let recorded = recorded.unwrap();
         assert_eq!(recorded.seq, 1);
-        Connection::open(&path).unwrap().execute_batch("UPDATE entries SET reason = 'x' WHERE seq = 7").unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("UPDATE entries SET reason = 'x' WHERE seq = 7")
+            .unwrap();
         assert!(refused(&path, &recorded).contains("entry 7"));
         // A recorded head that is not the store's is refused as such.
         let (_d, path, recorded) = log_recording(10);
         let forged = AuditHeadRecord { signature: [0; 64], ..recorded.unwrap() };
         assert!(refused(&path, &forged).contains("bad signature"));
+    }
+
+    /// A log of 150 entries (head recorded at 100) and the head its close
+    /// would record (150), with the file already lost.
+    fn lost_log() -> (tempfile::TempDir, PathBuf, AuditHeadRecord, AuditHeadRecord) {
+        let (dir, path, recorded) = log_recording(150);
+        let at_100 = recorded.unwrap();
+        let closed =
+            AuditLog::open(&path, "store-1", key(), Some(&at_100)).unwrap().unrecorded_head().unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        (dir, path, at_100, closed)
+    }
+
+    /// The lost log continued from `from` by an `audit_log_restarted` entry.
+    fn continue_from(path: &Path, from: &AuditHeadRecord) -> AuditHeadRecord {
+        let first = NewEntry {
+            principal: "clerk".into(),
+            action: "audit_log_restarted".into(),
+            outcome: DONE.into(),
+            reason: "disk replaced".into(),
+            ..NewEntry::default()
+        };
+        continuation::create(path, "store-1", key(), from, first).unwrap()
+    }
+
+    /// The continued log that replaces a lost one, the head it continues
+    /// from, and its own head.
+    fn continued_log() -> (tempfile::TempDir, PathBuf, AuditHeadRecord, AuditHeadRecord) {
+        let (dir, path, _, closed) = lost_log();
+        let new_head = continue_from(&path, &closed);
+        (dir, path, closed, new_head)
+    }
+
+    #[test]
+    fn a_continued_log_chains_to_the_recorded_head_and_says_so() {
+        let (_d, path, closed, new_head) = continued_log();
+        assert_eq!(new_head.seq, 151);
+        // Opened against the old recorded head (a crash before the keystore
+        // learnt the new one) and against the new one: both continue.
+        for recorded in [&closed, &new_head] {
+            let log = AuditLog::open(&path, "store-1", key(), Some(recorded)).unwrap();
+            assert_eq!(log.head().0, 151);
+            let e = log.entry(151).unwrap().unwrap();
+            assert_eq!((e.prev_hash, e.action.as_str()), (closed.hash, "audit_log_restarted"));
+        }
+        let mut log = AuditLog::open(&path, "store-1", key(), Some(&new_head)).unwrap();
+        log.append(entry(1)).unwrap();
+        drop(log);
+        let v = verify(&path, &key().verifying_key(), Some(&new_head)).unwrap();
+        assert_eq!((v.entries, v.continues_from, v.problem), (2, Some(150), None));
+        assert_eq!(v.head.map(|h| h.0), Some(152));
+    }
+
+    #[test]
+    fn a_continuation_the_store_did_not_make_is_refused() {
+        // Its signature forged.
+        let (_d, path, _, new_head) = continued_log();
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE meta SET value = ?1 WHERE key = 'continues_from_signature'", [hex(&[7; 64])])
+            .unwrap();
+        assert!(refused(&path, &new_head).contains("continuation (from entry 150) has a bad signature"));
+        let v = verify(&path, &key().verifying_key(), Some(&new_head)).unwrap();
+        assert!(v.problem.unwrap().1.contains("bad signature"));
+        // Made from an older head than the keystore recorded (so hiding
+        // entries the keystore knew of): a signed head of entry 100.
+        let (_d, path, at_100, closed) = lost_log();
+        continue_from(&path, &at_100);
+        let detail = refused(&path, &closed);
+        assert!(detail.contains("entries 102..150 were removed"), "{detail}");
+        assert!(verify(&path, &key().verifying_key(), Some(&closed)).unwrap().problem.is_some());
+        // Made from a head ahead of the one recorded (entry 100 recorded, a
+        // continuation from 150): not this store's record either.
+        let (_d, path, at_100, at_150) = lost_log();
+        continue_from(&path, &at_150);
+        let detail = refused(&path, &at_100);
+        assert!(detail.contains("continues from entry 150") && detail.contains("(entry 100)"), "{detail}");
     }
 
     #[test]

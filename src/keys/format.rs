@@ -125,7 +125,11 @@ fn damaged(offset: usize, entry: Option<usize>, detail: impl Into<String>) -> Ke
 
 fn parse_header(bytes: &[u8]) -> Result<Header, KeystoreProblem> {
     if bytes.len() < KEYSTORE_HEADER_LEN {
-        return Err(damaged(0, None, format!("the file is {} bytes, shorter than its 64-byte header", bytes.len())));
+        return Err(damaged(
+            0,
+            None,
+            format!("the file is {} bytes, shorter than its 64-byte header", bytes.len()),
+        ));
     }
     if bytes[..8] != KEYSTORE_MAGIC {
         return Err(damaged(0, None, "the header does not start with the keystore magic"));
@@ -270,7 +274,9 @@ pub fn parse_keystore_bytes(bytes: &[u8]) -> Result<ParsedKeystore, KeystoreProb
                     return Err(damaged(
                         pos,
                         Some(number),
-                        format!("it holds another {name} than entry {m}: one of the two was copied or altered"),
+                        format!(
+                            "it holds another {name} than entry {m}: one of the two was copied or altered"
+                        ),
                     ));
                 }
                 Some(_) => {}
@@ -383,7 +389,10 @@ mod tests {
         let mut secrets = header(2);
         secrets.extend_from_slice(&secret_entry("export-signing-ed25519", &[1; 40]));
         secrets.extend_from_slice(&secret_entry("export-signing-ed25519", &[2; 40]));
-        assert!(matches!(parse_keystore_bytes(&secrets), Err(KeystoreProblem::Damaged { entry: Some(2), .. })));
+        assert!(matches!(
+            parse_keystore_bytes(&secrets),
+            Err(KeystoreProblem::Damaged { entry: Some(2), .. })
+        ));
     }
 
     #[test]

@@ -55,7 +55,9 @@ fn describe(p: &KeystoreProblem) -> String {
         KeystoreProblem::Damaged { offset, entry: None, detail } => {
             format!("the header at byte offset {offset} is damaged ({detail})")
         }
-        KeystoreProblem::UnsupportedVersion(v) => format!("keystore version {v} is not supported by this build"),
+        KeystoreProblem::UnsupportedVersion(v) => {
+            format!("keystore version {v} is not supported by this build")
+        }
     }
 }
 
@@ -87,7 +89,11 @@ pub fn choose(primary: Option<&[u8]>, copy: Option<&[u8]>) -> Result<Decision, R
                 note: Some("keys.vvk was missing; restored from keys.vvk.copy, which is intact".into()),
             }),
             Err(copy_state) => Err(Refusal {
-                problem: KeystoreProblem::Damaged { offset: 0, entry: None, detail: "the file is missing".into() },
+                problem: KeystoreProblem::Damaged {
+                    offset: 0,
+                    entry: None,
+                    detail: "the file is missing".into(),
+                },
                 copy_state,
             }),
         };

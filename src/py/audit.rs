@@ -39,6 +39,7 @@ fn verification_dict<'py>(py: Python<'py>, v: &AuditVerification) -> PyResult<Bo
     d.set_item("head_seq", v.head.map(|h| h.0))?;
     d.set_item("head_hash", v.head.map(|h| PyBytes::new(py, &h.1)))?;
     d.set_item("recorded_head_seq", v.recorded_head)?;
+    d.set_item("continues_from", v.continues_from)?;
     d.set_item("problem_seq", v.problem.as_ref().map(|p| p.0))?;
     d.set_item("problem", v.problem.as_ref().map(|p| p.1.clone()))?;
     Ok(d)
@@ -74,6 +75,29 @@ pub fn verify_store_audit_log<'py>(
     verification_dict(py, &v)
 }
 
+/// Restarts the lost or damaged audit log of the closed store at `root`
+/// (store/audit_restart.rs): the old files go to quarantine/, a new log
+/// continues the chain from the head the keystore recorded.
+#[pyfunction]
+pub fn restart_audit_log<'py>(
+    py: Python<'py>,
+    root: std::path::PathBuf,
+    key: &[u8],
+    operator: String,
+    reason: String,
+) -> PyResult<Bound<'py, PyDict>> {
+    let master = key_arg(py, key)?;
+    let r = py
+        .detach(|| crate::store::audit_restart::restart_audit_log(&root, master, &operator, &reason))
+        .py(py)?;
+    let d = PyDict::new(py);
+    d.set_item("continues_from", r.continues_from)?;
+    d.set_item("first_seq", r.first_seq)?;
+    d.set_item("quarantined", r.quarantined)?;
+    d.set_item("found", r.found)?;
+    Ok(d)
+}
+
 #[pymethods]
 impl PyStore {
     #[pyo3(signature = (principal, action, *, outcome, camera = None, start = None, end = None,
@@ -94,17 +118,7 @@ impl PyStore {
         details: String,
     ) -> PyResult<Bound<'py, PyDict>> {
         let footage = optional_range(start, end).py(py)?;
-        let entry = NewEntry {
-            principal,
-            action,
-            camera,
-            footage,
-            outcome,
-            reason,
-            case,
-            grant_id,
-            details,
-        };
+        let entry = NewEntry { principal, action, camera, footage, outcome, reason, case, grant_id, details };
         let e = py.detach(|| self.inner.audit_record(entry)).py(py)?;
         entry_dict(py, &e)
     }

@@ -45,6 +45,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(faults::_clear_faults, m)?)?;
     m.add_function(wrap_pyfunction!(faults::_fault_report, m)?)?;
     m.add_function(wrap_pyfunction!(audit::verify_store_audit_log, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::restart_audit_log, m)?)?;
     m.add("FORMAT_VERSION", crate::segment::format::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use crate::crypto::RecordCipher;
 use crate::error::{IoContext, Result};
 use crate::segment::format::{
-    self, CodecConfig, FormatError, FrameMeta, IndexEntry, RecordBody, SegmentHeader, SegmentSummary, RECORD_PREFIX_LEN,
-    TRAILER_LEN,
+    self, CodecConfig, FormatError, FrameMeta, IndexEntry, RecordBody, SegmentHeader, SegmentSummary,
+    RECORD_PREFIX_LEN, TRAILER_LEN,
 };
 pub(crate) use crate::segment::open::read_header;
 use crate::segment::open::{corrupt, format_err, open_header_as, OpenedHeader};

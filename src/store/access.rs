@@ -59,7 +59,9 @@ impl Store {
             // never dropped (a lone bound would otherwise vanish from the log).
             footage: match (grant.footage_from, grant.footage_to) {
                 (None, None) => None,
-                (from, to) => Some(TimeRange::new(from.unwrap_or(Timestamp::MIN), to.unwrap_or(Timestamp::MAX))),
+                (from, to) => {
+                    Some(TimeRange::new(from.unwrap_or(Timestamp::MIN), to.unwrap_or(Timestamp::MAX)))
+                }
             },
             outcome: audit::DONE.into(),
             case: grant.case.clone(),

@@ -21,6 +21,7 @@
 //! ```
 
 mod access;
+pub mod audit_restart;
 pub mod commit;
 pub mod direct_io;
 pub mod fsck;
@@ -56,13 +57,13 @@ use crate::keys::{Keystore, ADMIN_SIGNING_KEY, EXPORT_SIGNING_KEY};
 use crate::retention::RetentionSetting;
 use crate::segment::format::{CodecConfig, Gap};
 use crate::segment::reader::Frame;
+pub use crate::store::access::{Authorization, Target};
 use crate::store::commit::GroupCommit;
 use crate::store::fsck::{FsckReport, RebuildReport};
 use crate::store::janitor::Janitor;
 use crate::store::lock::StoreLock;
 use crate::store::read::FrameCursor;
 use crate::store::recovery::recover_open_segments;
-pub use crate::store::access::{Authorization, Target};
 pub use crate::store::recovery::RecoveredSegment;
 use crate::store::shared::{lock, Parts, Shared, CATALOG_FILE, KEYSTORE_FILE, MARKER_FILE};
 pub use crate::store::shared::{CommitMode, StoreOptions};

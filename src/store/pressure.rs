@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::store::shared::Shared;
 use crate::store::reserve::{ensure_reserve, release_reserve, RESERVE_BYTES};
+use crate::store::shared::Shared;
 use crate::store::sweep;
 use crate::time::Timestamp;
 

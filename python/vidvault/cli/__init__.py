@@ -3,12 +3,14 @@ named as the API names it, kebab-cased (`Store.export_clip` ->
 `vidvault export-clip`).
 
     store      create, cameras, add-camera, segments, gaps, fsck
+    availability  availability
     keys       generate-key, rotate-master-key, export-public-key
     retention  enforce-retention, retention-classes, define-retention-class,
                set-default-retention-class, set-retention, hold, release, holds,
                storage-status, check-disk-pressure
-    access     issue-grant, audit, audit-verify
+    access     issue-grant, audit, audit-verify, audit-restart
     ingest     ingest
+    record     record (many cameras from a TOML file)
     export     export-clip, verify
     play       play
     models     models install | list
@@ -27,11 +29,11 @@ from typing import Sequence
 
 from .. import errors
 from ..bench import cli as bench
-from . import access, demo, export, ingest, keys, models, play, retention, store
+from . import access, availability, demo, export, ingest, keys, models, play, record, retention, store
 from .hints import message_for
 
 #: Each defines `register(subparsers)`; the order is the order of `vidvault --help`.
-COMMAND_GROUPS = (store, keys, retention, access, ingest, export, play, models, demo, bench)
+COMMAND_GROUPS = (store, availability, keys, retention, access, ingest, record, export, play, models, demo, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

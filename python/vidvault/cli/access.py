@@ -1,4 +1,4 @@
-"""`vidvault issue-grant | audit | audit-verify`: grants and the audit log
+"""`vidvault issue-grant | audit | audit-verify | audit-restart`: grants and the audit log
 (:meth:`vidvault.Store.issue_grant`, :meth:`~vidvault.Store.audit`,
 :meth:`~vidvault.Store.audit_verify`)."""
 
@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..audit import verify_audit_log, verify_store_audit_log
+from ..audit import restart_audit_log, verify_audit_log, verify_store_audit_log
 from ..keys import load_key, load_public_key
 from ..timeutil import iso, to_ns
 from .args import add_session_args, grants_from, open_store, with_store
@@ -66,9 +66,27 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"audit log OK: {report.entries} entries, {report.checkpoints} signed checkpoints, "
               f"head {report.head_seq} {report.head_hash.hex() if report.head_hash else '-'}; {recorded}; "
               f"verified against {against}")
+        if report.continues_from is not None:
+            print(f"note: this log was restarted after the loss of the one before; it continues from entry "
+                  f"{report.continues_from} of the lost log (entries up to it are not in this file; see "
+                  f"its first entry, audit_log_restarted, for who restarted it and why)")
     else:
         print(f"audit log BROKEN at entry {report.problem_seq}: {report.problem}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def cmd_audit_restart(args: argparse.Namespace) -> int:
+    if not args.the_log_is_lost:
+        print("audit-restart starts a new audit log and gives up the entries the old one held after the head "
+              "recorded in the keystore. Restore audit.sqlite from a backup instead if you can; if not, run "
+              "again with --the-log-is-lost.", file=sys.stderr)
+        return 2
+    r = restart_audit_log(args.store, load_key(args.key_file), operator=args.operator, reason=args.reason)
+    moved = ", ".join(r.quarantined) if r.quarantined else "nothing (the log was missing)"
+    print(f"audit log restarted: entry {r.first_seq} continues from entry {r.continues_from} of the lost log; "
+          f"moved to quarantine: {moved}")
+    print(f"what the store had refused: {r.found}")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,3 +119,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--public-key", help="verify against this pinned Ed25519 public key (no master key needed)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_audit_verify)
+
+    sp = with_store(sub.add_parser(
+        "audit-restart",
+        help="after the audit log was lost or damaged (and no backup exists): start a new log that continues "
+             "the chain from the head the keystore recorded, audited"))
+    sp.add_argument("--operator", required=True, help="who restarts the log (recorded in its first entry)")
+    sp.add_argument("--reason", required=True, help="why (recorded in its first entry)")
+    sp.add_argument("--the-log-is-lost", action="store_true",
+                    help="confirm that audit.sqlite cannot be restored from a backup")
+    sp.set_defaults(func=cmd_audit_restart)

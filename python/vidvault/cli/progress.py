@@ -4,6 +4,8 @@ and the frames of a playback or a redacted export, on one
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 from typing import Any
 
@@ -51,3 +53,29 @@ class FrameProgressLine:
     def close(self, count: int) -> None:
         elapsed = time.perf_counter() - self.began
         self.status.done(f"100.0%  {count} frames  {count / max(elapsed, 1e-9):5.1f} fps  {self.boxes} boxes hidden")
+
+
+class CameraProgressLog:
+    """`vidvault record`'s log: a line per camera when its state changes
+    and every ``every`` seconds while it records, from the cameras' threads
+    (one line at a time, never rewritten in place: many cameras share it)."""
+
+    def __init__(self, stream: Any = None, *, every: float = 60.0) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.every = every
+        self._lock = threading.Lock()
+        self._last: dict[str, tuple[str, float]] = {}
+
+    def __call__(self, p: IngestProgress) -> None:
+        now = time.monotonic()
+        with self._lock:
+            state, when = self._last.get(p.camera, ("", -1e18))
+            if p.state == state and now - when < self.every:
+                return
+            self._last[p.camera] = (p.state, now)
+            line = (f"camera {p.camera}: {p.state} {p.frames} frames {p.bitrate / 1e6:.2f} Mbit/s clock {p.clock}"
+                    + (f" {p.transport.upper()}" if p.transport else "")
+                    + (f" reconnects {p.reconnects}" if p.reconnects else "")
+                    + (f" | {p.message}" if p.message else ""))
+            self.stream.write(line + "\n")
+            self.stream.flush()

@@ -3,6 +3,9 @@ units exactly as the source sent them; this folder is where they are pulled
 out of containers, turned back into pixels and into MP4 files.
 
 - :mod:`.demux`: access units out of files and streams, and the stream's description;
+- :mod:`.transport`: RTSP over TCP, UDP or ``auto``;
+- :mod:`.open_failure`: why a source did not open, named for the operator;
+- :mod:`.url_redaction`: a source's password out of every text that shows it;
 - :mod:`.decode`: stored frames back to pictures;
 - :mod:`.encode`: pictures to H.264, with the one set of settings every re-encoded copy uses;
 - :mod:`.remux`: stored access units into an MP4 without re-encoding (bit-exact);

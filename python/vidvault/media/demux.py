@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterator
@@ -14,6 +15,14 @@ from typing import Any, Iterator
 import av
 
 from ..errors import MediaError
+from .open_failure import Cause, classify, explain
+from .transport import transports_to_try
+from .url_redaction import redact_text, redact_url
+
+
+#: Seconds to let a server settle after it refused a transport, before the next
+#: one is asked for a second time.
+SETTLE_AFTER_REFUSAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -58,22 +67,30 @@ class Packet:
 class PacketSource:
     """Demuxes the first video stream of a file or URL, access unit by unit.
 
+    ``transport`` (RTSP only): "tcp", "udp" or "auto" (:mod:`.transport`).
+    Errors never quote the source's password (:mod:`.url_redaction`) and
+    name the cause (:mod:`.open_failure`, ``MediaError.cause``).
+
     >>> with PacketSource("clip.mp4") as src:           # doctest: +SKIP
     ...     info = src.info
     ...     for packet in src: ...
     """
 
     def __init__(self, source: str | os.PathLike[str], *, options: dict[str, str] | None = None,
-                 timeout: float | tuple[float, float] | None = None) -> None:
+                 timeout: float | tuple[float, float] | None = None, transport: str = "auto",
+                 preferred_transport: str | None = None) -> None:
         self.source = os.fspath(source)
-        try:
-            self._container = av.open(self.source, options=options or {}, timeout=timeout)
-        except (av.error.FFmpegError, OSError) as e:
-            raise MediaError(f"cannot open {source}: {e}; check that it exists and is a video "
-                             "file or stream FFmpeg can read") from e
+        #: The source as any output may show it: without its password.
+        self.shown = redact_url(self.source)
+        #: The RTSP lower transport the stream came over (None: not RTSP).
+        self.transport: str | None = None
+        self._container = self._open(options or {}, timeout, transport, preferred_transport)
         if not self._container.streams.video:
+            kinds = sorted({s.type for s in self._container.streams})
             self._container.close()
-            raise MediaError(f"{source} has no video stream")
+            found = f"only {', '.join(kinds)}" if kinds else "no track at all"
+            raise MediaError(f"{self.shown} has no video track ({found}): point the URL at the camera's "
+                             "video stream", cause=Cause.NO_VIDEO)
         self._stream = self._container.streams.video[0]
         cc = self._stream.codec_context
         rate = self._stream.average_rate or self._stream.guessed_rate
@@ -85,6 +102,39 @@ class PacketSource:
             height=cc.height,
             fps=Fraction(rate) if rate else None,
         )
+
+    def _open(self, options: dict[str, str], timeout: float | tuple[float, float] | None, transport: str,
+              preferred: str | None) -> Any:
+        attempts = transports_to_try(self.source, transport, preferred)
+        refused = False  # the server has just refused a transport
+        i = 0
+        while i < len(attempts):
+            lower = attempts[i]
+            began = time.monotonic()
+            try:
+                container = av.open(self.source, options={**options, **({"rtsp_transport": lower} if lower else {})},
+                                    timeout=timeout)
+            except (av.error.FFmpegError, OSError) as e:
+                open_timeout = timeout[0] if isinstance(timeout, tuple) else timeout
+                timed_out = open_timeout is not None and time.monotonic() - began >= 0.9 * open_timeout
+                cause = classify(e, live=lower is not None or "://" in self.source, timed_out=timed_out)
+                if cause == Cause.TRANSPORT_REFUSED and i + 1 < len(attempts):
+                    refused, i = True, i + 1  # auto: the server refused this transport, ask for the next
+                    continue
+                if cause == Cause.SERVER_ERROR and refused:
+                    # A server that has just refused one transport may still be tearing
+                    # that session down: GStreamer's answers 5XX for a moment. Once more.
+                    refused = False
+                    time.sleep(SETTLE_AFTER_REFUSAL)
+                    continue
+                text = redact_text(_ffmpeg_text(e), self.source)
+                # "from None": FFmpeg's exception quotes the URL, password included,
+                # and a logged traceback would print it.
+                raise MediaError(explain(cause, self.shown, text, transport=lower,
+                                         timeout=open_timeout), cause=cause) from None
+            self.transport = lower
+            return container
+        raise AssertionError("unreachable: transports_to_try returns at least one")
 
     @property
     def realtime_start_ns(self) -> int | None:
@@ -106,7 +156,8 @@ class PacketSource:
                 extra = bytes(p.get_sidedata("new_extradata")) if p.has_sidedata("new_extradata") else None
                 yield Packet(bytes(p), p.pts, p.dts, p.duration, bool(p.is_keyframe), extra)
         except (av.error.FFmpegError, OSError) as e:
-            raise MediaError(f"reading {self.source} failed: {e}") from e
+            raise MediaError(f"reading {self.shown} failed: {redact_text(_ffmpeg_text(e), self.source)}",
+                             cause=Cause.UNREADABLE) from None
 
     def close(self) -> None:
         self._container.close()
@@ -116,6 +167,13 @@ class PacketSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _ffmpeg_text(error: BaseException) -> str:
+    """FFmpeg's words for an error, without the "[Errno N]" prefix and the
+    quoted URL PyAV appends (the caller names the source itself)."""
+    strerror = getattr(error, "strerror", None)
+    return str(strerror) if strerror else str(error)
 
 
 def nominal_frame_rate(config: Any) -> Fraction:

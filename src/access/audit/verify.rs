@@ -7,7 +7,9 @@ use std::path::Path;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use rusqlite::{Connection, OptionalExtension};
 
-use super::{checkpoint_message, entry_from_row, hash32, head_message, hex, v2_from, ENTRY_COLUMNS};
+use super::{
+    checkpoint_message, continuation, entry_from_row, hash32, head_message, hex, v2_from, ENTRY_COLUMNS,
+};
 use crate::error::{CatalogContext, Error, Result};
 use crate::keys::AuditHeadRecord;
 use crate::time::Timestamp;
@@ -20,6 +22,10 @@ pub struct AuditVerification {
     pub head: Option<(u64, [u8; 32])>,
     /// The head the keystore recorded, when one was given (and checked).
     pub recorded_head: Option<u64>,
+    /// A continued log (restarted after the loss of the one before): the
+    /// entry of the lost log it chains to. Entries up to it are not in this
+    /// file.
+    pub continues_from: Option<u64>,
     /// The first broken entry (sequence number, what is wrong); None when sound.
     pub problem: Option<(u64, String)>,
 }
@@ -51,7 +57,10 @@ pub(super) fn recorded_head_signed(
     if signed(public, &head_message(store_id, h.seq, &h.hash), &h.signature) {
         Ok(())
     } else {
-        Err(refusal(path, format!("the audit head the keystore recorded (entry {}) has a bad signature", h.seq)))
+        Err(refusal(
+            path,
+            format!("the audit head the keystore recorded (entry {}) has a bad signature", h.seq),
+        ))
     }
 }
 
@@ -102,7 +111,12 @@ fn head_row(conn: &Connection) -> rusqlite::Result<Option<HeadRow>> {
 }
 
 /// The in-file signed head against the log's last entry.
-fn head_problem(store_id: &str, public: &VerifyingKey, row: &Option<HeadRow>, last: (u64, [u8; 32])) -> Option<(u64, String)> {
+fn head_problem(
+    store_id: &str,
+    public: &VerifyingKey,
+    row: &Option<HeadRow>,
+    last: (u64, [u8; 32]),
+) -> Option<(u64, String)> {
     match row {
         None if last.0 > 0 => Some((last.0, "the signed head record is missing".into())),
         None => None,
@@ -118,7 +132,10 @@ fn head_problem(store_id: &str, public: &VerifyingKey, row: &Option<HeadRow>, la
                     ),
                 ))
             } else if (*seq, *hash) != last {
-                Some((*seq, format!("the signed head records entry {seq}, but the log's last entry is {}", last.0)))
+                Some((
+                    *seq,
+                    format!("the signed head records entry {seq}, but the log's last entry is {}", last.0),
+                ))
             } else {
                 None
             }
@@ -126,11 +143,33 @@ fn head_problem(store_id: &str, public: &VerifyingKey, row: &Option<HeadRow>, la
     }
 }
 
-/// The log against the head the keystore recorded: it must hold that entry
-/// with that hash. None when it does.
-fn recorded_problem(conn: &Connection, last: u64, h: &AuditHeadRecord) -> rusqlite::Result<Option<(u64, String)>> {
+/// The log against the head the keystore recorded: it must hold that entry,
+/// with that hash and content that still hashes to it, or (a continued log)
+/// start right after it. None when it does.
+fn recorded_problem(
+    conn: &Connection,
+    last: u64,
+    h: &AuditHeadRecord,
+    continues: Option<&AuditHeadRecord>,
+    v2_from: u64,
+) -> rusqlite::Result<Option<(u64, String)>> {
     if h.seq == 0 {
         return Ok(None);
+    }
+    if let Some(c) = continues {
+        if h.seq < c.seq || (h.seq == c.seq && h.hash != c.hash) {
+            return Ok(Some((
+                c.seq + 1,
+                format!(
+                    "the log continues from entry {} of a lost log, which is not the head the keystore recorded \
+                     (entry {}): it was not restarted from this store's record",
+                    c.seq, h.seq
+                ),
+            )));
+        }
+        if h.seq == c.seq {
+            return Ok(None);
+        }
     }
     if last < h.seq {
         return Ok(Some((
@@ -144,11 +183,19 @@ fn recorded_problem(conn: &Connection, last: u64, h: &AuditHeadRecord) -> rusqli
             ),
         )));
     }
-    let at: Option<Vec<u8>> =
-        conn.query_row("SELECT hash FROM entries WHERE seq = ?1", [h.seq as i64], |r| r.get(0)).optional()?;
-    Ok((at.map(hash32) != Some(h.hash)).then(|| {
-        (h.seq, format!("entry {} is not the entry the keystore recorded as the head (hash {})", h.seq, hex(&h.hash)))
-    }))
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE seq = ?1");
+    let at = conn.query_row(&sql, [h.seq as i64], |r| entry_from_row(r, v2_from)).optional()?;
+    Ok(match at {
+        Some(e) if e.hash == h.hash => e.content_problem().map(|p| (h.seq, p)),
+        _ => Some((
+            h.seq,
+            format!(
+                "entry {} is not the entry the keystore recorded as the head (hash {})",
+                h.seq,
+                hex(&h.hash)
+            ),
+        )),
+    })
 }
 
 /// On open: the log must reach the recorded head, the entries after it must
@@ -164,15 +211,28 @@ pub(super) fn check_on_open(
     recorded: Option<&AuditHeadRecord>,
     v2_from: u64,
 ) -> Result<((u64, [u8; 32]), Option<[u8; 64]>)> {
+    let continues = continuation::read(conn).ctx("read audit log")?.map_err(|found| refusal(path, found))?;
+    if let Some(c) = &continues {
+        if !signed(public, &head_message(store_id, c.seq, &c.hash), &c.signature) {
+            return Err(refusal(
+                path,
+                format!("the log's continuation (from entry {}) has a bad signature", c.seq),
+            ));
+        }
+    }
+    let base = continues.as_ref().map_or((0, [0; 32]), |c| (c.seq, c.hash));
     let last: u64 = conn
         .query_row("SELECT coalesce(max(seq), 0) FROM entries", [], |r| r.get::<_, i64>(0))
         .ctx("read audit log")? as u64;
+    let last = last.max(base.0);
     if let Some(h) = recorded {
-        if let Some((_, found)) = recorded_problem(conn, last, h).ctx("read audit log")? {
+        if let Some((_, found)) =
+            recorded_problem(conn, last, h, continues.as_ref(), v2_from).ctx("read audit log")?
+        {
             return Err(refusal(path, found));
         }
     }
-    let start = recorded.filter(|h| h.seq > 0).map_or((0, [0; 32]), |h| (h.seq, h.hash));
+    let start = recorded.filter(|h| h.seq > base.0).map_or(base, |h| (h.seq, h.hash));
     let (_, end, problem) = walk(conn, start, v2_from).ctx("read audit log")?;
     let row = head_row(conn).ctx("read audit log")?;
     if let Some((seq, found)) = problem.or_else(|| head_problem(store_id, public, &row, end)) {
@@ -229,7 +289,33 @@ pub fn verify(
             }
         };
     let v2_from = v2_from(&conn).unwrap_or(u64::MAX);
-    let last = match walk(&conn, (0, [0; 32]), v2_from) {
+    // A continued log starts after the lost log's entry it names, which the
+    // store signed: the chain is checked from there.
+    let continues = match continuation::read(&conn) {
+        Ok(Ok(c)) => c,
+        Ok(Err(found)) => {
+            fail(&mut out, Some((0, found)));
+            None
+        }
+        Err(e) => {
+            fail(&mut out, Some((0, format!("the audit log's metadata is unreadable: {e}"))));
+            None
+        }
+    };
+    if let Some(c) = &continues {
+        out.continues_from = Some(c.seq);
+        if !signed(public_key, &head_message(&store_id, c.seq, &c.hash), &c.signature) {
+            fail(
+                &mut out,
+                Some((
+                    c.seq + 1,
+                    format!("the log's continuation (from entry {}) has a bad signature", c.seq),
+                )),
+            );
+        }
+    }
+    let base = continues.as_ref().map_or((0, [0; 32]), |c| (c.seq, c.hash));
+    let last = match walk(&conn, base, v2_from) {
         Ok((seen, last, problem)) => {
             out.entries = seen;
             fail(&mut out, problem);
@@ -270,7 +356,10 @@ pub fn verify(
                 .ok()
                 .flatten();
             if at.map(hash32) != Some(*hash) {
-                fail(&mut out, Some((*seq, format!("entry {seq} differs from what signed checkpoint {seq} recorded"))));
+                fail(
+                    &mut out,
+                    Some((*seq, format!("entry {seq} differs from what signed checkpoint {seq} recorded"))),
+                );
             }
         }
     }
@@ -281,7 +370,8 @@ pub fn verify(
         if !signed(public_key, &head_message(&store_id, h.seq, &h.hash), &h.signature) {
             fail(&mut out, Some((h.seq, "the head the keystore recorded has a bad signature".into())));
         } else {
-            fail(&mut out, recorded_problem(&conn, last.0, h).unwrap_or_else(|e| Some((h.seq, e.to_string()))));
+            let found = recorded_problem(&conn, last.0, h, continues.as_ref(), v2_from);
+            fail(&mut out, found.unwrap_or_else(|e| Some((h.seq, e.to_string()))));
         }
     }
     // The head row: signed after every append, so trailing entries cannot vanish alone.

@@ -1,0 +1,89 @@
+"""How much of a period each camera recorded: ``Store.availability``.
+
+A first version, from the catalog alone: a camera's outages are the
+stretches of the period its segments do not cover (``Store.gaps``, so a
+pause shorter than the store's gap threshold is not one), and its recorded
+fraction is the rest of the period. The period is the same for every
+camera: a camera added in the middle of it shows the time before as
+missing. Outage causes (unreachable, unauthorized, ...) are known to the
+recording process (``IngestProgress.outages``, the ``vidvault record``
+status file) but not kept in the store, so they are not in this report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Protocol
+
+from .errors import InvalidArgumentError
+from .records import Gap
+from .timeutil import NS_PER_SECOND, TimeLike, iso, to_ns
+
+
+class _Footage(Protocol):  # what this needs of a Store (no import of store.py: no cycle)
+    def cameras(self) -> list[Any]: ...
+    def camera(self, camera_id: str) -> Any: ...
+    def gaps(self, camera: str, start: TimeLike, end: TimeLike) -> list[Gap]: ...
+
+
+@dataclass(frozen=True)
+class CameraAvailability:
+    camera: str
+    start: int
+    end: int
+    outages: tuple[Gap, ...]
+
+    @property
+    def missing_ns(self) -> int:
+        return sum(g.end - g.start for g in self.outages)
+
+    @property
+    def recorded_ns(self) -> int:
+        return self.end - self.start - self.missing_ns
+
+    @property
+    def fraction(self) -> float:
+        """Share of the period with footage, 0.0 .. 1.0."""
+        return self.recorded_ns / (self.end - self.start)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "recorded_fraction": round(self.fraction, 6),
+            "recorded_seconds": self.recorded_ns / NS_PER_SECOND,
+            "missing_seconds": self.missing_ns / NS_PER_SECOND,
+            "outages": [{"start": iso(g.start), "end": iso(g.end), "seconds": (g.end - g.start) / NS_PER_SECOND}
+                        for g in self.outages],
+        }
+
+
+@dataclass(frozen=True)
+class AvailabilityReport:
+    start: int
+    end: int
+    cameras: tuple[CameraAvailability, ...]
+
+    def intact_rate(self, min_fraction: float) -> float:
+        """Share of the cameras that recorded at least ``min_fraction`` of the
+        period (1.0 for a report without cameras): the site's intact rate
+        (完好率) for that bar, e.g. 0.98 for key public areas."""
+        if not 0.0 < min_fraction <= 1.0:
+            raise InvalidArgumentError(f"the intact bar {min_fraction!r} is not a fraction in (0, 1]: "
+                                       "give e.g. 0.98 for 98%")
+        if not self.cameras:
+            return 1.0
+        return sum(c.fraction >= min_fraction for c in self.cameras) / len(self.cameras)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": iso(self.start), "end": iso(self.end), "cameras": [c.to_dict() for c in self.cameras]}
+
+
+def availability(store: _Footage, start: TimeLike, end: TimeLike,
+                 cameras: Iterable[str] | None = None) -> AvailabilityReport:
+    t0, t1 = to_ns(start), to_ns(end)
+    if t1 <= t0:
+        raise InvalidArgumentError(f"the period ends ({iso(t1)}) before it starts ({iso(t0)}): give an end "
+                                   "after the start")
+    ids = [c.id for c in store.cameras()] if cameras is None else [store.camera(c).id for c in cameras]
+    return AvailabilityReport(t0, t1, tuple(
+        CameraAvailability(camera, t0, t1, tuple(store.gaps(camera, t0, t1))) for camera in ids))

@@ -1,0 +1,50 @@
+"""`vidvault availability STORE --start T --end T`: per camera, the share of
+the period with footage and its outages (:meth:`vidvault.Store.availability`)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+
+from ..timeutil import iso
+from .args import open_store, with_store
+
+
+def cmd_availability(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        report = store.availability(args.start, args.end, cameras=args.camera or None)
+    if args.json:
+        out = report.to_dict()
+        out["intact_rate"] = report.intact_rate(args.target)
+        out["target"] = args.target
+        print(json.dumps(out, indent=2))
+    elif args.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(["camera", "recorded_fraction", "recorded_seconds", "missing_seconds", "outages"])
+        for c in report.cameras:
+            d = c.to_dict()
+            w.writerow([c.camera, d["recorded_fraction"], d["recorded_seconds"], d["missing_seconds"], len(c.outages)])
+    else:
+        print(f"{iso(report.start)} .. {iso(report.end)}")
+        for c in report.cameras:
+            longest = max((g.end - g.start for g in c.outages), default=0) / 1e9
+            print(f"{c.camera:24} {c.fraction:8.2%} recorded  {len(c.outages):4d} outage(s)"
+                  + (f", longest {longest:.1f} s" if c.outages else ""))
+        print(f"{report.intact_rate(args.target):.1%} of {len(report.cameras)} camera(s) recorded at least "
+              f"{args.target:.0%} of the period")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sp = with_store(sub.add_parser("availability", help="per camera: share of a period with footage, and outages"))
+    sp.add_argument("--start", required=True, help="period start: ISO-8601 with zone, or ns")
+    sp.add_argument("--end", required=True, help="period end: ISO-8601 with zone, or ns")
+    sp.add_argument("--camera", action="append", help="only this camera (repeatable; default all)")
+    sp.add_argument("--target", type=float, default=0.98,
+                    help="share of the period a camera must record to count as intact (default 0.98)")
+    fmt = sp.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON instead of a table")
+    fmt.add_argument("--csv", action="store_true", help="CSV, one row per camera")
+    sp.set_defaults(func=cmd_availability)

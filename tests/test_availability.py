@@ -1,0 +1,85 @@
+"""Store.availability and `vidvault availability`: the share of a period
+each camera recorded, and its outages, from the catalog."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+import vidvault
+
+from helpers import NS, T0
+
+
+def record(store, camera, start_s, seconds):
+    with store.writer(camera, codec="h264") as w:
+        for i in range(int(seconds * 25)):
+            w.append(T0 + int(start_s * NS) + i * 40_000_000, b"frame %d" % i, keyframe=i % 25 == 0)
+
+
+@pytest.fixture
+def site(store):
+    store.add_camera("steady")
+    store.add_camera("flaky")
+    store.add_camera("dark")
+    record(store, "steady", 0, 100)
+    record(store, "flaky", 0, 40)
+    record(store, "flaky", 70, 30)   # 30 s outage between
+    return store
+
+
+def test_fractions_and_outages_per_camera(site):
+    report = site.availability(T0, T0 + 100 * NS)
+    by = {c.camera: c for c in report.cameras}
+    assert set(by) == {"steady", "flaky", "dark"}
+    assert by["steady"].fraction == pytest.approx(1.0, abs=0.001) and by["steady"].outages == ()
+    (outage,) = by["flaky"].outages
+    assert outage.start == pytest.approx(T0 + 40 * NS, abs=NS // 10) and outage.end == T0 + 70 * NS
+    assert by["flaky"].fraction == pytest.approx(0.7, abs=0.002)
+    assert by["dark"].fraction == 0.0 and by["dark"].outages == (vidvault.Gap(T0, T0 + 100 * NS),)
+    assert report.intact_rate(0.98) == pytest.approx(1 / 3) and report.intact_rate(0.6) == pytest.approx(2 / 3)
+    only = site.availability(T0, T0 + 100 * NS, cameras=["flaky"])
+    assert [c.camera for c in only.cameras] == ["flaky"]
+
+
+def test_bad_requests_are_clear_errors(site):
+    with pytest.raises(vidvault.InvalidArgumentError, match="ends .* before it starts"):
+        site.availability(T0 + NS, T0)
+    with pytest.raises(vidvault.UnknownCameraError):
+        site.availability(T0, T0 + NS, cameras=["nobody"])
+    with pytest.raises(vidvault.InvalidArgumentError, match="not a fraction"):
+        site.availability(T0, T0 + NS).intact_rate(98)
+
+
+def test_cli_table_json_and_csv(tmp_path):
+    key = vidvault.generate_key()
+    with vidvault.Store.create(tmp_path / "s", key=key) as store:
+        store.add_camera("steady")
+        store.add_camera("flaky")
+        record(store, "steady", 0, 100)
+        record(store, "flaky", 0, 40)
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+    base = [sys.executable, "-m", "vidvault.cli", "availability", str(tmp_path / "s"),
+            "--start", str(T0), "--end", str(T0 + 100 * NS)]
+
+    def run(*extra):
+        r = subprocess.run([*base, *extra], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    table = run()
+    assert re.search(r"flaky +39\.9\d% recorded +1 outage\(s\), longest 60\.0 s", table), table
+    assert "50.0% of 2 camera(s) recorded at least 98% of the period" in table
+    data = json.loads(run("--json", "--target", "0.95"))
+    assert data["intact_rate"] == 0.5 and data["target"] == 0.95
+    flaky = next(c for c in data["cameras"] if c["camera"] == "flaky")
+    assert flaky["recorded_fraction"] == pytest.approx(0.4, abs=0.002) and len(flaky["outages"]) == 1
+    rows = list(csv.DictReader(io.StringIO(run("--csv", "--camera", "steady"))))
+    assert [r["camera"] for r in rows] == ["steady"] and float(rows[0]["recorded_fraction"]) > 0.99
