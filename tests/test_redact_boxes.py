@@ -43,7 +43,7 @@ def footage(tmp_path_factory, clip):
 
 
 def play(store, rows, **settings):
-    redaction = Redaction(faces=False, plates=False, detectors=[Fixed(rows)], **settings)
+    redaction = Redaction(faces=False, plates=False, people=None, detectors=[Fixed(rows)], **settings)
     return list(store.play(CAM, T0, T0 + NS, redact=redaction))
 
 
@@ -137,7 +137,7 @@ class Shrinking:
 
 def test_a_lost_track_that_was_shrinking_stays_hidden(footage):
     store, raw = footage
-    redaction = Redaction(faces=False, plates=False, detectors=[Shrinking()], method="fill", detect_every=3,
+    redaction = Redaction(faces=False, plates=False, people=None, detectors=[Shrinking()], method="fill", detect_every=3,
                           keep_lost=1.0, shape="rectangle")
     played = list(store.play(CAM, T0, T0 + NS, redact=redaction))
     # Detections on frames 0 and 3; coasting from frame 4 for keep_lost (1 s = 25 frames).
@@ -167,7 +167,7 @@ def test_the_player_checks_boxes_given_straight_to_hide(footage):
     from vidvault.redact.tracker import TrackedBox
 
     _, raw = footage
-    player = RedactingPlayer(Redaction(faces=False, plates=False, detectors=[Fixed([])], method="fill"))
+    player = RedactingPlayer(Redaction(faces=False, plates=False, people=None, detectors=[Fixed([])], method="fill"))
     image = raw[0].copy()
     hidden = player.hide(image, [TrackedBox("face", np.array([x1, y1, x0, y0], dtype=np.float32), 0.9, 1,
                                             "detected")])

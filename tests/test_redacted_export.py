@@ -29,7 +29,8 @@ from test_redact_playback import Degraded, energy, small_scene, truth_box
 CAM = "34020000001320000001"
 START, END = T0 + 300_000_000, T0 + 1_700_000_000  # mid-GOP: decoding starts at the keyframe at T0
 HOUR = 3600 * NS
-REDACTED_FILES = {manifest.REDACTED, manifest.MANIFEST, manifest.SIGNATURE, manifest.SIGNER_KEY}
+REDACTED_FILES = {manifest.REDACTED, "review.json", "review.png", manifest.MANIFEST, manifest.SIGNATURE,
+                  manifest.SIGNER_KEY}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,10 @@ def footage(tmp_path_factory, scene):
 def package(footage):
     """One redacted, watermarked package exported by a trusted caller."""
     store, base = footage
-    result = store.export_clip(CAM, START, END, base / "pkg", redact=Redaction(), watermark="COPY - COURT",
+    # Faces and plates only: the scene's moving photo cut-outs are rectangles whose tops the people
+    # detector would hide (the export of a real pedestrian clip is in tests/test_redact_people.py).
+    result = store.export_clip(CAM, START, END, base / "pkg", redact=Redaction(people=None),
+                               watermark="COPY - COURT",
                                case="CASE-17", reason="assault report 4411", actor="clerk.li")
     return result, base / "pkg"
 
@@ -109,7 +113,7 @@ def test_manifest_binds_the_stored_frames_and_the_redaction(footage, package):
     doc = result.manifest
     assert doc["format"] == manifest.FORMAT_REDACTED
     assert doc["clip"]["file"] == manifest.REDACTED and doc["clip"]["bit_exact"] is False
-    assert set(doc["files"]) == {manifest.REDACTED}
+    assert set(doc["files"]) == {manifest.REDACTED, "review.json", "review.png"}
     stored = list(store.read(CAM, START, END))
     assert [(f["segment"], f["seq"], f["pts"], f["dts"], f["sha256"]) for f in doc["frames"]] == [
         (f.segment, f.seq, f.pts, f.dts, hashlib.sha256(f.data).hexdigest()) for f in stored]
@@ -117,6 +121,49 @@ def test_manifest_binds_the_stored_frames_and_the_redaction(footage, package):
     assert doc["redaction"]["hidden"]["frames"] == 35
     entry = store.audit_entry(doc["audit"]["entry"])
     assert (entry.action, entry.principal, entry.outcome) == ("export", "clerk.li", "allowed")
+
+
+def test_review_report_lists_every_track_as_it_was_hidden(package):
+    result, pkg = package
+    doc = result.manifest
+    assert doc["review"] == {"file": "review.json", "format": "vidvault-review/1", "contact_sheet": "review.png"}
+    data = (pkg / "review.json").read_bytes()
+    assert doc["files"]["review.json"] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    review = json.loads(data)
+    assert review["format"] == "vidvault-review/1" and review["frames"] == doc["clip"]["frames"]
+    assert review["frames_with_regions"] == doc["redaction"]["hidden"]["frames"]
+    tracks = review["tracks"]
+    kinds = {t["kind"] for t in tracks}
+    assert kinds == {"face", "plate"}
+    for t in tracks:
+        assert 0 <= t["first_frame"] <= t["last_frame"] < review["frames"]
+        assert 1 <= t["frames"] <= t["last_frame"] - t["first_frame"] + 1
+        assert all(t["first_frame"] <= i <= t["last_frame"] for i in t["coasting_frames"])
+        assert len(t["coasting_frames"]) <= t["frames"]
+    faces = [t for t in tracks if t["kind"] == "face"]
+    assert all(0.35 <= t["lowest_score"] <= 1 for t in faces)  # the default floor for faces
+    # The boxes over all tracks are the regions the manifest counts.
+    assert sum(t["frames"] for t in tracks) == doc["redaction"]["hidden"]["regions"]
+    # The contact sheet: one labelled thumbnail per track, cut from the redacted pictures.
+    from PIL import Image
+
+    sheet = np.asarray(Image.open(pkg / "review.png").convert("RGB"))
+    rows, cols = -(-len(tracks) // 8), min(8, len(tracks))
+    assert sheet.shape[:2] == (rows * 142, cols * 128)
+    assert sheet[20:, :].std() > 5  # thumbnails, not an empty sheet
+    assert doc["files"]["review.png"]["sha256"] == hashlib.sha256((pkg / "review.png").read_bytes()).hexdigest()
+
+
+def test_a_changed_review_report_fails_verification(footage, package, tmp_path):
+    store, _ = footage
+    _, pkg = package
+    copy = copy_package(pkg, tmp_path / "pkg")
+    review = json.loads((copy / "review.json").read_bytes())
+    review["tracks"] = []  # "nothing was hidden"
+    (copy / "review.json").write_text(json.dumps(review))
+    report = vidvault.verify(copy, public_key=store.export_public_key())
+    assert not report.ok
+    assert any(c.name == "file review.json" and not c.ok for c in report.checks)
 
 
 def test_redacted_package_verifies_offline_and_against_the_store(footage, package):
@@ -171,6 +218,53 @@ def test_a_copy_that_misses_a_frame_fails_even_when_signed(footage, package, tmp
     report = vidvault.verify(cut, public_key=store.export_public_key())
     assert report.first_failure.name == "clip"
     assert "decodes to 34 pictures" in report.first_failure.detail, report.first_failure.detail
+
+
+def _resigned(store, pkg, out, change):
+    copy = copy_package(pkg, out)
+    doc = json.loads((pkg / manifest.MANIFEST).read_bytes())
+    change(doc, copy)
+    body = manifest.canonical_json(doc)
+    (copy / manifest.MANIFEST).write_bytes(body)
+    (copy / manifest.SIGNATURE).write_bytes(store._core.sign_export(body))
+    return vidvault.verify(copy, public_key=store.export_public_key())
+
+
+def test_the_review_file_must_be_a_review_report_even_when_signed(footage, package, tmp_path):
+    """A key holder (or an exporter bug) cannot smuggle unredacted video in as the review report,
+    nor drop the report from a /2 package; a /1 package (before the report) still verifies."""
+    store, _ = footage
+    _, pkg = package
+
+    def video_as_review(doc, copy):
+        data = (copy / manifest.REDACTED).read_bytes()
+        (copy / "review.json").write_bytes(data)
+        doc["files"]["review.json"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+    report = _resigned(store, pkg, tmp_path / "smuggled", video_as_review)
+    assert report.first_failure.name == "clip" and "is not a review report" in report.first_failure.detail
+
+    def no_review(doc, copy):
+        del doc["review"]
+
+    report = _resigned(store, pkg, tmp_path / "unnamed", no_review)
+    assert report.first_failure.name == "clip" and "names no review report" in report.first_failure.detail
+
+    def video_as_sheet(doc, copy):
+        data = (copy / manifest.REDACTED).read_bytes()
+        (copy / "review.png").write_bytes(data)
+        doc["files"]["review.png"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+    report = _resigned(store, pkg, tmp_path / "smuggled-png", video_as_sheet)
+    assert report.first_failure.name == "clip" and "is not a PNG contact sheet" in report.first_failure.detail
+
+    def as_v1(doc, copy):
+        doc["format"] = manifest.FORMAT_REDACTED_V1
+        del doc["review"], doc["files"]["review.json"], doc["files"]["review.png"]
+        (copy / "review.json").unlink()
+        (copy / "review.png").unlink()
+
+    assert _resigned(store, pkg, tmp_path / "v1", as_v1).ok
 
 
 def grant(store, actions, to="clerk.li"):
@@ -241,7 +335,7 @@ def test_session_play_needs_view_raw_only_for_raw_pictures(footage):
 def test_a_failing_detector_leaves_no_package(footage, tmp_path):
     store, _ = footage
     seq_before = store.audit_head()[0]
-    redaction = Redaction(faces=False, plates=False, detectors=[Degraded(raises_on=3)], detect_every=3)
+    redaction = Redaction(faces=False, plates=False, people=None, detectors=[Degraded(raises_on=3)], detect_every=3)
     with pytest.raises(vidvault.RedactionError, match="device lost"):
         store.export_clip(CAM, T0, T0 + 2 * NS, tmp_path / "pkg", redact=redaction)
     assert list(tmp_path.iterdir()) == [], "no package, no staging directory, no partial MP4"

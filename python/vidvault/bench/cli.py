@@ -172,6 +172,25 @@ def cmd_redact(args: argparse.Namespace, work: Path) -> int:
     return _emit(report, args)
 
 
+def cmd_people(args: argparse.Namespace, work: Path) -> int:
+    from . import people
+
+    report = Report("people", machine_info(work), {"video": people.PEDESTRIAN_CLIP.name,
+                                                    "frames at 720p": args.frames_720p})
+    results = people.run(frames_720p=args.frames_720p, say=_say(args))
+    base = results[0]
+    for r in results[1:]:
+        report.add(f"{r.config}: heads hidden, people >= 60 px", 100 * r.hidden_above_60, "%",
+                   baseline=100 * base.hidden_above_60, baseline_name=base.config, target=">= 99%",
+                   met=r.hidden_above_60 >= 0.99)
+        report.add(f"{r.config}: over-redaction", 100 * r.over_redaction, "% of frame", target="< 10%",
+                   met=r.over_redaction < 0.10)
+        report.add(f"{r.config}: fps at 720p", r.fps_720p, "fps", baseline=base.fps_720p,
+                   baseline_name=base.config, target=">= 25 fps", met=r.fps_720p >= 25)
+    report.details["results"] = [r.__dict__ for r in results]
+    return _emit(report, args)
+
+
 def _common(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--dir", required=True, help="directory on the storage to measure")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
@@ -228,3 +247,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--quick", action="store_true", help="720p videos only")
     sp.add_argument("--seconds", type=float, default=None, help="length of each test video (default 4)")
     sp.set_defaults(func=_in_workdir(cmd_redact))
+
+    sp = bsub.add_parser("people", help="heads of small people hidden on a real pedestrian clip, per detector")
+    _common(sp)
+    sp.add_argument("--frames-720p", type=int, default=150, help="frames of the 720p speed run")
+    sp.set_defaults(func=_in_workdir(cmd_people))

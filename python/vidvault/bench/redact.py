@@ -8,10 +8,38 @@ import dataclasses
 from pathlib import Path
 
 from .redaction_harness import STANDARD_CONFIGS, Result, evaluate
+from ..errors import ModelMissingError
+from ..redact.evaluation.photos import PHOTOS, photos_dir
 from ..redact.evaluation.scenes import faces_scene, plates_scene, standard_scenes
+from ..redact.models import INSTALL_COMMAND, MODELS, models_dir
+from ..redact.pinned_files import state
+
+
+def missing_inputs() -> list[str]:
+    """What the evaluation needs and does not find, each with the command that installs it."""
+    missing = []
+    for spec in MODELS.values():
+        found = state(spec, models_dir())
+        if found != "installed":
+            missing.append(f"model {models_dir() / spec.name} is {found} (run `{INSTALL_COMMAND}`)")
+    for spec in PHOTOS:
+        found = state(spec, photos_dir())
+        if found != "installed":
+            missing.append(f"test photo {photos_dir() / spec.name} is {found} "
+                           f"(run `{INSTALL_COMMAND} --test-photos`)")
+    try:
+        import skimage  # noqa: F401 - the face photos and backgrounds ship inside it
+    except ImportError:
+        missing.append("the Python package scikit-image (face photos, backgrounds) is not installed "
+                       "(run `pip install 'vidvault[test]'`)")
+    return missing
 
 
 def run(directory: Path, *, quick: bool, seconds: float | None = None, say=print) -> list[Result]:  # type: ignore[no-untyped-def]
+    missing = missing_inputs()
+    if missing:
+        raise ModelMissingError("`vidvault bench redact` cannot run: " + "; ".join(missing),
+                                model=None, path=str(models_dir()))
     scenes = [faces_scene(1280, 720), plates_scene(1280, 720)] if quick else standard_scenes()
     if seconds is not None:
         scenes = [dataclasses.replace(s, seconds=seconds) for s in scenes]

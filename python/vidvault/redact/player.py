@@ -28,6 +28,7 @@ from ..media.encode import write_mp4
 from .boxes import COORD_LIMIT, grow, normalised
 from .config import Redaction
 from .detector import Detector
+from .head_zone import head_zone
 from .tracker import TrackedBox, Tracker
 
 #: Frame rate assumed until two pictures have shown the real one.
@@ -97,6 +98,8 @@ def build_detectors(redaction: Redaction) -> list[Detector]:
     """The built-in detectors the settings ask for, then the caller's own.
     Raises ModelMissingError now, before any footage is touched."""
     from .centerface import CenterFaceDetector
+    from .hog_people import HogPeopleDetector
+    from .motion_people import MotionPeopleDetector
     from .plates import PlateDetector
 
     out: list[Detector] = []
@@ -108,12 +111,15 @@ def build_detectors(redaction: Redaction) -> list[Detector]:
     if redaction.plates:
         out.append(PlateDetector(input_width=redaction.plate_width or redaction.detect_width,
                                  threshold=min(PlateDetector.THRESHOLD, floor), **common))
+    if redaction.people:
+        out.append(MotionPeopleDetector() if redaction.people_detector == "motion" else HogPeopleDetector())
     out.extend(redaction.detectors)
     return out
 
 
 #: Default lowest score hidden per built-in kind; fail-closed leans low.
-DEFAULT_MIN_SCORE = {"face": 0.35, "plate": 0.4}
+#: People detectors gate their own output (shape, SVM margin): all of it is hidden.
+DEFAULT_MIN_SCORE = {"face": 0.35, "plate": 0.4, "person": 0.0}
 FALLBACK_MIN_SCORE = 0.5
 
 
@@ -142,6 +148,13 @@ class RedactingPlayer:
         pending: list[tuple[int, int, np.ndarray]] = []  # (index, ts, image)
         per_frame: dict[int, list[TrackedBox]] = {}
         first_ts: int | None = None
+        # Stateful detectors (a background model) start afresh per clip and
+        # learn from every picture, not only from the detection frames.
+        for detector in self.detectors:
+            reset = getattr(detector, "reset", None)
+            if callable(reset):
+                reset()
+        observers = [o for o in (getattr(d, "observe", None) for d in self.detectors) if callable(o)]
         for index, (ts, image) in enumerate(pictures):
             if index == 0:
                 first_ts = ts
@@ -149,6 +162,8 @@ class RedactingPlayer:
                 tracker.keep_lost = max(1, round(r.keep_lost * 1e9 / (ts - first_ts)))
             image = _checked_picture(image, ts, where)
             pending.append((index, ts, image))
+            if index % every and observers:
+                self._observe(observers, ts, image, where)
             if index % every == 0:
                 per_frame[index] = self._detect(tracker, index, ts, image, where)
                 yield from self._release(tracker, pending, per_frame)
@@ -158,6 +173,18 @@ class RedactingPlayer:
             index, ts, image = pending[-1]
             per_frame[index] = self._detect(tracker, index, ts, image, where)
             yield from self._release(tracker, pending, per_frame)
+
+    def _observe(self, observers: list[Callable[[np.ndarray], object]], ts: int, image: np.ndarray,
+                 where: str) -> None:
+        t = time.perf_counter()
+        for observe in observers:
+            try:
+                observe(image)
+            except Exception as e:  # a model that cannot learn cannot be trusted on the next detection
+                raise RedactionError(
+                    f"{getattr(observe, '__qualname__', 'a detector')} failed on the frame at ts={ts}{where}: {e}; "
+                    "playback stopped (no unchecked frame is shown)", ts=ts) from e
+        self.detect_seconds += time.perf_counter() - t
 
     def _detect(self, tracker: Tracker, index: int, ts: int, image: np.ndarray, where: str) -> list[TrackedBox]:
         found: list[TrackedBox] = []
@@ -199,6 +226,8 @@ class RedactingPlayer:
         by_shape: dict[str, list[tuple[int, int, int, int]]] = {"ellipse": [], "rectangle": []}
         hidden = []
         for b in boxes:
+            if b.kind == "person" and r.people == "head":
+                b = TrackedBox("head", head_zone(b.box, width, height), b.score, b.track, b.state)
             region = _kernel_region(b, r.margin, width, height)
             if region is None:  # entirely outside the picture: nothing of it to hide
                 continue
