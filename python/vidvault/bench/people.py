@@ -15,8 +15,8 @@ from ..errors import ModelMissingError
 from ..redact.config import Redaction
 from ..redact.evaluation.pedestrians import (PEDESTRIAN_CLIP, HeadTally, footage_dir, footage_state, pictures,
                                              truth)
-from ..redact.models import INSTALL_COMMAND, MODELS, models_dir
-from ..redact.pinned_files import state
+from ..redact.models import INSTALL_COMMAND, models_dir
+from .redact import missing_models
 from ..redact.player import RedactingPlayer
 from ..redact.resize import resize_rgb
 
@@ -41,11 +41,7 @@ class PeopleResult:
 
 
 def missing_inputs() -> list[str]:
-    missing = []
-    for spec in MODELS.values():
-        found = state(spec, models_dir())
-        if found != "installed":
-            missing.append(f"model {models_dir() / spec.name} is {found} (run `{INSTALL_COMMAND}`)")
+    missing = missing_models()
     found = footage_state()
     if found != "installed":
         missing.append(f"test footage {footage_dir() / PEDESTRIAN_CLIP.name} is {found} "

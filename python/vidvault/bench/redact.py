@@ -15,13 +15,19 @@ from ..redact.models import INSTALL_COMMAND, MODELS, models_dir
 from ..redact.pinned_files import state
 
 
-def missing_inputs() -> list[str]:
-    """What the evaluation needs and does not find, each with the command that installs it."""
+def missing_models() -> list[str]:
+    """Detector models that are not installed intact, each with the command that installs them."""
     missing = []
     for spec in MODELS.values():
         found = state(spec, models_dir())
         if found != "installed":
             missing.append(f"model {models_dir() / spec.name} is {found} (run `{INSTALL_COMMAND}`)")
+    return missing
+
+
+def missing_inputs() -> list[str]:
+    """What the evaluation needs and does not find, each with the command that installs it."""
+    missing = missing_models()
     for spec in PHOTOS:
         found = state(spec, photos_dir())
         if found != "installed":

@@ -19,6 +19,7 @@ from typing import Callable
 
 from ..errors import DependencyMissingError, ModelMissingError
 from ..filehash import sha256_file
+from .pinned_files import state as deb_state  # one rule for every pinned file
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,6 @@ class PinnedDebFile:
     member: str        # path inside the package, e.g. usr/share/doc/...
     sha256: str        # of the file itself
     licence: str
-
-
-def deb_state(spec: PinnedDebFile, directory: Path) -> str:
-    """"installed", "missing" or "altered"."""
-    path = directory / spec.name
-    if not path.exists():
-        return "missing"
-    return "installed" if sha256_file(path) == spec.sha256 else "altered"
 
 
 def install_deb_file(spec: PinnedDebFile, directory: Path, *, say: Callable[[str], None] = print) -> Path:

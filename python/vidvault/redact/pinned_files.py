@@ -17,7 +17,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from ..errors import ModelMissingError
 from ..filehash import sha256_file
@@ -35,8 +35,9 @@ class PinnedFile:
     licence: str
 
 
-def state(spec: PinnedFile, directory: Path) -> str:
-    """"installed", "missing" or "altered"."""
+def state(spec: PinnedFile | Any, directory: Path) -> str:
+    """"installed", "missing" or "altered": of any pinned file (a wheel's or
+    a Debian package's), by its ``name`` and ``sha256``."""
     path = directory / spec.name
     if not path.exists():
         return "missing"
