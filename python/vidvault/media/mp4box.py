@@ -162,6 +162,8 @@ def parse_layout(data: bytes | memoryview) -> Layout:
     else:
         movie_timescale, = struct.unpack_from(">I", data, mvhd.body + 12)
         duration_fields = [(mvhd.body + 16, 4)]
+    if movie_timescale == 0:
+        raise Mp4FormatError(f"mvhd at byte {mvhd.offset} has timescale 0: no time in this movie can be told")
     for trak in iter_boxes(data, moov.body, moov.end):
         if trak.type != b"trak":
             continue
@@ -180,6 +182,8 @@ def _video_track(data: bytes | memoryview, trak: Box, movie_timescale: int) -> V
     mdhd = require(data, trak, [b"mdia", b"mdhd"])
     md_version, _ = _full_box(data, mdhd)
     timescale, = struct.unpack_from(">I", data, mdhd.body + (20 if md_version == 1 else 12))
+    if timescale == 0:
+        raise Mp4FormatError(f"mdhd at byte {mdhd.offset} has timescale 0: the track's sample times cannot be told")
     stbl = require(data, trak, [b"mdia", b"minf", b"stbl"])
 
     stsd = require(data, stbl, [b"stsd"])
