@@ -270,6 +270,11 @@ def _sample_offsets(sizes: list[int], chunks: list[int], stsc: list[tuple[int, .
     offsets: list[int] = []
     sample = 0
     for i, (first_chunk, per_chunk, _desc) in enumerate(stsc):
+        # Chunks count from 1 and each entry starts after the one before: a 0
+        # would index from the end of the chunk list (another sample's bytes).
+        if first_chunk < 1 or (i > 0 and first_chunk <= stsc[i - 1][0]):
+            raise Mp4FormatError(f"stsc entry {i + 1} starts at chunk {first_chunk}: entries must start at "
+                                 "chunk 1 or later, each after the one before")
         last_chunk = stsc[i + 1][0] - 1 if i + 1 < len(stsc) else len(chunks)
         for chunk in range(first_chunk - 1, last_chunk):
             if chunk >= len(chunks):
