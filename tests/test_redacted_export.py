@@ -236,12 +236,15 @@ def test_the_review_file_must_be_a_review_report_even_when_signed(footage, packa
     store, _ = footage
     _, pkg = package
 
-    def video_as_review(doc, copy):
-        data = (copy / manifest.REDACTED).read_bytes()
-        (copy / "review.json").write_bytes(data)
-        doc["files"]["review.json"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    def video_as(name):
+        """Puts the redacted video in the package under `name`, listed and re-signed."""
+        def change(doc, copy):
+            data = (copy / manifest.REDACTED).read_bytes()
+            (copy / name).write_bytes(data)
+            doc["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        return change
 
-    report = _resigned(store, pkg, tmp_path / "smuggled", video_as_review)
+    report = _resigned(store, pkg, tmp_path / "smuggled", video_as("review.json"))
     assert report.first_failure.name == "clip" and "is not a review report" in report.first_failure.detail
 
     def no_review(doc, copy):
@@ -250,12 +253,7 @@ def test_the_review_file_must_be_a_review_report_even_when_signed(footage, packa
     report = _resigned(store, pkg, tmp_path / "unnamed", no_review)
     assert report.first_failure.name == "clip" and "names no review report" in report.first_failure.detail
 
-    def video_as_sheet(doc, copy):
-        data = (copy / manifest.REDACTED).read_bytes()
-        (copy / "review.png").write_bytes(data)
-        doc["files"]["review.png"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-
-    report = _resigned(store, pkg, tmp_path / "smuggled-png", video_as_sheet)
+    report = _resigned(store, pkg, tmp_path / "smuggled-png", video_as("review.png"))
     assert report.first_failure.name == "clip" and "is not a PNG contact sheet" in report.first_failure.detail
 
     def as_v1(doc, copy):
