@@ -17,10 +17,12 @@ Timestamps are int nanoseconds since the Unix epoch (UTC); aware ``datetime``
 objects and ISO-8601 strings with a zone are accepted too.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ._core import FORMAT_VERSION, gb28181_device_type, is_gb28181_id
-from ._core import __version__ as _core_version
-from .audit import AuditEntry, AuditReport, AuditRestart, restart_audit_log, verify_audit_log, verify_store_audit_log
-from .availability import AvailabilityReport, CameraAvailability
+from ._core import __version__ as __version__
 from .errors import (
     AccessDenied,
     CameraExistsError,
@@ -47,20 +49,73 @@ from .errors import (
     WriterFailedError,
     WrongKeyError,
 )
-from .keys import generate_key, load_key
-from .retention import Hold, Retention, StorageStatus, SweepReport
-from .redact import Detector, PlayedFrame, Redaction
-from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
-from .store import Camera, CodecConfig, Frame, Segment, Store, Writer
-from .session import Session
-from .timeutil import from_ns, to_ns
-from .export.c2pa import C2paCredentials
-from .export.package import ExportResult
-from .export.verify import Status as VerificationStatus, VerificationReport, verify
-from .ingest import IngestProgress, Outage, ingest
-from .record import CameraConfig, Recorder
 
-__version__ = _core_version
+from .lazy_exports import lazy_exports
+
+# Everything else is imported on first use (see lazy_exports.py: `vidvault
+# --help` must not wait for PyAV and numpy). Public name -> (module, attribute).
+_LAZY: dict[str, tuple[str, str]] = {
+    "AuditEntry": (".audit", "AuditEntry"),
+    "AuditReport": (".audit", "AuditReport"),
+    "AuditRestart": (".audit", "AuditRestart"),
+    "restart_audit_log": (".audit", "restart_audit_log"),
+    "verify_audit_log": (".audit", "verify_audit_log"),
+    "verify_store_audit_log": (".audit", "verify_store_audit_log"),
+    "AvailabilityReport": (".availability", "AvailabilityReport"),
+    "CameraAvailability": (".availability", "CameraAvailability"),
+    "generate_key": (".keys", "generate_key"),
+    "load_key": (".keys", "load_key"),
+    "Hold": (".retention", "Hold"),
+    "Retention": (".retention", "Retention"),
+    "StorageStatus": (".retention", "StorageStatus"),
+    "SweepReport": (".retention", "SweepReport"),
+    "Detector": (".redact", "Detector"),
+    "PlayedFrame": (".redact", "PlayedFrame"),
+    "Redaction": (".redact", "Redaction"),
+    "FsckReport": (".records", "FsckReport"),
+    "Gap": (".records", "Gap"),
+    "Problem": (".records", "Problem"),
+    "RebuildReport": (".records", "RebuildReport"),
+    "Recovered": (".records", "Recovered"),
+    "Camera": (".store", "Camera"),
+    "CodecConfig": (".store", "CodecConfig"),
+    "Frame": (".store", "Frame"),
+    "Segment": (".store", "Segment"),
+    "Store": (".store", "Store"),
+    "Writer": (".store", "Writer"),
+    "Session": (".session", "Session"),
+    "from_ns": (".timeutil", "from_ns"),
+    "to_ns": (".timeutil", "to_ns"),
+    "C2paCredentials": (".export.c2pa", "C2paCredentials"),
+    "ExportResult": (".export.package", "ExportResult"),
+    "VerificationStatus": (".export.verify", "Status"),
+    "VerificationReport": (".export.verify", "VerificationReport"),
+    "verify": (".export.verify", "verify"),
+    "IngestProgress": (".ingestion", "IngestProgress"),
+    "Outage": (".ingestion", "Outage"),
+    "ingest": (".ingestion", "ingest"),
+    "CameraConfig": (".record", "CameraConfig"),
+    "Recorder": (".record", "Recorder"),
+}
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
+
+if TYPE_CHECKING:  # what a type checker and an IDE see: the eager imports
+    from .audit import AuditEntry, AuditReport, AuditRestart, restart_audit_log, verify_audit_log, verify_store_audit_log
+    from .availability import AvailabilityReport, CameraAvailability
+    from .keys import generate_key, load_key
+    from .retention import Hold, Retention, StorageStatus, SweepReport
+    from .redact import Detector, PlayedFrame, Redaction
+    from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
+    from .store import Camera, CodecConfig, Frame, Segment, Store, Writer
+    from .session import Session
+    from .timeutil import from_ns, to_ns
+    from .export.c2pa import C2paCredentials
+    from .export.package import ExportResult
+    from .export.verify import Status as VerificationStatus, VerificationReport, verify
+    from .ingestion import IngestProgress, Outage, ingest
+    from .record import CameraConfig, Recorder
 
 __all__ = [
     "AccessDenied",

@@ -12,7 +12,6 @@ from typing import Callable
 
 from ..status_line import StatusLine
 from ..timeutil import duration_ns
-from . import capacity, ingest, seek
 from .machine import machine_info
 from .report import Report
 from .workload import CameraProfile, parse_bitrate
@@ -50,6 +49,8 @@ def _profile(args: argparse.Namespace) -> CameraProfile:
 
 
 def cmd_ingest(args: argparse.Namespace, work: Path) -> int:
+    from . import ingest
+
     report = Report("ingest", machine_info(work), {
         "cameras": args.cameras, "bitrate": args.bitrate, "fps": args.fps, "gop": args.gop,
         "seconds": args.seconds, "sync_interval": args.sync_interval, "threads": args.threads,
@@ -72,6 +73,8 @@ def cmd_ingest(args: argparse.Namespace, work: Path) -> int:
 
 
 def cmd_capacity(args: argparse.Namespace, work: Path) -> int:
+    from . import capacity, ingest
+
     profile = _profile(args)
     sync = duration_ns(args.sync_interval) / 1e9
     threads = args.threads or 2 * (os.cpu_count() or 2)
@@ -113,6 +116,8 @@ def cmd_capacity(args: argparse.Namespace, work: Path) -> int:
 
 
 def cmd_seek(args: argparse.Namespace, work: Path) -> int:
+    from . import seek
+
     report = Report("seek", machine_info(work), {"sizes": args.sizes, "seeks per size": args.seeks})
     say = _say(args)
     results = [seek.run(work, label, seeks=args.seeks, say=say) for label in args.sizes.split(",")]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import media
 from ..errors import DependencyMissingError
-from ..ingest import ingest
+from ..ingestion import ingest
 from ..keys import generate_key
 from ..store import Store
 

@@ -9,8 +9,6 @@ import json
 import sys
 from pathlib import Path
 
-from ..audit import restart_audit_log, verify_audit_log, verify_store_audit_log
-from ..keys import load_key, load_public_key
 from ..timeutil import iso, to_ns
 from .args import add_session_args, grants_from, open_store, with_store
 
@@ -51,6 +49,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from ..audit import verify_audit_log, verify_store_audit_log
+    from ..keys import load_key, load_public_key
+
     if args.public_key:
         report = verify_audit_log(Path(args.store) / "audit.sqlite", load_public_key(args.public_key))
         against = f"the pinned key in {args.public_key}"
@@ -76,6 +77,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_restart(args: argparse.Namespace) -> int:
+    from ..audit import restart_audit_log
+    from ..keys import load_key
+
     if not args.the_log_is_lost:
         print("audit-restart starts a new audit log and gives up the entries the old one held after the head "
               "recorded in the keystore. Restore audit.sqlite from a backup instead if you can; if not, run "

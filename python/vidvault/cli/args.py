@@ -5,12 +5,13 @@ principal (--as, --grant), and the redaction settings of `play` and
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgumentError
-from ..keys import load_key
-from ..redact.config import Redaction
-from ..store import Store
+
+if TYPE_CHECKING:
+    from ..redact.config import Redaction
+    from ..store import Store
 
 
 def with_store(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -22,6 +23,9 @@ def with_store(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def open_store(args: argparse.Namespace, **kw: Any) -> Store:
     """Opens the store a `with_store` subcommand names."""
+    from ..keys import load_key
+    from ..store import Store
+
     return Store.open(args.store, key=load_key(args.key_file), **kw)
 
 
@@ -74,6 +78,8 @@ def redaction_from(args: argparse.Namespace) -> Redaction | None:
     """The ``Redaction`` the options ask for, or None with ``--raw``. A
     setting given with ``--raw`` is refused: it would otherwise be ignored,
     and the footage handed out unredacted against the caller's intent."""
+    from ..redact.config import Redaction
+
     given = [n for n in (*TUNING, "no_faces", "no_plates", "people") if getattr(args, n) not in (None, False)]
     if args.raw:
         if given:

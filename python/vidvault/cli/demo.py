@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from .. import demo
-
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .. import demo
+
     return demo.run(args.dir)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..ingest import ingest
 from ..media.transport import TRANSPORTS
 from ..timeutil import iso
 from .args import open_store, with_store
-from .progress import IngestProgressLine
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from ..ingestion import ingest
+    from .progress import IngestProgressLine
+
     with open_store(args) as store:
         result = ingest(store, args.camera, args.source, duration=args.duration, start=args.start,
                         create_camera=True, transport=args.transport,

@@ -7,17 +7,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import keys
 from .args import open_store, with_store
 
 
 def cmd_generate_key(args: argparse.Namespace) -> int:
+    from .. import keys
+
     keys.write_key_file(args.out)
     print(f"wrote a new master key to {args.out} (mode 0600); back it up: without it the footage is lost")
     return 0
 
 
 def cmd_rotate_master_key(args: argparse.Namespace) -> int:
+    from .. import keys
+
     new_key = keys.load_key(args.new_key_file)
     with open_store(args) as store:
         store.rotate_master_key(new_key)
@@ -27,6 +30,8 @@ def cmd_rotate_master_key(args: argparse.Namespace) -> int:
 
 
 def cmd_export_public_key(args: argparse.Namespace) -> int:
+    from .. import keys
+
     with open_store(args) as store:
         raw = store.export_public_key()
     if args.format == "hex":

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..redact import models
-from ..redact.evaluation.pedestrians import install_footage
-from ..redact.evaluation.photos import install_photos
-
 
 def cmd_models_install(args: argparse.Namespace) -> int:
+    from ..redact import models
+    from ..redact.evaluation.pedestrians import install_footage
+    from ..redact.evaluation.photos import install_photos
+
     directory = Path(args.dir) if args.dir else models.models_dir()
     print(f"models directory {directory}")
     models.install(directory)
@@ -23,6 +23,8 @@ def cmd_models_install(args: argparse.Namespace) -> int:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
+    from ..redact import models
+
     directory = Path(args.dir) if args.dir else models.models_dir()
     print(f"models directory {directory}")
     missing = 0

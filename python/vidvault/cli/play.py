@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from ..redact.player import write_redacted_mp4
 from ..timeutil import NS_PER_SECOND, to_ns
 from .args import add_redaction_args, add_session_args, open_store, redaction_from, session_from, with_store
-from .progress import FrameProgressLine
 
 
 def cmd_play(args: argparse.Namespace) -> int:
+    from ..redact.player import write_redacted_mp4
+    from .progress import FrameProgressLine
+
     start, end = to_ns(args.start), to_ns(args.end)
     redaction = redaction_from(args)
     with open_store(args) as store:

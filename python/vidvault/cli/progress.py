@@ -7,10 +7,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..ingest import IngestProgress
 from ..status_line import StatusLine
+
+if TYPE_CHECKING:
+    from ..ingestion import IngestProgress
 
 
 class IngestProgressLine:

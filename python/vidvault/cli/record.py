@@ -17,16 +17,21 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidArgumentError, VidvaultError
-from ..keys import load_key
-from ..record import RecordConfig, Recorder, load_config
-from ..store import Store
 from .hints import message_for
-from .progress import CameraProgressLog
+
+if TYPE_CHECKING:
+    from ..record import RecordConfig, Recorder
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    from ..keys import load_key
+    from ..record import Recorder, load_config
+    from ..store import Store
+    from .progress import CameraProgressLog
+
     config = load_config(args.config)
     store_path = args.store or config.store
     if store_path is None:
@@ -63,6 +68,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def _reload(recorder: Recorder, started: RecordConfig, args: argparse.Namespace) -> None:
+    from ..record import load_config
+
     try:
         config = load_config(args.config)
         result = recorder.update(config.cameras)

@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from ..retention import Retention, StorageStatus
 from ..timeutil import iso, to_ns
 from .args import open_store, with_store
+
+if TYPE_CHECKING:
+    from ..retention import StorageStatus
 
 
 def cmd_enforce_retention(args: argparse.Namespace) -> int:
@@ -47,6 +50,8 @@ def cmd_retention_classes(args: argparse.Namespace) -> int:
 
 
 def cmd_define_retention_class(args: argparse.Namespace) -> int:
+    from ..retention import Retention
+
     with open_store(args) as store:
         store.define_retention_class(
             args.name, Retention(max_age=args.max_age, max_bytes=args.max_bytes, min_age=args.min_age))

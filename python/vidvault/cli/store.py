@@ -8,8 +8,6 @@ import json
 from typing import Sequence
 
 from ..errors import InvalidArgumentError
-from ..keys import load_key
-from ..store import FAR_FUTURE, FAR_PAST, Store
 from ..timeutil import iso, to_ns
 from .args import add_session_args, open_store, session_from, with_store
 
@@ -25,6 +23,9 @@ def _labels(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    from ..keys import load_key
+    from ..store import Store
+
     with Store.create(args.store, key=load_key(args.key_file)) as store:
         print(f"created store {store.store_id} at {store.path}")
     return 0
@@ -52,6 +53,8 @@ def cmd_add_camera(args: argparse.Namespace) -> int:
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
+    from ..store import FAR_FUTURE, FAR_PAST
+
     with open_store(args) as store:
         start = FAR_PAST if args.start is None else to_ns(args.start)
         end = FAR_FUTURE if args.end is None else to_ns(args.end)

@@ -16,9 +16,30 @@ out of containers, turned back into pixels and into MP4 files.
 - :mod:`.synthetic`: generated test footage.
 """
 
-from .decode import decode, decoded_pictures
-from .demux import Packet, PacketSource, StreamInfo, nominal_frame_rate
-from .synthetic import encode_synthetic, synthetic_pictures
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..lazy_exports import lazy_exports
+
+# Imported on first use: most of this folder needs PyAV, and a caller of
+# `transport` or `url_redaction` (the CLI) should not load it.
+_LAZY = {
+    "decode": (".decode", "decode"),
+    "decoded_pictures": (".decode", "decoded_pictures"),
+    "Packet": (".demux", "Packet"),
+    "PacketSource": (".demux", "PacketSource"),
+    "StreamInfo": (".demux", "StreamInfo"),
+    "nominal_frame_rate": (".demux", "nominal_frame_rate"),
+    "encode_synthetic": (".synthetic", "encode_synthetic"),
+    "synthetic_pictures": (".synthetic", "synthetic_pictures"),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
+
+if TYPE_CHECKING:
+    from .decode import decode, decoded_pictures
+    from .demux import Packet, PacketSource, StreamInfo, nominal_frame_rate
+    from .synthetic import encode_synthetic, synthetic_pictures
 
 __all__ = [
     "Packet",

@@ -15,7 +15,7 @@ import time
 from typing import Any, Callable
 
 from ..errors import VidvaultError
-from ..ingest import IngestProgress, ingest
+from ..ingestion import IngestProgress, ingest
 from ..media.url_redaction import redact_text
 from ..store import Store
 from ..timeutil import iso

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..errors import InvalidArgumentError
-from ..ingest import is_live
+from ..ingestion import is_live
 from ..media.transport import TRANSPORTS
 from ..media.url_redaction import redact_url, url_password
 

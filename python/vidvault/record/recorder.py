@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from ..ingest import IngestProgress
+from ..ingestion import IngestProgress
 from ..errors import InvalidArgumentError, UnknownCameraError
 from ..store import Store
 from ..timeutil import iso

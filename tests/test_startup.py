@@ -1,0 +1,62 @@
+"""The command line starts without loading the media and crypto libraries:
+`vidvault --help` (and every `vidvault X --help`) must answer at once, and a
+service that imports vidvault pays for PyAV and numpy only when it uses them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import vidvault
+import vidvault.media
+
+#: What the parser of every command must not import: each costs tens to
+#: hundreds of milliseconds before `--help` could print a line.
+HEAVY = ("av", "numpy", "cv2", "cryptography", "onnxruntime")
+
+
+def _modules_loaded_by(code: str) -> set[str]:
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    return {m.split(".")[0] for m in json.loads(out.splitlines()[-1])}
+
+
+def test_building_the_whole_command_line_loads_no_media_or_crypto_library():
+    loaded = _modules_loaded_by("import vidvault.cli\nvidvault.cli.build_parser()")
+    assert not loaded & set(HEAVY), f"the CLI parser imports {sorted(loaded & set(HEAVY))}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["verify", "--help"], ["export-clip", "--help"], ["bench", "--help"]])
+def test_help_prints_without_loading_heavy_libraries(argv):
+    code = ("import sys\nfrom vidvault.cli import main\n"
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass")
+    loaded = _modules_loaded_by(code)
+    assert not loaded & set(HEAVY), f"`vidvault {' '.join(argv)}` imports {sorted(loaded & set(HEAVY))}"
+
+
+def test_import_vidvault_alone_loads_no_media_library():
+    assert not _modules_loaded_by("import vidvault") & set(HEAVY)
+
+
+@pytest.mark.parametrize("package", [vidvault, vidvault.media], ids=["vidvault", "vidvault.media"])
+def test_every_public_name_resolves(package):
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+        assert name in dir(package)
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'Stor'"):
+        vidvault.Stor  # noqa: B018
+
+
+def test_the_ingest_function_is_not_shadowed_by_a_module():
+    """`vidvault.ingest(...)` is the function, also after the CLI (which
+    imports the module behind it) has been loaded."""
+    import vidvault.cli.ingest  # noqa: F401
+    import vidvault.ingestion  # noqa: F401
+
+    assert callable(vidvault.ingest) and vidvault.ingest.__module__ == "vidvault.ingestion"
