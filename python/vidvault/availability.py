@@ -8,6 +8,12 @@ camera: a camera added in the middle of it shows the time before as
 missing. Outage causes (unreachable, unauthorized, ...) are known to the
 recording process (``IngestProgress.outages``, the ``vidvault record``
 status file) but not kept in the store, so they are not in this report.
+
+With ``pictures=True`` the report also runs the zombie-camera checks
+(:mod:`vidvault.picture_check`) over the period: footage that arrived but
+shows a black, uniform (covered) or frozen picture counts as not working,
+and a moved camera is flagged. That decodes one keyframe per ``every`` of
+footage, so a month of a camera at 60 s costs about 43,000 decodes.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
 from .errors import InvalidArgumentError
+from .picture_check.judge import AlarmKind, PictureAlarm
 from .records import Gap
 from .timeutil import NS_PER_SECOND, TimeLike, iso, to_ns
 
@@ -24,6 +31,7 @@ class _Footage(Protocol):  # what this needs of a Store (no import of store.py: 
     def cameras(self) -> list[Any]: ...
     def camera(self, camera_id: str) -> Any: ...
     def gaps(self, camera: str, start: TimeLike, end: TimeLike) -> list[Gap]: ...
+    def check_pictures(self, camera: str, start: TimeLike, end: TimeLike, *, every: Any) -> list[PictureAlarm]: ...
 
 
 @dataclass(frozen=True)
@@ -32,10 +40,30 @@ class CameraAvailability:
     start: int
     end: int
     outages: tuple[Gap, ...]
+    #: Zombie-camera alarms of the period; None when the pictures were not checked.
+    picture_alarms: tuple[PictureAlarm, ...] | None = None
 
     @property
     def missing_ns(self) -> int:
         return sum(g.end - g.start for g in self.outages)
+
+    @property
+    def blind_ns(self) -> int:
+        """Recorded time that showed no picture (black, uniform, frozen), clipped to the period."""
+        spans = sorted((max(a.first_bad, self.start), min(self.end if a.ended is None else a.ended, self.end))
+                       for a in self.picture_alarms or () if a.kind is not AlarmKind.MOVED)
+        total, reach = 0, self.start
+        for s, e in spans:  # union: a covered lens can also read as uniform and black in turn
+            s = max(s, reach)
+            if e > s:
+                total, reach = total + e - s, e
+        return total
+
+    @property
+    def working_fraction(self) -> float:
+        """Share of the period with footage that shows a picture, 0.0 .. 1.0
+        (the recorded fraction when the pictures were not checked)."""
+        return max(0, self.recorded_ns - self.blind_ns) / (self.end - self.start)
 
     @property
     def recorded_ns(self) -> int:
@@ -54,6 +82,9 @@ class CameraAvailability:
             "missing_seconds": self.missing_ns / NS_PER_SECOND,
             "outages": [{"start": iso(g.start), "end": iso(g.end), "seconds": (g.end - g.start) / NS_PER_SECOND}
                         for g in self.outages],
+            **({} if self.picture_alarms is None else {
+                "working_fraction": round(self.working_fraction, 6),
+                "picture_alarms": [a.to_dict() for a in self.picture_alarms]}),
         }
 
 
@@ -66,24 +97,31 @@ class AvailabilityReport:
     def intact_rate(self, min_fraction: float) -> float:
         """Share of the cameras that recorded at least ``min_fraction`` of the
         period (1.0 for a report without cameras): the site's intact rate
-        (完好率) for that bar, e.g. 0.98 for key public areas."""
+        (完好率) for that bar, e.g. 0.98 for key public areas. Where the
+        pictures were checked, only footage that shows a picture counts, and
+        a camera that was moved is not intact."""
         if not 0.0 < min_fraction <= 1.0:
             raise InvalidArgumentError(f"the intact bar {min_fraction!r} is not a fraction in (0, 1]: "
                                        "give e.g. 0.98 for 98%")
         if not self.cameras:
             return 1.0
-        return sum(c.fraction >= min_fraction for c in self.cameras) / len(self.cameras)
+        return sum(c.working_fraction >= min_fraction
+                   and not any(a.kind is AlarmKind.MOVED for a in c.picture_alarms or ())
+                   for c in self.cameras) / len(self.cameras)
 
     def to_dict(self) -> dict[str, Any]:
         return {"start": iso(self.start), "end": iso(self.end), "cameras": [c.to_dict() for c in self.cameras]}
 
 
 def availability(store: _Footage, start: TimeLike, end: TimeLike,
-                 cameras: Iterable[str] | None = None) -> AvailabilityReport:
+                 cameras: Iterable[str] | None = None, *, pictures: bool = False,
+                 every: Any = 60.0) -> AvailabilityReport:
     t0, t1 = to_ns(start), to_ns(end)
     if t1 <= t0:
         raise InvalidArgumentError(f"the period ends ({iso(t1)}) before it starts ({iso(t0)}): give an end "
                                    "after the start")
     ids = [c.id for c in store.cameras()] if cameras is None else [store.camera(c).id for c in cameras]
     return AvailabilityReport(t0, t1, tuple(
-        CameraAvailability(camera, t0, t1, tuple(store.gaps(camera, t0, t1))) for camera in ids))
+        CameraAvailability(camera, t0, t1, tuple(store.gaps(camera, t0, t1)),
+                           tuple(store.check_pictures(camera, t0, t1, every=every)) if pictures else None)
+        for camera in ids))

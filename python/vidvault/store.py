@@ -25,6 +25,8 @@ from .export.c2pa import C2paCredentials
 from .export.package import ExportResult, export_clip
 from .grant_window import GrantWindow, WindowedFootage
 from .keys import coerce_key
+from .picture_check import PictureAlarm, Thresholds
+from .picture_check.sampling import check_stored_pictures
 from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
 from .redact.config import DEFAULT_REDACTION, Redaction, chosen_redaction
 from .redact.footage import play
@@ -471,11 +473,27 @@ class Store:
         return [Gap(s, e) for s, e in self._core.gaps(camera, to_ns(start), to_ns(end), mg)]
 
     def availability(self, start: TimeLike, end: TimeLike, *,
-                     cameras: Sequence[str] | None = None) -> AvailabilityReport:
+                     cameras: Sequence[str] | None = None, pictures: bool = False,
+                     every: float | timedelta | str = 60.0) -> AvailabilityReport:
         """Per camera (default: all), the share of ``[start, end)`` with
         footage and the outages (stretches without), from the catalog
-        (:mod:`vidvault.availability`)."""
-        return availability(self, start, end, cameras)
+        (:mod:`vidvault.availability`). ``pictures=True`` also runs
+        :meth:`check_pictures` (one keyframe per ``every``): footage showing
+        no picture then counts as missing for the intact rate."""
+        return availability(self, start, end, cameras, pictures=pictures, every=every)
+
+    def check_pictures(self, camera: str, start: TimeLike, end: TimeLike, *,
+                       every: float | timedelta | str = 10.0,
+                       thresholds: Thresholds | None = None) -> list[PictureAlarm]:
+        """Zombie-camera checks over the stored footage of ``[start, end)``:
+        one keyframe per ``every`` decoded and judged black, uniform (lens
+        covered), frozen or moved (:mod:`vidvault.picture_check`). Returns the
+        alarms in time order, each with its last good and first bad keyframe
+        (open ones have ``ended=None``). Audited as one raw retrieval."""
+        s, e = to_ns(start), to_ns(end)
+        self.camera(camera)  # an unknown camera fails here, by name
+        self._log_retrieval("view_raw", "check_pictures", camera, s, e)
+        return check_stored_pictures(self._core, camera, s, e, duration_ns(every), thresholds)
 
     def segment_config(self, segment_id: int) -> CodecConfig:
         """Codec configuration needed to decode frames of that segment."""

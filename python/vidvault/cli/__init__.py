@@ -4,6 +4,7 @@ named as the API names it, kebab-cased (`Store.export_clip` ->
 
     store      create, cameras, add-camera, segments, gaps, fsck
     availability  availability
+    pictures   check-pictures (zombie cameras: black, covered, frozen, moved)
     keys       generate-key, rotate-master-key, export-public-key
     retention  enforce-retention, retention-classes, define-retention-class,
                set-default-retention-class, set-retention, hold, release, holds,
@@ -29,11 +30,11 @@ from typing import Sequence
 
 from .. import errors
 from ..bench import cli as bench
-from . import access, availability, demo, export, ingest, keys, models, play, record, retention, store
+from . import access, availability, demo, export, ingest, keys, models, pictures, play, record, retention, store
 from .hints import message_for
 
 #: Each defines `register(subparsers)`; the order is the order of `vidvault --help`.
-COMMAND_GROUPS = (store, availability, keys, retention, access, ingest, record, export, play, models, demo, bench)
+COMMAND_GROUPS = (store, availability, pictures, keys, retention, access, ingest, record, export, play, models, demo, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

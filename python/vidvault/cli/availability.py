@@ -14,7 +14,8 @@ from .args import open_store, with_store
 
 def cmd_availability(args: argparse.Namespace) -> int:
     with open_store(args) as store:
-        report = store.availability(args.start, args.end, cameras=args.camera or None)
+        report = store.availability(args.start, args.end, cameras=args.camera or None, pictures=args.pictures,
+                                    every=args.every)
     if args.json:
         out = report.to_dict()
         out["intact_rate"] = report.intact_rate(args.target)
@@ -22,17 +23,23 @@ def cmd_availability(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
     elif args.csv:
         w = csv.writer(sys.stdout)
-        w.writerow(["camera", "recorded_fraction", "recorded_seconds", "missing_seconds", "outages"])
+        w.writerow(["camera", "recorded_fraction", "recorded_seconds", "missing_seconds", "outages"]
+                   + (["working_fraction", "picture_alarms"] if args.pictures else []))
         for c in report.cameras:
             d = c.to_dict()
-            w.writerow([c.camera, d["recorded_fraction"], d["recorded_seconds"], d["missing_seconds"], len(c.outages)])
+            w.writerow([c.camera, d["recorded_fraction"], d["recorded_seconds"], d["missing_seconds"], len(c.outages)]
+                       + ([d["working_fraction"], len(d["picture_alarms"])] if args.pictures else []))
     else:
         print(f"{iso(report.start)} .. {iso(report.end)}")
         for c in report.cameras:
             longest = max((g.end - g.start for g in c.outages), default=0) / 1e9
             print(f"{c.camera:24} {c.fraction:8.2%} recorded  {len(c.outages):4d} outage(s)"
-                  + (f", longest {longest:.1f} s" if c.outages else ""))
-        print(f"{report.intact_rate(args.target):.1%} of {len(report.cameras)} camera(s) recorded at least "
+                  + (f", longest {longest:.1f} s" if c.outages else "")
+                  + ("" if c.picture_alarms is None else f"; {c.working_fraction:.2%} with a picture"))
+            for a in c.picture_alarms or ():
+                print(f"  {a.describe()}")
+        what = "recorded a working picture for" if args.pictures else "recorded"
+        print(f"{report.intact_rate(args.target):.1%} of {len(report.cameras)} camera(s) {what} at least "
               f"{args.target:.0%} of the period")
     return 0
 
@@ -44,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--camera", action="append", help="only this camera (repeatable; default all)")
     sp.add_argument("--target", type=float, default=0.98,
                     help="share of the period a camera must record to count as intact (default 0.98)")
+    sp.add_argument("--pictures", action="store_true",
+                    help="also check the pictures (black, covered, frozen, moved): decodes one keyframe per --every")
+    sp.add_argument("--every", default="60s", help="with --pictures: one keyframe per this much footage (default 60s)")
     fmt = sp.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON instead of a table")
     fmt.add_argument("--csv", action="store_true", help="CSV, one row per camera")
