@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -233,3 +234,48 @@ def test_availability_counts_footage_without_a_picture_as_not_working(zombie_sto
     assert cam.to_dict()["picture_alarms"][0]["kind"] == "black"
     unchecked = zombie_store.availability(T0, T0 + END * NS).cameras[0]
     assert unchecked.picture_alarms is None and "picture_alarms" not in unchecked.to_dict()
+
+
+def test_a_watch_step_by_step_finds_what_one_check_finds_and_audits_each_alarm(zombie_store):
+    whole = zombie_store.check_pictures("cam", T0, T0 + END * NS, every=1.0, thresholds=QUICK)
+    before = len(zombie_store.audit("cam"))
+    watch = zombie_store.watch_pictures("cam", start=T0, every=1.0, thresholds=QUICK)
+    for step in range(7, END + 7, 7):  # a recorder's calls, 7 s apart
+        watch.advance(T0 + min(step, END) * NS)
+    assert watch._judge.alarms == whole
+    entries = zombie_store.audit("cam")[before:]
+    assert entries[0].action == "view_raw" and entries[0].details.get("call") == "watch_pictures"
+    alarms = [(e.outcome, e.details["kind"]) for e in entries[1:]]
+    assert alarms == [("raised", "frozen"), ("ended", "frozen"), ("raised", "black"), ("ended", "black"),
+                      ("raised", "uniform"), ("ended", "uniform"), ("raised", "moved")]
+    assert all(e.action == "picture_alarm" and e.camera == "cam" for e in entries[1:])
+    assert zombie_store.audit_verify().ok
+
+
+def test_a_recorder_flags_a_camera_that_goes_black_while_it_records(tmp_path, store):
+    from helpers import free_port, serve_rtsp
+
+    real = _real_frames()
+    rng = np.random.default_rng(11)
+    clip = _encode(_walking(real, 6 * FPS) + [_flat(real[0], (0, 0, 0), 0.6, rng) for _ in range(30 * FPS)],
+                   tmp_path / "goes-black.mp4")
+    port = free_port()
+    server = serve_rtsp(port, clip)
+    status_file = tmp_path / "status.json"
+    rec = vidvault.Recorder(store, [{"id": "dock", "url": f"rtsp://127.0.0.1:{port}/x"}], status_file=status_file,
+                            status_interval=0.3, picture_check_every=1.0)
+    rec.PICTURE_LAG_S = 1.0
+    try:
+        with rec:
+            deadline = time.monotonic() + 40
+            alarms: list = []
+            while not alarms and time.monotonic() < deadline:
+                time.sleep(0.3)
+                cams = json.loads(status_file.read_text())["cameras"]
+                alarms = cams.get("dock", {}).get("picture_alarms", [])
+            assert [a["kind"] for a in alarms] == ["black"], cams
+    finally:
+        server.kill()
+        server.wait()
+    raised = [e for e in store.audit("dock") if e.action == "picture_alarm"]
+    assert raised and raised[0].outcome == "raised" and raised[0].details["kind"] == "black"

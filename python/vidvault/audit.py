@@ -29,7 +29,7 @@ class AuditEntry:
     camera: str | None
     start: int | None
     end: int | None
-    outcome: str  # "allowed", "denied" or "done"
+    outcome: str  # "allowed", "denied" or "done"; "raised" or "ended" for a picture_alarm
     reason: str
     case: str
     grant_id: str

@@ -25,8 +25,9 @@ from .export.c2pa import C2paCredentials
 from .export.package import ExportResult, export_clip
 from .grant_window import GrantWindow, WindowedFootage
 from .keys import coerce_key
-from .picture_check import PictureAlarm, Thresholds
+from .picture_check import AlarmKind, PictureAlarm, Thresholds
 from .picture_check.sampling import check_stored_pictures
+from .picture_check.watch import PictureWatch
 from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
 from .redact.config import DEFAULT_REDACTION, Redaction, chosen_redaction
 from .redact.footage import play
@@ -494,6 +495,29 @@ class Store:
         self.camera(camera)  # an unknown camera fails here, by name
         self._log_retrieval("view_raw", "check_pictures", camera, s, e)
         return check_stored_pictures(self._core, camera, s, e, duration_ns(every), thresholds)
+
+    def watch_pictures(self, camera: str, *, start: TimeLike | None = None,
+                       every: float | timedelta | str = 10.0,
+                       thresholds: Thresholds | None = None) -> PictureWatch:
+        """The same checks while ``camera`` records: ``watch.advance(until)``
+        judges the footage stored since the previous call (from ``start``,
+        default now). Every alarm raised or ended goes to the audit log
+        (action ``picture_alarm``, outcome ``raised`` or ``ended``); the
+        watch itself is audited once, as a raw retrieval from ``start`` on."""
+        self.camera(camera)
+        s = time.time_ns() if start is None else to_ns(start)
+        self._log_retrieval("view_raw", "watch_pictures", camera, s, FAR_FUTURE)
+        return PictureWatch(self._core, camera, start=s, every_ns=duration_ns(every), thresholds=thresholds,
+                            on_change=self._log_picture_alarm)
+
+    def _log_picture_alarm(self, alarm: PictureAlarm) -> None:
+        self._core.audit_record(
+            self._operator, "picture_alarm", camera=alarm.camera,
+            outcome="ended" if alarm.ended is not None and alarm.kind is not AlarmKind.MOVED else "raised",
+            start=alarm.first_bad, end=(alarm.first_bad + 1) if alarm.ended is None else max(alarm.ended,
+                                                                                          alarm.first_bad + 1),
+            reason=alarm.describe(), details=json.dumps(alarm.to_dict()),
+        )
 
     def segment_config(self, segment_id: int) -> CodecConfig:
         """Codec configuration needed to decode frames of that segment."""

@@ -16,31 +16,32 @@ from .judge import PictureAlarm, PictureJudge, Thresholds
 from .signature import Signature, signature
 
 
-class _Footage(Protocol):  # the store's core handle
+class StoredKeyframes(Protocol):  # the store's core handle
     def segments(self, camera: str, start: int, end: int) -> list[Any]: ...
     def seek(self, camera: str, ts: int) -> Any: ...
     def segment_config(self, segment_id: int) -> Any: ...
 
 
-def keyframe_signatures(footage: _Footage, camera: str, start: int, end: int,
-                        every_ns: int) -> Iterator[Signature]:
+def keyframe_signatures(footage: StoredKeyframes, camera: str, start: int, end: int,
+                        every_ns: int, after: int | None = None) -> Iterator[Signature]:
     """One signature per ``every_ns`` of footage in ``[start, end)``: the
     keyframe playback of each sampled instant starts from, each keyframe
-    once, in time order."""
-    seen = None
+    once, in time order; none at or before ``after`` (the last keyframe an
+    earlier call gave)."""
+    seen = after
     for segment in footage.segments(camera, start, end):
         t = max(start, segment.start)
         stop = end if segment.end is None else min(end, segment.end)
         while t < stop:
             frame = footage.seek(camera, t)
             t += every_ns
-            if frame is None or frame.ts == seen or frame.ts < start:
+            if frame is None or frame.ts < start or (seen is not None and frame.ts <= seen):
                 continue
             seen = frame.ts
             yield keyframe_signature(footage, camera, frame)
 
 
-def keyframe_picture(footage: _Footage, camera: str, frame: Any) -> Any:
+def keyframe_picture(footage: StoredKeyframes, camera: str, frame: Any) -> Any:
     """The decoded picture (``av.VideoFrame``) of one stored keyframe."""
     pictures = list(decode(footage.segment_config(frame.segment), [frame]))
     if not pictures:
@@ -49,11 +50,11 @@ def keyframe_picture(footage: _Footage, camera: str, frame: Any) -> Any:
     return pictures[0]
 
 
-def keyframe_signature(footage: _Footage, camera: str, frame: Any) -> Signature:
+def keyframe_signature(footage: StoredKeyframes, camera: str, frame: Any) -> Signature:
     return signature(frame.ts, keyframe_picture(footage, camera, frame))
 
 
-def check_stored_pictures(footage: _Footage, camera: str, start: int, end: int, every_ns: int,
+def check_stored_pictures(footage: StoredKeyframes, camera: str, start: int, end: int, every_ns: int,
                           thresholds: Thresholds | None = None) -> list[PictureAlarm]:
     """Every alarm of ``[start, end)``, one keyframe per ``every_ns``."""
     if every_ns <= 0:

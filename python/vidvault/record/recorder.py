@@ -6,7 +6,9 @@
     # leaving the block stops every camera, its footage stored and synced
 
 Each camera runs its own reconnecting ingest (:mod:`.camera_worker`) on the
-shared :class:`~vidvault.Store` handle. ``update`` touches only the cameras
+shared :class:`~vidvault.Store` handle, and its pictures are checked as they
+are stored (:class:`~vidvault.picture_check.watch.PictureWatch`: black,
+covered, frozen, moved), alarms in the status and the audit log. ``update`` touches only the cameras
 whose settings changed: a camera whose URL, transport, labels or retention
 is as before keeps its connection. A camera removed from the set stops
 recording; its footage stays in the store.
@@ -21,7 +23,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ..ingestion import IngestProgress
-from ..errors import InvalidArgumentError, UnknownCameraError
+from ..errors import InvalidArgumentError, UnknownCameraError, VidvaultError
+from ..picture_check.watch import PictureWatch
 from ..store import Store
 from ..timeutil import iso
 from .camera_worker import CameraWorker
@@ -42,13 +45,23 @@ class Recorder:
     or mappings with the keys of a ``[[camera]]`` table) into ``store``. ``status_file``: a JSON file rewritten every
     ``status_interval`` seconds with each camera's state. ``progress`` is
     called with each camera's :class:`~vidvault.IngestProgress`, from that
-    camera's thread."""
+    camera's thread. ``picture_check_every``: seconds between two checks of
+    each camera's newly stored pictures (None: no checks)."""
+
+    #: Footage younger than this is left to the next check: it may not be
+    #: stored (synced) yet, and a keyframe missed once is not looked at again.
+    PICTURE_LAG_S = 5.0
 
     def __init__(self, store: Store, cameras: Iterable[CameraConfig | Mapping[str, Any]], *,
                  status_file: str | Path | None = None, status_interval: float = 5.0,
                  progress: Callable[[IngestProgress], None] | None = None,
-                 backoff: tuple[float, float] = (0.5, 10.0)) -> None:
+                 backoff: tuple[float, float] = (0.5, 10.0),
+                 picture_check_every: float | None = 10.0) -> None:
         self.store = store
+        self.picture_check_every = picture_check_every
+        self._watches: dict[str, PictureWatch] = {}
+        self._picture_errors: dict[str, str] = {}
+        self._picture_thread: threading.Thread | None = None
         self.status_file = Path(status_file) if status_file is not None else None
         self.status_interval = status_interval
         self.on_progress, self.backoff = progress, backoff
@@ -81,6 +94,9 @@ class Recorder:
             self.write_status()
             self._status_thread = threading.Thread(target=self._status_loop, name="record status", daemon=True)
             self._status_thread.start()
+        if self.picture_check_every is not None:
+            self._picture_thread = threading.Thread(target=self._picture_loop, name="record pictures", daemon=True)
+            self._picture_thread.start()
         return self
 
     def update(self, cameras: Iterable[CameraConfig | Mapping[str, Any]]) -> UpdateResult:
@@ -116,6 +132,8 @@ class Recorder:
             stuck = [i for i, w in self._workers.items() if not w.join(max(0.0, deadline - time.monotonic()))]
         if self._status_thread is not None:
             self._status_thread.join(timeout=5.0)
+        if self._picture_thread is not None:
+            self._picture_thread.join(timeout=30.0)
         if self.status_file is not None:
             self.write_status(final=True)
         if stuck:
@@ -137,8 +155,32 @@ class Recorder:
     def status(self) -> dict[str, Any]:
         """Each camera's state, last frame time and outages (no password)."""
         with self._lock:
-            workers = dict(self._workers)
-        return {"updated": iso(time.time_ns()), "cameras": {i: w.status() for i, w in sorted(workers.items())}}
+            workers, watches, errors = dict(self._workers), dict(self._watches), dict(self._picture_errors)
+        cameras = {}
+        for i, w in sorted(workers.items()):
+            cameras[i] = w.status()
+            if i in watches:
+                cameras[i]["picture_alarms"] = [a.to_dict() for a in watches[i].open_alarms]
+            if i in errors:
+                cameras[i]["picture_check_error"] = errors[i]
+        return {"updated": iso(time.time_ns()), "cameras": cameras}
+
+    def check_pictures(self) -> None:
+        """Judges the pictures each camera stored since the last check (the
+        recorder's own thread calls this every ``picture_check_every``)."""
+        with self._lock:
+            ids = list(self._workers)
+        until = time.time_ns() - int(self.PICTURE_LAG_S * 1e9)
+        for camera_id in ids:
+            with self._lock:
+                watch = self._watches.get(camera_id)
+            if watch is None:
+                continue
+            try:
+                watch.advance(until)
+                self._picture_errors.pop(camera_id, None)
+            except VidvaultError as e:  # a picture that will not decode must not stop the recording
+                self._picture_errors[camera_id] = str(e)
 
     def write_status(self, *, final: bool = False) -> None:
         if self.status_file is None:
@@ -169,13 +211,22 @@ class Recorder:
     def _launch(self, cam: CameraConfig) -> None:
         worker = CameraWorker(self.store, cam, progress=self.on_progress, backoff=self.backoff)
         self._workers[cam.id] = worker
+        if self.picture_check_every is not None:
+            self._watches[cam.id] = self.store.watch_pictures(cam.id, every=self.picture_check_every)
         worker.start()
 
     def _retire(self, camera_id: str) -> None:
         worker = self._workers.pop(camera_id, None)
+        self._watches.pop(camera_id, None)
+        self._picture_errors.pop(camera_id, None)
         if worker is not None:
             worker.stop()
             worker.join()
+
+    def _picture_loop(self) -> None:
+        assert self.picture_check_every is not None
+        while not self._stopping.wait(self.picture_check_every):
+            self.check_pictures()
 
     def _status_loop(self) -> None:
         while not self._stopping.wait(self.status_interval):
