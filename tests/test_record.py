@@ -158,6 +158,12 @@ def test_recorder_camera_reconnects_when_its_server_comes_back(tmp_path, store, 
         (seg_first, *_), segs = store.segments("gate"), store.segments("gate")
         gaps = store.gaps("gate", seg_first.start, segs[-1].end)
         assert len(gaps) == 1 and gaps[0].end - gaps[0].start >= 1_500_000_000
+        # The cause the recorder saw is in the audit log, and the availability report names it.
+        logged = [(e.outcome, e.details["cause"]) for e in store.audit("gate") if e.action == "camera_outage"]
+        assert logged == [("raised", outage["cause"]), ("ended", outage["cause"])]
+        (camera,) = store.availability(seg_first.start, segs[-1].end).cameras
+        assert camera.causes == ((outage["cause"],),)
+        assert camera.to_dict()["outages"][0]["causes"] == [outage["cause"]]
     finally:
         server.kill()
         server.wait()

@@ -32,6 +32,7 @@ class _Footage(Protocol):  # what this needs of a Store (no import of store.py: 
     def camera(self, camera_id: str) -> Any: ...
     def gaps(self, camera: str, start: TimeLike, end: TimeLike) -> list[Gap]: ...
     def check_pictures(self, camera: str, start: TimeLike, end: TimeLike, *, every: Any) -> list[PictureAlarm]: ...
+    def audit(self, camera: str | None = None, *, since: TimeLike | None = None) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class CameraAvailability:
     start: int
     end: int
     outages: tuple[Gap, ...]
+    #: Per outage (same order), the causes a recorder logged for it.
+    causes: tuple[tuple[str, ...], ...] = ()
     #: Zombie-camera alarms of the period; None when the pictures were not checked.
     picture_alarms: tuple[PictureAlarm, ...] | None = None
 
@@ -80,8 +83,9 @@ class CameraAvailability:
             "recorded_fraction": round(self.fraction, 6),
             "recorded_seconds": self.recorded_ns / NS_PER_SECOND,
             "missing_seconds": self.missing_ns / NS_PER_SECOND,
-            "outages": [{"start": iso(g.start), "end": iso(g.end), "seconds": (g.end - g.start) / NS_PER_SECOND}
-                        for g in self.outages],
+            "outages": [{"start": iso(g.start), "end": iso(g.end), "seconds": (g.end - g.start) / NS_PER_SECOND,
+                         "causes": list(self.causes[i]) if i < len(self.causes) else []}
+                        for i, g in enumerate(self.outages)],
             **({} if self.picture_alarms is None else {
                 "working_fraction": round(self.working_fraction, 6),
                 "picture_alarms": [a.to_dict() for a in self.picture_alarms]}),
@@ -121,7 +125,29 @@ def availability(store: _Footage, start: TimeLike, end: TimeLike,
         raise InvalidArgumentError(f"the period ends ({iso(t1)}) before it starts ({iso(t0)}): give an end "
                                    "after the start")
     ids = [c.id for c in store.cameras()] if cameras is None else [store.camera(c).id for c in cameras]
-    return AvailabilityReport(t0, t1, tuple(
-        CameraAvailability(camera, t0, t1, tuple(store.gaps(camera, t0, t1)),
-                           tuple(store.check_pictures(camera, t0, t1, every=every)) if pictures else None)
-        for camera in ids))
+    report = []
+    for camera in ids:
+        gaps = tuple(store.gaps(camera, t0, t1))
+        report.append(CameraAvailability(
+            camera, t0, t1, gaps, _causes(store, camera, gaps),
+            tuple(store.check_pictures(camera, t0, t1, every=every)) if pictures else None))
+    return AvailabilityReport(t0, t1, tuple(report))
+
+
+#: How far before the period to look for the start of an outage still going on in it.
+CAUSE_LOOKBACK_NS = 7 * 86400 * NS_PER_SECOND
+#: An outage begins at the last frame before it; the catalog's gap at that
+#: frame's end, or its segment's: they are matched with this much slack.
+CAUSE_SLACK_NS = 60 * NS_PER_SECOND
+
+
+def _causes(store: _Footage, camera: str, gaps: tuple[Gap, ...]) -> tuple[tuple[str, ...], ...]:
+    if not gaps:
+        return ()
+    logged = [(e.start, e.end or e.start + 1, e.details.get("cause") or "unknown")
+              for e in store.audit(camera, since=gaps[0].start - CAUSE_LOOKBACK_NS)
+              if e.action == "camera_outage" and e.start is not None]
+    out = []
+    for g in gaps:
+        out.append(tuple(dict.fromkeys(c for s, e, c in logged if s < g.end and e + CAUSE_SLACK_NS > g.start)))
+    return tuple(out)

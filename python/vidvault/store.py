@@ -510,6 +510,17 @@ class Store:
         return PictureWatch(self._core, camera, start=s, every_ns=duration_ns(every), thresholds=thresholds,
                             on_change=self._log_picture_alarm)
 
+    def record_outage(self, camera: str, *, start: int, end: int | None, cause: str | None, reason: str) -> None:
+        """A live source's outage as the recording process saw it, with its
+        cause (unreachable, unauthorized, stream-ended, ...), into the audit
+        log: ``availability`` then names the cause of each gap. Written once
+        when it begins (outcome ``raised``) and once when it ends
+        (``ended``); ``reason`` never holds the source's password."""
+        self._core.audit_record(
+            self._operator, "camera_outage", camera=camera, outcome="raised" if end is None else "ended",
+            start=start, end=max(end or 0, start + 1), reason=reason, details=json.dumps({"cause": cause}),
+        )
+
     def _log_picture_alarm(self, alarm: PictureAlarm) -> None:
         self._core.audit_record(
             self._operator, "picture_alarm", camera=alarm.camera,

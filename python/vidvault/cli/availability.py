@@ -35,6 +35,7 @@ def cmd_availability(args: argparse.Namespace) -> int:
             longest = max((g.end - g.start for g in c.outages), default=0) / 1e9
             print(f"{c.camera:24} {c.fraction:8.2%} recorded  {len(c.outages):4d} outage(s)"
                   + (f", longest {longest:.1f} s" if c.outages else "")
+                  + (f" (causes: {', '.join(sorted({x for cs in c.causes for x in cs}))})" if any(c.causes) else "")
                   + ("" if c.picture_alarms is None else f"; {c.working_fraction:.2%} with a picture"))
             for a in c.picture_alarms or ():
                 print(f"  {a.describe()}")

@@ -35,6 +35,7 @@ class CameraWorker:
         self._lock = threading.Lock()
         self._progress: IngestProgress | None = None
         self._failures: list[str] = []
+        self._outages_logged: dict[int, bool] = {}  # outage start -> its end is in the audit log too
         self._thread = threading.Thread(target=self._run, name=f"record {camera.id}", daemon=True)
 
     def start(self) -> None:
@@ -70,8 +71,25 @@ class CameraWorker:
     def _seen(self, p: IngestProgress) -> None:
         with self._lock:
             self._progress = p
+        self._log_outages(p)
         if self.on_progress is not None:
             self.on_progress(p)
+
+    def _log_outages(self, p: IngestProgress) -> None:
+        """Each outage into the store's audit log when it begins and when it
+        ends, cause included, so an availability report can name it."""
+        for o in p.outages:
+            ended = o.end is not None
+            if self._outages_logged.get(o.start) in (ended, True):
+                continue
+            try:
+                self.store.record_outage(self.camera.id, start=o.start, end=o.end, cause=o.cause,
+                                         reason=redact_text(o.reason, self.camera.url))
+            except VidvaultError as e:  # the recording goes on; the status shows it
+                with self._lock:
+                    self._failures.append(f"{iso(time.time_ns())}: outage not logged: {e}")
+                return
+            self._outages_logged[o.start] = ended
 
     def status(self) -> dict[str, Any]:
         """What the status file shows for this camera (no password)."""
