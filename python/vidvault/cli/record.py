@@ -48,7 +48,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     try:
         with Store.open(store_path, key=load_key(args.key_file or config.key_file)) as store:
             recorder = Recorder(store, config.cameras, status_file=config.status_file,
-                                status_interval=config.status_interval, progress=CameraProgressLog())
+                                status_interval=config.status_interval, progress=CameraProgressLog(),
+                                picture_check_every=config.picture_check_every)
             recorder.start()
             _say(f"recording {len(config.cameras)} camera(s) into {store_path}"
                  + (f"; status in {config.status_file}" if config.status_file else "")

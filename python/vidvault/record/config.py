@@ -5,6 +5,7 @@ table per camera.
     key_file = "/etc/vidvault/master.key"   # else $VIDVAULT_KEY
     status_file = "/run/vidvault/status.json"
     status_interval = 5                     # seconds between status file writes
+    picture_check_every = 10                # seconds between picture checks (0: none)
 
     [[camera]]
     id = "34020000001320000001"
@@ -37,7 +38,7 @@ from ..ingestion import is_live
 from ..media.transport import TRANSPORTS
 from ..media.url_redaction import redact_url, url_password
 
-TOP_KEYS = ("store", "key_file", "status_file", "status_interval", "camera")
+TOP_KEYS = ("store", "key_file", "status_file", "status_interval", "picture_check_every", "camera")
 CAMERA_KEYS = ("id", "url", "password_env", "password_file", "labels", "retention", "transport")
 
 
@@ -82,6 +83,8 @@ class RecordConfig:
     key_file: Path | None = None
     status_file: Path | None = None
     status_interval: float = 5.0
+    #: Seconds between checks of each camera's new pictures; None: no checks.
+    picture_check_every: float | None = 10.0
     source: str = "<config>"
 
 
@@ -131,12 +134,17 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<config>", base: Pat
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0.1 <= interval <= 3600:
         raise ConfigError(f"{source}: status_interval must be a number of seconds from 0.1 to 3600, "
                           f"got {interval!r}")
+    every = data.get("picture_check_every", 10.0)
+    if isinstance(every, bool) or not isinstance(every, (int, float)) or not (every == 0 or 1 <= every <= 3600):
+        raise ConfigError(f"{source}: picture_check_every must be a number of seconds from 1 to 3600, or 0 for "
+                          f"no picture checks, got {every!r}")
     return RecordConfig(
         cameras=tuple(cameras),
         store=_path(data, "store", source, base),
         key_file=_path(data, "key_file", source, base),
         status_file=_path(data, "status_file", source, base),
         status_interval=float(interval),
+        picture_check_every=float(every) or None,
         source=source,
     )
 
