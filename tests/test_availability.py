@@ -83,3 +83,35 @@ def test_cli_table_json_and_csv(tmp_path):
     assert flaky["recorded_fraction"] == pytest.approx(0.4, abs=0.002) and len(flaky["outages"]) == 1
     rows = list(csv.DictReader(io.StringIO(run("--csv", "--camera", "steady"))))
     assert [r["camera"] for r in rows] == ["steady"] and float(rows[0]["recorded_fraction"]) > 0.99
+
+
+def test_the_chart_shows_each_camera_red_where_its_footage_is_missing(site, tmp_path):
+    from PIL import Image
+
+    from vidvault.availability_chart import bar_x, row_y, write_chart
+
+    report = site.availability(T0, T0 + 100 * NS)
+    write_chart(report, tmp_path / "site.png")
+    chart = Image.open(tmp_path / "site.png").convert("RGB")
+    index = {c.camera: i for i, c in enumerate(report.cameras)}
+
+    def colour(camera, second):
+        return chart.getpixel((bar_x(report, T0 + int(second * NS)), row_y(index[camera]) + 5))
+
+    red, green = (207, 34, 46), (46, 160, 67)
+    assert colour("steady", 10) == green and colour("steady", 90) == green
+    assert colour("flaky", 20) == green and colour("flaky", 55) == red and colour("flaky", 85) == green
+    assert colour("dark", 50) == red
+
+
+def test_the_chart_option_writes_a_png_and_refuses_an_unwritable_path(site, tmp_path, key):
+    site.close()
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+    argv = [sys.executable, "-m", "vidvault.cli", "availability", str(site.path), "--start", str(T0),
+            "--end", str(T0 + 100 * NS)]
+    ok = subprocess.run([*argv, "--chart", str(tmp_path / "a.png")], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = subprocess.run([*argv, "--chart", str(tmp_path / "no" / "such" / "dir" / "a.png")],
+                         capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "cannot write the chart" in bad.stderr and "Traceback" not in bad.stderr

@@ -7,15 +7,20 @@ import argparse
 import csv
 import json
 import sys
+from pathlib import Path
 
 from ..timeutil import iso
 from .args import open_store, with_store
 
 
 def cmd_availability(args: argparse.Namespace) -> int:
+    from ..availability_chart import write_chart  # Pillow: only when a chart is asked for
+
     with open_store(args) as store:
         report = store.availability(args.start, args.end, cameras=args.camera or None, pictures=args.pictures,
                                     every=args.every)
+    if args.chart:
+        write_chart(report, Path(args.chart), args.target)
     if args.json:
         out = report.to_dict()
         out["intact_rate"] = report.intact_rate(args.target)
@@ -55,6 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--pictures", action="store_true",
                     help="also check the pictures (black, covered, frozen, moved): decodes one keyframe per --every")
     sp.add_argument("--every", default="60s", help="with --pictures: one keyframe per this much footage (default 60s)")
+    sp.add_argument("--chart", metavar="FILE.png",
+                    help="also draw the report: a timeline per camera, red where footage is missing")
     fmt = sp.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON instead of a table")
     fmt.add_argument("--csv", action="store_true", help="CSV, one row per camera")
