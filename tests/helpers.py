@@ -15,6 +15,7 @@ from fractions import Fraction
 
 import pytest
 
+import vidvault.bench
 from vidvault import media
 
 #: 2025-11-21T04:40:00Z, a fixed instant tests record at.
@@ -47,7 +48,7 @@ def to_ns(pts: int, tb: Fraction) -> int:
 
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # GStreamer's Python bindings live there
-RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
+RTSP_SERVER = Path(vidvault.bench.__file__).with_name("rtsp_server.py")
 
 
 def free_port() -> int:
@@ -57,7 +58,7 @@ def free_port() -> int:
 
 
 def serve_rtsp(port: int, path: Path, *options: str) -> subprocess.Popen:
-    """GStreamer's RTSP server on loopback serving `path` (tests/rtsp_server.py);
+    """GStreamer's RTSP server on loopback serving `path` (vidvault/bench/rtsp_server.py);
     `options` are its flags (--protocols udp, --user U --password P, ...)."""
     if not Path(SYSTEM_PYTHON).exists() or subprocess.run(
             [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"]).returncode != 0:

@@ -108,3 +108,21 @@ def test_bench_people_without_the_footage_says_what_to_install(tmp_path):
                        env={**os.environ, "VIDVAULT_MODELS": str(empty)})
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "vtest.avi" in r.stderr and "vidvault models install --test-footage" in r.stderr, r.stderr
+
+
+def test_bench_record(tmp_path):
+    out = bench(tmp_path, "record", "--cameras", 1, "--seconds", 6, "--rounds", 1)
+    for name in ("vidvault record: CPU per camera-hour", "vidvault record, no picture checks: CPU per camera-hour"):
+        cpu = figure(out, name)
+        assert cpu["value"] > 0 and cpu["baseline"] > 0 and cpu["baseline_name"] == "ffmpeg segment muxer"
+    assert figure(out, "frames stored per frame sent")["value"] > 0.5  # real frames reached the store
+    assert [r["recorder"] for r in out["details"]["runs"]] == [
+        "vidvault record", "vidvault record, no picture checks", "ffmpeg segment muxer"]
+
+
+def test_bench_record_without_ffmpeg_says_what_to_install(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "record", "--dir", str(tmp_path / "work"),
+                        "--quiet"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PATH": str(tmp_path)})  # no ffmpeg on this PATH
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "ffmpeg is not installed" in r.stderr and "apt-get install ffmpeg" in r.stderr, r.stderr

@@ -196,6 +196,24 @@ def cmd_people(args: argparse.Namespace, work: Path) -> int:
     return _emit(report, args)
 
 
+def cmd_record(args: argparse.Namespace, work: Path) -> int:
+    from . import record
+
+    report = Report("record", machine_info(work), {"cameras": args.cameras, "seconds": args.seconds,
+                                                    "rounds": args.rounds, "stream": "720p25 H.264 over RTSP/TCP"})
+    runs = record.run(work, cameras=args.cameras, seconds=args.seconds, rounds=args.rounds, say=_say(args))
+    ffmpeg = record.median_cpu(runs, "ffmpeg segment muxer")
+    for name in ("vidvault record", "vidvault record, no picture checks"):
+        ours = record.median_cpu(runs, name)
+        report.add(f"{name}: CPU per camera-hour", ours, "CPU-s", baseline=ffmpeg,
+                   baseline_name="ffmpeg segment muxer", target="<= 1.0x", met=ours <= ffmpeg)
+    held = min(r.frames / (r.cameras * r.seconds * record.FPS) for r in runs if r.frames is not None)
+    report.add("frames stored per frame sent, worst run", held, "", target=">= 0.9 (start-up included)",
+               met=held >= 0.9)
+    report.details["runs"] = [dict(r.__dict__, cpu_per_camera_hour=r.cpu_per_camera_hour) for r in runs]
+    return _emit(report, args)
+
+
 def _common(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--dir", required=True, help="directory on the storage to measure")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
@@ -257,3 +275,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(sp)
     sp.add_argument("--frames-720p", type=int, default=150, help="frames of the 720p speed run")
     sp.set_defaults(func=_in_workdir(cmd_people))
+
+    sp = bsub.add_parser("record", help="RTSP cameras recorded by vidvault record vs ffmpeg's segment muxer (CPU)")
+    _common(sp)
+    sp.add_argument("--cameras", type=int, default=4)
+    sp.add_argument("--seconds", type=float, default=60, help="length of each recording")
+    sp.add_argument("--rounds", type=int, default=2, help="times each recorder runs, alternating")
+    sp.set_defaults(func=_in_workdir(cmd_record))

@@ -1,11 +1,11 @@
-"""A real RTSP server on loopback for the ingest tests: GStreamer's
+"""A real RTSP server on loopback for the ingest tests and `vidvault bench record`: GStreamer's
 gst-rtsp-server (Debian: gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-good,
 python3-gi), serving one MP4 file at rtsp://127.0.0.1:PORT/x in real time.
 
 FFmpeg has no RTSP server mode for players to pull from, so GStreamer's is
 used. Run with the system Python (it has the `gi` bindings):
 
-    /usr/bin/python3 tests/rtsp_server.py --port 8554 --file clip.mp4 --codec h264 \
+    /usr/bin/python3 python/vidvault/bench/rtsp_server.py --port 8554 --file clip.mp4 --codec h264 \
         [--protocols tcp|udp|all] [--user NAME --password SECRET [--auth basic|digest]]
 
 ``--protocols`` limits the lower transports the server accepts (as older

@@ -1,0 +1,146 @@
+"""`vidvault bench record`: real RTSP streams recorded by `vidvault record`
+beside ffmpeg's segment muxer recording the same streams in the same run.
+
+Each camera is its own GStreamer RTSP server on loopback (``rtsp_server.py``,
+the system Python's GStreamer bindings) serving a real H.264 file in real
+time. Each recorder is a whole process, as a site runs it, timed from start
+to SIGTERM with its CPU taken from the kernel (``wait4``): ``vidvault
+record`` with picture checks on (the default) and off, and one
+``ffmpeg -c copy -f segment`` per camera (the way Frigate records). Runs
+alternate (vidvault, vidvault without checks, ffmpeg, then again) so that a
+drift of the machine falls on all three. Start-up is in every figure: a
+short run weighs vidvault's Python start-up (about a CPU-second) more than
+a day of recording would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import DependencyMissingError
+from ..media.synthetic import encode_synthetic
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # GStreamer's Python bindings live there (Debian python3-gi)
+SERVER = Path(__file__).with_name("rtsp_server.py")
+FPS = 25
+
+
+@dataclass
+class RecordRun:
+    recorder: str  # "vidvault", "vidvault, no picture checks", "ffmpeg segment muxer"
+    cameras: int
+    seconds: float  # wall time from start to SIGTERM
+    cpu_seconds: float
+    frames: int | None = None  # frames the store holds afterwards (vidvault runs)
+
+    @property
+    def cpu_per_camera_hour(self) -> float:
+        return self.cpu_seconds / (self.cameras * self.seconds / 3600)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _check_tools() -> str:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise DependencyMissingError("ffmpeg is not installed (the baseline of this benchmark); run ./dev setup "
+                                     "or apt-get install ffmpeg")
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        raise DependencyMissingError("GStreamer's RTSP server is missing (the cameras of this benchmark); run "
+                                     "./dev setup or apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 "
+                                     "gstreamer1.0-plugins-good gstreamer1.0-plugins-bad")
+    return ffmpeg
+
+
+def _serve(port: int, clip: Path) -> subprocess.Popen:
+    server = subprocess.Popen([SYSTEM_PYTHON, str(SERVER), "--port", str(port), "--file", str(clip)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if server.stdout is None or server.stdout.readline().strip() != "ready":
+        server.kill()
+        raise DependencyMissingError(f"the loopback RTSP server did not start: {server.stderr.read() if server.stderr else ''}")
+    return server
+
+
+def _timed(argv_list: list[list[str]], seconds: float, env: dict[str, str]) -> tuple[float, float]:
+    """Starts every process, lets them run ``seconds``, stops them with
+    SIGTERM (both recorders close their files on it); returns (wall, CPU)."""
+    started = time.monotonic()
+    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for argv in argv_list]
+    time.sleep(seconds)
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    cpu = 0.0
+    for p in procs:
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        cpu += usage.ru_utime + usage.ru_stime
+        err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+        if p.returncode not in (0, 255, -signal.SIGTERM):
+            raise RuntimeError(f"{argv_list[0][0]} ended with status {p.returncode}: {err[-500:]}")
+    return time.monotonic() - started, cpu
+
+
+def run(work: Path, *, cameras: int, seconds: float, rounds: int,
+        say: Callable[[str], None]) -> list[RecordRun]:
+    import vidvault
+
+    ffmpeg = _check_tools()
+    say("encoding the camera footage (720p H.264)")
+    # The server plays the file from its start for each recording (its media is
+    # unprepared when the last client leaves), so one run's length is enough.
+    clip = encode_synthetic(work / "camera.mp4", width=1280, height=720, fps=FPS, seconds=seconds + 30,
+                            gop=2 * FPS)
+    ports = [_free_port() for _ in range(cameras)]
+    servers = [_serve(p, clip) for p in ports]
+    key = vidvault.generate_key()
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+    runs: list[RecordRun] = []
+    try:
+        for r in range(rounds):
+            for checks in (True, False):
+                store = work / f"store-{r}-{int(checks)}"
+                vidvault.Store.create(store, key=key).close()
+                config = work / f"record-{r}-{int(checks)}.toml"
+                config.write_text(f'store = "{store}"\npicture_check_every = {10 if checks else 0}\n' + "".join(
+                    f'[[camera]]\nid = "cam{i}"\nurl = "rtsp://127.0.0.1:{port}/x"\n' for i, port in enumerate(ports)))
+                name = "vidvault record" + ("" if checks else ", no picture checks")
+                say(f"round {r + 1}: {name}, {cameras} camera(s), {seconds:g} s")
+                wall, cpu = _timed([[sys.executable, "-m", "vidvault.cli", "record", str(config)]], seconds, env)
+                with vidvault.Store.open(store, key=key) as s:
+                    frames = sum(seg.frames or 0 for i in range(cameras) for seg in s.segments(f"cam{i}"))
+                runs.append(RecordRun(name, cameras, wall, cpu, frames))
+                shutil.rmtree(store, ignore_errors=True)
+            out = work / f"ffmpeg-{r}"
+            out.mkdir()
+            say(f"round {r + 1}: ffmpeg segment muxer, {cameras} camera(s), {seconds:g} s")
+            wall, cpu = _timed([[ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp",
+                                 "-i", f"rtsp://127.0.0.1:{port}/x", "-c", "copy", "-f", "segment",
+                                 "-segment_time", "60", "-segment_format", "mp4", "-reset_timestamps", "1",
+                                 str(out / f"cam{i}-%05d.mp4")] for i, port in enumerate(ports)], seconds, env)
+            runs.append(RecordRun("ffmpeg segment muxer", cameras, wall, cpu))
+            shutil.rmtree(out, ignore_errors=True)
+    finally:
+        for s in servers:
+            s.kill()
+            s.wait()
+    return runs
+
+
+def median_cpu(runs: list[RecordRun], recorder: str) -> float:
+    return statistics.median(r.cpu_per_camera_hour for r in runs if r.recorder == recorder)
