@@ -14,10 +14,14 @@ import numpy as np
 from ..errors import MediaError
 
 
-def decode(config: Any, frames: Iterable[Any]) -> Iterator[av.VideoFrame]:
+def decode(config: Any, frames: Iterable[Any], *, threads: int = 0) -> Iterator[av.VideoFrame]:
     """Decodes stored frames (``vidvault.Frame``) with their segment's
-    ``CodecConfig``; yields pictures in presentation order."""
+    ``CodecConfig``; yields pictures in presentation order. ``threads``: 0
+    lets FFmpeg choose (fast playback); 1 decodes on the caller's thread
+    alone, the cheapest in CPU for a single picture (no thread pool to start)."""
     ctx = av.CodecContext.create(config.codec, "r")
+    if threads:
+        ctx.thread_count = threads
     if config.extradata:
         ctx.extradata = config.extradata
     if config.width and config.height:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,11 +41,23 @@ class Signature:
         return float(self.luma.std())
 
 
-def signature(ts: int, frame: object) -> Signature:
+def signature(ts: int, frame: Any) -> Signature:
     """The signature of a decoded ``av.VideoFrame``."""
     small = frame.reformat(width=WIDTH, height=HEIGHT, format="gray", interpolation="AREA")  # type: ignore[attr-defined]
-    full = frame.to_ndarray(format="gray")  # type: ignore[attr-defined]
-    return Signature(ts, small.to_ndarray().astype(np.float32), _patches(full))
+    return Signature(ts, small.to_ndarray().astype(np.float32), _patches(_luma(frame)))
+
+
+def _luma(frame: Any) -> np.ndarray:
+    """The full-resolution luma plane, without a conversion where the
+    picture is already planar YUV (the Y plane is the grey picture)."""
+    if frame.format.name in PLANAR_YUV:
+        y = frame.planes[0]
+        return np.frombuffer(y, np.uint8).reshape(frame.height, y.line_size)[:, :frame.width]
+    return frame.to_ndarray(format="gray")
+
+
+#: 8-bit planar YUV formats whose first plane is luma, one byte a pixel.
+PLANAR_YUV = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12")
 
 
 def _patches(full: np.ndarray) -> np.ndarray:
