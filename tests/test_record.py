@@ -109,8 +109,8 @@ def test_config_mistakes_name_the_table_the_key_and_what_to_do(tmp_path, body, s
     assert str(cfg) in str(info.value)
 
 
-def test_picture_checks_can_be_turned_off_and_default_to_every_10_s(tmp_path):
-    assert load_config(write(tmp_path / "a.toml", '[[camera]]\n' + CAMERA)).picture_check_every == 10.0
+def test_picture_checks_can_be_turned_off_and_default_to_every_30_s(tmp_path):
+    assert load_config(write(tmp_path / "a.toml", '[[camera]]\n' + CAMERA)).picture_check_every == 30.0
     off = load_config(write(tmp_path / "b.toml", 'picture_check_every = 0\n[[camera]]\n' + CAMERA))
     assert off.picture_check_every is None
 
@@ -261,7 +261,7 @@ def test_the_example_config_parses(tmp_path, monkeypatch):
     assert [c.id for c in config.cameras] == ["34020000001320000001", "34020000001320000002"]
     assert [c.transport for c in config.cameras] == ["auto", "udp"]
     assert "from-file" in config.cameras[0].url and "from-env" in config.cameras[1].url
-    assert config.picture_check_every == 10.0
+    assert config.picture_check_every == 15.0
     unit = (example.parent / "vidvault-record.service").read_text()
     assert "ExecReload=/bin/kill -HUP $MAINPID" in unit and "vidvault record" in unit
 

@@ -117,7 +117,7 @@ def run(work: Path, *, cameras: int, seconds: float, rounds: int,
                 store = work / f"store-{r}-{int(checks)}"
                 vidvault.Store.create(store, key=key).close()
                 config = work / f"record-{r}-{int(checks)}.toml"
-                config.write_text(f'store = "{store}"\npicture_check_every = {10 if checks else 0}\n' + "".join(
+                config.write_text(f'store = "{store}"\npicture_check_every = {30 if checks else 0}\n' + "".join(
                     f'[[camera]]\nid = "cam{i}"\nurl = "rtsp://127.0.0.1:{port}/x"\n' for i, port in enumerate(ports)))
                 name = "vidvault record" + ("" if checks else ", no picture checks")
                 say(f"round {r + 1}: {name}, {cameras} camera(s), {seconds:g} s")

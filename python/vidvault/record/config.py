@@ -5,7 +5,7 @@ table per camera.
     key_file = "/etc/vidvault/master.key"   # else $VIDVAULT_KEY
     status_file = "/run/vidvault/status.json"
     status_interval = 5                     # seconds between status file writes
-    picture_check_every = 10                # seconds between picture checks (0: none)
+    picture_check_every = 30                # seconds between picture checks (0: none)
 
     [[camera]]
     id = "34020000001320000001"
@@ -84,7 +84,7 @@ class RecordConfig:
     status_file: Path | None = None
     status_interval: float = 5.0
     #: Seconds between checks of each camera's new pictures; None: no checks.
-    picture_check_every: float | None = 10.0
+    picture_check_every: float | None = 30.0
     source: str = "<config>"
 
 
@@ -134,7 +134,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<config>", base: Pat
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0.1 <= interval <= 3600:
         raise ConfigError(f"{source}: status_interval must be a number of seconds from 0.1 to 3600, "
                           f"got {interval!r}")
-    every = data.get("picture_check_every", 10.0)
+    every = data.get("picture_check_every", 30.0)
     if isinstance(every, bool) or not isinstance(every, (int, float)) or not (every == 0 or 1 <= every <= 3600):
         raise ConfigError(f"{source}: picture_check_every must be a number of seconds from 1 to 3600, or 0 for "
                           f"no picture checks, got {every!r}")
