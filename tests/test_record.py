@@ -350,3 +350,28 @@ def test_sigterm_stops_a_camera_that_cannot_connect_at_once(tmp_path):
     gate = json.loads(status.read_text())["cameras"]["gate"]
     assert gate["outages"][0]["cause"] == "connection-refused" and "nothing listens" in gate["outages"][0]["reason"]
     assert PASSWORD not in out + err + status.read_text() and "admin:***@" in err
+
+
+def test_an_outage_logged_for_a_refused_password_never_carries_it(tmp_path, store, camera_clip):
+    """The recorder writes each outage to the audit log, reason included: a
+    camera refusing a wrong password must leave its cause there, not the password."""
+    wrong = "Wr0ng-" + PASSWORD
+    port = free_port()
+    server = serve_rtsp(port, camera_clip, "--user", "admin", "--password", PASSWORD)
+    rec = vidvault.Recorder(store, [{"id": "dock", "url": f"rtsp://admin:{wrong}@127.0.0.1:{port}/x"}],
+                            backoff=(0.25, 1.0), picture_check_every=None)
+    try:
+        with rec:
+            wait_for(lambda: [e for e in store.audit("dock") if e.action == "camera_outage"], 30,
+                     "the refused login to be logged")
+    finally:
+        server.kill()
+        server.wait()
+    (raised, *_) = [e for e in store.audit("dock") if e.action == "camera_outage"]
+    assert raised.outcome == "raised" and raised.details["cause"] == "unauthorized"
+    for e in store.audit():
+        assert wrong not in repr(e) and PASSWORD not in repr(e)
+    store.close()
+    for path in store.path.rglob("*"):
+        if path.is_file():
+            assert wrong.encode() not in path.read_bytes(), path
