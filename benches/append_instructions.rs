@@ -4,7 +4,11 @@
 //! divides the difference in instructions by the difference in megabytes
 //! (so store creation and start-up cancel out).
 //!
-//!     append_instructions MEGABYTES DIR
+//!     append_instructions MEGABYTES DIR [seal-only]
+//!
+//! `seal-only` is the baseline: the same access units sealed into records
+//! (AES-256-GCM and the record's hash) into memory, nothing else; the
+//! difference is what the store adds (index, segment files, catalog, sync).
 //!
 //! One camera, 20 KB access units (4 Mbit/s at 25 fps), a keyframe every 50,
 //! through `Store::writer` (seal, encrypt, hash, index, group commit), closed
@@ -14,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use vidvault::crypto::SecretKey;
-use vidvault::segment::format::CodecConfig;
+use vidvault::segment::format::{encode_frame_record, CodecConfig, FrameMeta};
 use vidvault::segment::writer::NewFrame;
 use vidvault::time::{TimeBase, Timestamp, NANOS_PER_SECOND};
 use vidvault::{Store, StoreOptions};
@@ -31,6 +35,7 @@ fn main() {
     };
     let mb: usize = mb.parse().expect("MEGABYTES must be a whole number");
     let dir = PathBuf::from(dir);
+    let seal_only = args.next().as_deref() == Some("seal-only");
     let config = CodecConfig {
         codec: "h264".into(),
         extradata: vec![1, 100, 0, 31],
@@ -39,21 +44,31 @@ fn main() {
         height: 720,
         params: String::new(),
     };
+    let payload = footage_bytes();
+    let frames = (mb * 1_000_000 / AU_BYTES) as i64;
+    if seal_only {
+        let cipher = SecretKey::from_bytes([7; 32]).cipher();
+        let mut out = Vec::with_capacity(AU_BYTES + 128);
+        for i in 0..frames {
+            out.clear();
+            let meta = FrameMeta {
+                seq: i as u64,
+                ts: Timestamp(T0 + i * FRAME_NS),
+                pts: None,
+                dts: None,
+                duration: None,
+                keyframe: i % 50 == 0,
+            };
+            encode_frame_record(&meta, &payload, &cipher, &[3; 32], &mut out);
+            std::hint::black_box(&out);
+        }
+        return;
+    }
     let store = Store::create(&dir.join("store"), SecretKey::from_bytes([1; 32]), StoreOptions::default())
         .expect("create the store");
     store.add_camera("cam", BTreeMap::new(), vidvault::RetentionSetting::StoreDefault).unwrap();
     let w = store.writer("cam", config).unwrap();
-    // Footage-like bytes (not constant: nothing downstream may shortcut on them).
-    let mut x: u32 = 0x9E37_79B9;
-    let payload: Vec<u8> = (0..AU_BYTES)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
-    for i in 0..(mb * 1_000_000 / AU_BYTES) as i64 {
+    for i in 0..frames {
         w.append(&NewFrame {
             ts: Timestamp(T0 + i * FRAME_NS),
             data: &payload,
@@ -66,4 +81,17 @@ fn main() {
     }
     w.close().unwrap();
     store.close().unwrap();
+}
+
+/// Footage-like bytes (not constant: nothing downstream may shortcut on them).
+fn footage_bytes() -> Vec<u8> {
+    let mut x: u32 = 0x9E37_79B9;
+    (0..AU_BYTES)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
 }
