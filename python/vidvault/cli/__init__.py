@@ -13,6 +13,7 @@ named as the API names it, kebab-cased (`Store.export_clip` ->
     record     record (many cameras from a TOML file)
     export     export-clip, verify
     play       play
+    serve      serve (the web API and page)
     models     models install | list
     demo       demo
     bench      bench ... (vidvault.bench.cli)
@@ -29,11 +30,12 @@ from typing import Sequence
 
 from .. import errors
 from ..bench import cli as bench
-from . import access, availability, demo, export, ingest, keys, models, play, record, retention, store
+from . import access, availability, demo, export, ingest, keys, models, play, record, retention, serve, store
 from .hints import message_for
 
 #: Each defines `register(subparsers)`; the order is the order of `vidvault --help`.
-COMMAND_GROUPS = (store, availability, keys, retention, access, ingest, record, export, play, models, demo, bench)
+COMMAND_GROUPS = (store, availability, keys, retention, access, ingest, record, export, play, serve, models, demo,
+                  bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,38 @@
+"""``vidvault.web.app(store)``: the ASGI application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from .._core import __version__
+from . import cameras, errors, exports, page, verify_upload, view
+from .export_requests import ExportRequests
+from .media_urls import DEFAULT_TTL_SECONDS, MediaUrls
+from .raw_clip import ClipCache
+
+
+def app(store: Any, *, media_secret: bytes | None = None, media_url_ttl: int = DEFAULT_TTL_SECONDS) -> FastAPI:
+    """The web API and page over an open :class:`vidvault.Store` (which the
+    caller keeps open while the app serves, and closes). ``media_secret``:
+    the HMAC key of signed media URLs (default: random per app, so links
+    die with the server); ``media_url_ttl``: how long a link works (s)."""
+    api = FastAPI(
+        title="vidvault",
+        version=__version__,
+        description="Footage of an encrypted vidvault store. Authenticate with `Authorization: Bearer <grant token>` "
+                    "(`vidvault issue-grant`); every request is checked against the grant and audited.",
+        docs_url=None, redoc_url=None,
+    )
+    api.state.store = store
+    api.state.media_urls = MediaUrls(media_secret, media_url_ttl)
+    api.state.raw_clips = ClipCache()
+    api.state.exports = ExportRequests(store)
+    errors.install(api)
+    api.include_router(cameras.router)
+    api.include_router(view.router)
+    api.include_router(exports.router)
+    api.include_router(verify_upload.router)
+    api.include_router(page.router)
+    return api
