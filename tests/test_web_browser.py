@@ -1,7 +1,9 @@
 """The page in a real browser: Debian's chromium driven by Playwright
 (headless, the system's binary: no browser download). A clerk opens a deep
 link, sees the camera list and the day's timeline with its gap, the video
-plays desensitized, zooms in and seeks by clicking the timeline.
+plays desensitized, zooms in and seeks by clicking the timeline; then
+requests an export, which a second principal approves in their own browser
+session, downloads the zip and verifies it by upload.
 Screenshots of each step go to the test's temporary directory."""
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ def site(tmp_path_factory, clip):
     key = vidvault.generate_key()
     path = tmp_path_factory.mktemp("site") / "store"
     store = footage_store(path, key, clip)
-    token = grant(store, "clerk.li", ["view_redacted"])
+    token = grant(store, "clerk.li", ["export_raw"], approver="chief.wu")
+    chief = grant(store, "chief.wu", ["view_redacted"])
     store.close()
     with served(path, key) as base:
-        yield base, token
+        yield base, token, chief
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def played_seconds(page):
 
 
 def test_a_clerk_watches_a_camera_and_seeks_on_the_timeline(site, browser, tmp_path):
-    base, token = site
+    base, token, _ = site
     page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # the test's own probes
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -95,7 +98,7 @@ def test_a_clerk_watches_a_camera_and_seeks_on_the_timeline(site, browser, tmp_p
 
 
 def test_without_a_token_the_page_asks_for_one_and_a_bad_one_is_explained(site, browser):
-    base, _ = site
+    base = site[0]
     page = browser.new_page(bypass_csp=True)
     page.goto(base + "/", wait_until="load")
     page.wait_for_selector("#sign-in:not([hidden])")
@@ -104,3 +107,46 @@ def test_without_a_token_the_page_asks_for_one_and_a_bad_one_is_explained(site, 
     page.wait_for_function("document.getElementById('status').textContent.includes('refused')", timeout=30_000)
     assert page.is_hidden("#main")
     page.close()
+
+
+def test_an_export_is_requested_approved_by_a_second_principal_downloaded_and_verified(site, browser, tmp_path):
+    base, clerk_token, chief_token = site
+    clerk = browser.new_context(bypass_csp=True, accept_downloads=True).new_page()
+    chief = browser.new_context(bypass_csp=True).new_page()
+    clerk.goto(f"{base}/#token={clerk_token}", wait_until="load")
+    clerk.wait_for_selector(f"#cameras button[data-camera='{CAMERA}']")
+    clerk.click("#tabs button[data-tab='exports']")
+    clerk.select_option("#export-camera", CAMERA)
+    clerk.fill("#export-start", iso(T0 + 1 * NS)[:19])
+    clerk.fill("#export-end", iso(T0 + 3 * NS)[:19])
+    clerk.fill("#export-case", "CASE-9")
+    clerk.fill("#export-reason", "court request 4411")
+    clerk.select_option("#export-kind", "raw")
+    clerk.click("#export-form button[type=submit]")
+    clerk.wait_for_selector("#my-exports tbody tr td.state:text('pending')")
+    clerk.screenshot(path=str(tmp_path / "4-requested.png"))
+
+    # The requester sees no way to approve; the approver does, in a session of their own.
+    assert clerk.locator("#to-approve button.approve").count() == 0
+    chief.goto(f"{base}/#token={chief_token}", wait_until="load")
+    chief.wait_for_selector("#tabs:not([hidden])")
+    chief.click("#tabs button[data-tab='approvals']")
+    chief.wait_for_selector("#to-approve button.approve")
+    assert "clerk.li" in chief.inner_text("#to-approve tbody")
+    chief.screenshot(path=str(tmp_path / "5-approval.png"))
+    chief.click("#to-approve button.approve")
+
+    clerk.wait_for_selector("#my-exports button.download", timeout=120_000)
+    with clerk.expect_download() as download:
+        clerk.click("#my-exports button.download")
+    package = tmp_path / "package.zip"
+    download.value.save_as(package)
+    assert package.stat().st_size > 1000
+
+    clerk.click("#tabs button[data-tab='verify']")
+    clerk.set_input_files("#verify-file", str(package))
+    clerk.click("#verify-form button[type=submit]")
+    clerk.wait_for_selector("#verify-status:text('VERIFIED')", timeout=60_000)
+    assert clerk.locator("#verify-checks td.fail").count() == 0
+    assert clerk.locator("#verify-checks td.pass").count() >= 3
+    clerk.screenshot(path=str(tmp_path / "6-verified.png"))
