@@ -34,7 +34,7 @@ from .. import keys
 from .._core import __version__
 from ..errors import InvalidArgumentError, MediaError
 from ..filehash import sha256_file
-from ..media import nal, remux
+from ..media import remux
 from ..media.demux import nominal_frame_rate
 from ..media.encode import copy_encoder
 from ..redact.config import checked_redaction
@@ -115,7 +115,7 @@ def export_clip(
     if not frames:
         raise MediaError(f"camera {camera!r} has no footage between {iso(start_ns)} and {iso(end_ns)}")
     config = remux.one_config(core, camera, frames)
-    annexb = nal.is_annexb(config.extradata) or nal.is_annexb(frames[0].data)
+    annexb = remux.annexb_footage(config, frames)
     # A re-encoded copy carries no stored sample, so it needs no Annex B start codes.
     samples = remux.plan(frames, time_base=Fraction(*config.time_base), start=start_ns, end=end_ns,
                          annexb=annexb and redaction is None)

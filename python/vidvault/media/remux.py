@@ -140,6 +140,12 @@ def one_config(footage: Any, camera: str, frames: Sequence[Any]) -> Any:
     return first
 
 
+def annexb_footage(config: Any, frames: Sequence[Any]) -> bool:
+    """Whether the stored access units are Annex B (start codes), which an
+    MP4 carries length-prefixed (:mod:`.nal` records how to undo it)."""
+    return nal.is_annexb(config.extradata) or nal.is_annexb(frames[0].data)
+
+
 def _config_key(config: Any) -> tuple[Any, ...]:
     return (config.codec, config.extradata, tuple(config.time_base), config.width, config.height)
 

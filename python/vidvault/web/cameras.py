@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from .auth import Caller, caller
-from .times import time_range
+from .times import TIME_HELP, time_range
 
 router = APIRouter(prefix="/api")
 
@@ -56,8 +56,8 @@ def cameras(who: Caller = Depends(caller)) -> list[CameraOut]:
 
 @router.get("/cameras/{camera}/timeline", response_model=TimelineOut,
             summary="Segments, gaps and holds of a camera over [start, end)")
-def timeline(camera: str, start: str = Query(description="ISO-8601 with a zone, or ns since the epoch"),
-             end: str = Query(description="ISO-8601 with a zone, or ns since the epoch"),
+def timeline(camera: str, start: str = Query(description=TIME_HELP),
+             end: str = Query(description=TIME_HELP),
              who: Caller = Depends(caller)) -> TimelineOut:
     s, e = time_range(start, end)
     t = who.session.timeline(camera, s, e)

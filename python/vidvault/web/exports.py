@@ -15,11 +15,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from .auth import Caller, caller
-from .times import time_range
+from .times import TIME_HELP, time_range
 
 router = APIRouter(prefix="/api")
 
-TIME_HELP = "ISO-8601 with a zone, or ns since the epoch"
 
 
 class ExportIn(BaseModel):

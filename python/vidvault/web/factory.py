@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from .._core import __version__
+from .. import __version__
 from . import cameras, errors, exports, page, verify_upload, view
 from .export_requests import ExportRequests
 from .media_urls import DEFAULT_TTL_SECONDS, MediaUrls

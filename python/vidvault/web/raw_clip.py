@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 from fastapi import Request, Response
 
-from ..media import nal, remux
+from ..media import remux
 from ..timeutil import iso
 from .errors import ApiError
 
@@ -49,8 +49,8 @@ def build(store: Any, camera: str, start: int, end: int, frames: Iterable[Any]) 
     if not any(start <= f.ts < end for f in held):
         raise ApiError(404, "no_footage", f"camera {camera!r} has no footage between {iso(start)} and {iso(end)}")
     config = remux.one_config(store, camera, held)
-    annexb = nal.is_annexb(config.extradata) or nal.is_annexb(held[0].data)
-    samples = remux.plan(held, time_base=Fraction(*config.time_base), start=start, end=end, annexb=annexb)
+    samples = remux.plan(held, time_base=Fraction(*config.time_base), start=start, end=end,
+                         annexb=remux.annexb_footage(config, held))
     data, _ = remux.to_bytes(samples, config)
     return RawClip(data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
 

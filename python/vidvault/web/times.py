@@ -9,6 +9,8 @@ from ..errors import InvalidArgumentError
 from ..timeutil import to_ns
 from .errors import ApiError
 
+#: How the API describes an instant parameter.
+TIME_HELP = "ISO-8601 with a zone, or ns since the epoch"
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 #: Longest range one request may name (a week): bounds the work of a timeline.
 MAX_RANGE_NS = 7 * 24 * 3600 * 10**9

@@ -25,13 +25,12 @@ from . import raw_clip
 from .auth import Caller, bearer_token, caller, caller_with_token
 from .errors import ApiError
 from .media_urls import MediaRequest
-from .times import time_range
+from .times import TIME_HELP, time_range
 
 router = APIRouter(prefix="/api")
 
 #: Longest range one view request plays (longer: the page asks piece by piece).
 MAX_VIEW_NS = 3600 * 10**9
-TIME_HELP = "ISO-8601 with a zone, or ns since the epoch"
 
 
 def _viewer(request: Request, media: MediaRequest, principal: str | None, expires: str | None,
