@@ -1,6 +1,6 @@
 """`vidvault serve` as its own process on loopback: real HTTP with uvicorn,
 byte ranges, ffprobe reading the served MP4 over HTTP, and the refusal to
-serve tokens in the clear beyond loopback."""
+serve tokens in the clear beyond loopback; HTTPS with --tls-cert/--tls-key."""
 
 from __future__ import annotations
 
@@ -63,3 +63,47 @@ def test_serve_refuses_plain_http_beyond_loopback(server):
                        env={"VIDVAULT_KEY": key.hex(), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 2 and "--tls-cert" in r.stderr
+
+
+def _self_signed(directory):
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_serve_over_tls(tmp_path, clip):
+    key = vidvault.generate_key()
+    path = tmp_path / "store"
+    store = footage_store(path, key, clip)
+    token = grant(store, "officer.qian", ["view_redacted"])
+    store.close()
+    cert, pem_key = _self_signed(tmp_path)
+    only_cert = subprocess.run([sys.executable, "-m", "vidvault.cli", "serve", str(path), "--tls-cert", str(cert)],
+                               env={"VIDVAULT_KEY": key.hex(), "PATH": "/usr/bin:/bin"}, capture_output=True,
+                               text=True, timeout=60)
+    assert only_cert.returncode == 2 and "--tls-key" in only_cert.stderr
+    with served(path, key, "--tls-cert", str(cert), "--tls-key", str(pem_key)) as base:
+        https = base.replace("http://", "https://")
+        r = httpx.get(f"{https}/api/cameras", headers=bearer(token), verify=str(cert), timeout=30)
+        assert r.status_code == 200 and {c["id"] for c in r.json()} >= {CAMERA}
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{base}/api/cameras", headers=bearer(token), timeout=10)  # no plain HTTP beside it
