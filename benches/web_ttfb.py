@@ -108,6 +108,8 @@ def main() -> None:
                     ("raw 1 min", f"{base}/api/cameras/{CAMERA}/view.mp4?start={T0}&end={T0 + 60 * NS}&raw=1"),
                     ("desensitized 1 min", f"{base}/api/cameras/{CAMERA}/view.mp4?start={T0 + 60 * NS}"
                                            f"&end={T0 + 120 * NS}"),
+                    ("desensitized 10 s, again", f"{base}/api/cameras/{CAMERA}/view.mp4?start={T0 + 200 * NS}"
+                                                 f"&end={T0 + 210 * NS}"),
                 ]:
                     status, ttfb, fragment, whole, n = timed(http, url)
                     frag = "" if fragment is None else f", first fragment {fragment * 1000:.0f} ms"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
 
@@ -19,6 +20,7 @@ def app(store: Any, *, media_secret: bytes | None = None, media_url_ttl: int = D
     the HMAC key of signed media URLs (default: random per app, so links
     die with the server); ``media_url_ttl``: how long a link works (s)."""
     api = FastAPI(
+        lifespan=_warm_up_redaction,
         title="vidvault",
         version=__version__,
         description="Footage of an encrypted vidvault store. Authenticate with `Authorization: Bearer <grant token>` "
@@ -36,3 +38,18 @@ def app(store: Any, *, media_secret: bytes | None = None, media_url_ttl: int = D
     api.include_router(verify_upload.router)
     api.include_router(page.router)
     return api
+
+
+@contextlib.asynccontextmanager
+async def _warm_up_redaction(_: FastAPI) -> AsyncIterator[None]:
+    """Loads the detector runtime and models once when the server starts, so
+    the first desensitized view does not pay for it. Missing models are not
+    an error here: each desensitized request checks them again and answers
+    503 (fail closed)."""
+    from ..errors import ModelMissingError, RedactionError
+    from ..redact.config import Redaction
+    from ..redact.player import RedactingPlayer
+
+    with contextlib.suppress(ModelMissingError, RedactionError):
+        RedactingPlayer(Redaction())
+    yield
