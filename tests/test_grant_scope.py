@@ -106,6 +106,8 @@ CALLS = {
     "seek": lambda s: s.seek(OTHER, T0),
     "segments": None,  # desensitized metadata: every principal may list it
     "gaps": None,
+    "timeline": None,  # segments, gaps and holds: the same desensitized metadata
+    "cameras": None,  # ids and labels, no footage (logged as list_cameras)
     "play": lambda s: list(s.play(OTHER, T0, T0 + NS, raw=True)),
     "export_clip": lambda s: s.export_clip(OTHER, T0, T0 + NS, "/nonexistent/pkg", raw=True),
     "hold": lambda s: s.hold(OTHER, T0, T0 + NS, case="C-1"),

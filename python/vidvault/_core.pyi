@@ -342,6 +342,11 @@ class Store:
         purpose: str = "",
         approver: str | None = None,
     ) -> str: ...
+    def verify_grant(self, token: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The grant ``token`` carries, checked now (signature, store,
+        validity): ``(grant, None)`` or ``(None, why it is refused)``. Logs
+        nothing."""
+        ...
     def authorize(
         self,
         principal: str,

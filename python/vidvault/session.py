@@ -34,6 +34,7 @@ from .records import Gap
 from .redact.config import DEFAULT_REDACTION, Redaction, chosen_redaction
 from .redact.player import PlayedFrame
 from .retention import Hold, RetentionLike, SweepReport
+from .timeline import Timeline
 from .timeutil import TimeLike, to_ns
 
 #: The core's grant check: (principal, grants, action, camera, start, end,
@@ -99,6 +100,19 @@ class Session:
     def gaps(self, camera: str, start: TimeLike, end: TimeLike) -> list[Gap]:
         self.authorize("view_redacted", camera, start, end)
         return self._store.gaps(camera, start, end)
+
+    def timeline(self, camera: str, start: TimeLike, end: TimeLike) -> Timeline:
+        """Segments, gaps and holds over ``[start, end)`` (no pictures):
+        allowed at the desensitized level; one check, one log entry."""
+        self.authorize("view_redacted", camera, start, end)
+        return self._store.timeline(camera, start, end)
+
+    def cameras(self) -> list[Any]:
+        """Every camera with its labels (no footage): any principal may list
+        them, as it may view any camera desensitized; the listing is logged."""
+        self._store.audit_record(self.principal, "list_cameras", outcome="allowed", reason=self.purpose,
+                                 details={"call": "cameras"})
+        return self._store.cameras()
 
     def play(self, camera: str, start: TimeLike, end: TimeLike, *,
              redact: Redaction | None = DEFAULT_REDACTION, raw: bool = False) -> Iterator[PlayedFrame]:

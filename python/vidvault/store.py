@@ -42,6 +42,7 @@ from .retention import (
     setting_to_core,
 )
 from .session import Session
+from .timeline import Timeline, timeline
 from .timeutil import TimeLike, duration_ns, to_ns
 
 Frame = _core.Frame
@@ -368,6 +369,25 @@ class Store:
         rows = self._core.audit_entries(camera, None if since is None else to_ns(since), limit)
         return [AuditEntry._from_core(r) for r in rows]
 
+    def audit_record(self, principal: str, action: str, *, outcome: str, camera: str | None = None,
+                     start: TimeLike | None = None, end: TimeLike | None = None, reason: str = "",
+                     case: str = "", grant_id: str = "", details: dict[str, Any] | None = None) -> AuditEntry:
+        """Logs something a front end saw or did that no grant check logs
+        (a refused token, an export request or its approval): one entry in
+        the same hash-chained log. ``outcome``: "allowed", "denied" or "done"."""
+        r = self._core.audit_record(
+            principal, action, outcome=outcome, camera=camera,
+            start=None if start is None else to_ns(start), end=None if end is None else to_ns(end),
+            reason=reason, case=case, grant_id=grant_id, details=json.dumps(details or {}, sort_keys=True))
+        return AuditEntry._from_core(r)
+
+    def verify_grant(self, token: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The grant ``token`` carries, checked now against this store's
+        admin key, id and the grant's validity period: ``(grant, None)``,
+        or ``(None, why it is refused)``. For a front end that knows its
+        caller by the token presented (``vidvault serve``); logs nothing."""
+        return self._core.verify_grant(token)
+
     def audit_entry(self, seq: int) -> AuditEntry | None:
         r = self._core.audit_entry(seq)
         return None if r is None else AuditEntry._from_core(r)
@@ -472,6 +492,13 @@ class Store:
         long (default: the store's gap threshold)."""
         mg = None if min_gap is None else duration_ns(min_gap)
         return [Gap(s, e) for s, e in self._core.gaps(camera, to_ns(start), to_ns(end), mg)]
+
+    def timeline(self, camera: str, start: TimeLike, end: TimeLike) -> Timeline:
+        """Segments, gaps and holds of ``camera`` over ``[start, end)``
+        (:mod:`vidvault.timeline`): metadata for a scrub bar."""
+        s, e = to_ns(start), to_ns(end)
+        self._core.camera(camera)  # UnknownCameraError, naming it, before anything else
+        return timeline(self, camera, s, e)
 
     def availability(self, start: TimeLike, end: TimeLike, *,
                      cameras: Sequence[str] | None = None, pictures: bool = False,

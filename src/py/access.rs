@@ -52,6 +52,30 @@ impl PyStore {
         py.detach(|| self.inner.issue_grant(grant)).py(py)
     }
 
+    /// The grant a token carries, checked now: `(grant dict, None)`, or
+    /// `(None, why it is refused)`. Logs nothing (the caller does).
+    fn verify_grant<'py>(&self, py: Python<'py>, token: &str) -> PyResult<(Option<Bound<'py, PyDict>>, Option<String>)> {
+        let checked = py.detach(|| self.inner.verify_grant(token)).py(py)?;
+        let g = match checked {
+            Ok(g) => g,
+            Err(why) => return Ok((None, Some(why))),
+        };
+        let d = PyDict::new(py);
+        d.set_item("id", g.id)?;
+        d.set_item("principal", g.principal)?;
+        d.set_item("actions", g.actions)?;
+        d.set_item("cameras", g.cameras)?;
+        d.set_item("footage_from", g.footage_from.map(|t| t.0))?;
+        d.set_item("footage_to", g.footage_to.map(|t| t.0))?;
+        d.set_item("valid_from", g.valid_from.0)?;
+        d.set_item("valid_until", g.valid_until.0)?;
+        d.set_item("case", g.case)?;
+        d.set_item("purpose", g.purpose)?;
+        d.set_item("approver", g.approver)?;
+        d.set_item("issued_by", g.issued_by)?;
+        Ok((Some(d), None))
+    }
+
     /// Checks and logs one request; raises AccessDenied when no grant allows it.
     /// `camera=None` asks for the whole store (a store-wide grant); a camera
     /// without `start`/`end` asks for its whole timeline. The result names the

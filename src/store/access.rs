@@ -167,6 +167,16 @@ impl Store {
         }
     }
 
+    /// The grant a bearer token carries, checked now (signature, store,
+    /// validity period), or why it is refused: for front ends that know a
+    /// caller only by the token it presents (`vidvault serve`). Nothing is
+    /// logged here; the request that follows is checked and logged by
+    /// `authorize`, and a refused token by the front end.
+    pub fn verify_grant(&self, token: &str) -> Result<std::result::Result<Grant, String>> {
+        let admin = self.signing_key(ADMIN_SIGNING_KEY)?.verifying_key();
+        Ok(grants::decode_token(token, &admin, &self.store_id(), Timestamp::now()).map_err(|r| r.to_string()))
+    }
+
     /// The grants among `tokens` that verify now, and why each other one does not.
     fn decode_tokens(&self, tokens: &[String]) -> Result<(Vec<Grant>, Vec<String>)> {
         let admin = self.signing_key(ADMIN_SIGNING_KEY)?.verifying_key();

@@ -34,7 +34,7 @@ from .. import keys
 from .._core import __version__
 from ..errors import InvalidArgumentError, MediaError
 from ..filehash import sha256_file
-from ..media import nal, remux
+from ..media import remux
 from ..media.demux import nominal_frame_rate
 from ..media.encode import copy_encoder
 from ..redact.config import checked_redaction
@@ -59,28 +59,6 @@ class ExportResult:
     first_presented: int  # ns
     last_presented: int  # ns
 
-
-
-def _config_key(config: Any) -> tuple[Any, ...]:
-    return (config.codec, config.extradata, tuple(config.time_base), config.width, config.height)
-
-
-def _one_config(core: "CoreStore", camera: str, frames: list[Any]) -> Any:
-    """The codec configuration shared by all frames' segments."""
-    first = core.segment_config(frames[0].segment)
-    seen = {frames[0].segment}
-    for f in frames:
-        if f.segment in seen:
-            continue
-        seen.add(f.segment)
-        config = core.segment_config(f.segment)
-        if _config_key(config) != _config_key(first):
-            raise MediaError(
-                f"camera {camera!r} changes codec configuration at {iso(f.ts)} (segment {f.segment}: "
-                f"{config.codec} {config.width}x{config.height}); one MP4 holds one configuration, so "
-                f"export up to {iso(f.ts)} and from it separately"
-            )
-    return first
 
 
 def _prepare_directory(out_dir: Path) -> Path:
@@ -136,8 +114,8 @@ def export_clip(
     frames = list(core.read(camera, start_ns, end_ns))
     if not frames:
         raise MediaError(f"camera {camera!r} has no footage between {iso(start_ns)} and {iso(end_ns)}")
-    config = _one_config(core, camera, frames)
-    annexb = nal.is_annexb(config.extradata) or nal.is_annexb(frames[0].data)
+    config = remux.one_config(core, camera, frames)
+    annexb = remux.annexb_footage(config, frames)
     # A re-encoded copy carries no stored sample, so it needs no Annex B start codes.
     samples = remux.plan(frames, time_base=Fraction(*config.time_base), start=start_ns, end=end_ns,
                          annexb=annexb and redaction is None)

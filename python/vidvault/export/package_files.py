@@ -65,15 +65,16 @@ class PackageFiles:
             self._tmp.cleanup()
 
 
-def open_package(source: str | os.PathLike[str]) -> PackageFiles:
-    """Opens a package directory or zip; raises PackageUnreadable saying why not."""
+def open_package(source: str | os.PathLike[str], *, max_zip_bytes: int = MAX_ZIP_BYTES) -> PackageFiles:
+    """Opens a package directory or zip; raises PackageUnreadable saying why not.
+    A zip whose members declare more than ``max_zip_bytes`` is not extracted."""
     src = Path(source)
     if src.is_dir():
         return _scan(PackageFiles(src, src))
     if src.is_file():
         if not zipfile.is_zipfile(src):
             raise PackageUnreadable(f"{src} is neither a package directory nor a zip archive of one")
-        return _extract(src)
+        return _extract(src, max_zip_bytes)
     raise PackageUnreadable(f"{src} does not exist" if not os.path.lexists(src) else
                             f"{src} is neither a package directory nor a zip archive of one")
 
@@ -110,7 +111,7 @@ def _strip_folder(names: list[str]) -> str:
     return ""
 
 
-def _extract(src: Path) -> PackageFiles:
+def _extract(src: Path, max_zip_bytes: int) -> PackageFiles:
     try:
         archive = zipfile.ZipFile(src)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
@@ -120,9 +121,9 @@ def _extract(src: Path) -> PackageFiles:
         if len(members) > MAX_ZIP_MEMBERS:
             raise PackageUnreadable(f"{src} holds {len(members)} members; a package has a handful")
         declared = sum(m.file_size for m in members)
-        if declared > MAX_ZIP_BYTES:
+        if declared > max_zip_bytes:
             raise PackageUnreadable(f"{src} declares {declared} bytes of content, more than the "
-                                    f"{MAX_ZIP_BYTES} this verifier extracts")
+                                    f"{max_zip_bytes} this verifier extracts")
         tmp = tempfile.TemporaryDirectory(prefix="vidvault-verify-")
         pkg = PackageFiles(src, Path(tmp.name), _tmp=tmp)
         try:

@@ -59,7 +59,7 @@ from ..timeutil import iso
 from . import manifest, redacted, review
 from .c2pa import validate as validate_c2pa
 from .manifest_fields import ManifestFieldError, check_fields
-from .package_files import PackageFiles, PackageUnreadable, open_package
+from .package_files import MAX_ZIP_BYTES, PackageFiles, PackageUnreadable, open_package
 from .signer_pins import SignerPins, pins_from
 
 #: Largest manifest read (a day of 25 fps footage lists ~2 million frames).
@@ -156,18 +156,20 @@ def verify(
     trusted_signers: str | os.PathLike[str] | None = None,
     store: Any = None,
     c2pa_trust_anchors: bytes | None = None,
+    max_zip_bytes: int = MAX_ZIP_BYTES,
 ) -> VerificationReport:
     """Verifies an export package (a directory, or a zip of one); see the
     module docstring for the checks. ``public_key``: the pinned key (PEM,
     hex or raw bytes, or a file of one); ``trusted_signers``: a file listing
     the signers to trust (:mod:`.signer_pins`); ``store``: an open
-    :class:`vidvault.Store` to compare frames with. An unreadable pin raises
+    :class:`vidvault.Store` to compare frames with; ``max_zip_bytes``: the
+    most a zip's members may declare (extraction stops there). An unreadable pin raises
     InvalidArgumentError (the caller's mistake); anything wrong with the
     package is a failed check in the report, never an exception."""
     pins = pins_from(public_key, trusted_signers)
     report = VerificationReport(package=str(package))
     try:
-        files = open_package(package)
+        files = open_package(package, max_zip_bytes=max_zip_bytes)
     except (PackageUnreadable, OSError) as e:
         report.add("package", False, str(e) if isinstance(e, PackageUnreadable) else f"{package}: {e}")
         return report

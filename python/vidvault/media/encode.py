@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 import av
 import numpy as np
@@ -79,31 +79,16 @@ def write_mp4(
     out_path = Path(out_path)
     partial = out_path.with_name(out_path.name + ".partial")
     count = 0
-    first_ts: int | None = None
-    last_pts = -1
     try:
         # faststart: moov first, so the copy plays while it downloads, like clip.mp4.
         with av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-            stream = None
+            encoder = _PictureEncoder(container, fps)
             for frame in pictures:
-                height, width = frame.image.shape[:2]
-                if stream is None:
-                    stream = add_copy_stream(container, rate=Fraction(fps).limit_denominator(1001),
-                                             time_base=PICTURE_TIME_BASE)
-                    stream.width, stream.height = width - width % 2, height - height % 2
-                    first_ts = frame.ts
-                image = frame.image[: stream.height, : stream.width]
-                picture = av.VideoFrame.from_ndarray(image, format="rgb24")
-                pts = (frame.ts - first_ts) * PICTURE_TIME_BASE.denominator // NS_PER_SECOND
-                picture.pts = max(pts, last_pts + 1)  # strictly increasing, whatever the clock did
-                picture.time_base = PICTURE_TIME_BASE
-                last_pts = picture.pts
-                container.mux(stream.encode(picture))
+                encoder.encode(frame)
                 count += 1
                 if progress is not None:
                     progress(frame, count)
-            if stream is not None:
-                container.mux(stream.encode(None))
+            encoder.flush()
     except av.error.FFmpegError as e:
         partial.unlink(missing_ok=True)
         raise MediaError(f"writing {out_path} failed: {e}") from e
@@ -115,3 +100,81 @@ def write_mp4(
         raise MediaError(f"no footage in the requested range; {out_path} not written")
     os.replace(partial, out_path)
     return count
+
+
+#: A fragment per second of pictures: a viewer waits about that long for the
+#: first picture, and fragments stay small.
+FRAGMENT_SECONDS = 1
+
+
+def fragmented_mp4(pictures: Iterable[P], *, fps: float | Fraction = 25) -> Iterator[bytes]:
+    """Encodes RGB ``pictures`` (settings and times as :func:`write_mp4`)
+    into a fragmented MP4 (``moov`` first, then a ``moof``/``mdat`` pair per
+    keyframe, one a second) and yields its bytes as they are produced, so a
+    player starts before the last picture is encoded. Nothing touches the
+    disk."""
+    sink = _Chunks()
+    options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+    try:
+        with av.open(sink, mode="w", format="mp4", options=options) as container:
+            encoder = _PictureEncoder(container, fps, gop=max(1, round(float(fps) * FRAGMENT_SECONDS)))
+            for frame in pictures:
+                encoder.encode(frame)
+                if sink.pending:
+                    yield sink.take()
+            encoder.flush()
+    except av.error.FFmpegError as e:
+        raise MediaError(f"encoding the fragmented MP4 failed: {e}") from e
+    if sink.pending:
+        yield sink.take()
+
+
+class _Chunks:
+    """A write-only file for the muxer: what it wrote since the last take."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._parts)
+
+    def take(self) -> bytes:
+        out, self._parts = b"".join(self._parts), []
+        return out
+
+
+class _PictureEncoder:
+    """The copy stream of a container, fed RGB pictures at their wall-clock
+    times; the stream is made from the first picture's size."""
+
+    def __init__(self, container: Any, fps: float | Fraction, gop: int | None = None) -> None:
+        self.container, self.fps, self.gop = container, fps, gop
+        self.stream: Any = None
+        self.first_ts = 0
+        self.last_pts = -1
+
+    def encode(self, frame: TimedPicture) -> None:
+        height, width = frame.image.shape[:2]
+        if self.stream is None:
+            self.stream = add_copy_stream(self.container, rate=Fraction(self.fps).limit_denominator(1001),
+                                          time_base=PICTURE_TIME_BASE)
+            self.stream.width, self.stream.height = width - width % 2, height - height % 2
+            if self.gop is not None:
+                self.stream.codec_context.gop_size = self.gop
+            self.first_ts = frame.ts
+        image = frame.image[: self.stream.height, : self.stream.width]
+        picture = av.VideoFrame.from_ndarray(image, format="rgb24")
+        pts = (frame.ts - self.first_ts) * PICTURE_TIME_BASE.denominator // NS_PER_SECOND
+        picture.pts = max(pts, self.last_pts + 1)  # strictly increasing, whatever the clock did
+        picture.time_base = PICTURE_TIME_BASE
+        self.last_pts = picture.pts
+        self.container.mux(self.stream.encode(picture))
+
+    def flush(self) -> None:
+        if self.stream is not None:
+            self.container.mux(self.stream.encode(None))

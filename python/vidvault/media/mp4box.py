@@ -302,16 +302,65 @@ def read_samples(f: BinaryIO, track: VideoTrack) -> Iterator[bytes]:
 
 
 def patch_durations(path: str | Path, *, edit_duration: int) -> None:
-    """Sets the presentation length (movie units) in the single edit, the
-    track header and the movie header: the muxer derives it from the last
-    sample, which for B-frame streams can be a reference presented after the
-    requested end."""
-    layout = read_layout(path)
-    edits = [e for e in layout.track.edits if e.media_time >= 0]
-    if len(edits) != 1:
-        raise Mp4FormatError(f"expected one edit with media, found {len(layout.track.edits)} edits")
-    fields = [(edits[0].field_offset, edits[0].field_size), *layout.track.duration_fields]
+    """:func:`patch_durations_in` on a file, in place."""
+    data = bytearray(Path(path).read_bytes())
+    fields = duration_fields(data)
     with open(path, "r+b") as f:
         for offset, size in fields:
             f.seek(offset)
             f.write(edit_duration.to_bytes(size, "big"))
+
+
+def patch_durations_in(data: bytearray, *, edit_duration: int) -> None:
+    """Sets the presentation length (movie units) in the single edit, the
+    track header and the movie header: the muxer derives it from the last
+    sample, which for B-frame streams can be a reference presented after the
+    requested end."""
+    for offset, size in duration_fields(data):
+        data[offset : offset + size] = edit_duration.to_bytes(size, "big")
+
+
+def duration_fields(data: bytes | memoryview) -> list[tuple[int, int]]:
+    """(offset, size) of the single edit's duration and of the track's and
+    movie's duration fields."""
+    layout = parse_layout(data)
+    edits = [e for e in layout.track.edits if e.media_time >= 0]
+    if len(edits) != 1:
+        raise Mp4FormatError(f"expected one edit with media, found {len(layout.track.edits)} edits")
+    return [(edits[0].field_offset, edits[0].field_size), *layout.track.duration_fields]
+
+
+def faststart(data: bytes | bytearray) -> bytes:
+    """The same MP4 with ``moov`` moved before ``mdat`` (what FFmpeg's
+    ``+faststart`` does on a file, done on bytes in memory): every chunk
+    offset (``stco``; ``co64``) of every track grows by the size of the moved
+    ``moov``. Sample bytes are untouched. A file already in that order is
+    returned as it is."""
+    top = list(iter_boxes(data, 0, len(data)))
+    kinds = [b.type for b in top]
+    if b"moov" not in kinds or b"mdat" not in kinds:
+        raise Mp4FormatError("faststart needs a moov and an mdat box")
+    moov = top[kinds.index(b"moov")]
+    first_mdat = top[kinds.index(b"mdat")]
+    if moov.offset < first_mdat.offset:
+        return bytes(data)
+    if moov.end != len(data) or any(b.offset > first_mdat.offset and b.type == b"moov" for b in top[:-1]):
+        raise Mp4FormatError("faststart expects the moov box at the end of the file")
+    new_moov = bytearray(data[moov.offset : moov.end])
+    shift = moov.size
+    for trak in iter_boxes(new_moov, moov.header, moov.size):
+        if trak.type != b"trak":
+            continue
+        stbl = require(new_moov, trak, [b"mdia", b"minf", b"stbl"])
+        for table in iter_boxes(new_moov, stbl.body, stbl.end):
+            if table.type not in (b"stco", b"co64"):
+                continue
+            fmt, width = (">I", 4) if table.type == b"stco" else (">Q", 8)
+            (count,) = struct.unpack_from(">I", new_moov, table.body + 4)
+            for i in range(count):
+                at = table.body + 8 + i * width
+                (offset,) = struct.unpack_from(fmt, new_moov, at)
+                if fmt == ">I" and offset + shift >= 1 << 32:
+                    raise Mp4FormatError("a chunk offset passes 4 GiB after moving moov; the clip is too large")
+                struct.pack_into(fmt, new_moov, at, offset + shift)
+    return bytes(data[: first_mdat.offset]) + bytes(new_moov) + bytes(data[first_mdat.offset : moov.offset])

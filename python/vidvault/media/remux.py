@@ -121,8 +121,63 @@ def plan(frames: Sequence[Any], *, time_base: Fraction, start: int, end: int, an
     ]
 
 
+def one_config(footage: Any, camera: str, frames: Sequence[Any]) -> Any:
+    """The codec configuration shared by all ``frames``' segments (one MP4
+    holds one); ``footage`` is the store's core handle."""
+    first = footage.segment_config(frames[0].segment)
+    seen = {frames[0].segment}
+    for f in frames:
+        if f.segment in seen:
+            continue
+        seen.add(f.segment)
+        config = footage.segment_config(f.segment)
+        if _config_key(config) != _config_key(first):
+            raise MediaError(
+                f"camera {camera!r} changes codec configuration at {iso(f.ts)} (segment {f.segment}: "
+                f"{config.codec} {config.width}x{config.height}); one MP4 holds one configuration, so "
+                f"ask for the footage up to {iso(f.ts)} and from it separately"
+            )
+    return first
+
+
+def annexb_footage(config: Any, frames: Sequence[Any]) -> bool:
+    """Whether the stored access units are Annex B (start codes), which an
+    MP4 carries length-prefixed (:mod:`.nal` records how to undo it)."""
+    return nal.is_annexb(config.extradata) or nal.is_annexb(frames[0].data)
+
+
+def _config_key(config: Any) -> tuple[Any, ...]:
+    return (config.codec, config.extradata, tuple(config.time_base), config.width, config.height)
+
+
 def write(path: str | os.PathLike[str], samples: Sequence[ClipSample], config: Any) -> ClipFile:
     """Muxes ``samples`` into ``path`` (faststart MP4) and checks the result."""
+    path = Path(path)
+    _mux(str(path), samples, config, where=str(path))
+    data = bytearray(path.read_bytes())
+    clip = _check(data, samples, where=str(path))
+    mp4box.patch_durations(path, edit_duration=clip.edit_duration)
+    return clip
+
+
+def to_bytes(samples: Sequence[ClipSample], config: Any) -> tuple[bytes, ClipFile]:
+    """As :func:`write`, in memory: the faststart MP4's bytes (checked the
+    same way), for serving footage without a plaintext file on disk.
+    FFmpeg's faststart rewrites a file by name, so ``moov`` is moved here
+    (:func:`vidvault.media.mp4box.faststart`)."""
+    buffer = io.BytesIO()
+    _mux(buffer, samples, config, where="the in-memory clip", faststart=False)
+    try:
+        data = bytearray(mp4box.faststart(buffer.getvalue()))
+    except mp4box.Mp4FormatError as e:
+        raise MediaError(f"moving moov to the front of the in-memory clip failed: {e}") from e
+    clip = _check(data, samples, where="the in-memory clip")
+    mp4box.patch_durations_in(data, edit_duration=clip.edit_duration)
+    return bytes(data), clip
+
+
+def _mux(target: str | io.BytesIO, samples: Sequence[ClipSample], config: Any, *, where: str,
+         faststart: bool = True) -> None:
     raw_format = MP4_CODECS.get(config.codec)
     if raw_format is None:
         raise MediaError(
@@ -130,10 +185,9 @@ def write(path: str | os.PathLike[str], samples: Sequence[ClipSample], config: A
             "(read it with Store.read instead)"
         )
     time_base = Fraction(*config.time_base)
-    path = Path(path)
     try:
         with av.open(io.BytesIO(b""), format=raw_format) as template, av.open(
-            str(path), "w", format="mp4", options={"movflags": "+faststart", "use_editlist": "1"}
+            target, "w", format="mp4", options={"use_editlist": "1", **({"movflags": "+faststart"} if faststart else {})}
         ) as out:
             stream = out.add_stream_from_template(template.streams.video[0])
             ctx = stream.codec_context
@@ -152,30 +206,31 @@ def write(path: str | os.PathLike[str], samples: Sequence[ClipSample], config: A
                 packet.stream = stream
                 out.mux(packet)
     except (av.error.FFmpegError, OSError) as e:
-        raise MediaError(f"writing {path} failed: {e}") from e
-    return _check(path, samples)
+        raise MediaError(f"writing {where} failed: {e}") from e
 
 
-def _check(path: Path, samples: Sequence[ClipSample]) -> ClipFile:
-    layout = mp4box.read_layout(path)
+def _check(data: bytes | bytearray, samples: Sequence[ClipSample], *, where: str) -> ClipFile:
+    """Reads the muxed MP4 back and compares every sample with what was
+    meant to go in; returns its layout with the presentation length to set."""
+    layout = mp4box.parse_layout(data)
     track = layout.track
     if not layout.moov_before_mdat:
-        raise MediaError(f"{path}: the muxer did not put moov before mdat (faststart)")
+        raise MediaError(f"{where}: the muxer did not put moov before mdat (faststart)")
     if len(track) != len(samples):
-        raise MediaError(f"{path}: the muxer wrote {len(track)} samples for {len(samples)} frames")
-    with open(path, "rb") as f:
-        for i, (data, s) in enumerate(zip(mp4box.read_samples(f, track), samples)):
-            if data != s.sample_bytes():
-                raise MediaError(f"{path}: sample {i} differs from stored frame {s.frame.seq} of segment {s.frame.segment}")
+        raise MediaError(f"{where}: the muxer wrote {len(track)} samples for {len(samples)} frames")
+    with io.BytesIO(data) as f:
+        for i, (sample, s) in enumerate(zip(mp4box.read_samples(f, track), samples)):
+            if sample != s.sample_bytes():
+                raise MediaError(f"{where}: sample {i} differs from stored frame {s.frame.seq} of segment {s.frame.segment}")
             if track.is_sync(i) != s.frame.keyframe:
-                raise MediaError(f"{path}: sample {i} keyframe flag differs from the stored frame")
+                raise MediaError(f"{where}: sample {i} keyframe flag differs from the stored frame")
     edits = [e for e in track.edits if e.media_time >= 0]
     if len(edits) != 1:
-        raise MediaError(f"{path}: expected one edit list entry, the muxer wrote {len(track.edits)}")
+        raise MediaError(f"{where}: expected one edit list entry, the muxer wrote {len(track.edits)}")
     media_time = edits[0].media_time
     shown_cts = [c for c, s in zip(track.cts, samples) if s.shown]
     if min(shown_cts) != media_time:
-        raise MediaError(f"{path}: the edit starts at {media_time}, the first presented frame at {min(shown_cts)}")
+        raise MediaError(f"{where}: the edit starts at {media_time}, the first presented frame at {min(shown_cts)}")
     last = max(shown_cts)
     later = [c for c in track.cts if c > last]
     if later:
@@ -184,7 +239,6 @@ def _check(path: Path, samples: Sequence[ClipSample]) -> ClipFile:
         steps = sorted(b - a for a, b in zip(sorted(track.cts), sorted(track.cts)[1:]) if b > a)
         end_cts = last + (steps[len(steps) // 2] if steps else 1)
     edit_duration = (end_cts - media_time) * track.movie_timescale // track.timescale
-    mp4box.patch_durations(path, edit_duration=edit_duration)
     return ClipFile(
         timescale=track.timescale,
         movie_timescale=track.movie_timescale,

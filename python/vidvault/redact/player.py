@@ -84,14 +84,18 @@ def write_redacted_mp4(
     player did not mark redacted ends the write with a RedactionError, and
     no file is left, unless ``allow_raw=True`` (raw footage, asked for)."""
 
-    def checked(frames: Iterable[PlayedFrame]) -> Iterator[PlayedFrame]:
-        for frame in frames:
-            if not (frame.redacted or allow_raw):
-                raise RedactionError(f"frame at ts={frame.ts} was not redacted; refusing to write it to "
-                                     f"{out_path}", ts=frame.ts)
-            yield frame
+    checked = frames if allow_raw else only_redacted(frames, str(out_path))
+    return write_mp4(checked, out_path, fps=fps, progress=progress)
 
-    return write_mp4(checked(frames), out_path, fps=fps, progress=progress)
+
+def only_redacted(frames: Iterable[PlayedFrame], where: str) -> Iterator[PlayedFrame]:
+    """``frames``, ending with a RedactionError at the first the player did
+    not mark redacted: the last guard before pictures leave as video."""
+    for frame in frames:
+        if not frame.redacted:
+            raise RedactionError(f"frame at ts={frame.ts} was not redacted; refusing to write it to {where}",
+                                 ts=frame.ts)
+        yield frame
 
 
 def build_detectors(redaction: Redaction) -> list[Detector]:

@@ -1,0 +1,152 @@
+"""The page in a real browser: Debian's chromium driven by Playwright
+(headless, the system's binary: no browser download). A clerk opens a deep
+link, sees the camera list and the day's timeline with its gap, the video
+plays desensitized, zooms in and seeks by clicking the timeline; then
+requests an export, which a second principal approves in their own browser
+session, downloads the zip and verifies it by upload.
+Screenshots of each step go to the test's temporary directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+import vidvault
+from vidvault.timeutil import iso
+
+from helpers import NS, T0
+from web_support import CAMERA, GAP, OTHER, footage_store, grant, served
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+
+#: Where the screenshot the README shows is refreshed from, when asked.
+README_SHOT = os.environ.get("VIDVAULT_SCREENSHOT")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, clip):
+    key = vidvault.generate_key()
+    path = tmp_path_factory.mktemp("site") / "store"
+    store = footage_store(path, key, clip)
+    token = grant(store, "clerk.li", ["export_raw"], approver="chief.wu")
+    chief = grant(store, "chief.wu", ["view_redacted"])
+    store.close()
+    with served(path, key) as base:
+        yield base, token, chief
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+        yield b
+        b.close()
+
+
+def played_seconds(page):
+    return page.evaluate("document.getElementById('player').currentTime")
+
+
+def test_a_clerk_watches_a_camera_and_seeks_on_the_timeline(site, browser, tmp_path):
+    base, token, _ = site
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # the test's own probes
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    start = iso(T0 + 1 * NS)
+    page.goto(f"{base}/?camera={CAMERA}&start={start}#token={token}", wait_until="load")
+    assert "token" not in page.url, "the token must leave the address bar"
+
+    # The camera list, with labels; the deep link picked the camera.
+    page.wait_for_selector(f"#cameras button[data-camera='{OTHER}']")
+    assert "area=gate" in page.inner_text(f"#cameras button[data-camera='{CAMERA}']")
+    assert "selected" in page.get_attribute(f"#cameras button[data-camera='{CAMERA}']", "class")
+
+    # The video plays (desensitized, the default) from the linked time.
+    page.wait_for_function("document.getElementById('player').currentTime > 1.0", timeout=60_000)
+    assert "desensitized" in page.inner_text("#mode")
+    assert page.inner_text("#time-utc").startswith("2025-11-21 04:40:0")
+    assert page.inner_text("#time-local")
+    page.screenshot(path=str(tmp_path / "1-playing.png"))
+
+    # Zoomed to one minute, the gap between the two recordings is on the timeline.
+    page.select_option("#zoom", "60")
+    page.wait_for_function(
+        f"[...document.querySelectorAll('#timeline-spans .gap')].some(g => BigInt(g.dataset.start) >= {GAP[0] - NS}n "
+        f"&& BigInt(g.dataset.end) <= {GAP[1] + NS}n && g.getBoundingClientRect().width > 50)", timeout=30_000)
+    page.screenshot(path=str(tmp_path / "2-gap.png"))
+
+    # A click on the timeline after the gap plays from there.
+    bar = page.locator("#timeline").bounding_box()
+    view_start = int(page.evaluate("state.viewStart.toString()"))
+    target = T0 + 21 * NS
+    x = bar["x"] + bar["width"] * (target - view_start) / (60 * NS)
+    page.mouse.click(x, bar["y"] + bar["height"] / 2)
+    page.wait_for_function("document.getElementById('time-utc').textContent.startsWith('2025-11-21 04:40:2')",
+                           timeout=30_000)
+    first = played_seconds(page)
+    page.wait_for_function(f"document.getElementById('player').currentTime > {first} + 0.5", timeout=60_000)
+    page.screenshot(path=str(tmp_path / "3-seeked.png"))
+    if README_SHOT:
+        page.screenshot(path=README_SHOT)
+    assert not errors, errors
+    page.close()
+
+
+def test_without_a_token_the_page_asks_for_one_and_a_bad_one_is_explained(site, browser):
+    base = site[0]
+    page = browser.new_page(bypass_csp=True)
+    page.goto(base + "/", wait_until="load")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    page.fill("#token", "vvg1.not.a-token")
+    page.click("#sign-in button")
+    page.wait_for_function("document.getElementById('status').textContent.includes('refused')", timeout=30_000)
+    assert page.is_hidden("#main")
+    page.close()
+
+
+def test_an_export_is_requested_approved_by_a_second_principal_downloaded_and_verified(site, browser, tmp_path):
+    base, clerk_token, chief_token = site
+    clerk = browser.new_context(bypass_csp=True, accept_downloads=True).new_page()
+    chief = browser.new_context(bypass_csp=True).new_page()
+    clerk.goto(f"{base}/#token={clerk_token}", wait_until="load")
+    clerk.wait_for_selector(f"#cameras button[data-camera='{CAMERA}']")
+    clerk.click("#tabs button[data-tab='exports']")
+    clerk.select_option("#export-camera", CAMERA)
+    clerk.fill("#export-start", iso(T0 + 1 * NS)[:19])
+    clerk.fill("#export-end", iso(T0 + 3 * NS)[:19])
+    clerk.fill("#export-case", "CASE-9")
+    clerk.fill("#export-reason", "court request 4411")
+    clerk.select_option("#export-kind", "raw")
+    clerk.click("#export-form button[type=submit]")
+    clerk.wait_for_selector("#my-exports tbody tr td.state:text('pending')")
+    clerk.screenshot(path=str(tmp_path / "4-requested.png"))
+
+    # The requester sees no way to approve; the approver does, in a session of their own.
+    assert clerk.locator("#to-approve button.approve").count() == 0
+    chief.goto(f"{base}/#token={chief_token}", wait_until="load")
+    chief.wait_for_selector("#tabs:not([hidden])")
+    chief.click("#tabs button[data-tab='approvals']")
+    chief.wait_for_selector("#to-approve button.approve")
+    assert "clerk.li" in chief.inner_text("#to-approve tbody")
+    chief.screenshot(path=str(tmp_path / "5-approval.png"))
+    chief.click("#to-approve button.approve")
+
+    clerk.wait_for_selector("#my-exports button.download", timeout=120_000)
+    with clerk.expect_download() as download:
+        clerk.click("#my-exports button.download")
+    package = tmp_path / "package.zip"
+    download.value.save_as(package)
+    assert package.stat().st_size > 1000
+
+    clerk.click("#tabs button[data-tab='verify']")
+    clerk.set_input_files("#verify-file", str(package))
+    clerk.click("#verify-form button[type=submit]")
+    clerk.wait_for_selector("#verify-status:text('VERIFIED')", timeout=60_000)
+    assert clerk.locator("#verify-checks td.fail").count() == 0
+    assert clerk.locator("#verify-checks td.pass").count() >= 3
+    clerk.screenshot(path=str(tmp_path / "6-verified.png"))
