@@ -162,3 +162,21 @@ def test_face_tiles_with_a_missing_model_fails_before_any_frame(tmp_path):
 def test_face_tiles_are_in_the_description_an_export_manifest_holds():
     assert Redaction(face_tiles=2.0).describe()["face_tiles"] == "2.0"
     assert Redaction().describe()["face_tiles"] is None
+
+
+def test_face_size_scenes_keep_every_face_inside_its_bucket_at_both_resolutions():
+    from vidvault.redact.evaluation.metrics import BUCKETS
+    from vidvault.redact.evaluation.scenes import SIZE_BUCKETS, face_size_scenes
+
+    scenes = face_size_scenes()
+    assert len(scenes) == 2 * len(SIZE_BUCKETS) == 10
+    names = {(lo, hi): name for lo, hi, name in BUCKETS}
+    for scene in scenes:
+        lo, hi = next(s for s in SIZE_BUCKETS if f"-{s[0]}-{s[1]}px-" in scene.name)
+        assert (lo, hi) in names  # the metrics count them in the same bucket
+        assert scene.size_height == scene.height  # sizes are frame pixels at 720p and 1080p alike
+        for mover in scene.movers:
+            for t in (0.0, 0.25, 0.5, 0.75, 1.0):
+                assert lo <= mover.at(t)[2] < hi, (scene.name, mover.sprite.name, t)
+        assert any(m.path[0][1] < 0 for m in scene.movers)     # one enters from the left
+        assert any(m.path[-1][1] > 1 or m.path[-1][1] < 0 for m in scene.movers)  # one leaves
