@@ -23,7 +23,7 @@ import numpy as np
 
 from .centerface import NMS_IOU, CenterFaceDetector
 from .onnx_detector import MULTIPLE
-from .resize import resize_rgb
+from .resize import padded, resize_rgb
 from .tiles import merged, tile_grid, to_frame
 
 #: Side of a tile in frame pixels, and how much neighbours overlap: a face up
@@ -113,10 +113,7 @@ class TiledFaceDetector:
         (:func:`~.tiles.tile_grid`), so they come out the same and run as one batch."""
         x0, y0, x1, y1 = tile
         w, h = round((x1 - x0) * self.scale), round((y1 - y0) * self.scale)
-        big = resize_rgb(np.ascontiguousarray(image[y0:y1, x0:x1]), w, h)
-        out = np.zeros((-(-h // MULTIPLE) * MULTIPLE, -(-w // MULTIPLE) * MULTIPLE, 3), dtype=np.uint8)
-        out[:h, :w] = big
-        return out
+        return padded(resize_rgb(np.ascontiguousarray(image[y0:y1, x0:x1]), w, h), MULTIPLE)
 
 
 def block_means(image: np.ndarray) -> np.ndarray:
