@@ -26,13 +26,18 @@ def missing_models() -> list[str]:
     return missing
 
 
+def missing_footage() -> list[str]:
+    """The pedestrian clip, when it is not installed intact, with the command that installs it."""
+    found = footage_state()
+    if found == "installed":
+        return []
+    return [f"test footage {footage_dir() / PEDESTRIAN_CLIP.name} is {found} (run `{INSTALL_COMMAND} --test-footage`)"]
+
+
 def missing_inputs(*, sizes: bool = False) -> list[str]:
     """What the evaluation needs and does not find, each with the command that installs it
     (``sizes``: the face-size scenes, over the pedestrian clip's crossing)."""
-    missing = missing_models()
-    if sizes and (found := footage_state()) != "installed":
-        missing.append(f"test footage {footage_dir() / PEDESTRIAN_CLIP.name} is {found} "
-                       f"(run `{INSTALL_COMMAND} --test-footage`)")
+    missing = missing_models() + (missing_footage() if sizes else [])
     for spec in PHOTOS:
         found = state(spec, photos_dir())
         if found != "installed":
