@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from vidvault.redact.models import models_dir
+
 
 def bench(tmp_path, *args):
     r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", *map(str, args), "--dir", str(tmp_path),
@@ -126,3 +128,19 @@ def test_bench_record_without_ffmpeg_says_what_to_install(tmp_path):
                        env={**os.environ, "PATH": str(tmp_path)})  # no ffmpeg on this PATH
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "ffmpeg is not installed" in r.stderr and "apt-get install ffmpeg" in r.stderr, r.stderr
+
+
+def test_bench_redact_sizes_without_the_footage_says_what_to_install(tmp_path):
+    """The face-size videos are composited over the pedestrian clip's crossing: without
+    the clip the bench says how to install it, with the models it has, and no traceback."""
+    models = tmp_path / "models-only"
+    models.mkdir()
+    for name in os.listdir(models_dir()):
+        if name != "footage":
+            (models / name).symlink_to(models_dir() / name)
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "redact", "--sizes", "--quick",
+                        "--seconds", "0.2", "--dir", str(tmp_path / "work"), "--quiet"],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "VIDVAULT_MODELS": str(models)})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "vtest.avi" in r.stderr and "vidvault models install --test-footage" in r.stderr, r.stderr
+    assert "centerface.onnx" not in r.stderr, r.stderr  # only what is missing is named

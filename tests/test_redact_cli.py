@@ -77,3 +77,16 @@ def test_play_people_options_on_real_pedestrian_footage(tmp_path):
     assert r.returncode == 2 and "hide nothing" in r.stderr
     r = run(*where, "--raw", "--people", "body", "--out", tmp_path / "x.mp4", env=env, check=False)
     assert r.returncode == 2 and "--people" in r.stderr and "--raw" in r.stderr
+
+
+def test_play_face_tiles_option_is_checked_and_refused_with_raw(tmp_path):
+    key = vidvault.generate_key()
+    with vidvault.Store.create(tmp_path / "store", key=key) as s:
+        s.add_camera("cam")
+    env = {**os.environ, "VIDVAULT_KEY": key.hex()}
+    where = ("play", tmp_path / "store", "--camera", "cam", "--start", T0, "--end", T0 + NS)
+    r = run(*where, "--face-tiles", "9", "--out", tmp_path / "x.mp4", env=env, check=False)
+    assert r.returncode == 2 and "face_tiles=9.0" in r.stderr and "from 1 to 4" in r.stderr, r.stderr
+    r = run(*where, "--raw", "--face-tiles", "2", "--out", tmp_path / "x.mp4", env=env, check=False)
+    assert r.returncode == 2 and "--face-tiles" in r.stderr and "--raw" in r.stderr, r.stderr
+    assert not (tmp_path / "x.mp4").exists()

@@ -159,10 +159,13 @@ def cmd_export(args: argparse.Namespace, work: Path) -> int:
 def cmd_redact(args: argparse.Namespace, work: Path) -> int:
     from . import redact
 
+    from .redaction_harness import table
+
     report = Report("redact", machine_info(work), {"videos": "720p" if args.quick else "720p, 1080p",
-                                                    "seconds": args.seconds or 4})
+                                                    "seconds": args.seconds or 4,
+                                                    "scenes": "face sizes" if args.sizes else "standard"})
     say = _say(args)
-    results = redact.run(work, quick=args.quick, seconds=args.seconds, say=say)
+    results = redact.run(work, quick=args.quick, seconds=args.seconds, sizes=args.sizes, say=say)
     base = {r.scene: r for r in results if r.config == redact.baseline_name()}
     for r in results:
         if r.config == redact.baseline_name():
@@ -174,6 +177,9 @@ def cmd_redact(args: argparse.Namespace, work: Path) -> int:
                    baseline=100 * b.object_leak_rate, baseline_name="per-frame detection",
                    target="lower than per-frame", met=r.object_leak_rate < b.object_leak_rate)
     report.details["results"] = [r.__dict__ for r in results]
+    report.details["markdown"] = table(results)
+    if not args.json:
+        report.notes.append("the same as a markdown table (docs/BENCHMARKS.md):\n" + table(results))
     return _emit(report, args)
 
 
@@ -269,6 +275,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(sp)
     sp.add_argument("--quick", action="store_true", help="720p videos only")
     sp.add_argument("--seconds", type=float, default=None, help="length of each test video (default 4)")
+    sp.add_argument("--sizes", action="store_true",
+                    help="one video per face-size bucket (12-300 px) over a real CCTV background, "
+                         "with and without face tiles (needs `vidvault models install --test-footage`)")
     sp.set_defaults(func=_in_workdir(cmd_redact))
 
     sp = bsub.add_parser("people", help="heads of small people hidden on a real pedestrian clip, per detector")

@@ -13,10 +13,9 @@ import numpy as np
 
 from ..errors import ModelMissingError
 from ..redact.config import Redaction
-from ..redact.evaluation.pedestrians import (PEDESTRIAN_CLIP, HeadTally, footage_dir, footage_state, pictures,
-                                             truth)
-from ..redact.models import INSTALL_COMMAND, models_dir
-from .redact import missing_models
+from ..redact.evaluation.pedestrians import PEDESTRIAN_CLIP, HeadTally, pictures, truth
+from ..redact.models import models_dir
+from .redact import missing_footage, missing_models
 from ..redact.player import RedactingPlayer
 from ..redact.resize import resize_rgb
 
@@ -41,12 +40,7 @@ class PeopleResult:
 
 
 def missing_inputs() -> list[str]:
-    missing = missing_models()
-    found = footage_state()
-    if found != "installed":
-        missing.append(f"test footage {footage_dir() / PEDESTRIAN_CLIP.name} is {found} "
-                       f"(run `{INSTALL_COMMAND} --test-footage`)")
-    return missing
+    return missing_models() + missing_footage()
 
 
 def _at_720p(frames: Iterator[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .redaction_harness import STANDARD_CONFIGS, Result, evaluate
+from .redaction_harness import SIZE_CONFIGS, STANDARD_CONFIGS, Result, evaluate
 from ..errors import ModelMissingError
 from ..redact.evaluation.photos import PHOTOS, photos_dir
-from ..redact.evaluation.scenes import faces_scene, plates_scene, standard_scenes
+from ..redact.evaluation.pedestrians import PEDESTRIAN_CLIP, footage_dir, footage_state
+from ..redact.evaluation.scenes import face_size_scenes, faces_scene, plates_scene, standard_scenes
 from ..redact.models import INSTALL_COMMAND, MODELS, models_dir
 from ..redact.pinned_files import state
 
@@ -25,9 +26,18 @@ def missing_models() -> list[str]:
     return missing
 
 
-def missing_inputs() -> list[str]:
-    """What the evaluation needs and does not find, each with the command that installs it."""
-    missing = missing_models()
+def missing_footage() -> list[str]:
+    """The pedestrian clip, when it is not installed intact, with the command that installs it."""
+    found = footage_state()
+    if found == "installed":
+        return []
+    return [f"test footage {footage_dir() / PEDESTRIAN_CLIP.name} is {found} (run `{INSTALL_COMMAND} --test-footage`)"]
+
+
+def missing_inputs(*, sizes: bool = False) -> list[str]:
+    """What the evaluation needs and does not find, each with the command that installs it
+    (``sizes``: the face-size scenes, over the pedestrian clip's crossing)."""
+    missing = missing_models() + (missing_footage() if sizes else [])
     for spec in PHOTOS:
         found = state(spec, photos_dir())
         if found != "installed":
@@ -41,15 +51,21 @@ def missing_inputs() -> list[str]:
     return missing
 
 
-def run(directory: Path, *, quick: bool, seconds: float | None = None, say=print) -> list[Result]:  # type: ignore[no-untyped-def]
-    missing = missing_inputs()
+def run(directory: Path, *, quick: bool, seconds: float | None = None, sizes: bool = False,  # type: ignore[no-untyped-def]
+        say=print) -> list[Result]:
+    """The standard scenes, or with ``sizes`` one scene per face-size bucket
+    over a real CCTV background, each with its configurations."""
+    missing = missing_inputs(sizes=sizes)
     if missing:
         raise ModelMissingError("`vidvault bench redact` cannot run: " + "; ".join(missing),
                                 model=None, path=str(models_dir()))
-    scenes = [faces_scene(1280, 720), plates_scene(1280, 720)] if quick else standard_scenes()
+    if sizes:
+        scenes = face_size_scenes((720,) if quick else (720, 1080))
+    else:
+        scenes = [faces_scene(1280, 720), plates_scene(1280, 720)] if quick else standard_scenes()
     if seconds is not None:
         scenes = [dataclasses.replace(s, seconds=seconds) for s in scenes]
-    return evaluate(scenes, STANDARD_CONFIGS, workdir=directory, say=say)
+    return evaluate(scenes, SIZE_CONFIGS if sizes else STANDARD_CONFIGS, workdir=directory, say=say)
 
 
 def baseline_name() -> str:

@@ -34,6 +34,14 @@ STANDARD_CONFIGS: dict[str, Redaction] = {
     "tracked, detect every frame": Redaction(detect_every=1, people=None),
     "tracked, detect every 3rd (default)": Redaction(people=None),
 }
+#: The configurations of the face-size evaluation (`vidvault bench redact
+#: --sizes`), the same baseline first: the default, and the default with the
+#: enlarged tiles that small faces need.
+SIZE_CONFIGS: dict[str, Redaction] = {
+    "per-frame, no tracking": STANDARD_CONFIGS["per-frame, no tracking"],
+    "tracked, detect every 3rd (default)": STANDARD_CONFIGS["tracked, detect every 3rd (default)"],
+    "default + face_tiles=2.0": Redaction(people=None, face_tiles=2.0),
+}
 
 
 @dataclass(frozen=True)

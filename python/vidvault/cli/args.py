@@ -52,7 +52,8 @@ def session_from(args: argparse.Namespace, store: Store) -> Any:
 
 #: Redaction settings the command line can tune; unset ones keep
 #: vidvault.Redaction's defaults.
-TUNING = ("method", "detect_every", "detect_width", "plate_width", "margin", "min_score", "people_detector")
+TUNING = ("method", "detect_every", "detect_width", "plate_width", "margin", "min_score", "face_tiles",
+          "people_detector")
 
 
 def add_redaction_args(sp: argparse.ArgumentParser, *, raw_help: str) -> None:
@@ -66,6 +67,8 @@ def add_redaction_args(sp: argparse.ArgumentParser, *, raw_help: str) -> None:
     g.add_argument("--plate-width", type=int, metavar="PX", help="plate detector input width")
     g.add_argument("--margin", type=float, help="grow boxes by this fraction of their size per side")
     g.add_argument("--min-score", type=float, help="lowest detector score hidden")
+    g.add_argument("--face-tiles", type=float, metavar="X",
+                   help="also look for small faces (12-32 px) on tiles enlarged X times (2.0); slower")
     g.add_argument("--no-faces", action="store_true", help="do not look for faces")
     g.add_argument("--no-plates", action="store_true", help="do not look for licence plates")
     g.add_argument("--people", choices=["head", "body", "none"],

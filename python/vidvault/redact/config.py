@@ -48,6 +48,13 @@ class Redaction:
     - ``margin``: grow every box by this fraction of its size on each side.
     - ``min_score``: lowest detector score hidden (None: each detector's own
       default; lower hides more, including false alarms).
+    - ``face_tiles``: also look for faces on overlapping 256 px tiles of the
+      frame enlarged this many times (2.0: the smallest faces, 12-32 px,
+      become 24-64 px for the network), beside the whole-frame pass; tiles
+      whose pixels did not change since their last scan reuse its answer
+      (:mod:`.tiled_faces`). None (default): whole-frame pass only. It costs
+      several times the whole-frame pass where much of the frame changes:
+      docs/BENCHMARKS.md has leaks and fps with and without it.
     - ``detect_width``: frames are scaled down to this width for the face
       detector (its cost grows with the pixel count); ``plate_width``
       likewise for plates (None: same as ``detect_width``). Plates get more
@@ -73,6 +80,7 @@ class Redaction:
     detect_every: int = 3
     margin: float = 0.15
     min_score: float | None = None
+    face_tiles: float | None = None
     detect_width: int = 960
     plate_width: int | None = 1280
     track: bool = True
@@ -96,6 +104,14 @@ class Redaction:
             raise InvalidArgumentError(f"Redaction(margin={self.margin!r}) must be in [0, 2]")
         if self.min_score is not None and not 0 <= self.min_score <= 1:
             raise InvalidArgumentError(f"Redaction(min_score={self.min_score!r}) must be in [0, 1]")
+        if self.face_tiles is not None and not (
+                isinstance(self.face_tiles, (int, float)) and not isinstance(self.face_tiles, bool)
+                and 1 <= self.face_tiles <= 4):
+            raise InvalidArgumentError(
+                f"Redaction(face_tiles={self.face_tiles!r}): use None (no tiles) or an enlargement "
+                "from 1 to 4 (2.0 finds faces from about 12 px)")
+        if self.face_tiles is not None and not self.faces:
+            raise InvalidArgumentError("Redaction(face_tiles=...) needs faces=True: the tiles are a face pass")
         if not self.strength > 0:
             raise InvalidArgumentError(f"Redaction(strength={self.strength!r}) must be > 0")
         if self.keep_lost < 0:
@@ -129,7 +145,8 @@ class Redaction:
             "method": self.method, "shape": self.shape, "strength": decimal(self.strength),
             "color": [int(c) for c in self.color] if self.method == "fill" else None,
             "detect_every": self.detect_every, "margin": decimal(self.margin),
-            "min_score": decimal(self.min_score), "detect_width": self.detect_width,
+            "min_score": decimal(self.min_score), "face_tiles": decimal(self.face_tiles),
+            "detect_width": self.detect_width,
             "plate_width": self.plate_width, "track": self.track, "keep_lost": decimal(self.keep_lost),
             "models": [{"file": n, "package": f"{MODELS[n].package}=={MODELS[n].version}",
                         "sha256": MODELS[n].sha256, "licence": MODELS[n].licence} for n in used],

@@ -105,13 +105,15 @@ def build_detectors(redaction: Redaction) -> list[Detector]:
     from .hog_people import HogPeopleDetector
     from .motion_people import MotionPeopleDetector
     from .plates import PlateDetector
+    from .tiled_faces import TiledFaceDetector
 
     out: list[Detector] = []
     common = {"threads": redaction.threads, "providers": redaction.providers, "models": redaction.models}
     floor = redaction.min_score if redaction.min_score is not None else 1.0
     if redaction.faces:
-        out.append(CenterFaceDetector(input_width=redaction.detect_width,
-                                      threshold=min(CenterFaceDetector.THRESHOLD, floor), **common))
+        faces = CenterFaceDetector(input_width=redaction.detect_width,
+                                   threshold=min(CenterFaceDetector.THRESHOLD, floor), **common)
+        out.append(faces if redaction.face_tiles is None else TiledFaceDetector(faces, scale=redaction.face_tiles))
     if redaction.plates:
         out.append(PlateDetector(input_width=redaction.plate_width or redaction.detect_width,
                                  threshold=min(PlateDetector.THRESHOLD, floor), **common))

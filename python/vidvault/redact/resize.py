@@ -23,10 +23,15 @@ def fit_width(image: np.ndarray, target_width: int, multiple: int) -> tuple[np.n
     height, width = image.shape[:2]
     scale = min(1.0, target_width / width)
     w, h = max(1, round(width * scale)), max(1, round(height * scale))
-    small = resize_rgb(image, w, h)
+    return padded(resize_rgb(image, w, h), multiple), w / width
+
+
+def padded(image: np.ndarray, multiple: int) -> np.ndarray:
+    """The image padded with black on the right and bottom to multiples of ``multiple``."""
+    h, w = image.shape[:2]
     pw, ph = -(-w // multiple) * multiple, -(-h // multiple) * multiple
-    if (pw, ph) != (w, h):
-        padded = np.zeros((ph, pw, 3), dtype=np.uint8)
-        padded[:h, :w] = small
-        small = padded
-    return small, w / width
+    if (pw, ph) == (w, h):
+        return image
+    out = np.zeros((ph, pw, 3), dtype=np.uint8)
+    out[:h, :w] = image
+    return out

@@ -11,15 +11,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..player import HiddenBox
-from .scenes import FrameTruth
+
+if TYPE_CHECKING:  # a type only: the scenes' footage module reads the metrics, not the other way round
+    from .scenes import FrameTruth
 
 LEAK_FRACTION = 0.20
 #: Size buckets (longer side of the ground-truth box, pixels) for the breakdown.
-BUCKETS = ((0, 32, "<32px"), (32, 96, "32-96px"), (96, 10**9, ">=96px"))
+BUCKETS = ((0, 12, "<12px"), (12, 20, "12-20px"), (20, 32, "20-32px"), (32, 48, "32-48px"),
+           (48, 96, "48-96px"), (96, 300, "96-300px"), (300, 10**9, ">=300px"))
 LARGE = 32
 
 

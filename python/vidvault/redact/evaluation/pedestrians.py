@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -54,6 +55,15 @@ def footage_state() -> str:
 
 def install_footage(directory: Path | None = None, *, say=print) -> Path:  # type: ignore[no-untyped-def]
     return install_deb_file(PEDESTRIAN_CLIP, directory or footage_dir(), say=say)
+
+
+@lru_cache(maxsize=1)
+def empty_street() -> np.ndarray:
+    """The clip's scene with nobody in it: the per-pixel median of every
+    16th picture (each spot of the crossing is empty on most of them), RGB
+    768x576. A real CCTV background for composited test faces."""
+    frames = [image for i, (_, image) in enumerate(pictures()) if i % 16 == 0]
+    return np.median(np.stack(frames), axis=0).astype(np.uint8)
 
 
 @dataclass(frozen=True)

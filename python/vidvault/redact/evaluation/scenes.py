@@ -15,6 +15,7 @@ import av
 import numpy as np
 
 from ..resize import resize_rgb
+from .pedestrians import empty_street
 from .photos import Sprite, astronaut, backgrounds, lfw_faces, plates
 
 
@@ -49,6 +50,9 @@ class Scene:
     fps: int = 25
     #: The pole's path: x of its left edge as a fraction of the width, from t=0 to t=1.
     pole: tuple[float, float] | None = (1.0, -0.1)
+    #: Sizes of the movers are in pixels of this frame height (720: scaled with the
+    #: frame; the frame's own height: the same pixels at every resolution).
+    size_height: int = 720
 
 
 @dataclass(frozen=True)
@@ -78,13 +82,14 @@ def _paste(frame: np.ndarray, sprite: np.ndarray, x: int, y: int) -> None:
 
 def render(scene: Scene) -> Iterator[tuple[np.ndarray, FrameTruth]]:
     """Frames (RGB) of the scene and their ground truth."""
-    bg = resize_rgb(backgrounds()[scene.background], scene.width, scene.height)
+    source = empty_street() if scene.background == STREET else backgrounds()[scene.background]
+    bg = resize_rgb(source, scene.width, scene.height)
     pole_src = backgrounds()["rocket"]
     pole_w = max(8, scene.width // 24)
     # A vertical strip of the rocket photo (gantry and sky), stretched to full height.
     pole = resize_rgb(np.ascontiguousarray(pole_src[:, 300:340]), pole_w, scene.height)
     frames = int(scene.seconds * scene.fps)
-    scale = scene.height / 720
+    scale = scene.height / scene.size_height
     for i in range(frames):
         t = i / max(1, frames - 1)
         frame = bg.copy()
@@ -157,6 +162,49 @@ def plates_scene(width: int, height: int) -> Scene:
         Mover(astronaut(), [(0.0, 0.6, 0.3, 70), (1.0, 0.75, 0.3, 80)]),
     ]
     return Scene(f"plates-{height}p", width, height, "floor", movers)
+
+
+#: The background name of the real CCTV scene: the pedestrian clip's crossing, empty (:func:`.pedestrians.empty_street`).
+STREET = "street"
+#: Face sizes of the size evaluation (pixels of the box's longer side, whatever the resolution).
+SIZE_BUCKETS = ((12, 20), (20, 32), (32, 48), (48, 96), (96, 300))
+
+
+def face_size_scene(width: int, height: int, sizes: tuple[int, int]) -> Scene:
+    """Real faces of ``sizes[0]`` to just under ``sizes[1]`` px (in this
+    frame's pixels) crossing the pedestrian clip's empty crossing at walking
+    speed (1-3 s across a third of the frame): two astronauts (one mirrored)
+    and four LFW faces, one entering from the left, one leaving on the
+    right, one standing still, one coming closer (growing through the
+    bucket); the pole sweeps across and covers parts of them."""
+    lo, hi = sizes
+    top = hi - 0.01 * hi  # stays inside the bucket
+    a = astronaut()
+    mirrored = Sprite("astronaut-mirrored", "face", a.image[:, ::-1].copy(),
+                      (a.image.shape[1] - a.box[2], a.box[1], a.image.shape[1] - a.box[0], a.box[3]))
+    lfw = lfw_faces(4)
+    big = lo >= 96  # at 96-300 px a face's photo fills much of the frame height: fewer, wider-spaced lanes
+    lanes = (0.3, 0.75) if big else (0.2, 0.35, 0.5, 0.65, 0.8, 0.92)
+    mid = (lo + top) / 2
+    movers = [
+        # Enters from the left, coming closer: grows through the whole bucket.
+        Mover(a, [(0.0, -0.05, lanes[0], lo), (1.0, 0.4, lanes[0], top)]),
+        # Crosses right to left and leaves.
+        Mover(mirrored, [(0.0, 0.8, lanes[1], mid), (1.0, -0.1, lanes[1], mid)]),
+    ]
+    if not big:
+        movers += [
+            Mover(lfw[0], [(0.0, 0.55, lanes[2], lo), (1.0, 1.05, lanes[2], lo)]),   # leaves on the right
+            Mover(lfw[1], [(0.0, 0.3, lanes[3], mid), (1.0, 0.3, lanes[3], mid)]),   # stands still
+            Mover(lfw[2], [(0.0, 0.9, lanes[4], top), (1.0, 0.6, lanes[4], lo)]),    # walks away, shrinking
+            Mover(lfw[3], [(0.0, 0.1, lanes[5], mid), (1.0, 0.45, lanes[5], mid)]),
+        ]
+    return Scene(f"street-faces-{lo}-{hi}px-{height}p", width, height, STREET, movers, size_height=height)
+
+
+def face_size_scenes(heights: Sequence[int] = (720, 1080)) -> list[Scene]:
+    """One scene per size bucket and resolution (16:9)."""
+    return [face_size_scene(h * 16 // 9, h, sizes) for h in heights for sizes in SIZE_BUCKETS]
 
 
 def standard_scenes() -> list[Scene]:
