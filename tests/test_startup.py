@@ -60,3 +60,12 @@ def test_the_ingest_function_is_not_shadowed_by_a_module():
     import vidvault.ingestion  # noqa: F401
 
     assert callable(vidvault.ingest) and vidvault.ingest.__module__ == "vidvault.ingestion"
+
+
+def test_a_function_named_like_its_module_stays_the_function():
+    """`vidvault.media.decode(...)` is the function, also after its module
+    vidvault/media/decode.py has been imported by someone else."""
+    probe = ("import vidvault.media as m\nimport vidvault.media.decode\nfrom vidvault.media import decode\n"
+             "assert callable(m.decode) and m.decode.__name__ == 'decode', m.decode\n"
+             "assert callable(decode)\n")
+    subprocess.run([sys.executable, "-c", probe], check=True)

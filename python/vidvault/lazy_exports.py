@@ -11,6 +11,8 @@ that module when a name is first used.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any, Callable, MutableMapping
 
 
@@ -34,4 +36,15 @@ def lazy_exports(
     def __dir__() -> list[str]:
         return sorted(set(namespace) | set(names))
 
+    class _Package(types.ModuleType):
+        def __setattr__(self, name: str, value: Any) -> None:
+            # Importing a submodule sets it on the package. Where a public name
+            # is also a submodule's (the function `vidvault.media.decode` lives
+            # in vidvault/media/decode.py), that would replace the function by
+            # the module for every caller: keep the public name's value instead.
+            if name in names and isinstance(value, types.ModuleType) and value.__name__ == f"{package}.{name}":
+                value = getattr(importlib.import_module(names[name][0], package), names[name][1])
+            super().__setattr__(name, value)
+
+    sys.modules[package].__class__ = _Package
     return __getattr__, __dir__
