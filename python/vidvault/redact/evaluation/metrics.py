@@ -11,14 +11,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..player import HiddenBox
-
-if TYPE_CHECKING:  # a type only: the scenes' footage module reads the metrics, not the other way round
-    from .scenes import FrameTruth
+from .truth import FrameTruth
 
 LEAK_FRACTION = 0.20
 #: Size buckets (longer side of the ground-truth box, pixels) for the breakdown.

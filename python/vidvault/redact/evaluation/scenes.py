@@ -7,7 +7,7 @@ plate and the part of it the pole covers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -17,6 +17,7 @@ import numpy as np
 from ..resize import resize_rgb
 from .pedestrians import empty_street
 from .photos import Sprite, astronaut, backgrounds, lfw_faces, plates
+from .truth import FrameTruth, Truth
 
 
 @dataclass(frozen=True)
@@ -53,23 +54,6 @@ class Scene:
     #: Sizes of the movers are in pixels of this frame height (720: scaled with the
     #: frame; the frame's own height: the same pixels at every resolution).
     size_height: int = 720
-
-
-@dataclass(frozen=True)
-class Truth:
-    """One face or plate on one frame."""
-
-    kind: str
-    name: str
-    box: tuple[float, float, float, float]   # unclipped, frame pixels
-    size: float                              # longer side of the box, pixels
-
-
-@dataclass
-class FrameTruth:
-    index: int
-    objects: list[Truth] = field(default_factory=list)
-    pole: tuple[int, int] | None = None      # x0, x1 of the pole (it spans the full height)
 
 
 def _paste(frame: np.ndarray, sprite: np.ndarray, x: int, y: int) -> None:
