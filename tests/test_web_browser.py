@@ -106,6 +106,12 @@ def test_without_a_token_the_page_asks_for_one_and_a_bad_one_is_explained(site, 
     page.click("#sign-in button")
     page.wait_for_function("document.getElementById('status').textContent.includes('refused')", timeout=30_000)
     assert page.is_hidden("#main")
+    # The same form with a good token signs in, once: one camera button each, not one per attempt.
+    page.fill("#token", site[1])
+    page.click("#sign-in button")
+    page.wait_for_selector("#main:not([hidden])", timeout=30_000)
+    page.wait_for_selector(f"#cameras button[data-camera='{CAMERA}']")
+    assert page.locator(f"#cameras button[data-camera='{CAMERA}']").count() == 1
     page.close()
 
 

@@ -49,147 +49,7 @@ async function start() {
     e.preventDefault();
     sessionStorage.setItem("vidvault-token", $("token").value.trim());
     $("token").value = "";
-    // ------------------------------------------------------------------ exports, approvals, verification
-
-let refresh = null;
-
-function showTab(name) {
-  for (const t of document.querySelectorAll(".tab")) t.hidden = t.id !== name;
-  for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("selected", b.dataset.tab === name);
-  clearInterval(refresh);
-  say("");
-  if (name === "exports" || name === "approvals") {
-    if (name === "exports" && state.startNs) { // the range being watched, as a starting point
-      $("export-camera").value = state.camera;
-      $("export-start").value = isoOf(state.startNs).slice(0, 19);
-      $("export-end").value = isoOf(state.startNs + 60n * NS).slice(0, 19);
-    }
-    listExports();
-    refresh = setInterval(listExports, 1000);
-  }
-}
-
-function cell(row, text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (cls) td.className = cls;
-  row.append(td);
-  return td;
-}
-
-function rangeText(r) { return isoOf(BigInt(r.start)).slice(0, 19).replace("T", " ") + " – " + isoOf(BigInt(r.end)).slice(11, 19); }
-
-function stateText(r) {
-  if (r.state === "building") return "building" + (r.progress != null ? " " + Math.round(r.progress * 100) + "%" : "…");
-  if (r.state === "failed") return "failed: " + r.error;
-  if (r.state === "rejected") return "rejected by " + r.decided_by + (r.decision_note ? ": " + r.decision_note : "");
-  if (r.state === "ready") return "ready (approved by " + r.decided_by + ")";
-  return r.state;
-}
-
-async function listExports() {
-  let all;
-  try { all = await api("/api/exports"); } catch (e) { say(e.message); return; }
-  const me = sessionPrincipal();
-  const mine = $("my-exports").tBodies[0], todo = $("to-approve").tBodies[0];
-  mine.replaceChildren(); todo.replaceChildren();
-  for (const r of all) {
-    if (r.requester === me) {
-      const row = mine.insertRow();
-      row.dataset.request = r.id;
-      for (const t of [r.case, r.camera, rangeText(r), r.raw ? "raw" : "redacted", r.approver]) cell(row, t);
-      cell(row, stateText(r), "state");
-      const act = cell(row, "");
-      if (r.state === "ready") {
-        const b = document.createElement("button");
-        b.textContent = "Download zip";
-        b.className = "download";
-        b.onclick = () => download(r);
-        act.append(b);
-      }
-    }
-    if (r.approver === me) {
-      const row = todo.insertRow();
-      row.dataset.request = r.id;
-      for (const t of [r.case, r.requester, r.camera, rangeText(r), r.raw ? "raw" : "redacted", r.reason]) cell(row, t);
-      cell(row, stateText(r), "state");
-      const act = cell(row, "");
-      if (r.state === "pending") {
-        for (const [label, approve] of [["Approve", true], ["Reject", false]]) {
-          const b = document.createElement("button");
-          b.textContent = label;
-          b.className = approve ? "approve" : "reject";
-          b.onclick = () => decide(r, approve);
-          act.append(b);
-        }
-      }
-    }
-  }
-}
-
-function sessionPrincipal() {
-  try { return JSON.parse(atob(token().split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).principal; }
-  catch (e) { return null; }
-}
-
-async function requestExport(e) {
-  e.preventDefault();
-  const utc = (v) => new Date(v + (v.length === 16 ? ":00" : "") + "Z").toISOString();
-  try {
-    await api("/api/exports", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({
-        camera: $("export-camera").value, start: utc($("export-start").value), end: utc($("export-end").value),
-        case: $("export-case").value, reason: $("export-reason").value, kind: $("export-kind").value,
-        watermark: $("export-watermark").value.trim() || null,
-      }),
-    });
-    say("Requested: it waits for your approver.");
-  } catch (err) { say(err.message); }
-  listExports();
-}
-
-async function decide(r, approve) {
-  const note = approve ? "" : (prompt("Why is it rejected?") || "");
-  try {
-    await api(`/api/exports/${r.id}/decision`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ approve, note }),
-    });
-  } catch (err) { say(err.message); }
-  listExports();
-}
-
-async function download(r) {
-  const resp = await fetch(`/api/exports/${r.id}/package.zip`, { headers: { Authorization: "Bearer " + token() } });
-  if (!resp.ok) { say((await resp.json()).message); return; }
-  const url = URL.createObjectURL(await resp.blob());
-  const a = document.createElement("a");
-  a.href = url; a.download = `export-${r.case}-${r.id}.zip`;
-  document.body.append(a); a.click(); a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
-}
-
-async function verifyPackage(e) {
-  e.preventDefault();
-  const file = $("verify-file").files[0];
-  if (!file) return;
-  $("verify-status").textContent = "Verifying…";
-  let report;
-  try {
-    report = await api("/api/verify", { method: "POST", headers: { "Content-Type": "application/zip" }, body: file });
-  } catch (err) { $("verify-status").textContent = ""; say(err.message); return; }
-  $("verify-status").textContent = report.status + " (" + report.frames + " frames)";
-  const body = $("verify-checks").tBodies[0];
-  body.replaceChildren();
-  for (const c of report.checks) {
-    const row = body.insertRow();
-    cell(row, c.name);
-    cell(row, c.ok === true ? "pass" : c.ok === false ? "FAIL" : "not checked", c.ok === true ? "pass" : c.ok === false ? "fail" : "skip");
-    cell(row, c.detail);
-  }
-}
-
-start();
+    enter();
   });
   $("sign-out").onclick = () => signOut("signed out");
   $("day").onchange = () => { if (state.camera) pickDay(new Date($("day").value + "T00:00:00Z")); };
@@ -209,6 +69,12 @@ start();
   for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => showTab(b.dataset.tab);
   $("export-form").addEventListener("submit", requestExport);
   $("verify-form").addEventListener("submit", verifyPackage);
+  await enter();
+}
+
+// Signed in (a token in this tab): the cameras, and the player on the camera
+// and time the address names. Called at start and after each sign-in.
+async function enter() {
   if (!token()) { $("sign-in").hidden = false; return; }
   let cameras;
   try { cameras = await api("/api/cameras"); } catch (e) { if (e.message !== "unauthenticated") say(e.message); return; }
