@@ -18,14 +18,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use vidvault::crypto::SecretKey;
-use vidvault::segment::format::{encode_frame_record, CodecConfig, FrameMeta};
+use vidvault::segment::format::{encode_frame_record, FrameMeta};
 use vidvault::segment::writer::NewFrame;
-use vidvault::time::{TimeBase, Timestamp, NANOS_PER_SECOND};
+use vidvault::time::Timestamp;
 use vidvault::{Store, StoreOptions};
 
-const T0: i64 = 1_763_700_000 * NANOS_PER_SECOND;
-const FRAME_NS: i64 = 40_000_000;
-const AU_BYTES: usize = 20_000;
+mod workload;
+use workload::{config, AU_BYTES, FRAME_NS, T0};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -36,14 +35,6 @@ fn main() {
     let mb: usize = mb.parse().expect("MEGABYTES must be a whole number");
     let dir = PathBuf::from(dir);
     let seal_only = args.next().as_deref() == Some("seal-only");
-    let config = CodecConfig {
-        codec: "h264".into(),
-        extradata: vec![1, 100, 0, 31],
-        time_base: TimeBase::new(1, 90_000).unwrap(),
-        width: 1280,
-        height: 720,
-        params: String::new(),
-    };
     let payload = footage_bytes();
     let frames = (mb * 1_000_000 / AU_BYTES) as i64;
     if seal_only {
@@ -67,7 +58,7 @@ fn main() {
     let store = Store::create(&dir.join("store"), SecretKey::from_bytes([1; 32]), StoreOptions::default())
         .expect("create the store");
     store.add_camera("cam", BTreeMap::new(), vidvault::RetentionSetting::StoreDefault).unwrap();
-    let w = store.writer("cam", config).unwrap();
+    let w = store.writer("cam", config()).unwrap();
     for i in 0..frames {
         w.append(&NewFrame {
             ts: Timestamp(T0 + i * FRAME_NS),

@@ -8,26 +8,13 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use vidvault::crypto::SecretKey;
-use vidvault::segment::format::{encode_frame_record, CodecConfig, FrameMeta, SegmentHeader};
+use vidvault::segment::format::{encode_frame_record, FrameMeta, SegmentHeader};
 use vidvault::segment::writer::{NewFrame, SegmentWriter};
-use vidvault::time::{TimeBase, Timestamp, NANOS_PER_SECOND};
+use vidvault::time::{Timestamp, NANOS_PER_SECOND};
 use vidvault::{Store, StoreOptions};
 
-const T0: i64 = 1_763_700_000 * NANOS_PER_SECOND;
-const FRAME_NS: i64 = 40_000_000;
-/// Average access unit of a 4 Mbit/s, 25 fps stream.
-const AU_BYTES: usize = 20_000;
-
-fn config() -> CodecConfig {
-    CodecConfig {
-        codec: "h264".into(),
-        extradata: vec![1, 100, 0, 31],
-        time_base: TimeBase::new(1, 90_000).unwrap(),
-        width: 1280,
-        height: 720,
-        params: String::new(),
-    }
-}
+mod workload;
+use workload::{config, AU_BYTES, FRAME_NS, T0};
 
 fn header(id: u64) -> SegmentHeader {
     SegmentHeader {
