@@ -54,7 +54,11 @@ impl PyStore {
 
     /// The grant a token carries, checked now: `(grant dict, None)`, or
     /// `(None, why it is refused)`. Logs nothing (the caller does).
-    fn verify_grant<'py>(&self, py: Python<'py>, token: &str) -> PyResult<(Option<Bound<'py, PyDict>>, Option<String>)> {
+    fn verify_grant<'py>(
+        &self,
+        py: Python<'py>,
+        token: &str,
+    ) -> PyResult<(Option<Bound<'py, PyDict>>, Option<String>)> {
         let checked = py.detach(|| self.inner.verify_grant(token)).py(py)?;
         let g = match checked {
             Ok(g) => g,
