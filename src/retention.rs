@@ -177,6 +177,23 @@ pub fn plan_camera(
     holds: &[Hold],
     now: Timestamp,
 ) -> CameraPlan {
+    plan_camera_prefix(camera, policy, segments, 0, holds, now)
+}
+
+/// `plan_camera` over the oldest segments only: `segments` is an
+/// oldest-first prefix of the camera's sealed segments and `bytes_beyond`
+/// the bytes of the rest. The plan is the full one when the prefix holds
+/// every segment past `max_age` and, if `max_bytes` is set and the plan's
+/// `kept_bytes` is still over it, every segment (the caller then widens the
+/// prefix and plans again).
+pub fn plan_camera_prefix(
+    camera: &str,
+    policy: RetentionPolicy,
+    segments: &[SegmentFacts],
+    bytes_beyond: u64,
+    holds: &[Hold],
+    now: Timestamp,
+) -> CameraPlan {
     let held = |s: &SegmentFacts| holds.iter().any(|h| h.active_at(now) && h.covers(s.start, s.end));
     let past = |s: &SegmentFacts, age: Option<i64>| age.is_none_or(|a| s.end.0 <= now.0.saturating_sub(a));
     let mut deletions = Vec::new();
@@ -195,7 +212,7 @@ pub fn plan_camera(
             _ => keep.push(s),
         }
     }
-    let mut kept_bytes: u64 = keep.iter().map(|s| s.bytes).sum();
+    let mut kept_bytes: u64 = keep.iter().map(|s| s.bytes).sum::<u64>() + bytes_beyond;
     let mut warnings = Vec::new();
     if let Some(limit) = policy.max_bytes {
         let mut blocked = (0u64, 0u64); // (held, young) bytes that could not go

@@ -14,6 +14,7 @@ mod cameras;
 mod holds;
 mod retention;
 mod segments;
+mod totals;
 
 use std::path::{Path, PathBuf};
 
@@ -23,10 +24,11 @@ use crate::error::{CatalogContext, Error, Result};
 
 pub use cameras::CameraRow;
 pub use segments::{ChainTail, SegmentRow, SegmentState, Tombstone};
+pub use totals::CameraTotals;
 
 /// The catalog's file name under the store root.
 pub const CATALOG_FILE: &str = "catalog.sqlite";
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE meta (
@@ -103,6 +105,50 @@ CREATE TABLE deleted_segments (
 CREATE INDEX deleted_by_camera ON deleted_segments (camera, start_ts);
 ";
 
+/// Schema 3: what keeps a store of a year x 1,000 cameras (tens of millions
+/// of rows) cheap to open and to sweep. Nothing here is new information:
+/// indexes, and per-camera totals that triggers keep equal to the rows in
+/// the same transaction (a rebuilt or upgraded catalog recomputes them).
+/// - opening finds `open` and `deleting` rows (a handful) without a scan;
+/// - shredding asks whether a (camera, key day) still has rows or tombstones;
+/// - a sweep knows a camera's sealed bytes without reading its rows, and
+///   `max_span_ns` (never lowered: an upper bound of end - start) turns
+///   'segments whose end is after T' into an index range on start_ts.
+const SCHEMA_3: &str = "
+CREATE INDEX segments_open ON segments (id) WHERE state = 'open';
+CREATE INDEX segments_deleting ON segments (id) WHERE state = 'deleting';
+CREATE INDEX segments_by_key_day ON segments (camera, kek_day);
+CREATE INDEX deleted_by_key_day ON deleted_segments (camera, kek_day);
+CREATE TABLE camera_totals (
+    camera          TEXT PRIMARY KEY,
+    sealed_bytes    INTEGER NOT NULL,
+    sealed_segments INTEGER NOT NULL,
+    max_span_ns     INTEGER NOT NULL
+);
+INSERT INTO camera_totals (camera, sealed_bytes, sealed_segments, max_span_ns)
+    SELECT camera, COALESCE(SUM(bytes), 0), COUNT(*), COALESCE(MAX(MAX(COALESCE(end_ts, start_ts) - start_ts, 0)), 0)
+    FROM segments WHERE state = 'sealed' GROUP BY camera;
+CREATE TRIGGER camera_totals_insert AFTER INSERT ON segments WHEN NEW.state = 'sealed' BEGIN
+    INSERT INTO camera_totals (camera, sealed_bytes, sealed_segments, max_span_ns)
+        VALUES (NEW.camera, COALESCE(NEW.bytes, 0), 1, MAX(COALESCE(NEW.end_ts, NEW.start_ts) - NEW.start_ts, 0))
+        ON CONFLICT (camera) DO UPDATE SET sealed_bytes = sealed_bytes + excluded.sealed_bytes,
+            sealed_segments = sealed_segments + 1, max_span_ns = MAX(max_span_ns, excluded.max_span_ns);
+END;
+CREATE TRIGGER camera_totals_delete AFTER DELETE ON segments WHEN OLD.state = 'sealed' BEGIN
+    UPDATE camera_totals SET sealed_bytes = sealed_bytes - COALESCE(OLD.bytes, 0),
+        sealed_segments = sealed_segments - 1 WHERE camera = OLD.camera;
+END;
+CREATE TRIGGER camera_totals_update AFTER UPDATE ON segments BEGIN
+    UPDATE camera_totals SET sealed_bytes = sealed_bytes - COALESCE(OLD.bytes, 0),
+        sealed_segments = sealed_segments - 1 WHERE camera = OLD.camera AND OLD.state = 'sealed';
+    INSERT INTO camera_totals (camera, sealed_bytes, sealed_segments, max_span_ns)
+        SELECT NEW.camera, COALESCE(NEW.bytes, 0), 1, MAX(COALESCE(NEW.end_ts, NEW.start_ts) - NEW.start_ts, 0)
+        WHERE NEW.state = 'sealed'
+        ON CONFLICT (camera) DO UPDATE SET sealed_bytes = sealed_bytes + excluded.sealed_bytes,
+            sealed_segments = sealed_segments + 1, max_span_ns = MAX(max_span_ns, excluded.max_span_ns);
+END;
+";
+
 /// Upgrades a version-1 catalog (issue 2's first format) in place.
 const MIGRATE_1_TO_2: &str = "
 CREATE TABLE retention_classes (
@@ -146,6 +192,7 @@ impl Catalog {
         let conn = Connection::open(path).ctx(&format!("create {}", path.display()))?;
         configure(&conn, path)?;
         conn.execute_batch(SCHEMA).ctx("create schema")?;
+        conn.execute_batch(SCHEMA_3).ctx("create schema")?;
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('store_id', ?2)",
             params![SCHEMA_VERSION.to_string(), store_id],
@@ -173,12 +220,16 @@ impl Catalog {
             });
         }
         match catalog.meta("schema_version")?.as_deref() {
-            Some("2") => {}
-            Some("1") => catalog.migrate_1_to_2()?,
+            Some("3") => {}
+            Some("2") => catalog.migrate_2_to_3()?,
+            Some("1") => {
+                catalog.migrate_1_to_2()?;
+                catalog.migrate_2_to_3()?
+            }
             other => {
                 return Err(Error::NotAStore {
                     path: path.to_path_buf(),
-                    detail: format!("catalog schema version {other:?}; this build reads versions 1 and 2"),
+                    detail: format!("catalog schema version {other:?}; this build reads versions 1 to 3"),
                 })
             }
         }
@@ -192,6 +243,16 @@ impl Catalog {
             .ctx("upgrade catalog to schema 2")?;
         tx.commit().ctx("upgrade catalog to schema 2")?;
         self.install_builtin_classes()
+    }
+
+    /// Adds schema 3's indexes, totals and triggers (one pass over the rows,
+    /// once, in one transaction).
+    fn migrate_2_to_3(&mut self) -> Result<()> {
+        let tx = self.conn.transaction().ctx("upgrade catalog to schema 3")?;
+        tx.execute_batch(SCHEMA_3).ctx("upgrade catalog to schema 3")?;
+        tx.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'", [])
+            .ctx("upgrade catalog to schema 3")?;
+        tx.commit().ctx("upgrade catalog to schema 3")
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {

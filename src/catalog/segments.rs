@@ -2,8 +2,6 @@
 //! and tombstones of segments retention deleted (so the hash chain stays
 //! verifiable across deletions).
 
-use std::collections::HashSet;
-
 use rusqlite::{params, Row};
 
 use super::Catalog;
@@ -298,8 +296,16 @@ impl Catalog {
         self.query_one("WHERE camera = ?1 ORDER BY start_ts DESC, id DESC LIMIT 1", [camera])
     }
 
+    /// Rows in one state. The state is written into the SQL (never bound)
+    /// so that SQLite uses the partial index of `open` or `deleting` rows:
+    /// a store open must not scan every row of the store to find a few.
     pub fn segments_in_state(&self, state: SegmentState) -> Result<Vec<SegmentRow>> {
-        self.query_segments("WHERE state = ?1 ORDER BY id", [state.as_str()])
+        let tail = match state {
+            SegmentState::Open => "WHERE state = 'open' ORDER BY id",
+            SegmentState::Deleting => "WHERE state = 'deleting' ORDER BY id",
+            SegmentState::Sealed => "WHERE state = 'sealed' ORDER BY id",
+        };
+        self.query_segments(tail, [])
     }
 
     /// The highest segment id ever allocated: of live rows, tombstones and
@@ -357,6 +363,34 @@ impl Catalog {
         })
     }
 
+    /// Recording gaps inside the camera's segments that start in `[from, to]`,
+    /// by segment id: one query for a whole timeline, not one per segment.
+    pub fn gaps_of_segments_starting(
+        &self,
+        camera: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<std::collections::HashMap<u64, Vec<Gap>>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT g.segment_id, g.start_ts, g.end_ts FROM segments s JOIN segment_gaps g ON g.segment_id = s.id
+                 WHERE s.camera = ?1 AND s.start_ts >= ?2 AND s.start_ts <= ?3 ORDER BY g.segment_id, g.start_ts",
+            )
+            .ctx("read gaps")?;
+        let mut out: std::collections::HashMap<u64, Vec<Gap>> = std::collections::HashMap::new();
+        let mut rows = st.query(params![camera, from.0, to.0]).ctx("read gaps")?;
+        while let Some(r) = rows.next().ctx("read gaps")? {
+            let id = r.get::<_, i64>(0).ctx("read gaps")? as u64;
+            let gap = Gap {
+                start: Timestamp(r.get(1).ctx("read gaps")?),
+                end: Timestamp(r.get(2).ctx("read gaps")?),
+            };
+            out.entry(id).or_default().push(gap);
+        }
+        Ok(out)
+    }
+
     pub fn segment_gaps(&self, id: u64) -> Result<Vec<Gap>> {
         let mut st = self
             .conn
@@ -373,6 +407,28 @@ impl Catalog {
     /// Sealed segments of a camera, oldest first (retention planning).
     pub fn sealed_segments(&self, camera: &str) -> Result<Vec<SegmentRow>> {
         self.query_segments("WHERE camera = ?1 AND state = 'sealed' ORDER BY start_ts, id", [camera])
+    }
+
+    /// The camera's `n` oldest sealed segments, oldest first.
+    pub fn oldest_sealed_segments(&self, camera: &str, n: u64) -> Result<Vec<SegmentRow>> {
+        self.query_segments(
+            "WHERE camera = ?1 AND state = 'sealed' ORDER BY start_ts, id LIMIT ?2",
+            params![camera, n.min(i64::MAX as u64) as i64],
+        )
+    }
+
+    /// Sealed segments of a camera starting in `[from, to]`, oldest first:
+    /// one index range, whatever the camera's history holds outside it.
+    pub fn sealed_segments_starting(
+        &self,
+        camera: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SegmentRow>> {
+        self.query_segments(
+            "WHERE camera = ?1 AND start_ts >= ?2 AND start_ts <= ?3 AND state = 'sealed' ORDER BY start_ts, id",
+            params![camera, from.0, to.0],
+        )
     }
 
     /// First step of a deletion: the rows turn `deleting` (durably) before
@@ -459,24 +515,6 @@ impl Catalog {
             })
             .ctx("list tombstones")?;
         rows.collect::<rusqlite::Result<_>>().ctx("list tombstones")
-    }
-
-    /// (camera, key day) pairs of deleted segments.
-    pub fn tombstoned_kek_days(&self) -> Result<HashSet<(String, i32)>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT DISTINCT camera, kek_day FROM deleted_segments")
-            .ctx("list key days")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).ctx("list key days")?;
-        rows.collect::<rusqlite::Result<_>>().ctx("list key days")
-    }
-
-    /// (camera, key day) pairs some segment row still needs.
-    pub fn kek_days_in_use(&self) -> Result<HashSet<(String, i32)>> {
-        let mut st =
-            self.conn.prepare_cached("SELECT DISTINCT camera, kek_day FROM segments").ctx("list key days")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).ctx("list key days")?;
-        rows.collect::<rusqlite::Result<_>>().ctx("list key days")
     }
 }
 

@@ -37,6 +37,7 @@ mod retention;
 mod row_file;
 pub(crate) mod shared;
 pub mod sweep;
+mod sweep_plan;
 pub mod writer;
 
 #[cfg(test)]
@@ -65,6 +66,8 @@ use crate::store::lock::StoreLock;
 use crate::store::read::FrameCursor;
 use crate::store::recovery::recover_open_segments;
 pub use crate::store::recovery::RecoveredSegment;
+/// Where a segment lives, relative to the store root (docs/FORMAT.md section 1).
+pub use crate::store::row_file::segment_rel_path;
 use crate::store::shared::{lock, Parts, Shared, CATALOG_FILE, KEYSTORE_FILE, MARKER_FILE};
 pub use crate::store::shared::{CommitMode, StoreOptions};
 use crate::store::writer::CameraWriter;
@@ -337,10 +340,16 @@ impl Store {
     /// (default: the store's gap threshold).
     pub fn gaps(&self, camera: &str, range: TimeRange, min_gap: Option<i64>) -> Result<Vec<Gap>> {
         let rows = self.segments(camera, range)?;
+        let mut inner_gaps = match (rows.first(), rows.last()) {
+            (Some(first), Some(last)) => {
+                self.shared.catalog()?.gaps_of_segments_starting(camera, first.start_ts, last.start_ts)?
+            }
+            _ => Default::default(),
+        };
         let mut covered = Vec::new();
         for row in rows {
             if row.state == SegmentState::Sealed {
-                let seg_gaps = self.shared.catalog()?.segment_gaps(row.id)?;
+                let seg_gaps = inner_gaps.remove(&row.id).unwrap_or_default();
                 let end = row.end_ts.unwrap_or(row.start_ts);
                 covered.extend(gaps::segment_coverage(row.start_ts, end, &seg_gaps));
             } else {

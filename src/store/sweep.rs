@@ -16,11 +16,11 @@
 //! atomically. Copies of those segments (backups, unlinked blocks) are then
 //! unreadable even with the master key.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::MutexGuard;
 
-use crate::catalog::{SegmentRow, Tombstone};
+use crate::catalog::Tombstone;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::retention::{
@@ -29,6 +29,7 @@ use crate::retention::{
 use crate::store::mirror;
 use crate::store::row_file;
 use crate::store::shared::Shared;
+use crate::store::sweep_plan::{self, facts};
 use crate::time::Timestamp;
 
 /// What a sweep planned (dry run) or did.
@@ -56,18 +57,6 @@ impl SweepReport {
     }
 }
 
-fn facts(row: &SegmentRow) -> SegmentFacts {
-    SegmentFacts {
-        id: row.id,
-        camera: row.camera.clone(),
-        path: row.path.clone(),
-        start: row.start_ts,
-        end: row.end_ts.unwrap_or(row.start_ts),
-        bytes: row.bytes.unwrap_or(0),
-        kek_day: row.kek_day,
-    }
-}
-
 type CameraFacts = BTreeMap<String, (RetentionPolicy, Vec<SegmentFacts>, Vec<Hold>)>;
 
 /// Plans and (unless `dry_run`) executes a sweep at `now`. With
@@ -81,31 +70,14 @@ pub(crate) fn run(
     actor: &str,
 ) -> Result<SweepReport> {
     let _serial = shared.sweep_guard();
-    let mut per_camera: CameraFacts = BTreeMap::new();
     let mut report = SweepReport { now, dry_run, ..SweepReport::default() };
-    {
-        let catalog = shared.catalog()?;
-        for cam in catalog.cameras()? {
-            let (_, policy) = catalog.effective_retention(&cam)?;
-            let segments: Vec<SegmentFacts> = catalog.sealed_segments(&cam.id)?.iter().map(facts).collect();
-            let holds = catalog.holds(Some(&cam.id))?;
-            report.cameras.push(retention::plan_camera(&cam.id, policy, &segments, &holds, now));
-            per_camera.insert(cam.id, (policy, segments, holds));
+    match free_bytes_needed {
+        None => {
+            let plan = sweep_plan::plan(shared, now)?;
+            report.cameras = plan.cameras;
+            report.undeletable_bytes = plan.undeletable_bytes;
         }
-    }
-    let planned: Vec<PlannedDeletion> = report.cameras.iter().flat_map(|c| c.deletions.clone()).collect();
-    if let Some(needed) = free_bytes_needed {
-        report.pressure = retention::plan_disk_pressure(&per_camera, &planned, needed, now);
-    }
-    let gone: BTreeSet<u64> = report.deletions().map(|d| d.segment.id).collect();
-    for (policy, segments, holds) in per_camera.values() {
-        for s in segments.iter().filter(|s| !gone.contains(&s.id)) {
-            if holds.iter().any(|h| h.active_at(now) && h.covers(s.start, s.end)) {
-                report.undeletable_bytes.0 += s.bytes;
-            } else if policy.min_age_ns.is_some_and(|a| s.end.0 > now.0.saturating_sub(a)) {
-                report.undeletable_bytes.1 += s.bytes;
-            }
-        }
+        Some(needed) => plan_under_pressure(shared, now, needed, &mut report)?,
     }
     let deletions: Vec<PlannedDeletion> = report.deletions().cloned().collect();
     if dry_run {
@@ -120,6 +92,36 @@ pub(crate) fn run(
         }
     }
     Ok(report)
+}
+
+/// Disk pressure ranks the oldest deletable footage of every camera
+/// together, so it reads every camera's sealed segments (a rare, emergency
+/// sweep; regular sweeps are planned by sweep_plan.rs).
+fn plan_under_pressure(shared: &Shared, now: Timestamp, needed: u64, report: &mut SweepReport) -> Result<()> {
+    let mut per_camera: CameraFacts = BTreeMap::new();
+    {
+        let catalog = shared.catalog()?;
+        for cam in catalog.cameras()? {
+            let (_, policy) = catalog.effective_retention(&cam)?;
+            let segments: Vec<SegmentFacts> = catalog.sealed_segments(&cam.id)?.iter().map(facts).collect();
+            let holds = catalog.holds(Some(&cam.id))?;
+            report.cameras.push(retention::plan_camera(&cam.id, policy, &segments, &holds, now));
+            per_camera.insert(cam.id, (policy, segments, holds));
+        }
+    }
+    let planned: Vec<PlannedDeletion> = report.cameras.iter().flat_map(|c| c.deletions.clone()).collect();
+    report.pressure = retention::plan_disk_pressure(&per_camera, &planned, needed, now);
+    let gone: BTreeSet<u64> = report.deletions().map(|d| d.segment.id).collect();
+    for (policy, segments, holds) in per_camera.values() {
+        for s in segments.iter().filter(|s| !gone.contains(&s.id)) {
+            if holds.iter().any(|h| h.active_at(now) && h.covers(s.start, s.end)) {
+                report.undeletable_bytes.0 += s.bytes;
+            } else if policy.min_age_ns.is_some_and(|a| s.end.0 > now.0.saturating_sub(a)) {
+                report.undeletable_bytes.1 += s.bytes;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Records an executed sweep: what went, why, and which keys were destroyed.
@@ -217,16 +219,21 @@ pub(crate) fn unlink_segments(shared: &Shared, paths: &[(u64, PathBuf)]) -> Resu
 /// Destroys the KEK of every (camera, day) whose segments retention deleted
 /// (it has tombstones) and that no remaining segment row uses and no writer
 /// holds. Only deletions decide shredding: a key is never destroyed because
-/// a segment is merely missing from the catalog.
+/// a segment is merely missing from the catalog. Each idle key costs two
+/// index probes (schema 3), not a pass over every row of the store.
 /// Lock order: keystore_io, keystore, catalog (the same everywhere).
 pub(crate) fn shred_unused_keys(shared: &Shared) -> Result<Vec<(String, i32)>> {
     let _io = shared.keystore_io_guard();
     let mut keystore = shared.keystore_guard();
-    let (in_use, deleted) = {
+    let mut victims = Vec::new();
+    {
         let catalog = shared.catalog_for_io();
-        (catalog.kek_days_in_use()?, catalog.tombstoned_kek_days()?)
-    };
-    let victims: Vec<_> = keystore.unused_keks(&in_use).into_iter().filter(|d| deleted.contains(d)).collect();
+        for (camera, day) in keystore.unused_keks(&HashSet::new()) {
+            if !catalog.key_day_in_use(&camera, day)? && catalog.key_day_tombstoned(&camera, day)? {
+                victims.push((camera, day));
+            }
+        }
+    }
     if !victims.is_empty() {
         keystore.shred(&victims)?;
     }
@@ -238,15 +245,18 @@ fn keys_freed_by(shared: &Shared, deletions: &[PlannedDeletion]) -> Result<Vec<(
     let keystore: MutexGuard<'_, _> = shared.keystore_guard();
     let catalog = shared.catalog_for_io();
     let gone: BTreeSet<u64> = deletions.iter().map(|d| d.segment.id).collect();
-    let mut in_use = std::collections::HashSet::new();
-    for cam in catalog.cameras()? {
-        for row in catalog.camera_segments(&cam.id)? {
-            if !gone.contains(&row.id) {
-                in_use.insert((row.camera.clone(), row.kek_day));
-            }
+    let planned: HashSet<(&str, i32)> =
+        deletions.iter().map(|d| (d.segment.camera.as_str(), d.segment.kek_day)).collect();
+    let mut freed = Vec::new();
+    for (camera, day) in keystore.unused_keks(&HashSet::new()) {
+        let free = if planned.contains(&(camera.as_str(), day)) {
+            catalog.key_day_segments(&camera, day)?.iter().all(|id| gone.contains(id))
+        } else {
+            !catalog.key_day_in_use(&camera, day)? && catalog.key_day_tombstoned(&camera, day)?
+        };
+        if free {
+            freed.push((camera, day));
         }
     }
-    let mut deleted = catalog.tombstoned_kek_days()?;
-    deleted.extend(deletions.iter().map(|d| (d.segment.camera.clone(), d.segment.kek_day)));
-    Ok(keystore.unused_keks(&in_use).into_iter().filter(|d| deleted.contains(d)).collect())
+    Ok(freed)
 }
