@@ -12,7 +12,7 @@ use crate::crypto::RecordCipher;
 use crate::error::{IoContext, Result};
 use crate::segment::format::{
     self, CodecConfig, FormatError, FrameMeta, IndexEntry, RecordBody, SegmentHeader, SegmentSummary,
-    RECORD_PREFIX_LEN, TRAILER_LEN,
+    FRAME_META_LEN, RECORD_PREFIX_LEN, TRAILER_LEN,
 };
 pub(crate) use crate::segment::open::read_header;
 use crate::segment::open::{corrupt, format_err, open_header_as, OpenedHeader};
@@ -25,6 +25,18 @@ pub struct Frame {
     pub segment_id: u64,
     pub meta: FrameMeta,
     pub data: Vec<u8>,
+}
+
+/// A frame record located without decrypting it: its clear metadata, where
+/// its record starts and its payload's length. The metadata is authenticated
+/// only as the payload's AAD, so it is a plan: `Store::read_frame` at
+/// `offset` returns the authenticated frame, which the caller compares with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    pub segment_id: u64,
+    pub meta: FrameMeta,
+    pub offset: u64,
+    pub size: usize,
 }
 
 /// Whether the file ends in a valid footer.
@@ -222,15 +234,19 @@ impl SegmentFile {
                 }
                 Ok(Some((frame, next)))
             }
-            None => {
-                let count = self.summary.frame_count;
-                if self.seal == SealState::Sealed && expected_seq != count {
-                    let found = format!("the end of the records (the footer lists {count} frames)");
-                    return Err(self.out_of_order(self.summary.records_end, expected_seq, &found));
-                }
-                Ok(None)
-            }
+            None => self.expect_end(expected_seq),
         }
+    }
+
+    /// At the end of the records, expecting frame `expected_seq` next: a
+    /// sealed segment must end after its footer's frame count.
+    fn expect_end<T>(&self, expected_seq: u64) -> Result<Option<T>> {
+        let count = self.summary.frame_count;
+        if self.seal == SealState::Sealed && expected_seq != count {
+            let found = format!("the end of the records (the footer lists {count} frames)");
+            return Err(self.out_of_order(self.summary.records_end, expected_seq, &found));
+        }
+        Ok(None)
     }
 
     fn out_of_order(&self, at: u64, expected_seq: u64, found: &str) -> crate::error::Error {
@@ -248,6 +264,55 @@ impl SegmentFile {
     /// The frame record at or after `offset` (past any padding): the frame,
     /// the offset of its record, and the offset of the next one.
     fn read_record(&self, requested: u64) -> Result<Option<(Frame, u64, u64)>> {
+        let Some((offset, len, crc, next)) = self.locate_record(requested)? else {
+            return self.end_of_records();
+        };
+        let camera = self.camera();
+        let path = &self.path;
+        let mut body = vec![0u8; len];
+        self.file
+            .read_exact_at(&mut body, offset + RECORD_PREFIX_LEN as u64)
+            .map_err(|e| corrupt(camera, path, offset, format!("record body unreadable: {e}")))?;
+        let body_offset = offset + RECORD_PREFIX_LEN as u64;
+        match format::parse_record_body(&body, crc).map_err(|e| format_err(camera, path, body_offset, e))? {
+            RecordBody::Frame { meta, sealed, meta_bytes } => {
+                let data =
+                    format::open_frame_payload(meta_bytes, meta.seq, sealed, &self.cipher, &self.binding)
+                        .ok_or_else(|| {
+                            corrupt(camera, path, offset, format!("frame {} does not authenticate", meta.seq))
+                        })?;
+                self.check_index_entry(offset, &meta)?;
+                Ok(Some((Frame { segment_id: self.id(), meta, data }, offset, next)))
+            }
+            RecordBody::Footer => Err(corrupt(camera, path, offset, "unexpected footer inside the records")),
+        }
+    }
+
+    /// Like `read_frame_expecting`, reading only the record's clear metadata
+    /// and length: no payload is read or decrypted (see `FrameInfo`).
+    pub fn read_info_expecting(&self, offset: u64, expected_seq: u64) -> Result<Option<(FrameInfo, u64)>> {
+        let Some((at, len, _crc, next)) = self.locate_record(offset)? else {
+            self.end_of_records::<()>()?;
+            return self.expect_end(expected_seq);
+        };
+        let mut head = [0u8; FRAME_META_LEN];
+        self.file.read_exact_at(&mut head, at + RECORD_PREFIX_LEN as u64).map_err(|e| {
+            corrupt(self.camera(), &self.path, at, format!("record metadata unreadable: {e}"))
+        })?;
+        let body_offset = at + RECORD_PREFIX_LEN as u64;
+        let (meta, size) = format::parse_frame_meta_only(&head, len)
+            .map_err(|e| format_err(self.camera(), &self.path, body_offset, e))?;
+        if meta.seq != expected_seq {
+            return Err(self.out_of_order(at, expected_seq, &format!("frame {}", meta.seq)));
+        }
+        self.check_index_entry(at, &meta)?;
+        Ok(Some((FrameInfo { segment_id: self.id(), meta, offset: at, size }, next)))
+    }
+
+    /// Where the record at or after `requested` lies (past any padding): its
+    /// offset, body length and CRC, and the offset of the next record;
+    /// `None` at the end of the records.
+    fn locate_record(&self, requested: u64) -> Result<Option<(u64, usize, u32, u64)>> {
         let found = self.skip_to_record(requested)?;
         // An index entry names the offset of its record itself, never padding
         // before it: a seek that had to skip padding to find a record would
@@ -267,34 +332,20 @@ impl SegmentFile {
             }
         }
         let Some((offset, prefix)) = found else {
-            return self.end_of_records();
+            return Ok(None);
         };
-        let camera = self.camera();
-        let path = &self.path;
-        let end = self.summary.records_end;
-        let (len, crc) =
-            format::parse_record_prefix(&prefix).map_err(|e| format_err(camera, path, offset, e))?;
+        let (len, crc) = format::parse_record_prefix(&prefix)
+            .map_err(|e| format_err(self.camera(), &self.path, offset, e))?;
         let next = offset + (RECORD_PREFIX_LEN + len) as u64;
-        if next > end {
-            return Err(corrupt(camera, path, offset, "record runs past the end of the segment's records"));
+        if next > self.summary.records_end {
+            return Err(corrupt(
+                self.camera(),
+                &self.path,
+                offset,
+                "record runs past the end of the segment's records",
+            ));
         }
-        let mut body = vec![0u8; len];
-        self.file
-            .read_exact_at(&mut body, offset + RECORD_PREFIX_LEN as u64)
-            .map_err(|e| corrupt(camera, path, offset, format!("record body unreadable: {e}")))?;
-        let body_offset = offset + RECORD_PREFIX_LEN as u64;
-        match format::parse_record_body(&body, crc).map_err(|e| format_err(camera, path, body_offset, e))? {
-            RecordBody::Frame { meta, sealed, meta_bytes } => {
-                let data =
-                    format::open_frame_payload(meta_bytes, meta.seq, sealed, &self.cipher, &self.binding)
-                        .ok_or_else(|| {
-                            corrupt(camera, path, offset, format!("frame {} does not authenticate", meta.seq))
-                        })?;
-                self.check_index_entry(offset, &meta)?;
-                Ok(Some((Frame { segment_id: self.id(), meta, data }, offset, next)))
-            }
-            RecordBody::Footer => Err(corrupt(camera, path, offset, "unexpected footer inside the records")),
-        }
+        Ok(Some((offset, len, crc, next)))
     }
 
     /// Skips zero padding (format 2) from `offset`: the offset and prefix of
