@@ -152,14 +152,20 @@ def _template(sample: remux.ClipSample, frame: Any, config: Any) -> _Template:
 # ------------------------------------------------------------------ the sample tables
 
 
-def _rescale(value: int, time_base: Fraction, timescale: int) -> int:
-    """FFmpeg's av_rescale_q (round to nearest, halves away from zero)."""
-    x = value * time_base * timescale
+def _rescaler(time_base: Fraction, timescale: int) -> Callable[[int], int]:
+    """FFmpeg's av_rescale_q from ``time_base`` to 1/``timescale`` (round to
+    nearest, halves away from zero), in integers: it runs once per value."""
+    x = time_base * timescale
     n, d = x.numerator, x.denominator
-    q, r = divmod(abs(n), d)
-    if 2 * r >= d:
-        q += 1
-    return q if n >= 0 else -q
+    if d == 1:
+        return lambda v: v * n
+
+    def rescale(v: int) -> int:
+        q, r = divmod(abs(v) * n, d)
+        q += 2 * r >= d
+        return q if v >= 0 else -q
+
+    return rescale
 
 
 @dataclass(frozen=True)
@@ -177,10 +183,11 @@ class _Track:
     @classmethod
     def of(cls, samples: Sequence[remux.ClipSample], time_base: Fraction, timescale: int,
            movie_timescale: int) -> "_Track":
-        dts = [_rescale(s.dts, time_base, timescale) for s in samples]
-        pts = [_rescale(s.pts, time_base, timescale) for s in samples]
+        rescale = _rescaler(time_base, timescale)
+        dts = [rescale(s.dts) for s in samples]
+        pts = [rescale(s.pts) for s in samples]
         sizes = [s.frame.size for s in samples]
-        durations = [_rescale(s.frame.duration or 0, time_base, timescale) for s in samples]
+        durations = [rescale(s.frame.duration or 0) for s in samples]
         duration = dts[-1] - dts[0] + durations[-1]
         # mdhd: the end of the latest presentation after the first dts plus
         # the smallest composition offset (what FFmpeg's movenc writes).
@@ -200,13 +207,14 @@ class _Track:
         shown = [c for c, s in zip(file_cts, samples) if s.shown]
         if min(shown) != media_time:
             raise NotLayable("the first presented frame is not where the edit starts")
-        later = [c for c in file_cts if c > max(shown)]
+        last = max(shown)
+        later = [c for c in file_cts if c > last]
         if later:
             end_cts = min(later)
         else:
             ordered = sorted(file_cts)
             steps = sorted(b - a for a, b in zip(ordered, ordered[1:]) if b > a)
-            end_cts = max(shown) + (steps[len(steps) // 2] if steps else 1)
+            end_cts = last + (steps[len(steps) // 2] if steps else 1)
         return cls(dts, [p - d for p, d in zip(pts, dts)], sizes,
                    [i + 1 for i, s in enumerate(samples) if s.frame.keyframe], duration, presented, chunk_starts,
                    media_time,
