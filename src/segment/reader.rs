@@ -39,6 +39,9 @@ pub struct FrameInfo {
     pub size: usize,
 }
 
+/// A record's first bytes as read by `skip_to_record`.
+type RecordHead = [u8; RECORD_PREFIX_LEN + FRAME_META_LEN];
+
 /// Whether the file ends in a valid footer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SealState {
@@ -264,7 +267,7 @@ impl SegmentFile {
     /// The frame record at or after `offset` (past any padding): the frame,
     /// the offset of its record, and the offset of the next one.
     fn read_record(&self, requested: u64) -> Result<Option<(Frame, u64, u64)>> {
-        let Some((offset, len, crc, next)) = self.locate_record(requested)? else {
+        let Some((offset, len, crc, next, _)) = self.locate_record(requested)? else {
             return self.end_of_records();
         };
         let camera = self.camera();
@@ -291,16 +294,14 @@ impl SegmentFile {
     /// Like `read_frame_expecting`, reading only the record's clear metadata
     /// and length: no payload is read or decrypted (see `FrameInfo`).
     pub fn read_info_expecting(&self, offset: u64, expected_seq: u64) -> Result<Option<(FrameInfo, u64)>> {
-        let Some((at, len, _crc, next)) = self.locate_record(offset)? else {
+        let Some((at, len, _crc, next, head)) = self.locate_record(offset)? else {
             self.end_of_records::<()>()?;
             return self.expect_end(expected_seq);
         };
-        let mut head = [0u8; FRAME_META_LEN];
-        self.file.read_exact_at(&mut head, at + RECORD_PREFIX_LEN as u64).map_err(|e| {
-            corrupt(self.camera(), &self.path, at, format!("record metadata unreadable: {e}"))
-        })?;
+        // A record that fits before the end of the records (checked above)
+        // holds its whole metadata: skip_to_record read it with the prefix.
         let body_offset = at + RECORD_PREFIX_LEN as u64;
-        let (meta, size) = format::parse_frame_meta_only(&head, len)
+        let (meta, size) = format::parse_frame_meta_only(&head[RECORD_PREFIX_LEN..], len)
             .map_err(|e| format_err(self.camera(), &self.path, body_offset, e))?;
         if meta.seq != expected_seq {
             return Err(self.out_of_order(at, expected_seq, &format!("frame {}", meta.seq)));
@@ -312,7 +313,7 @@ impl SegmentFile {
     /// Where the record at or after `requested` lies (past any padding): its
     /// offset, body length and CRC, and the offset of the next record;
     /// `None` at the end of the records.
-    fn locate_record(&self, requested: u64) -> Result<Option<(u64, usize, u32, u64)>> {
+    fn locate_record(&self, requested: u64) -> Result<Option<(u64, usize, u32, u64, RecordHead)>> {
         let found = self.skip_to_record(requested)?;
         // An index entry names the offset of its record itself, never padding
         // before it: a seek that had to skip padding to find a record would
@@ -331,10 +332,10 @@ impl SegmentFile {
                 ));
             }
         }
-        let Some((offset, prefix)) = found else {
+        let Some((offset, head)) = found else {
             return Ok(None);
         };
-        let (len, crc) = format::parse_record_prefix(&prefix)
+        let (len, crc) = format::parse_record_prefix(head[..RECORD_PREFIX_LEN].try_into().unwrap())
             .map_err(|e| format_err(self.camera(), &self.path, offset, e))?;
         let next = offset + (RECORD_PREFIX_LEN + len) as u64;
         if next > self.summary.records_end {
@@ -345,19 +346,23 @@ impl SegmentFile {
                 "record runs past the end of the segment's records",
             ));
         }
-        Ok(Some((offset, len, crc, next)))
+        Ok(Some((offset, len, crc, next, head)))
     }
 
-    /// Skips zero padding (format 2) from `offset`: the offset and prefix of
-    /// the next record, `None` at the end of the records.
-    fn skip_to_record(&self, mut offset: u64) -> Result<Option<(u64, [u8; RECORD_PREFIX_LEN])>> {
+    /// Skips zero padding (format 2) from `offset`: the offset of the next
+    /// record and its first bytes (the prefix, then as much of the clear
+    /// metadata as lies before the end of the records: one read for a frame's
+    /// info); `None` at the end of the records.
+    fn skip_to_record(&self, mut offset: u64) -> Result<Option<(u64, RecordHead)>> {
         let end = self.summary.records_end;
-        let mut prefix = [0u8; RECORD_PREFIX_LEN];
+        let mut head = [0u8; RECORD_PREFIX_LEN + FRAME_META_LEN];
         while offset < end {
-            self.file.read_exact_at(&mut prefix, offset).map_err(|e| {
+            let n = (end - offset).clamp(RECORD_PREFIX_LEN as u64, head.len() as u64) as usize;
+            self.file.read_exact_at(&mut head[..n], offset).map_err(|e| {
                 corrupt(self.camera(), &self.path, offset, format!("record prefix unreadable: {e}"))
             })?;
-            match format::skip_padding(&prefix, offset, self.version) {
+            let prefix: &[u8; RECORD_PREFIX_LEN] = head[..RECORD_PREFIX_LEN].try_into().unwrap();
+            match format::skip_padding(prefix, offset, self.version) {
                 Some(Some(next)) => offset = next,
                 Some(None) => {
                     return Err(corrupt(
@@ -367,7 +372,7 @@ impl SegmentFile {
                         "a zeroed block where records should be",
                     ))
                 }
-                None => return Ok(Some((offset, prefix))),
+                None => return Ok(Some((offset, head))),
             }
         }
         Ok(None)

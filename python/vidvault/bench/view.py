@@ -43,6 +43,7 @@ import httpx
 from ..keys import generate_key
 from ..media import PacketSource, encode_synthetic
 from ..store import Store
+from .seek import percentiles
 
 NS = 1_000_000_000
 T0 = 1_763_700_000 * NS
@@ -218,11 +219,6 @@ def viewer_ladder(url: str, size: int, pace: float, seconds: float, say: Callabl
     return out
 
 
-def _percentiles(values: list[float]) -> tuple[float, float]:
-    s = sorted(values)
-    return s[len(s) // 2], s[min(len(s) - 1, int(0.99 * len(s)))]
-
-
 def run(work: Path, *, hour_seconds: int, viewer_seconds: float, timeline_requests: int, viewer_bps: float,
         max_viewers: int, say: Callable[[str], None]) -> ViewResult:
     result = ViewResult(viewer_bps=viewer_bps)
@@ -270,8 +266,8 @@ def run(work: Path, *, hour_seconds: int, viewer_seconds: float, timeline_reques
             q = time.perf_counter()
             http.get(f"{base}/api/cameras").raise_for_status()
             cameras.append((time.perf_counter() - q) * 1000)
-        result.timeline_p50_ms, result.timeline_p99_ms = _percentiles(timeline)
-        result.cameras_p50_ms, result.cameras_p99_ms = _percentiles(cameras)
+        result.timeline_p50_ms, result.timeline_p99_ms, _ = percentiles(timeline)
+        result.cameras_p50_ms, result.cameras_p99_ms, _ = percentiles(cameras)
         q = time.perf_counter()
         http.get(f"{base}/api/cameras/{WEEK_CAMERA}/timeline",
                  params={"start": T0, "end": T0 + 7 * 86_400 * NS}).raise_for_status()
