@@ -127,7 +127,10 @@ def _template(sample: remux.ClipSample, frame: Any, config: Any) -> _Template:
     mdia = mp4box.require(data, trak, [b"mdia"])
     minf = mp4box.require(data, mdia, [b"minf"])
     stbl = mp4box.require(data, minf, [b"stbl"])
-    whole = lambda b: bytes(data[b.offset : b.end])  # noqa: E731
+
+    def whole(box: mp4box.Box) -> bytes:
+        return bytes(data[box.offset : box.end])
+
     mdhd = mp4box.require(data, mdia, [b"mdhd"])
     mvhd = kids[b"mvhd"]
     for box in (mvhd, mp4box.require(data, trak, [b"tkhd"]), mdhd):
