@@ -42,6 +42,16 @@ pub struct FrameInfo {
 /// A record's first bytes as read by `skip_to_record`.
 type RecordHead = [u8; RECORD_PREFIX_LEN + FRAME_META_LEN];
 
+/// Where `locate_record` found a record: its offset, body length and CRC,
+/// the offset of the next record, and its first bytes.
+struct Located {
+    offset: u64,
+    len: usize,
+    crc: u32,
+    next: u64,
+    head: RecordHead,
+}
+
 /// Whether the file ends in a valid footer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SealState {
@@ -267,7 +277,7 @@ impl SegmentFile {
     /// The frame record at or after `offset` (past any padding): the frame,
     /// the offset of its record, and the offset of the next one.
     fn read_record(&self, requested: u64) -> Result<Option<(Frame, u64, u64)>> {
-        let Some((offset, len, crc, next, _)) = self.locate_record(requested)? else {
+        let Some(Located { offset, len, crc, next, .. }) = self.locate_record(requested)? else {
             return self.end_of_records();
         };
         let camera = self.camera();
@@ -294,7 +304,7 @@ impl SegmentFile {
     /// Like `read_frame_expecting`, reading only the record's clear metadata
     /// and length: no payload is read or decrypted (see `FrameInfo`).
     pub fn read_info_expecting(&self, offset: u64, expected_seq: u64) -> Result<Option<(FrameInfo, u64)>> {
-        let Some((at, len, _crc, next, head)) = self.locate_record(offset)? else {
+        let Some(Located { offset: at, len, next, head, .. }) = self.locate_record(offset)? else {
             self.end_of_records::<()>()?;
             return self.expect_end(expected_seq);
         };
@@ -310,10 +320,9 @@ impl SegmentFile {
         Ok(Some((FrameInfo { segment_id: self.id(), meta, offset: at, size }, next)))
     }
 
-    /// Where the record at or after `requested` lies (past any padding): its
-    /// offset, body length and CRC, and the offset of the next record;
+    /// Where the record at or after `requested` lies (past any padding);
     /// `None` at the end of the records.
-    fn locate_record(&self, requested: u64) -> Result<Option<(u64, usize, u32, u64, RecordHead)>> {
+    fn locate_record(&self, requested: u64) -> Result<Option<Located>> {
         let found = self.skip_to_record(requested)?;
         // An index entry names the offset of its record itself, never padding
         // before it: a seek that had to skip padding to find a record would
@@ -346,7 +355,7 @@ impl SegmentFile {
                 "record runs past the end of the segment's records",
             ));
         }
-        Ok(Some((offset, len, crc, next, head)))
+        Ok(Some(Located { offset, len, crc, next, head }))
     }
 
     /// Skips zero padding (format 2) from `offset`: the offset of the next
