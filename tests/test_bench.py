@@ -144,3 +144,15 @@ def test_bench_redact_sizes_without_the_footage_says_what_to_install(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "vtest.avi" in r.stderr and "vidvault models install --test-footage" in r.stderr, r.stderr
     assert "centerface.onnx" not in r.stderr, r.stderr  # only what is missing is named
+
+
+def test_bench_view(tmp_path):
+    out = bench(tmp_path, "view", "--hour-seconds", 20, "--viewer-seconds", 1, "--timeline-requests", 5,
+                "--max-viewers", 8)
+    for name, baseline in [("raw hour: time to first byte (new range)", "plain file"),
+                           ("raw hour: time to first decoded frame", "plain file"),
+                           ("raw viewers held", "plain file"),
+                           ("timeline of one day in a week: p99", "GET /api/cameras")]:
+        f = figure(out, name)
+        assert f["value"] > 0 and f["baseline"] > 0 and baseline in f["baseline_name"], f
+    assert out["details"]["viewers"]["vidvault"] and out["details"]["viewers"]["plain file"]

@@ -5,12 +5,14 @@ the desensitized stream, and attacks on signed media URLs."""
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 
 import vidvault
+from vidvault.media import remux
 from vidvault.web import app
 
 from helpers import NS, T0
@@ -179,6 +181,11 @@ def test_raw_view_is_the_stored_frames_bit_exact_faststart_with_length_and_etag(
     assert r.headers["accept-ranges"] == "bytes"
     stored = [f.data for f in store.read(CAMERA, *RANGE)]
     assert samples(data) == stored
+    frames = list(store.read(CAMERA, *RANGE))
+    config = remux.one_config(store, CAMERA, frames)
+    planned = remux.plan(frames, time_base=Fraction(*config.time_base), start=RANGE[0], end=RANGE[1],
+                         annexb=remux.annexb_footage(config, frames))
+    assert data == remux.to_bytes(planned, config)[0], "served from metadata: the remux's bytes exactly"
     assert data.index(b"moov") < data.index(b"mdat")
     (tmp_path / "raw.mp4").write_bytes(data)
     probe = ffprobe(tmp_path / "raw.mp4")

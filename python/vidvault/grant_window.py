@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+from .errors import MediaError
 from .export.package import ExportResult, export_clip
 from .redact.config import Redaction
 from .redact.footage import play
@@ -71,6 +72,27 @@ class WindowedFootage:
     def read(self, camera: str, start: int, end: int) -> Iterator[Any]:
         frames = self._core.read(camera, start, end)
         return frames if self.window.unbounded else self.window.frames(frames)
+
+    def frame_infos(self, camera: str, start: int, end: int) -> list[Any]:
+        """What ``read`` would hand out, as clear metadata and sizes only
+        (``_core.FrameInfo``: nothing decrypted), clamped the same way."""
+        infos = self._core.frame_infos(camera, start, end)
+        return infos if self.window.unbounded else list(self.window.frames(infos))
+
+    def read_frame(self, info: Any) -> Any:
+        """The authenticated frame ``info`` (from :meth:`frame_infos`) names.
+        The listing reads metadata no checksum or tag covers on its own; the
+        decrypted frame's authenticated metadata must match it, so a plan
+        built from altered metadata fails here instead of serving the wrong
+        bytes, and nothing outside the window is decrypted."""
+        if not self.window.contains(info.ts):
+            raise MediaError(f"frame {info.seq} of segment {info.segment} lies outside the grant's window")
+        frame = self._core.read_frame(info.segment, info.offset, info.seq)
+        if (frame.ts, frame.pts, frame.dts, frame.duration, frame.keyframe, frame.segment, len(frame)) != (
+                info.ts, info.pts, info.dts, info.duration, info.keyframe, info.segment, info.size):
+            raise MediaError(f"frame {info.seq} of segment {info.segment} does not match its listed metadata "
+                             "(the segment file was altered; run `vidvault fsck`)")
+        return frame
 
     def seek(self, camera: str, ts: int) -> Any:
         """The keyframe playback of ``ts`` starts from, inside the window:

@@ -86,6 +86,13 @@ class Session:
         s, e = to_ns(start), to_ns(end)
         return self._through(self.authorize("view_raw", camera, s, e)).read(camera, s, e)
 
+    def raw_footage(self, camera: str, start: TimeLike, end: TimeLike) -> WindowedFootage:
+        """As :meth:`read` (``view_raw``, one check and log entry), for
+        reading by metadata: the windowed footage's ``frame_infos`` lists
+        what ``read`` would yield without decrypting, and ``read_frame``
+        decrypts the frames to serve (a byte range of a long clip)."""
+        return self._through(self.authorize("view_raw", camera, to_ns(start), to_ns(end)))
+
     def seek(self, camera: str, ts: TimeLike) -> Frame | None:
         """As :meth:`Store.seek`, inside the grant's window (see
         :meth:`vidvault.grant_window.WindowedFootage.seek`)."""

@@ -5,7 +5,7 @@
 //! binding never imports that package.
 //!
 //! Files depend one way: errors <- convert <- (records, frame, writer) <-
-//! store <- (retention, access, audit, keys: more `impl PyStore` blocks, by
+//! store <- (retention, access, audit, keys, frame_info: more `impl PyStore` blocks, by
 //! concern); redact and camera_id stand alone. This file only assembles the
 //! module.
 
@@ -18,6 +18,7 @@ mod convert;
 mod errors;
 mod faults;
 mod frame;
+mod frame_info;
 mod keys;
 mod records;
 mod redact;
@@ -32,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<writer::PyWriter>()?;
     m.add_class::<frame::PyFrame>()?;
     m.add_class::<frame::PyFrameReader>()?;
+    m.add_class::<frame_info::PyFrameInfo>()?;
     m.add_class::<records::PyCamera>()?;
     m.add_class::<records::PySegment>()?;
     m.add_class::<records::PyCodecConfig>()?;

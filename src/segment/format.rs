@@ -496,6 +496,22 @@ pub fn parse_record_body(body: &[u8], crc: u32) -> Result<RecordBody<'_>, Format
     }
 }
 
+/// The clear metadata at the start of a frame record's body, without the
+/// rest of the body: no checksum covers it alone and it is authenticated only
+/// when the payload is decrypted (it is the payload's AAD), so what is built
+/// from it must be checked against the decrypted frame before it is served.
+/// Returns the metadata and the payload's length.
+pub fn parse_frame_meta_only(head: &[u8], body_len: usize) -> Result<(FrameMeta, usize), FormatError> {
+    if body_len < FRAME_META_LEN + TAG_LEN || head.len() < FRAME_META_LEN {
+        return bad(0, "frame record shorter than its fixed fields");
+    }
+    match head[0] {
+        KIND_FRAME => Ok((FrameMeta::decode(&head[..FRAME_META_LEN])?, body_len - FRAME_META_LEN - TAG_LEN)),
+        KIND_FOOTER => bad(0, "unexpected footer inside the records"),
+        k => bad(0, format!("unknown record kind {k}")),
+    }
+}
+
 /// Decrypts a frame's payload; `None` when authentication fails.
 pub fn open_frame_payload(
     meta_bytes: &[u8],

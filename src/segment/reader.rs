@@ -12,7 +12,7 @@ use crate::crypto::RecordCipher;
 use crate::error::{IoContext, Result};
 use crate::segment::format::{
     self, CodecConfig, FormatError, FrameMeta, IndexEntry, RecordBody, SegmentHeader, SegmentSummary,
-    RECORD_PREFIX_LEN, TRAILER_LEN,
+    FRAME_META_LEN, RECORD_PREFIX_LEN, TRAILER_LEN,
 };
 pub(crate) use crate::segment::open::read_header;
 use crate::segment::open::{corrupt, format_err, open_header_as, OpenedHeader};
@@ -25,6 +25,31 @@ pub struct Frame {
     pub segment_id: u64,
     pub meta: FrameMeta,
     pub data: Vec<u8>,
+}
+
+/// A frame record located without decrypting it: its clear metadata, where
+/// its record starts and its payload's length. The metadata is authenticated
+/// only as the payload's AAD, so it is a plan: `Store::read_frame` at
+/// `offset` returns the authenticated frame, which the caller compares with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    pub segment_id: u64,
+    pub meta: FrameMeta,
+    pub offset: u64,
+    pub size: usize,
+}
+
+/// A record's first bytes as read by `skip_to_record`.
+type RecordHead = [u8; RECORD_PREFIX_LEN + FRAME_META_LEN];
+
+/// Where `locate_record` found a record: its offset, body length and CRC,
+/// the offset of the next record, and its first bytes.
+struct Located {
+    offset: u64,
+    len: usize,
+    crc: u32,
+    next: u64,
+    head: RecordHead,
 }
 
 /// Whether the file ends in a valid footer.
@@ -222,15 +247,19 @@ impl SegmentFile {
                 }
                 Ok(Some((frame, next)))
             }
-            None => {
-                let count = self.summary.frame_count;
-                if self.seal == SealState::Sealed && expected_seq != count {
-                    let found = format!("the end of the records (the footer lists {count} frames)");
-                    return Err(self.out_of_order(self.summary.records_end, expected_seq, &found));
-                }
-                Ok(None)
-            }
+            None => self.expect_end(expected_seq),
         }
+    }
+
+    /// At the end of the records, expecting frame `expected_seq` next: a
+    /// sealed segment must end after its footer's frame count.
+    fn expect_end<T>(&self, expected_seq: u64) -> Result<Option<T>> {
+        let count = self.summary.frame_count;
+        if self.seal == SealState::Sealed && expected_seq != count {
+            let found = format!("the end of the records (the footer lists {count} frames)");
+            return Err(self.out_of_order(self.summary.records_end, expected_seq, &found));
+        }
+        Ok(None)
     }
 
     fn out_of_order(&self, at: u64, expected_seq: u64, found: &str) -> crate::error::Error {
@@ -248,36 +277,11 @@ impl SegmentFile {
     /// The frame record at or after `offset` (past any padding): the frame,
     /// the offset of its record, and the offset of the next one.
     fn read_record(&self, requested: u64) -> Result<Option<(Frame, u64, u64)>> {
-        let found = self.skip_to_record(requested)?;
-        // An index entry names the offset of its record itself, never padding
-        // before it: a seek that had to skip padding to find a record would
-        // serve whatever lies after it (a record moved there) as the keyframe.
-        if found.map(|(at, _)| at) != Some(requested) {
-            if let Some(entry) = self.index_entry_at(requested) {
-                return Err(corrupt(
-                    self.camera(),
-                    &self.path,
-                    requested,
-                    format!(
-                        "the index names keyframe {} at this offset, and no record starts here: \
-                         records were moved or removed inside the file (restore it from a backup)",
-                        entry.seq
-                    ),
-                ));
-            }
-        }
-        let Some((offset, prefix)) = found else {
+        let Some(Located { offset, len, crc, next, .. }) = self.locate_record(requested)? else {
             return self.end_of_records();
         };
         let camera = self.camera();
         let path = &self.path;
-        let end = self.summary.records_end;
-        let (len, crc) =
-            format::parse_record_prefix(&prefix).map_err(|e| format_err(camera, path, offset, e))?;
-        let next = offset + (RECORD_PREFIX_LEN + len) as u64;
-        if next > end {
-            return Err(corrupt(camera, path, offset, "record runs past the end of the segment's records"));
-        }
         let mut body = vec![0u8; len];
         self.file
             .read_exact_at(&mut body, offset + RECORD_PREFIX_LEN as u64)
@@ -297,16 +301,77 @@ impl SegmentFile {
         }
     }
 
-    /// Skips zero padding (format 2) from `offset`: the offset and prefix of
-    /// the next record, `None` at the end of the records.
-    fn skip_to_record(&self, mut offset: u64) -> Result<Option<(u64, [u8; RECORD_PREFIX_LEN])>> {
+    /// Like `read_frame_expecting`, reading only the record's clear metadata
+    /// and length: no payload is read or decrypted (see `FrameInfo`).
+    pub fn read_info_expecting(&self, offset: u64, expected_seq: u64) -> Result<Option<(FrameInfo, u64)>> {
+        let Some(Located { offset: at, len, next, head, .. }) = self.locate_record(offset)? else {
+            self.end_of_records::<()>()?;
+            return self.expect_end(expected_seq);
+        };
+        // A record that fits before the end of the records (checked above)
+        // holds its whole metadata: skip_to_record read it with the prefix.
+        let body_offset = at + RECORD_PREFIX_LEN as u64;
+        let (meta, size) = format::parse_frame_meta_only(&head[RECORD_PREFIX_LEN..], len)
+            .map_err(|e| format_err(self.camera(), &self.path, body_offset, e))?;
+        if meta.seq != expected_seq {
+            return Err(self.out_of_order(at, expected_seq, &format!("frame {}", meta.seq)));
+        }
+        self.check_index_entry(at, &meta)?;
+        Ok(Some((FrameInfo { segment_id: self.id(), meta, offset: at, size }, next)))
+    }
+
+    /// Where the record at or after `requested` lies (past any padding);
+    /// `None` at the end of the records.
+    fn locate_record(&self, requested: u64) -> Result<Option<Located>> {
+        let found = self.skip_to_record(requested)?;
+        // An index entry names the offset of its record itself, never padding
+        // before it: a seek that had to skip padding to find a record would
+        // serve whatever lies after it (a record moved there) as the keyframe.
+        if found.map(|(at, _)| at) != Some(requested) {
+            if let Some(entry) = self.index_entry_at(requested) {
+                return Err(corrupt(
+                    self.camera(),
+                    &self.path,
+                    requested,
+                    format!(
+                        "the index names keyframe {} at this offset, and no record starts here: \
+                         records were moved or removed inside the file (restore it from a backup)",
+                        entry.seq
+                    ),
+                ));
+            }
+        }
+        let Some((offset, head)) = found else {
+            return Ok(None);
+        };
+        let (len, crc) = format::parse_record_prefix(head[..RECORD_PREFIX_LEN].try_into().unwrap())
+            .map_err(|e| format_err(self.camera(), &self.path, offset, e))?;
+        let next = offset + (RECORD_PREFIX_LEN + len) as u64;
+        if next > self.summary.records_end {
+            return Err(corrupt(
+                self.camera(),
+                &self.path,
+                offset,
+                "record runs past the end of the segment's records",
+            ));
+        }
+        Ok(Some(Located { offset, len, crc, next, head }))
+    }
+
+    /// Skips zero padding (format 2) from `offset`: the offset of the next
+    /// record and its first bytes (the prefix, then as much of the clear
+    /// metadata as lies before the end of the records: one read for a frame's
+    /// info); `None` at the end of the records.
+    fn skip_to_record(&self, mut offset: u64) -> Result<Option<(u64, RecordHead)>> {
         let end = self.summary.records_end;
-        let mut prefix = [0u8; RECORD_PREFIX_LEN];
+        let mut head = [0u8; RECORD_PREFIX_LEN + FRAME_META_LEN];
         while offset < end {
-            self.file.read_exact_at(&mut prefix, offset).map_err(|e| {
+            let n = (end - offset).clamp(RECORD_PREFIX_LEN as u64, head.len() as u64) as usize;
+            self.file.read_exact_at(&mut head[..n], offset).map_err(|e| {
                 corrupt(self.camera(), &self.path, offset, format!("record prefix unreadable: {e}"))
             })?;
-            match format::skip_padding(&prefix, offset, self.version) {
+            let prefix: &[u8; RECORD_PREFIX_LEN] = head[..RECORD_PREFIX_LEN].try_into().unwrap();
+            match format::skip_padding(prefix, offset, self.version) {
                 Some(Some(next)) => offset = next,
                 Some(None) => {
                     return Err(corrupt(
@@ -316,7 +381,7 @@ impl SegmentFile {
                         "a zeroed block where records should be",
                     ))
                 }
-                None => return Ok(Some((offset, prefix))),
+                None => return Ok(Some((offset, head))),
             }
         }
         Ok(None)

@@ -63,7 +63,7 @@ use crate::store::commit::GroupCommit;
 use crate::store::fsck::{FsckReport, RebuildReport};
 use crate::store::janitor::Janitor;
 use crate::store::lock::StoreLock;
-use crate::store::read::FrameCursor;
+use crate::store::read::{FrameCursor, FrameInfoCursor};
 use crate::store::recovery::recover_open_segments;
 pub use crate::store::recovery::RecoveredSegment;
 /// Where a segment lives, relative to the store root (docs/FORMAT.md section 1).
@@ -295,6 +295,31 @@ impl Store {
         self.require_camera(camera)?;
         self.shared.flush_live(camera)?;
         FrameCursor::new(self.shared.clone(), camera, range)
+    }
+
+    /// The frames `read` would return, as clear metadata and payload lengths:
+    /// no payload is read or decrypted, so a player can lay out a long range
+    /// (an MP4's sample table) at once and decrypt only what it serves.
+    pub fn frame_infos(&self, camera: &str, range: TimeRange) -> Result<FrameInfoCursor> {
+        self.check_open()?;
+        self.require_camera(camera)?;
+        self.shared.flush_live(camera)?;
+        FrameInfoCursor::new(self.shared.clone(), camera, range)
+    }
+
+    /// The authenticated frame `seq` of segment `segment_id`, whose record
+    /// starts at `offset` (a `FrameInfo` from `frame_infos`).
+    pub fn read_frame(&self, segment_id: u64, offset: u64, seq: u64) -> Result<Frame> {
+        self.check_open()?;
+        let row = self
+            .shared
+            .catalog()?
+            .segment(segment_id)?
+            .ok_or_else(|| Error::invalid(format!("no segment with id {segment_id} in this store")))?;
+        let seg = self.shared.open_segment(&row)?;
+        seg.read_frame_expecting(offset, seq)?.map(|(f, _)| f).ok_or_else(|| {
+            Error::invalid(format!("segment {segment_id} has no frame {seq} at offset {offset}"))
+        })
     }
 
     /// The keyframe where playback of instant `t` starts (see read::start_position).

@@ -12,8 +12,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::segment::format::FrameMeta;
 use crate::segment::format::IndexEntry;
-use crate::segment::reader::{Frame, SegmentFile};
+use crate::segment::reader::{Frame, FrameInfo, SegmentFile};
 use crate::store::shared::Shared;
 use crate::time::{TimeRange, Timestamp};
 
@@ -75,8 +76,38 @@ fn start_in_catalog(
     Ok(None)
 }
 
-/// Iterator over the frames of one camera in a time range.
-pub struct FrameCursor {
+/// What a cursor reads at each record: the decrypted frame, or only its
+/// clear metadata and length (a plan of the footage, no payload read).
+pub trait StoredRecord: Sized {
+    fn meta(&self) -> &FrameMeta;
+    fn read(seg: &SegmentFile, offset: u64, expected_seq: u64) -> Result<Option<(Self, u64)>>;
+}
+
+impl StoredRecord for Frame {
+    fn meta(&self) -> &FrameMeta {
+        &self.meta
+    }
+    fn read(seg: &SegmentFile, offset: u64, expected_seq: u64) -> Result<Option<(Self, u64)>> {
+        seg.read_frame_expecting(offset, expected_seq)
+    }
+}
+
+impl StoredRecord for FrameInfo {
+    fn meta(&self) -> &FrameMeta {
+        &self.meta
+    }
+    fn read(seg: &SegmentFile, offset: u64, expected_seq: u64) -> Result<Option<(Self, u64)>> {
+        seg.read_info_expecting(offset, expected_seq)
+    }
+}
+
+/// Iterator over the decrypted frames of one camera in a time range.
+pub type FrameCursor = RecordCursor<Frame>;
+/// The same frames as `FrameCursor`, as metadata and lengths only.
+pub type FrameInfoCursor = RecordCursor<FrameInfo>;
+
+/// Iterator over the stored records of one camera in a time range.
+pub struct RecordCursor<R: StoredRecord> {
     shared: Arc<Shared>,
     camera: String,
     end: Timestamp,
@@ -92,13 +123,13 @@ pub struct FrameCursor {
     /// record moved, copied or blanked inside a file from the one written.
     expected_seq: u64,
     /// Frames presented at/after `end` that may still be needed as references.
-    held: VecDeque<Frame>,
-    ready: VecDeque<Frame>,
+    held: VecDeque<R>,
+    ready: VecDeque<R>,
     done: bool,
 }
 
-impl FrameCursor {
-    pub(crate) fn new(shared: Arc<Shared>, camera: &str, range: TimeRange) -> Result<FrameCursor> {
+impl<R: StoredRecord> RecordCursor<R> {
+    pub(crate) fn new(shared: Arc<Shared>, camera: &str, range: TimeRange) -> Result<RecordCursor<R>> {
         let start = if range.is_empty() { None } else { start_in_catalog(&shared, camera, range.start)? };
         let (segment, key, offset, expected_seq, done) = match start {
             Some((key, seg, entry)) if entry.ts < range.end => {
@@ -106,7 +137,7 @@ impl FrameCursor {
             }
             _ => (None, (Timestamp(0), 0), 0, 0, true),
         };
-        Ok(FrameCursor {
+        Ok(RecordCursor {
             shared,
             camera: camera.to_string(),
             end: range.end,
@@ -121,12 +152,12 @@ impl FrameCursor {
     }
 
     /// The next stored frame in decode order, crossing into later segments.
-    fn next_stored(&mut self) -> Result<Option<Frame>> {
+    fn next_stored(&mut self) -> Result<Option<R>> {
         loop {
             let Some(seg) = &self.segment else {
                 return Ok(None);
             };
-            if let Some((frame, next)) = seg.read_frame_expecting(self.offset, self.expected_seq)? {
+            if let Some((frame, next)) = R::read(seg, self.offset, self.expected_seq)? {
                 self.offset = next;
                 self.expected_seq += 1;
                 return Ok(Some(frame));
@@ -149,7 +180,7 @@ impl FrameCursor {
         }
     }
 
-    fn advance(&mut self) -> Result<Option<Frame>> {
+    fn advance(&mut self) -> Result<Option<R>> {
         loop {
             if let Some(f) = self.ready.pop_front() {
                 return Ok(Some(f));
@@ -162,12 +193,12 @@ impl FrameCursor {
                     self.done = true;
                     self.held.clear();
                 }
-                Some(frame) if frame.meta.ts < self.end => {
+                Some(frame) if frame.meta().ts < self.end => {
                     self.ready.extend(self.held.drain(..));
                     self.ready.push_back(frame);
                 }
                 Some(frame) => {
-                    if frame.meta.keyframe || self.held.len() >= MAX_REORDER {
+                    if frame.meta().keyframe || self.held.len() >= MAX_REORDER {
                         self.done = true;
                         self.held.clear();
                     } else {
@@ -179,10 +210,10 @@ impl FrameCursor {
     }
 }
 
-impl Iterator for FrameCursor {
-    type Item = Result<Frame>;
+impl<R: StoredRecord> Iterator for RecordCursor<R> {
+    type Item = Result<R>;
 
-    fn next(&mut self) -> Option<Result<Frame>> {
+    fn next(&mut self) -> Option<Result<R>> {
         match self.advance() {
             Ok(f) => f.map(Ok),
             Err(e) => {
@@ -333,5 +364,56 @@ mod tests {
         let second_gop = TimeRange::new(Timestamp(T0 + 30 * FRAME), Timestamp(T0 + 40 * FRAME));
         let detail = corrupt_detail(read_all(&root, second_gop));
         assert!(detail.contains("keyframe 25") && detail.contains("frame 32"), "{detail}");
+    }
+
+    #[test]
+    fn frame_infos_list_what_read_returns_without_the_payload() {
+        let dir = tempfile::tempdir().unwrap();
+        sealed_store(dir.path());
+        let store = Store::open(&dir.path().join("store"), key(), options(), false).unwrap();
+        let range = TimeRange::new(Timestamp(T0 + 30 * FRAME), Timestamp(T0 + 60 * FRAME));
+        let frames: Vec<_> = store.read("cam", range).unwrap().map(|f| f.unwrap()).collect();
+        let infos: Vec<_> = store.frame_infos("cam", range).unwrap().map(|f| f.unwrap()).collect();
+        assert_eq!(frames.len(), infos.len());
+        assert_eq!(infos[0].meta.seq, 25, "starts at the keyframe before the range, as read does");
+        for (f, i) in frames.iter().zip(&infos) {
+            assert_eq!((f.meta, f.segment_id, f.data.len()), (i.meta, i.segment_id, i.size));
+            let again = store.read_frame(i.segment_id, i.offset, i.meta.seq).unwrap();
+            assert_eq!(&again, f);
+        }
+    }
+
+    #[test]
+    fn a_frame_read_at_another_frames_offset_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        sealed_store(dir.path());
+        let store = Store::open(&dir.path().join("store"), key(), options(), false).unwrap();
+        let infos: Vec<_> = store.frame_infos("cam", all()).unwrap().map(|f| f.unwrap()).collect();
+        let (a, b) = (&infos[3], &infos[4]);
+        let err = store.read_frame(a.segment_id, b.offset, a.meta.seq).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn altered_clear_metadata_is_listed_but_never_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sealed_store(dir.path());
+        let root = dir.path().join("store");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let recs = records(&bytes);
+        // Frame 5's timestamp field (body offset 16) moved by one second: the
+        // listing cannot tell (it checks nothing it does not decrypt), reading
+        // the frame must.
+        let ts_at = recs[5].start + RECORD_PREFIX_LEN + 16;
+        let ts = i64::from_le_bytes(bytes[ts_at..ts_at + 8].try_into().unwrap()) + NANOS_PER_SECOND;
+        bytes[ts_at..ts_at + 8].copy_from_slice(&ts.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+
+        let store = Store::open(&root, key(), options(), false).unwrap();
+        let infos: Vec<_> = store.frame_infos("cam", all()).unwrap().map(|f| f.unwrap()).collect();
+        let altered = &infos[5];
+        assert_eq!(altered.meta.ts.0, ts);
+        let err = store.read_frame(altered.segment_id, altered.offset, altered.meta.seq).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
     }
 }

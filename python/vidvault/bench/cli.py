@@ -220,6 +220,20 @@ def cmd_record(args: argparse.Namespace, work: Path) -> int:
     return _emit(report, args)
 
 
+def cmd_view(args: argparse.Namespace, work: Path) -> int:
+    from . import view
+
+    report = Report("view", machine_info(work), {"footage": f"{args.hour_seconds} s of 720p25 H.264",
+                                                  "viewer_seconds": args.viewer_seconds,
+                                                  "viewer_bitrate": args.viewer_bitrate,
+                                                  "timeline_requests": args.timeline_requests})
+    result = view.run(work, hour_seconds=args.hour_seconds, viewer_seconds=args.viewer_seconds,
+                      timeline_requests=args.timeline_requests, viewer_bps=parse_bitrate(args.viewer_bitrate),
+                      max_viewers=args.max_viewers, say=_say(args))
+    view.summarize(result, report)
+    return _emit(report, args)
+
+
 def _common(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--dir", required=True, help="directory on the storage to measure")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
@@ -284,6 +298,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(sp)
     sp.add_argument("--frames-720p", type=int, default=150, help="frames of the 720p speed run")
     sp.set_defaults(func=_in_workdir(cmd_people))
+
+    sp = bsub.add_parser("view", help="the web viewer over real HTTP: first byte/frame of an hour, "
+                                      "concurrent raw viewers, timeline p99 (vs a plain file)")
+    _common(sp)
+    sp.add_argument("--hour-seconds", type=int, default=3600, help="length of the long range")
+    sp.add_argument("--viewer-seconds", type=float, default=15, help="how long each viewer reads")
+    sp.add_argument("--timeline-requests", type=int, default=300)
+    sp.add_argument("--viewer-bitrate", default="4M", help="the pace each concurrent viewer reads at")
+    sp.add_argument("--max-viewers", type=int, default=128, help="the largest viewer count tried")
+    sp.set_defaults(func=_in_workdir(cmd_view))
 
     sp = bsub.add_parser("record", help="RTSP cameras recorded by vidvault record vs ffmpeg's segment muxer (CPU)")
     _common(sp)

@@ -48,7 +48,8 @@ class SeekResult:
     raw_p99_ms: float
 
 
-def _percentiles(values: list[float]) -> tuple[float, float, float]:
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and the maximum."""
     s = sorted(values)
     return s[len(s) // 2], s[min(len(s) - 1, int(0.99 * len(s)))], s[-1]
 
@@ -107,9 +108,9 @@ def run(directory: Path, label: str, *, seeks: int, say=print) -> SeekResult:  #
         ]
     size = sum(f.stat().st_size for f in path.rglob("*.vvs"))
     raw = _raw_reads(directory / f"raw-{label}", size, seeks, rng)
-    p50, p99, mx = _percentiles(times)
-    f50, f99, _ = _percentiles(first)
-    r50, r99, _ = _percentiles(raw)
+    p50, p99, mx = percentiles(times)
+    f50, f99, _ = percentiles(first)
+    r50, r99, _ = percentiles(raw)
     return SeekResult(label, seconds, segments, keyframes, build, p50, p99, mx, len(first), f50, f99, r50, r99)
 
 

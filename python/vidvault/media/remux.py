@@ -153,7 +153,7 @@ def _config_key(config: Any) -> tuple[Any, ...]:
 def write(path: str | os.PathLike[str], samples: Sequence[ClipSample], config: Any) -> ClipFile:
     """Muxes ``samples`` into ``path`` (faststart MP4) and checks the result."""
     path = Path(path)
-    _mux(str(path), samples, config, where=str(path))
+    mux(str(path), samples, config, where=str(path))
     data = bytearray(path.read_bytes())
     clip = _check(data, samples, where=str(path))
     mp4box.patch_durations(path, edit_duration=clip.edit_duration)
@@ -166,7 +166,7 @@ def to_bytes(samples: Sequence[ClipSample], config: Any) -> tuple[bytes, ClipFil
     FFmpeg's faststart rewrites a file by name, so ``moov`` is moved here
     (:func:`vidvault.media.mp4box.faststart`)."""
     buffer = io.BytesIO()
-    _mux(buffer, samples, config, where="the in-memory clip", faststart=False)
+    mux(buffer, samples, config, where="the in-memory clip", faststart=False)
     try:
         data = bytearray(mp4box.faststart(buffer.getvalue()))
     except mp4box.Mp4FormatError as e:
@@ -176,8 +176,10 @@ def to_bytes(samples: Sequence[ClipSample], config: Any) -> tuple[bytes, ClipFil
     return bytes(data), clip
 
 
-def _mux(target: str | io.BytesIO, samples: Sequence[ClipSample], config: Any, *, where: str,
-         faststart: bool = True) -> None:
+def mux(target: str | io.BytesIO, samples: Sequence[ClipSample], config: Any, *, where: str,
+        faststart: bool = True) -> None:
+    """FFmpeg's MP4 muxer on ``samples`` (unchecked: :func:`write` and
+    :func:`to_bytes` check what it wrote)."""
     raw_format = MP4_CODECS.get(config.codec)
     if raw_format is None:
         raise MediaError(

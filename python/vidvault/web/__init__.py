@@ -13,7 +13,7 @@ by the same code as the Python API: one audit entry per request.
     times.py       instants in query strings
     cameras.py     GET /api/cameras, GET /api/cameras/{id}/timeline
     media_urls.py  short-lived signed URLs for <video>, which sends no header
-    raw_clip.py    the bit-exact MP4 of a range, with byte ranges and an ETag
+    raw_clip.py    the bit-exact MP4 of a range (laid out from metadata), byte ranges, ETag
     redacted_stream.py  the desensitized range as fragmented MP4, streamed as encoded
     view.py        GET /api/cameras/{id}/view.mp4, POST /api/media-urls
     export_requests.py  the evidence workflow: request, approval, background build, zip

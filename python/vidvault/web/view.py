@@ -56,15 +56,14 @@ def view(request: Request, camera: str, start: str = Query(description=TIME_HELP
          sig: str | None = Query(None, description="signed media URL: its signature")) -> Response:
     s, e = time_range(start, end, longest=MAX_VIEW_NS)
     who = _viewer(request, MediaRequest(camera, s, e, raw), principal, expires, ticket, sig)
-    store = request.app.state.store
     if raw:
-        frames = who.session.read(camera, s, e)  # checked (view_raw) and logged: one entry
+        footage = who.session.raw_footage(camera, s, e)  # checked (view_raw) and logged: one entry
         key = (who.grant["id"], camera, s, e)
         clip = request.app.state.raw_clips.get(key)
         if clip is None:
-            clip = raw_clip.build(store, camera, s, e, frames)
+            clip = raw_clip.build(footage, camera, s, e, footage.frame_infos(camera, s, e))
             request.app.state.raw_clips.put(key, clip)
-        return raw_clip.response(request, clip)
+        return raw_clip.response(request, clip, footage)
     played = only_redacted(who.session.play(camera, s, e), f"the stream of camera {camera!r}")
     first = next(played, None)  # the models are loaded and the first picture checked before answering
     if first is None:
