@@ -69,6 +69,16 @@ impl Catalog {
         )
     }
 
+    /// The latest key day with a tombstone of the camera, if any (one index
+    /// probe): no key of a later day can have been emptied by retention.
+    pub fn newest_tombstoned_key_day(&self, camera: &str) -> Result<Option<i32>> {
+        self.conn
+            .prepare_cached("SELECT MAX(kek_day) FROM deleted_segments WHERE camera = ?1")
+            .ctx("look up a key day")?
+            .query_row([camera], |r| r.get(0))
+            .ctx("look up a key day")
+    }
+
     /// Ids of the rows keyed on (camera, day).
     pub fn key_day_segments(&self, camera: &str, day: i32) -> Result<Vec<u64>> {
         let mut st = self
@@ -194,9 +204,13 @@ mod tests {
         assert!(!c.key_day_in_use("cam", 7).unwrap() && !c.key_day_in_use("other", 5).unwrap());
         assert_eq!(c.key_day_segments("cam", 5).unwrap(), vec![1]);
         assert!(!c.key_day_tombstoned("cam", 5).unwrap());
+        assert_eq!(c.newest_tombstoned_key_day("cam").unwrap(), None);
         c.mark_deleting(&[(1, DeleteReason::MaxAge)]).unwrap();
         c.finish_deletion(&[1], Timestamp(9)).unwrap();
         assert!(!c.key_day_in_use("cam", 5).unwrap() && c.key_day_tombstoned("cam", 5).unwrap());
+        // The shred walk skips every key after this day without a probe.
+        assert_eq!(c.newest_tombstoned_key_day("cam").unwrap(), Some(5));
+        assert_eq!(c.newest_tombstoned_key_day("other").unwrap(), None);
     }
 
     /// Opening a store looks for `open` and `deleting` rows and shredding
@@ -215,6 +229,7 @@ mod tests {
             ("SELECT id FROM segments WHERE state = 'deleting' ORDER BY id", "segments_deleting"),
             ("SELECT 1 FROM segments WHERE camera = 'cam' AND kek_day = 3", "segments_by_key_day"),
             ("SELECT 1 FROM deleted_segments WHERE camera = 'cam' AND kek_day = 3", "deleted_by_key_day"),
+            ("SELECT MAX(kek_day) FROM deleted_segments WHERE camera = 'cam'", "deleted_by_key_day"),
         ] {
             let p = plan(sql);
             assert!(p.contains(index), "{sql}: {p}");

@@ -16,11 +16,11 @@
 //! atomically. Copies of those segments (backups, unlinked blocks) are then
 //! unreadable even with the master key.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::MutexGuard;
 
-use crate::catalog::Tombstone;
+use crate::catalog::{Catalog, Tombstone};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::retention::{
@@ -219,8 +219,9 @@ pub(crate) fn unlink_segments(shared: &Shared, paths: &[(u64, PathBuf)]) -> Resu
 /// Destroys the KEK of every (camera, day) whose segments retention deleted
 /// (it has tombstones) and that no remaining segment row uses and no writer
 /// holds. Only deletions decide shredding: a key is never destroyed because
-/// a segment is merely missing from the catalog. Each idle key costs two
-/// index probes (schema 3), not a pass over every row of the store.
+/// a segment is merely missing from the catalog. Keys of days after a
+/// camera's newest tombstone cost nothing, others two index probes (schema
+/// 3), never a pass over every row of the store.
 /// Lock order: keystore_io, keystore, catalog (the same everywhere).
 pub(crate) fn shred_unused_keys(shared: &Shared) -> Result<Vec<(String, i32)>> {
     let _io = shared.keystore_io_guard();
@@ -228,8 +229,9 @@ pub(crate) fn shred_unused_keys(shared: &Shared) -> Result<Vec<(String, i32)>> {
     let mut victims = Vec::new();
     {
         let catalog = shared.catalog_for_io();
+        let mut emptied = EmptiedKeyDays::new(&catalog);
         for (camera, day) in keystore.unused_keks(&HashSet::new()) {
-            if !catalog.key_day_in_use(&camera, day)? && catalog.key_day_tombstoned(&camera, day)? {
+            if emptied.test(&camera, day)? {
                 victims.push((camera, day));
             }
         }
@@ -240,6 +242,37 @@ pub(crate) fn shred_unused_keys(shared: &Shared) -> Result<Vec<(String, i32)>> {
     Ok(victims)
 }
 
+/// Which (camera, key day) retention has emptied: tombstones and no rows.
+/// A store holds a key per camera and day (365,000 for a year of 1,000
+/// cameras) and nearly all are of days retention has not reached, so each
+/// camera's newest tombstoned day is asked once and only keys up to it are
+/// probed (store open and every sweep run this over every key).
+struct EmptiedKeyDays<'c> {
+    catalog: &'c Catalog,
+    newest_tombstoned: HashMap<String, Option<i32>>,
+}
+
+impl<'c> EmptiedKeyDays<'c> {
+    fn new(catalog: &'c Catalog) -> Self {
+        EmptiedKeyDays { catalog, newest_tombstoned: HashMap::new() }
+    }
+
+    fn test(&mut self, camera: &str, day: i32) -> Result<bool> {
+        let newest = match self.newest_tombstoned.get(camera) {
+            Some(newest) => *newest,
+            None => {
+                let newest = self.catalog.newest_tombstoned_key_day(camera)?;
+                self.newest_tombstoned.insert(camera.to_string(), newest);
+                newest
+            }
+        };
+        if newest.is_none_or(|newest| day > newest) {
+            return Ok(false);
+        }
+        Ok(self.catalog.key_day_tombstoned(camera, day)? && !self.catalog.key_day_in_use(camera, day)?)
+    }
+}
+
 /// The keys a dry run's deletions would free.
 fn keys_freed_by(shared: &Shared, deletions: &[PlannedDeletion]) -> Result<Vec<(String, i32)>> {
     let keystore: MutexGuard<'_, _> = shared.keystore_guard();
@@ -248,11 +281,12 @@ fn keys_freed_by(shared: &Shared, deletions: &[PlannedDeletion]) -> Result<Vec<(
     let planned: HashSet<(&str, i32)> =
         deletions.iter().map(|d| (d.segment.camera.as_str(), d.segment.kek_day)).collect();
     let mut freed = Vec::new();
+    let mut emptied = EmptiedKeyDays::new(&catalog);
     for (camera, day) in keystore.unused_keks(&HashSet::new()) {
         let free = if planned.contains(&(camera.as_str(), day)) {
             catalog.key_day_segments(&camera, day)?.iter().all(|id| gone.contains(id))
         } else {
-            !catalog.key_day_in_use(&camera, day)? && catalog.key_day_tombstoned(&camera, day)?
+            emptied.test(&camera, day)?
         };
         if free {
             freed.push((camera, day));
