@@ -184,6 +184,9 @@ fn configure(conn: &Connection, path: &Path) -> Result<()> {
     // create/seal, sweeps, camera changes), so the fsync per commit is cheap.
     conn.pragma_update(None, "synchronous", "FULL").ctx(&ctx)?;
     conn.pragma_update(None, "foreign_keys", "ON").ctx(&ctx)?;
+    // Every statement the catalog runs more than once is cached (about 40);
+    // rusqlite's default of 16 would evict them in turn.
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
 
@@ -243,6 +246,16 @@ impl Catalog {
             .ctx("upgrade catalog to schema 2")?;
         tx.commit().ctx("upgrade catalog to schema 2")?;
         self.install_builtin_classes()
+    }
+
+    /// For a catalog written in one go into a file that takes effect only
+    /// when renamed into place (a rebuild): no fsync per commit, one fsync of
+    /// the whole file by the caller before the rename. A crash before that
+    /// leaves the old catalog in place. A year x 1,000 cameras is 35 million
+    /// commits, i.e. 35 million fsyncs otherwise.
+    pub fn without_commit_sync(self) -> Result<Catalog> {
+        self.conn.pragma_update(None, "synchronous", "OFF").ctx("configure the rebuilt catalog")?;
+        Ok(self)
     }
 
     /// Adds schema 3's indexes, totals and triggers (one pass over the rows,

@@ -132,8 +132,7 @@ impl Catalog {
             )));
         }
         self.raise_id_high_water(row.id)?;
-        self.conn
-            .execute(
+        run_cached(&self.conn,
                 "INSERT OR IGNORE INTO segments (id, camera, path, state, codec, kek_day, start_ts, prev_hash, created_ns)
                  VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8)",
                 params![
@@ -160,7 +159,8 @@ impl Catalog {
         sealed_at: Timestamp,
     ) -> Result<()> {
         let tx = self.conn.transaction().ctx("seal segment")?;
-        tx.execute(
+        run_cached(
+            &tx,
             "UPDATE segments SET state = 'sealed', start_ts = ?2, end_ts = ?3, max_ts = ?4, frames = ?5,
                  bytes = ?6, content_hash = ?7, sealed_ns = ?8 WHERE id = ?1",
             params![
@@ -175,9 +175,10 @@ impl Catalog {
             ],
         )
         .ctx("seal segment")?;
-        tx.execute("DELETE FROM segment_gaps WHERE segment_id = ?1", [id as i64]).ctx("seal segment")?;
+        run_cached(&tx, "DELETE FROM segment_gaps WHERE segment_id = ?1", [id as i64]).ctx("seal segment")?;
         for g in &s.gaps {
-            tx.execute(
+            run_cached(
+                &tx,
                 "INSERT INTO segment_gaps (segment_id, start_ts, end_ts) VALUES (?1, ?2, ?3)",
                 params![id as i64, g.start.0, g.end.0],
             )
@@ -188,42 +189,25 @@ impl Catalog {
 
     /// Inserts a complete row (catalog rebuild from files).
     pub fn insert_sealed_segment(&mut self, row: &SegmentRow, gaps: &[Gap]) -> Result<()> {
-        self.raise_id_high_water(row.id)?;
+        self.insert_sealed_segments(&[(row.clone(), gaps.to_vec())])
+    }
+
+    /// Inserts complete rows in one transaction: a rebuild writes millions,
+    /// and a commit each would write every touched index page each time.
+    pub fn insert_sealed_segments(&mut self, rows: &[(SegmentRow, Vec<Gap>)]) -> Result<()> {
+        let Some(highest) = rows.iter().map(|(row, _)| row.id).max() else {
+            return Ok(());
+        };
+        self.raise_id_high_water(highest)?;
         let tx = self.conn.transaction().ctx("insert segment")?;
-        tx.execute(
-            "INSERT INTO segments (id, camera, path, state, codec, kek_day, start_ts, end_ts, max_ts, frames,
-                 bytes, content_hash, prev_hash, created_ns, sealed_ns)
-             VALUES (?1, ?2, ?3, 'sealed', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                row.id as i64,
-                row.camera,
-                row.path,
-                row.codec,
-                row.kek_day,
-                row.start_ts.0,
-                row.end_ts.map(|t| t.0),
-                row.max_ts.map(|t| t.0),
-                row.frames.map(|v| v as i64),
-                row.bytes.map(|v| v as i64),
-                row.content_hash.as_ref().map(|h| h.as_slice()),
-                row.prev_hash.as_slice(),
-                row.created.0,
-                row.sealed_at.map(|t| t.0)
-            ],
-        )
-        .ctx("insert segment")?;
-        for g in gaps {
-            tx.execute(
-                "INSERT INTO segment_gaps (segment_id, start_ts, end_ts) VALUES (?1, ?2, ?3)",
-                params![row.id as i64, g.start.0, g.end.0],
-            )
-            .ctx("insert segment")?;
+        for (row, gaps) in rows {
+            insert_sealed_row(&tx, row, gaps)?;
         }
         tx.commit().ctx("insert segment")
     }
 
     pub fn remove_segment(&self, id: u64) -> Result<()> {
-        self.conn.execute("DELETE FROM segments WHERE id = ?1", [id as i64]).ctx("remove segment")?;
+        run_cached(&self.conn, "DELETE FROM segments WHERE id = ?1", [id as i64]).ctx("remove segment")?;
         Ok(())
     }
 
@@ -326,13 +310,13 @@ impl Catalog {
     }
 
     fn raise_id_high_water(&self, id: u64) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2
+        run_cached(
+            &self.conn,
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2
                  WHERE CAST(value AS INTEGER) < ?3",
-                params![ID_HIGH_WATER, id.to_string(), id as i64],
-            )
-            .ctx("record segment id high-water mark")?;
+            params![ID_HIGH_WATER, id.to_string(), id as i64],
+        )
+        .ctx("record segment id high-water mark")?;
         Ok(())
     }
 
@@ -437,7 +421,7 @@ impl Catalog {
     pub fn mark_deleting(&mut self, ids: &[(u64, DeleteReason)]) -> Result<()> {
         let tx = self.conn.transaction().ctx("mark segments deleting")?;
         for (id, reason) in ids {
-            tx.execute(
+            run_cached(&tx,
                 "UPDATE segments SET state = 'deleting', delete_reason = ?2 WHERE id = ?1 AND state = 'sealed'",
                 params![*id as i64, reason.as_str()],
             )
@@ -451,7 +435,7 @@ impl Catalog {
     pub fn finish_deletion(&mut self, ids: &[u64], when: Timestamp) -> Result<()> {
         let tx = self.conn.transaction().ctx("finish segment deletion")?;
         for id in ids {
-            tx.execute(
+            run_cached(&tx,
                 "INSERT OR REPLACE INTO deleted_segments (id, camera, start_ts, end_ts, bytes, kek_day, content_hash,
                      prev_hash, reason, deleted_ns)
                  SELECT id, camera, start_ts, end_ts, bytes, kek_day, content_hash, prev_hash,
@@ -459,32 +443,30 @@ impl Catalog {
                 params![*id as i64, when.0],
             )
             .ctx("finish segment deletion")?;
-            tx.execute("DELETE FROM segments WHERE id = ?1", [*id as i64]).ctx("finish segment deletion")?;
+            run_cached(&tx, "DELETE FROM segments WHERE id = ?1", [*id as i64])
+                .ctx("finish segment deletion")?;
         }
         tx.commit().ctx("finish segment deletion")
     }
 
     /// Restores a tombstone (catalog rebuild from the tombstone journal).
     pub fn insert_tombstone(&self, t: &Tombstone) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO deleted_segments (id, camera, start_ts, end_ts, bytes, kek_day, content_hash,
-                     prev_hash, reason, deleted_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    t.id as i64,
-                    t.camera,
-                    t.start_ts.0,
-                    t.end_ts.map(|e| e.0),
-                    t.bytes.map(|b| b as i64),
-                    t.kek_day,
-                    t.content_hash.as_ref().map(|h| h.as_slice()),
-                    t.prev_hash.as_slice(),
-                    t.reason.as_str(),
-                    t.deleted.0
-                ],
-            )
-            .ctx("insert tombstone")?;
-        Ok(())
+        insert_tombstone_row(&self.conn, t)
+    }
+
+    /// Inserts tombstones in one transaction (a rebuild restores them all).
+    pub fn insert_tombstones<'t>(
+        &mut self,
+        tombstones: impl IntoIterator<Item = &'t Tombstone>,
+    ) -> Result<u64> {
+        let tx = self.conn.transaction().ctx("insert tombstone")?;
+        let mut n = 0;
+        for t in tombstones {
+            insert_tombstone_row(&tx, t)?;
+            n += 1;
+        }
+        tx.commit().ctx("insert tombstone")?;
+        Ok(n)
     }
 
     /// Tombstones of a camera, oldest first.
@@ -516,6 +498,74 @@ impl Catalog {
             .ctx("list tombstones")?;
         rows.collect::<rusqlite::Result<_>>().ctx("list tombstones")
     }
+}
+
+/// Runs one statement through the connection's statement cache. Statements
+/// on `segments` carry schema 3's triggers, so compiling one costs more than
+/// running it; a rebuild runs the same few statements millions of times.
+fn run_cached(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+fn insert_sealed_row(tx: &rusqlite::Connection, row: &SegmentRow, gaps: &[Gap]) -> Result<()> {
+    run_cached(
+        tx,
+        "INSERT INTO segments (id, camera, path, state, codec, kek_day, start_ts, end_ts, max_ts, frames,
+             bytes, content_hash, prev_hash, created_ns, sealed_ns)
+         VALUES (?1, ?2, ?3, 'sealed', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            row.id as i64,
+            row.camera,
+            row.path,
+            row.codec,
+            row.kek_day,
+            row.start_ts.0,
+            row.end_ts.map(|t| t.0),
+            row.max_ts.map(|t| t.0),
+            row.frames.map(|v| v as i64),
+            row.bytes.map(|v| v as i64),
+            row.content_hash.as_ref().map(|h| h.as_slice()),
+            row.prev_hash.as_slice(),
+            row.created.0,
+            row.sealed_at.map(|t| t.0)
+        ],
+    )
+    .ctx("insert segment")?;
+    for g in gaps {
+        run_cached(
+            tx,
+            "INSERT INTO segment_gaps (segment_id, start_ts, end_ts) VALUES (?1, ?2, ?3)",
+            params![row.id as i64, g.start.0, g.end.0],
+        )
+        .ctx("insert segment")?;
+    }
+    Ok(())
+}
+
+fn insert_tombstone_row(conn: &rusqlite::Connection, t: &Tombstone) -> Result<()> {
+    run_cached(
+        conn,
+        "INSERT OR REPLACE INTO deleted_segments (id, camera, start_ts, end_ts, bytes, kek_day, content_hash,
+                 prev_hash, reason, deleted_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            t.id as i64,
+            t.camera,
+            t.start_ts.0,
+            t.end_ts.map(|e| e.0),
+            t.bytes.map(|b| b as i64),
+            t.kek_day,
+            t.content_hash.as_ref().map(|h| h.as_slice()),
+            t.prev_hash.as_slice(),
+            t.reason.as_str(),
+            t.deleted.0
+        ],
+    )
+    .ctx("insert tombstone")?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -376,7 +376,7 @@ pub(crate) fn rebuild_catalog_file(
         });
     }
     {
-        let mut catalog = Catalog::create(&tmp, store_id)?;
+        let mut catalog = Catalog::create(&tmp, store_id)?.without_commit_sync()?;
         for (name, policy) in &mirrored.classes {
             catalog.define_retention_class(name, policy)?;
         }
@@ -396,15 +396,14 @@ pub(crate) fn rebuild_catalog_file(
             report.holds += 1;
         }
         let live: std::collections::HashSet<u64> = rows.iter().map(|(r, _)| r.id).collect();
-        for t in mirrored.tombstones.iter().filter(|t| !live.contains(&t.id)) {
-            catalog.insert_tombstone(t)?;
-            report.tombstones += 1;
-        }
-        for (row, gaps) in &rows {
-            catalog.insert_sealed_segment(row, gaps)?;
-            report.segments += 1;
-        }
+        report.tombstones +=
+            catalog.insert_tombstones(mirrored.tombstones.iter().filter(|t| !live.contains(&t.id)))?;
+        catalog.insert_sealed_segments(&rows)?;
+        report.segments += rows.len() as u64;
     } // closing the connection checkpoints and removes the WAL
+    let built = std::fs::File::open(&tmp).ctx("open rebuilt catalog", &tmp)?;
+    fsutil::fsync_file(&built, &tmp)?; // the commits were not synced: see without_commit_sync
+    drop(built);
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(root.join(format!("{CATALOG_FILE}{suffix}")));
     }
