@@ -21,8 +21,11 @@
 //!   shreds its keys, then a sweep with nothing to delete (the steady cost of
 //!   a periodic sweep), and a dry run.
 //!
-//! Segment files do not exist, so a catalog rebuild (which reads each file's
-//! header and footer) is not measured here.
+//! Segment files do not exist there, so the catalog rebuild (which reads
+//! every file's header and footer) is measured on a second store beside DIR
+//! (`DIR-rebuild`, removed after) with real segment files of the same length,
+//! keyframes only, and reported per segment and scaled to the period: a
+//! warm-cache figure; on a cold disk each file costs its reads' seeks too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,13 +34,19 @@ use std::time::Instant;
 use rusqlite::{params, Connection};
 use vidvault::crypto::SecretKey;
 use vidvault::keys::Keystore;
+use vidvault::segment::writer::NewFrame;
 use vidvault::store::segment_rel_path;
 use vidvault::time::{TimeRange, Timestamp, NANOS_PER_DAY, NANOS_PER_SECOND};
 use vidvault::{RetentionPolicy, RetentionSetting, Store, StoreOptions};
 
+// Only its codec configuration: this bench's own times are midnight-aligned.
+#[allow(dead_code)]
+mod workload;
+
 /// A UTC midnight, so that segment days and key days line up.
 const T0: i64 = 1_763_683_200 * NANOS_PER_SECOND;
 const MASTER: [u8; 32] = [1; 32];
+const KEYFRAME_EVERY_NS: i64 = 2 * NANOS_PER_SECOND;
 /// 4 Mbit/s.
 const BYTES_PER_SECOND: i64 = 500_000;
 
@@ -145,6 +154,72 @@ fn main() {
         swept.shredded.len()
     );
     store.close().unwrap();
+    rebuild_probe(&PathBuf::from(format!("{dir}-rebuild")), &scale, rows);
+}
+
+/// Cameras x segments of the rebuild probe: enough files for a stable
+/// per-file figure, few enough to write in seconds.
+const PROBE_CAMERAS: usize = 4;
+const PROBE_SEGMENTS_PER_CAMERA: i64 = 250;
+
+/// Rebuilds the catalog of a store of real segment files of `scale`'s length.
+fn rebuild_probe(root: &Path, scale: &Scale, rows: i64) {
+    assert!(!root.exists(), "{} exists: give a new directory", root.display());
+    let options = StoreOptions { roll_after_ns: scale.segment_ns, ..StoreOptions::default() };
+    let store = Store::create(root, SecretKey::from_bytes(MASTER), options.clone()).expect("create");
+    let payload = [0u8; 16];
+    for i in 0..PROBE_CAMERAS {
+        let camera = scale.camera(i);
+        store.add_camera(&camera, BTreeMap::new(), RetentionSetting::StoreDefault).unwrap();
+        let w = store.writer(&camera, workload::config()).unwrap();
+        // One keyframe every 2 s: the footer index a 25 fps, GOP-50 camera writes.
+        for k in 0..PROBE_SEGMENTS_PER_CAMERA * scale.segment_ns / KEYFRAME_EVERY_NS {
+            w.append(&NewFrame {
+                ts: Timestamp(T0 + k * KEYFRAME_EVERY_NS),
+                data: &payload,
+                keyframe: true,
+                pts: None,
+                dts: None,
+                duration: Some(180_000),
+            })
+            .unwrap();
+        }
+        w.close().unwrap();
+    }
+    let files = store.rebuild_catalog().expect("rebuild").segments; // warms the page cache
+    let mut times = Vec::new();
+    let cpu_before = process_cpu_seconds();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let report = store.rebuild_catalog().expect("rebuild");
+        times.push(t.elapsed().as_secs_f64());
+        assert_eq!(report.segments, files);
+    }
+    let cpu_each = (process_cpu_seconds() - cpu_before) / 3.0;
+    store.close().unwrap();
+    std::fs::remove_dir_all(root).unwrap();
+    times.sort_by(|a, b| a.total_cmp(b));
+    let per_file = times[1] / files.max(1) as f64;
+    println!(
+        "catalog rebuild (real files, warm cache): {files} segments in {:.2} s (median of 3; {:.2} CPU-s each), \
+         {:.0} us per segment; the period's {rows} segments at that rate: {:.0} s",
+        times[1],
+        cpu_each,
+        per_file * 1e6,
+        per_file * rows as f64
+    );
+}
+
+/// User + system CPU of this process (all threads), from /proc.
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Field 3 (the state) comes first after the command name; utime and
+    // stime are fields 14 and 15.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let f: Vec<f64> = after.split_whitespace().map(|v| v.parse().unwrap_or(f64::NAN)).collect();
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    f.get(11).zip(f.get(12)).map(|(u, s)| (u + s) / ticks).unwrap_or(f64::NAN)
 }
 
 fn open(root: &Path) -> Store {
