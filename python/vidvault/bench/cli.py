@@ -69,7 +69,7 @@ def cmd_ingest(args: argparse.Namespace, work: Path) -> int:
     runs |= ingest.raw_runs(work, result.file_sizes, threads=raw_threads, sync_interval=sync, when="after")
     raw = ingest.RawBaseline(runs)
     ingest.summarize(result, raw, report)
-    if args.file_seconds > 0:
+    if args.file_seconds > 0 or args.file:
         _file_peer(args, work, report)
     return _emit(report, args)
 
@@ -77,12 +77,13 @@ def cmd_ingest(args: argparse.Namespace, work: Path) -> int:
 def _file_peer(args: argparse.Namespace, work: Path, report: Report) -> None:
     from . import ingest_file
 
-    result = ingest_file.run(work / "file", seconds=args.file_seconds, rounds=args.file_rounds, say=_say(args))
+    result = ingest_file.run(work / "file", seconds=args.file_seconds, rounds=args.file_rounds, say=_say(args),
+                             source=Path(args.file) if args.file else None)
     ingest_file.summarize(result, report)
 
 
 def cmd_ingest_file(args: argparse.Namespace, work: Path) -> int:
-    report = Report("ingest-file", machine_info(work), {"file seconds": args.file_seconds,
+    report = Report("ingest-file", machine_info(work), {"file": args.file or f"{args.file_seconds:g} s made",
                                                          "rounds": args.file_rounds})
     _file_peer(args, work, report)
     return _emit(report, args)
@@ -271,6 +272,7 @@ def _file_args(sp: argparse.ArgumentParser, *, default_seconds: float, skip_hint
     sp.add_argument("--file-seconds", type=float, default=default_seconds,
                     help="length of the real 1080p H.264 file ingested beside ffmpeg's segment muxer" + skip_hint)
     sp.add_argument("--file-rounds", type=int, default=2, help="times each side runs on that file, alternating")
+    sp.add_argument("--file", help="ingest this video file instead of making one (e.g. your camera's footage)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import DependencyMissingError
+from ..errors import DependencyMissingError, InvalidArgumentError
 
 WIDTH, HEIGHT, FPS, GOP = 1920, 1080, 25, 50
 BITRATE = 8_000_000
@@ -110,21 +110,30 @@ def ffmpeg_segment_argv(ffmpeg: str, source: Path, out: Path) -> list[str]:
 
 
 def footage_seconds(path: Path) -> float:
+    """Frames of the first video track over its frame rate."""
     import av
 
     with av.open(str(path)) as c:
         s = c.streams.video[0]
+        rate = s.average_rate or s.guessed_rate or FPS
         frames = sum(1 for p in c.demux(s) if p.size)
-    return frames / FPS
+    return float(frames / rate)
 
 
-def run(work: Path, *, seconds: float, rounds: int, say: Callable[[str], None]) -> FileResult:
+def run(work: Path, *, seconds: float, rounds: int, say: Callable[[str], None],
+        source: Path | None = None) -> FileResult:
+    """``source``: a file to ingest instead of making one (your own camera's
+    footage, or the file of an earlier run)."""
     import vidvault
 
     ffmpeg = _ffmpeg()
     work.mkdir(parents=True, exist_ok=True)
-    say(f"encoding {seconds:g} s of {HEIGHT}p{FPS} H.264 at {BITRATE / 1e6:g} Mbit/s into MPEG-TS")
-    source = make_file(work, seconds)
+    if source is None:
+        say(f"encoding {seconds:g} s of {HEIGHT}p{FPS} H.264 at {BITRATE / 1e6:g} Mbit/s into MPEG-TS")
+        source = make_file(work, seconds)
+    elif not source.is_file():
+        raise InvalidArgumentError(f"--file {source}: no such file; pass a video file (MPEG-TS, MP4, ...) or leave "
+                                "--file out to make one")
     footage = footage_seconds(source)
     key = vidvault.generate_key()
     env = {**os.environ, "VIDVAULT_KEY": key.hex()}
@@ -167,7 +176,7 @@ def summarize(result: FileResult, report) -> None:  # type: ignore[no-untyped-de
     <= 0.75x (issue 15: ahead of the peer, although we also encrypt, hash,
     index and fsync)."""
     ffmpeg = result.median_cpu(FFMPEG)
-    what = f"{result.footage_seconds:g} s {HEIGHT}p{FPS} H.264 MPEG-TS at {result.bitrate / 1e6:.1f} Mbit/s"
+    what = f"{result.footage_seconds:g} s of {result.path.name} at {result.bitrate / 1e6:.1f} Mbit/s"
     report.add(f"file ingest, {FFMPEG}: CPU per camera-hour ({what})", ffmpeg, "CPU-s")
     for runner in (VIDVAULT_CLI, VIDVAULT_IN_PROCESS):
         ours = result.median_cpu(runner)
