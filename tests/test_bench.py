@@ -59,9 +59,9 @@ def test_bench_ingest(tmp_path, mode):
         assert not [f for f in out["figures"] if f["name"].startswith("file ingest")]  # --file-seconds 0
 
 
-def assert_file_peer(out, rounds):
+def assert_file_peer(out, rounds, what="2 s of camera.ts"):
     ffmpeg = figure(out, "file ingest, ffmpeg segment muxer (process): CPU per camera-hour")
-    assert ffmpeg["value"] > 0 and "1080p25 H.264 MPEG-TS" in ffmpeg["name"]
+    assert ffmpeg["value"] > 0 and f"({what} at " in ffmpeg["name"], ffmpeg["name"]
     for name in ("file ingest, vidvault ingest (CLI process)", "file ingest, vidvault.ingest() in process"):
         ours = figure(out, name)
         assert ours["value"] > 0 and ours["baseline"] == ffmpeg["value"]
@@ -79,6 +79,23 @@ def test_bench_ingest_file(tmp_path):
     out = bench(tmp_path, "ingest-file", "--file-seconds", 2, "--file-rounds", 2)
     assert_file_peer(out, rounds=2)
     assert not [f for f in out["figures"] if f["name"].startswith("ingest throughput")]
+
+
+def test_bench_ingest_file_on_a_given_file(tmp_path):
+    """--file: someone's own footage is measured as it is (its length, its name), and not removed."""
+    from vidvault.media.synthetic import encode_synthetic
+
+    own = encode_synthetic(tmp_path / "own camera.ts", width=640, height=360, fps=25, seconds=3)
+    out = bench(tmp_path, "ingest-file", "--file", own, "--file-rounds", 1)
+    assert_file_peer(out, rounds=1, what="3 s of own camera.ts")
+    assert own.is_file()
+
+
+def test_bench_ingest_file_on_a_missing_file_says_so(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "ingest-file", "--dir", str(tmp_path / "work"),
+                        "--file", str(tmp_path / "nope.ts"), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "nope.ts: no such file" in r.stderr and "--file" in r.stderr, r.stderr
 
 
 def test_bench_ingest_file_without_ffmpeg_says_what_to_install(tmp_path):

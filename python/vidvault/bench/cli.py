@@ -83,7 +83,7 @@ def _file_peer(args: argparse.Namespace, work: Path, report: Report) -> None:
 
 
 def cmd_ingest_file(args: argparse.Namespace, work: Path) -> int:
-    report = Report("ingest-file", machine_info(work), {"file": args.file or f"{args.file_seconds:g} s made",
+    report = Report("ingest-file", machine_info(work), {"file": args.file or f"{args.file_seconds:g} s made: 1080p25 H.264, 8 Mbit/s, MPEG-TS",
                                                          "rounds": args.file_rounds})
     _file_peer(args, work, report)
     return _emit(report, args)

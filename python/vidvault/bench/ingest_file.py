@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import DependencyMissingError, InvalidArgumentError
+from ..errors import InvalidArgumentError
+from .ffmpeg_peer import require_ffmpeg
 
 WIDTH, HEIGHT, FPS, GOP = 1920, 1080, 25, 50
 BITRATE = 8_000_000
@@ -95,14 +96,6 @@ def _process_cpu(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def _ffmpeg() -> str:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise DependencyMissingError("ffmpeg is not installed (the baseline of this benchmark); run ./dev setup "
-                                     "or apt-get install ffmpeg")
-    return ffmpeg
-
-
 def ffmpeg_segment_argv(ffmpeg: str, source: Path, out: Path) -> list[str]:
     return [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(source), "-c", "copy",
             "-f", "segment", "-segment_time", str(SEGMENT_SECONDS), "-segment_format", "mp4",
@@ -126,7 +119,7 @@ def run(work: Path, *, seconds: float, rounds: int, say: Callable[[str], None],
     footage, or the file of an earlier run)."""
     import vidvault
 
-    ffmpeg = _ffmpeg()
+    ffmpeg = require_ffmpeg()
     work.mkdir(parents=True, exist_ok=True)
     if source is None:
         say(f"encoding {seconds:g} s of {HEIGHT}p{FPS} H.264 at {BITRATE / 1e6:g} Mbit/s into MPEG-TS")
