@@ -45,7 +45,7 @@ def test_ingest_loads_only_what_it_needs():
     full = set(json.loads(subprocess.run(
         [sys.executable, "-c", "import vidvault.cli, vidvault.ingestion, vidvault.store, sys, json\n"
          "print(json.dumps(sorted(sys.modules)))"], check=True, capture_output=True, text=True).stdout))
-    assert "numpy" not in loaded and "cv2" not in loaded and "onnxruntime" not in loaded
+    assert not loaded & {"numpy", "cv2", "onnxruntime", "cryptography"}, sorted(loaded & set(HEAVY))
     unwanted = {m for m in full if m.startswith(("vidvault.redact", "vidvault.export", "vidvault.picture_check",
                                                  "vidvault.availability", "vidvault.session"))}
     assert not unwanted, f"ingest imports {sorted(unwanted)}"
