@@ -32,9 +32,10 @@ def figure(out, prefix):
     return found[0]
 
 
-@pytest.mark.parametrize("mode", [[], ["--max"]])
+@pytest.mark.parametrize("mode", [["--file-seconds", 0], ["--max", "--file-seconds", 2, "--file-rounds", 1]])
 def test_bench_ingest(tmp_path, mode):
     out = bench(tmp_path, "ingest", "--cameras", 4, "--seconds", 2, "--bitrate", "2M", *mode)
+    mode = [m for m in mode if m == "--max"]
     head = figure(out, "ingest throughput" if mode else "write rate needed in real time")
     assert head["value"] > 0 and head["baseline"] > 0 and head["ratio"] == pytest.approx(head["value"] / head["baseline"])
     for name in ("append latency p50", "append latency p99", "commit (write+fdatasync) p99", "CPU per camera-hour",
@@ -52,6 +53,57 @@ def test_bench_ingest(tmp_path, mode):
     assert {"buffered, before the run", "buffered, after"} <= runs.keys() and min(runs.values()) > 0
     assert head["baseline"] == pytest.approx(max(runs.values()))
     assert out["details"]["frames"] == 4 * 2 * 25 - out["details"]["dropped"]
+    if mode:
+        assert_file_peer(out, rounds=1)
+    else:
+        assert not [f for f in out["figures"] if f["name"].startswith("file ingest")]  # --file-seconds 0
+
+
+def assert_file_peer(out, rounds, what="2 s of camera.ts"):
+    ffmpeg = figure(out, "file ingest, ffmpeg segment muxer (process): CPU per camera-hour")
+    assert ffmpeg["value"] > 0 and f"({what} at " in ffmpeg["name"], ffmpeg["name"]
+    for name in ("file ingest, vidvault ingest (CLI process)", "file ingest, vidvault.ingest() in process"):
+        ours = figure(out, name)
+        assert ours["value"] > 0 and ours["baseline"] == ffmpeg["value"]
+        assert ours["baseline_name"] == "ffmpeg segment muxer (process)" and ours["target"] == "<= 0.75x"
+        assert ours["ratio"] == pytest.approx(ours["value"] / ours["baseline"])
+    runners = [r["runner"] for r in out["details"]["file_runs"]]
+    assert runners == rounds * ["vidvault ingest (CLI process)", "ffmpeg segment muxer (process)",
+                                "vidvault.ingest() in process, start-up excluded"]  # alternating
+    assert all(r["cpu_seconds"] > 0 and r["footage_seconds"] > 0 for r in out["details"]["file_runs"])
+
+
+def test_bench_ingest_file(tmp_path):
+    """The CPU of `vidvault ingest` on a real 1080p H.264 file beside ffmpeg's
+    segment muxer on that file, in the same run, alternating."""
+    out = bench(tmp_path, "ingest-file", "--file-seconds", 2, "--file-rounds", 2)
+    assert_file_peer(out, rounds=2)
+    assert not [f for f in out["figures"] if f["name"].startswith("ingest throughput")]
+
+
+def test_bench_ingest_file_on_a_given_file(tmp_path):
+    """--file: someone's own footage is measured as it is (its length, its name), and not removed."""
+    from vidvault.media.synthetic import encode_synthetic
+
+    own = encode_synthetic(tmp_path / "own camera.ts", width=640, height=360, fps=25, seconds=3)
+    out = bench(tmp_path, "ingest-file", "--file", own, "--file-rounds", 1)
+    assert_file_peer(out, rounds=1, what="3 s of own camera.ts")
+    assert own.is_file()
+
+
+def test_bench_ingest_file_on_a_missing_file_says_so(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "ingest-file", "--dir", str(tmp_path / "work"),
+                        "--file", str(tmp_path / "nope.ts"), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "nope.ts: no such file" in r.stderr and "--file" in r.stderr, r.stderr
+
+
+def test_bench_ingest_file_without_ffmpeg_says_what_to_install(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "ingest-file", "--dir", str(tmp_path / "work"),
+                        "--quiet"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PATH": str(tmp_path)})  # no ffmpeg on this PATH
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "ffmpeg is not installed" in r.stderr and "apt-get install ffmpeg" in r.stderr, r.stderr
 
 
 def test_bench_capacity(tmp_path):

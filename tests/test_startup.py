@@ -37,6 +37,34 @@ def test_help_prints_without_loading_heavy_libraries(argv):
     assert not loaded & set(HEAVY), f"`vidvault {' '.join(argv)}` imports {sorted(loaded & set(HEAVY))}"
 
 
+def test_ingest_loads_only_what_it_needs():
+    """`vidvault ingest` and `vidvault record` run once per camera, and a
+    short file's ingest was mostly start-up: the store and the ingest loop
+    must not import playback, export, picture checks or numpy."""
+    loaded = _modules_loaded_by("import vidvault.cli, vidvault.ingestion, vidvault.store")
+    full = set(json.loads(subprocess.run(
+        [sys.executable, "-c", "import vidvault.cli, vidvault.ingestion, vidvault.store, sys, json\n"
+         "print(json.dumps(sorted(sys.modules)))"], check=True, capture_output=True, text=True).stdout))
+    assert not loaded & {"numpy", "cv2", "onnxruntime", "cryptography"}, sorted(loaded & set(HEAVY))
+    unwanted = {m for m in full if m.startswith(("vidvault.redact", "vidvault.export", "vidvault.picture_check",
+                                                 "vidvault.availability", "vidvault.session"))}
+    assert not unwanted, f"ingest imports {sorted(unwanted)}"
+
+
+def test_the_default_redaction_is_one_sentinel():
+    """Store, Session and the redaction settings name the same default
+    (an explicit redact=None is refused by telling it apart from it)."""
+    import inspect
+
+    from vidvault.default_redaction import DEFAULT_REDACTION
+    from vidvault.redact import config
+    from vidvault.session import Session
+
+    assert config.DEFAULT_REDACTION is DEFAULT_REDACTION
+    for f in (vidvault.Store.play, vidvault.Store.export_clip, Session.play, Session.export_clip):
+        assert inspect.signature(f).parameters["redact"].default is DEFAULT_REDACTION, f
+
+
 def test_import_vidvault_alone_loads_no_media_library():
     assert not _modules_loaded_by("import vidvault") & set(HEAVY)
 

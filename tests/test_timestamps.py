@@ -169,3 +169,18 @@ def test_time_arguments_use_the_rule(store):
     frames = list(store.read("cam", 0, 2**62))
     base = _core.to_ns(t)
     assert [f.ts for f in frames] == [base, base + 1_000, base + 2_000]
+
+
+def test_ticks_to_ns_is_exactly_the_fraction_arithmetic_it_replaces():
+    """Ingest converts every packet's pts with integer arithmetic; the store
+    times must stay those of ``int(ticks * time_base * 1e9)`` (truncation
+    toward zero, negative ticks included: MPEG-TS pts before the anchor)."""
+    import random
+    from fractions import Fraction
+
+    from vidvault.timeutil import NS_PER_SECOND, ticks_to_ns
+
+    rng = random.Random(15)
+    for tb in (Fraction(1, 90000), Fraction(1, 1000), Fraction(1001, 30000), Fraction(1, 10**9), Fraction(3, 7)):
+        for ticks in [0, 1, -1, 2**33, -(2**33)] + [rng.randint(-10**13, 10**13) for _ in range(2000)]:
+            assert ticks_to_ns(ticks, tb) == int(ticks * tb * NS_PER_SECOND), (ticks, tb)

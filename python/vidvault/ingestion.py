@@ -29,7 +29,7 @@ from .media.transport import check_transport
 from .media.url_redaction import redact_url
 from .media.wallclock import ClockSource, WallClock
 from .store import Store, Writer
-from .timeutil import NS_PER_SECOND, TimeLike, duration_ns, iso, to_ns
+from .timeutil import NS_PER_SECOND, TimeLike, duration_ns, iso, ticks_to_ns, to_ns
 
 #: Outages an IngestProgress keeps (the latest): a recorder runs for months, and
 #: a camera that drops every few seconds must not grow its memory without end.
@@ -385,7 +385,7 @@ class _Ingest:
         if self.live:
             realtime = src.realtime_start_ns
             if realtime is not None:
-                source_ns, source = realtime + int(pts * config.time_base * NS_PER_SECOND), ClockSource.RTCP
+                source_ns, source = realtime + ticks_to_ns(pts, config.time_base), ClockSource.RTCP
         elif self._file_anchor is not None and packet.keyframe:
             source_ns, source = self._file_anchor
             self._file_anchor = None  # a file's start anchors its first keyframe only

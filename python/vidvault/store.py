@@ -15,23 +15,14 @@ import time
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 from . import _core
 from .audit import AuditEntry, AuditReport
-from .availability import AvailabilityReport, availability
+from .default_redaction import DEFAULT_REDACTION
 from .errors import InvalidArgumentError
-from .export.c2pa import C2paCredentials
-from .export.package import ExportResult, export_clip
-from .grant_window import GrantWindow, WindowedFootage
 from .keys import coerce_key
-from .picture_check import AlarmKind, PictureAlarm, Thresholds
-from .picture_check.sampling import check_stored_pictures
-from .picture_check.watch import PictureWatch
 from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
-from .redact.config import DEFAULT_REDACTION, Redaction, chosen_redaction
-from .redact.footage import play
-from .redact.player import PlayedFrame
 from .retention import (
     Hold,
     Retention,
@@ -41,9 +32,24 @@ from .retention import (
     setting_from_core,
     setting_to_core,
 )
-from .session import Session
 from .timeline import Timeline, timeline
 from .timeutil import TimeLike, duration_ns, to_ns
+
+if TYPE_CHECKING:
+    from .availability import AvailabilityReport
+    from .export.c2pa import C2paCredentials
+    from .export.package import ExportResult
+    from .grant_window import GrantWindow, WindowedFootage
+    from .picture_check import PictureAlarm, Thresholds
+    from .picture_check.watch import PictureWatch
+    from .redact.config import Redaction
+    from .redact.player import PlayedFrame
+    from .session import Session
+
+# Playback, export, availability, picture checks and sessions import their
+# modules where they are called: those pull in PyAV, numpy, the detectors and
+# the C2PA signer, and a process that only ingests or records must not spend
+# its start-up importing them.
 
 Frame = _core.Frame
 Writer = _core.Writer
@@ -316,11 +322,13 @@ class Store:
     def session(self, principal: str, grants: Sequence[str] = (), *, purpose: str = "") -> Session:
         """A principal's view of the store: each call is checked against the
         signed ``grants`` and logged. Without grants: desensitized viewing only."""
+        from .session import Session
         return Session(self, self._core.authorize, principal, grants, purpose=purpose, footage=self._through)
 
     def _through(self, window: GrantWindow) -> WindowedFootage:
         """Footage clamped to a grant's window, for a session that has
         checked and logged its request (so not logged again here)."""
+        from .grant_window import WindowedFootage
         return WindowedFootage(self._core, window)
 
     def _log_retrieval(self, action: str, call: str, camera: str, start: int, end: int) -> None:
@@ -461,6 +469,8 @@ class Store:
         is audited (``view_raw`` or ``view_redacted``) as the handle's
         ``operator``.
         """
+        from .redact.config import chosen_redaction
+        from .redact.footage import play
         redaction = chosen_redaction(redact, raw, "play")
         s, e = to_ns(start), to_ns(end)
         self._log_retrieval("view_raw" if redaction is None else "view_redacted", "play", camera, s, e)
@@ -508,6 +518,7 @@ class Store:
         (:mod:`vidvault.availability`). ``pictures=True`` also runs
         :meth:`check_pictures` (one keyframe per ``every``): footage showing
         no picture then counts as missing for the intact rate."""
+        from .availability import availability
         return availability(self, start, end, cameras, pictures=pictures, every=every)
 
     def check_pictures(self, camera: str, start: TimeLike, end: TimeLike, *,
@@ -521,6 +532,7 @@ class Store:
         s, e = to_ns(start), to_ns(end)
         self.camera(camera)  # an unknown camera fails here, by name
         self._log_retrieval("view_raw", "check_pictures", camera, s, e)
+        from .picture_check.sampling import check_stored_pictures
         return check_stored_pictures(self._core, camera, s, e, duration_ns(every), thresholds)
 
     def watch_pictures(self, camera: str, *, start: TimeLike | None = None,
@@ -534,6 +546,7 @@ class Store:
         self.camera(camera)
         s = time.time_ns() if start is None else to_ns(start)
         self._log_retrieval("view_raw", "watch_pictures", camera, s, FAR_FUTURE)
+        from .picture_check.watch import PictureWatch
         return PictureWatch(self._core, camera, start=s, every_ns=duration_ns(every), thresholds=thresholds,
                             on_change=self._log_picture_alarm)
 
@@ -549,6 +562,8 @@ class Store:
         )
 
     def _log_picture_alarm(self, alarm: PictureAlarm) -> None:
+        from .picture_check import AlarmKind
+
         self._core.audit_record(
             self._operator, "picture_alarm", camera=alarm.camera,
             outcome="ended" if alarm.ended is not None and alarm.kind is not AlarmKind.MOVED else "raised",
@@ -619,6 +634,8 @@ class Store:
         ``export_raw`` by ``actor`` (default: the handle's ``operator``);
         sessions check grants for these actions first and pass what the
         check returned as ``authorization``."""
+        from .redact.config import chosen_redaction
+        from .export.package import export_clip
         return export_clip(self._core, camera, start, end, out_dir,
                            redaction=chosen_redaction(redact, raw, "export_clip"), watermark_text=watermark,
                            case=case, reason=reason, actor=actor or self._operator, c2pa=c2pa,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 from typing import Callable
 
 from . import _core
@@ -25,6 +26,15 @@ TimeLike = int | datetime | str
 #: applies it to every time argument it takes; this is that same function
 #: (see its docstring).
 to_ns: Callable[[TimeLike], int] = _core.to_ns
+
+
+def ticks_to_ns(ticks: int, time_base: Fraction) -> int:
+    """``ticks`` of ``time_base`` in ns, truncated toward zero as
+    ``int(ticks * time_base * NS_PER_SECOND)`` is, in integer arithmetic:
+    it runs for every packet an ingest stores, where building Fractions
+    cost more than the rest of the time keeping."""
+    scaled = ticks * time_base.numerator * NS_PER_SECOND
+    return scaled // time_base.denominator if scaled >= 0 else -(-scaled // time_base.denominator)
 
 
 def from_ns(ns: int) -> datetime:

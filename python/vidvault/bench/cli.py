@@ -69,6 +69,23 @@ def cmd_ingest(args: argparse.Namespace, work: Path) -> int:
     runs |= ingest.raw_runs(work, result.file_sizes, threads=raw_threads, sync_interval=sync, when="after")
     raw = ingest.RawBaseline(runs)
     ingest.summarize(result, raw, report)
+    if args.file_seconds > 0 or args.file:
+        _file_peer(args, work, report)
+    return _emit(report, args)
+
+
+def _file_peer(args: argparse.Namespace, work: Path, report: Report) -> None:
+    from . import ingest_file
+
+    result = ingest_file.run(work / "file", seconds=args.file_seconds, rounds=args.file_rounds, say=_say(args),
+                             source=Path(args.file) if args.file else None)
+    ingest_file.summarize(result, report)
+
+
+def cmd_ingest_file(args: argparse.Namespace, work: Path) -> int:
+    report = Report("ingest-file", machine_info(work), {"file": args.file or f"{args.file_seconds:g} s made: 1080p25 H.264, 8 Mbit/s, MPEG-TS",
+                                                         "rounds": args.file_rounds})
+    _file_peer(args, work, report)
     return _emit(report, args)
 
 
@@ -251,6 +268,13 @@ def _camera_args(sp: argparse.ArgumentParser) -> None:
                     help="group commit: one syncfs for all cameras, or an fdatasync per camera")
 
 
+def _file_args(sp: argparse.ArgumentParser, *, default_seconds: float, skip_hint: str) -> None:
+    sp.add_argument("--file-seconds", type=float, default=default_seconds,
+                    help="length of the real 1080p H.264 file ingested beside ffmpeg's segment muxer" + skip_hint)
+    sp.add_argument("--file-rounds", type=int, default=2, help="times each side runs on that file, alternating")
+    sp.add_argument("--file", help="ingest this video file instead of making one (e.g. your camera's footage)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="measure what this storage holds, beside raw baselines")
     bsub = bench.add_subparsers(dest="bench", required=True)
@@ -261,7 +285,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--cameras", type=int, default=16)
     sp.add_argument("--seconds", type=float, default=30, help="footage per camera")
     sp.add_argument("--max", action="store_true", help="as fast as possible instead of real time")
+    _file_args(sp, default_seconds=10, skip_hint=" (0: skip the file peer)")
     sp.set_defaults(func=_in_workdir(cmd_ingest))
+
+    sp = bsub.add_parser("ingest-file", help="CPU of `vidvault ingest` on a real 1080p H.264 MPEG-TS file "
+                                             "vs ffmpeg's segment muxer on the same file")
+    _common(sp)
+    _file_args(sp, default_seconds=30, skip_hint="")
+    sp.set_defaults(func=_in_workdir(cmd_ingest_file))
 
     sp = bsub.add_parser("capacity", help="largest camera count held in real time, and what limits it")
     _common(sp)

@@ -29,6 +29,7 @@ from typing import Callable
 
 from ..errors import DependencyMissingError
 from ..media.synthetic import encode_synthetic
+from .ffmpeg_peer import require_ffmpeg
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # GStreamer's Python bindings live there (Debian python3-gi)
 SERVER = Path(__file__).with_name("rtsp_server.py")
@@ -55,10 +56,7 @@ def _free_port() -> int:
 
 
 def _check_tools() -> str:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise DependencyMissingError("ffmpeg is not installed (the baseline of this benchmark); run ./dev setup "
-                                     "or apt-get install ffmpeg")
+    ffmpeg = require_ffmpeg()
     probe = subprocess.run([SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
                            capture_output=True)
     if probe.returncode != 0:

@@ -52,10 +52,13 @@ def encode_synthetic(
     bframes: int = 0,
     container_format: str | None = None,
     seed: int = 0,
+    bitrate: int | None = None,
 ) -> Path:
     """Encodes synthetic footage with libx264/libx265 into a container
     (format from the extension: .mp4, .mkv, .ts, ...). Closed GOPs of
-    ``gop`` frames (default: one second)."""
+    ``gop`` frames (default: one second). ``bitrate`` (bit/s): the
+    encoder's average target, as a camera set to that rate (default: the
+    encoder's constant quality)."""
     path = Path(path)
     gop = gop or fps
     encoder = ENCODERS.get(codec)
@@ -64,6 +67,8 @@ def encode_synthetic(
     with av.open(str(path), mode="w", format=container_format) as out:
         stream = out.add_stream(encoder, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if bitrate:
+            stream.bit_rate = bitrate
         if codec == "h264":
             stream.options = {
                 "preset": "veryfast",

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..timeutil import NS_PER_SECOND
+from ..timeutil import NS_PER_SECOND, ticks_to_ns
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class WallClock:
 
     def _project(self, pts: int) -> int:
         wall, anchor_pts = self._anchor  # type: ignore[misc]
-        return wall + int((pts - anchor_pts) * self.time_base * NS_PER_SECOND)
+        return wall + ticks_to_ns(pts - anchor_pts, self.time_base)
 
     def _set_anchor(self, wall: int, pts: int, source: str) -> None:
         if self._anchor is not None:

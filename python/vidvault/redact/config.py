@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
+from ..default_redaction import DEFAULT_REDACTION as _DEFAULT_REDACTION
 from ..errors import InvalidArgumentError
 from .detector import Detector
 from .models import MODELS
@@ -156,10 +157,9 @@ class Redaction:
         }
 
 
-#: The default ``redact`` of ``play`` and ``export_clip``: default settings.
-#: A sentinel, so that an explicit ``redact=None`` can be told apart and
-#: refused without ``raw=True``.
-DEFAULT_REDACTION: Any = object()
+#: The default ``redact`` of ``play`` and ``export_clip`` (a sentinel: see
+#: vidvault/default_redaction.py).
+DEFAULT_REDACTION = _DEFAULT_REDACTION
 
 
 def chosen_redaction(redact: Any, raw: bool, call: str) -> Redaction | None:
