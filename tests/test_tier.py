@@ -274,8 +274,7 @@ def test_a_confirmed_object_is_not_uploaded_twice_after_a_lost_ledger(s3, bucket
         store.set_tier(S3Tier(s3.endpoint, bucket))
         assert len(store.sync_tier().uploaded) == 12
     (recorded / "tier" / "ledger.sqlite").unlink()
-    for extra in ("-wal", "-shm"):
-        (recorded / "tier" / f"ledger.sqlite{extra}").unlink(missing_ok=True)
+    (recorded / "tier" / "ledger.sqlite-journal").unlink(missing_ok=True)
     with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
         report = store.sync_tier()
         assert len(report.uploaded) == 12 and report.uploaded_bytes == 0
@@ -330,3 +329,46 @@ def test_cli_tier_set_status_sync_and_the_secret_is_nowhere(s3, bucket, recorded
             if f.is_file():
                 assert secret.encode() not in f.read_bytes(), f
     assert ACCESS_KEY.encode() not in (recorded / "tier.json").read_bytes()
+
+
+# ---------------------------------------------------------------- disk pressure with a tier
+
+
+def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucket, tmp_path, key):
+    """On a real 48 MiB filesystem: with a tier set, disk pressure deletes
+    no unexpired segment the bucket has not confirmed (it may be the only
+    copy) and says so in the alarm; expired footage still goes; once
+    uploaded, the oldest footage may be reclaimed again."""
+    import os
+
+    from helpers import mount_tmpfs, unmount
+
+    mnt = tmp_path / "small"
+    why = mount_tmpfs(mnt, "48m")
+    if why:
+        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {why}")
+    try:
+        path = mnt / "store"
+        vidvault.Store.create(path, key=key).close()
+        with vidvault.Store.open(path, key=key, roll_after=2.0, min_free_bytes=16 << 20, sync_interval=0.05,
+                                 tier_uploads=False) as store:
+            store.set_tier(S3Tier(s3.endpoint, bucket))
+            store.add_camera("old", retention=vidvault.Retention(max_age="1d", min_age="0s"))
+            store.add_camera("cam", retention=vidvault.Retention(min_age="0s"))
+            for camera, seconds, start in (("old", 4, T0), ("cam", 40, T0 + 60 * NS)):
+                with store.writer(camera, codec="h264") as w:
+                    for i in range(seconds * 25):  # ~30 MB for "cam": the disk falls under the floor
+                        w.append(start + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
+            cam_segments = [s.id for s in store.segments("cam")]
+            status = store.check_disk_pressure()
+            assert status.free_bytes < 16 << 20
+            assert status.alarm and "wait for their upload to the object-storage tier" in status.alarm
+            assert [s.id for s in store.segments("cam")] == cam_segments  # nothing un-uploaded went
+            assert store.segments("old") == []  # expired: retention may delete it, uploaded or not
+            assert not store.sync_tier().failed
+            status = store.check_disk_pressure()
+            assert status.alarm is None and status.free_bytes >= 16 << 20
+            left = [s.id for s in store.segments("cam")]
+            assert left and left == cam_segments[-len(left):] and len(left) < len(cam_segments)
+    finally:
+        unmount(mnt)

@@ -49,7 +49,10 @@ class Ledger:
         path.parent.mkdir(exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        # A rollback journal, not WAL: the core reads this file from another
+        # SQLite library (store/tier_guard.rs), and a WAL it does not share
+        # memory with would hide the newest rows from it.
+        self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(LEDGER_VERSION),))
