@@ -372,3 +372,33 @@ def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucke
             assert left and left == cam_segments[-len(left):] and len(left) < len(cam_segments)
     finally:
         unmount(mnt)
+
+
+# ---------------------------------------------------------------- retention across tiers
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_retention_deletes_the_objects_of_expired_segments_every_version(s3, bucket, recorded, key, versioned):
+    client = s3.client()
+    if versioned:
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+        assert len(store.sync_tier().uploaded) == 12
+        if versioned:  # a second version of one object, as a re-upload by hand would leave
+            seg = next(s for s in sealed(store) if s.camera == CAM)
+            client.put_object(Bucket=bucket, Key=f"{store.store_id}/{seg.path}", Body=(recorded / seg.path).read_bytes())
+        store.set_retention(CAM, vidvault.Retention(max_age="1d", min_age="0s"))  # its 2025 footage expired
+        store.set_retention(OTHER, vidvault.Retention(min_age="0s"))  # kept for ever
+        report = store.enforce_retention()
+        gone = {d.id for d in report.deleted}
+        assert len(gone) == 6 and all(d.camera == CAM for d in report.deleted)
+        round_ = store.sync_tier()
+        assert sorted(round_.retired) == sorted(gone) and not round_.failed
+        left = {f"{store.store_id}/{s.path}" for s in sealed(store)}
+        versions = client.list_object_versions(Bucket=bucket)
+        keys = {v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])}
+        assert keys == left and len(left) == 6  # every version of the expired ones gone; the others kept
+        assert store.tier_status().uploaded_segments == 6
+        assert sum(e.action == "tier_object_deleted" for e in store.audit()) == 6
+        assert store.sync_tier().retired == []  # nothing deleted twice

@@ -43,7 +43,8 @@ def cmd_tier_sync(args: argparse.Namespace) -> int:
         status = store.tier_status()
     line.done()
     print(f"uploaded {len(report.uploaded)} segments ({report.uploaded_bytes} bytes); "
-          f"{status.backlog_segments} waiting ({report.not_due} not due yet)")
+          f"{status.backlog_segments} waiting ({report.not_due} not due yet); "
+          f"{len(report.retired)} objects of expired segments deleted")
     for segment_id, why in report.failed:
         print(f"FAILED: {why}")
     if status.alarm:

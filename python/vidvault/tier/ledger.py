@@ -74,6 +74,11 @@ class Ledger:
             else:
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
+    def forget(self, segment_id: int) -> None:
+        """The segment's object is gone from the bucket (retention)."""
+        with self._lock:
+            self._db.execute("DELETE FROM uploads WHERE segment_id = ?", (segment_id,))
+
     def uploads(self) -> dict[int, Upload]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM uploads").fetchall()

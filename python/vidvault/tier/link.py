@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import TierError
 from . import settings
 from .ledger import Ledger
+from .retire import retire_expired
 from .s3 import S3Tier
 from .status import TierStatus
 from .upload import SyncReport, backlog, sync
@@ -46,13 +48,21 @@ class TierLink:
         return self._alarm
 
     def sync(self, progress: Callable[[int, int, Any], None] | None = None) -> SyncReport:
-        """One upload round now; sets or clears the alarm by its outcome."""
+        """One round now: uploads what is due, then deletes from the bucket
+        what retention deleted (retire.py); sets or clears the alarm by its
+        outcome."""
         with self._round:
+            report = SyncReport()
             try:
-                report = sync(self.tier.client(), self.tier, self.root, self.store_id, self._list_segments(),
-                              self.ledger, progress=progress)
+                client, segments = self.tier.client(), self._list_segments()
+                report = sync(client, self.tier, self.root, self.store_id, segments, self.ledger, progress=progress)
+                if not report.failed:
+                    report.retired = retire_expired(client, self.tier, self.root, (s.id for s in segments),
+                                                    self.ledger, self._audit)
+            except TierError as e:
+                report.failed.append((-1, str(e)))
             except Exception as e:  # building the client or listing failed: same as a failed round
-                report = SyncReport(failed=[(-1, f"{self.tier.where}: {type(e).__name__}: {e}")])
+                report.failed.append((-1, f"{self.tier.where}: {type(e).__name__}: {e}"))
             self._set_alarm(report)
             return report
 

@@ -35,9 +35,12 @@ MULTIPART_CHUNK = 16 << 20
 @dataclass
 class SyncReport:
     """One upload round: segment ids uploaded, their bytes, failures
-    (segment id, why) and how many sealed segments are not due yet."""
+    (segment id, why; -1 when not about one segment), how many sealed
+    segments are not due yet, and the segments whose objects were deleted
+    because retention deleted them (``retired``)."""
 
     uploaded: list[int] = field(default_factory=list)
+    retired: list[int] = field(default_factory=list)
     uploaded_bytes: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
     not_due: int = 0
