@@ -267,6 +267,42 @@ def test_server_killed_mid_sync_and_restarted_loses_and_duplicates_nothing(s3, b
         assert [e.outcome for e in store.audit() if e.action == "tier_upload_failing"] == ["raised", "ended"]
 
 
+def test_server_killed_in_the_middle_of_a_multipart_upload(s3, bucket, store_path, key, monkeypatch):
+    """The kill lands while a 17 MiB segment's parts are on the wire: the
+    round fails, nothing is recorded, and after the restart the segment is
+    uploaded whole, once, byte for byte."""
+    import random
+
+    with vidvault.Store.create(store_path, key=key, roll_bytes=1 << 30, roll_after=3600.0) as store:
+        store.add_camera(CAM)
+        rnd = random.Random(11)
+        with store.writer(CAM, codec="h264") as w:
+            for i in range(70):
+                w.append(T0 + i * 40_000_000, rnd.randbytes(256 << 10), keyframe=i == 0)
+    real_put = upload.put_segment_file
+    sent = []
+
+    def put_and_kill_midway(client, tier, k, path, want, on_bytes=None):
+        def count(n):
+            sent.append(n)
+            if sum(sent) > 4 << 20 and s3.process is not None:
+                s3.stop()  # SIGKILL, with about 4 MiB of the first part sent
+        return real_put(client, tier, k, path, want, count)
+
+    monkeypatch.setattr(upload, "put_segment_file", put_and_kill_midway)
+    with vidvault.Store.open(store_path, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+        report = store.sync_tier()
+        assert report.uploaded == [] and len(report.failed) == 1 and 0 < sum(sent) < sealed(store)[0].bytes
+        assert store.tier_status().backlog_segments == 1 and store.storage_status().alarm
+        s3.start()
+        monkeypatch.setattr(upload, "put_segment_file", real_put)
+        report = store.sync_tier()
+        assert len(report.uploaded) == 1 and not report.failed
+        assert_bucket_mirrors(s3, bucket, store)
+        assert store.storage_status().alarm is None
+
+
 def test_a_confirmed_object_is_not_uploaded_twice_after_a_lost_ledger(s3, bucket, recorded, key):
     """A crash after the upload and before the ledger write: the next sync
     finds the object, checks it, and records it without a second PUT."""
