@@ -30,7 +30,7 @@ class TierStatus:
         lines = [
             f"tier: s3 bucket {self.bucket!r} at {self.endpoint}" + (f", prefix {self.prefix!r}" if self.prefix else ""),
             f"upload after sealing: {self.upload_after}; keep local: {self.keep_local} "
-            "(eviction not built yet: local copies stay)",
+            "(eviction not built yet: local copies stay until retention or disk pressure deletes them)",
             f"uploaded: {self.uploaded_segments} segments, {self.uploaded_bytes} bytes",
             f"waiting to upload: {self.backlog_segments} segments, {self.backlog_bytes} bytes",
             f"holds: {self.holds}",
