@@ -16,7 +16,7 @@ from ..errors import TierError
 from . import settings
 from .ledger import Ledger
 from .retire import retire_expired
-from .s3 import S3Tier
+from .s3 import S3Tier, why
 from .status import TierStatus
 from .upload import SyncReport, backlog, sync
 
@@ -62,7 +62,7 @@ class TierLink:
             except TierError as e:
                 report.failed.append((-1, str(e)))
             except Exception as e:  # building the client or listing failed: same as a failed round
-                report.failed.append((-1, f"{self.tier.where}: {type(e).__name__}: {e}"))
+                report.failed.append((-1, f"{self.tier.where}: {why(e)}"))
             self._set_alarm(report)
             return report
 

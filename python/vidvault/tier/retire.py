@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 from ..errors import TierError
 from .ledger import Ledger
-from .s3 import S3Tier
+from .s3 import S3Tier, why
 
 TOMBSTONES_FILE = "tombstones.jsonl"
 #: Tombstone reasons that mean the footage expired (src/retention.rs DeleteReason).
@@ -76,7 +76,7 @@ def retire_expired(client: Any, tier: S3Tier, root: Path, catalog_ids: Iterable[
             n = delete_every_version(client, tier, key)
         except (bx.BotoCoreError, bx.ClientError) as e:
             raise TierError(f"retention could not delete {key!r} (segment {segment_id}) from {tier.where}: "
-                            f"{type(e).__name__}: {e}; it is tried again at the next upload round") from None
+                            f"{why(e)}; it is tried again at the next upload round") from None
         ledger.forget(segment_id)
         audit("tier_object_deleted", "done", f"retention deleted segment {segment_id}: {n} version(s) of {key!r} "
               f"deleted from {tier.where}")

@@ -28,6 +28,21 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 REQUEST_ATTEMPTS = 3
 
 
+def error_code(e: BaseException) -> str:
+    """The S3 error code of a refused request ("404", "NoSuchKey"...), or ""."""
+    response = getattr(e, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def why(e: BaseException) -> str:
+    """A failed request in one line: the server's code and message, or the
+    client's error (neither ever holds the credentials)."""
+    response = getattr(e, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        return f"{error_code(e)}: {response['Error'].get('Message', '')}".strip()
+    return f"{type(e).__name__}: {e}"
+
+
 @dataclass(frozen=True)
 class S3Tier:
     """An S3-compatible bucket (AWS, MinIO, Ceph RGW, SeaweedFS...).
@@ -107,7 +122,7 @@ class S3Tier:
             raise TierError(f"no S3 credentials for {self.where}: set AWS_ACCESS_KEY_ID and "
                             "AWS_SECRET_ACCESS_KEY (or a profile)") from None
         except bx.ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", ""))
+            code = error_code(e)
             if code in ("404", "NoSuchBucket", "NotFound"):
                 raise TierError(f"{self.where} does not exist: create it first (vidvault never creates "
                                 "buckets)") from None
@@ -118,7 +133,7 @@ class S3Tier:
         except bx.EndpointConnectionError:
             raise TierError(f"cannot reach {self.where}: is the server up and the URL right?") from None
         except bx.BotoCoreError as e:
-            raise TierError(f"{self.where}: {type(e).__name__}: {e}") from None
+            raise TierError(f"{self.where}: {why(e)}") from None
 
     def probe_object_lock(self, client: Any) -> str:
         """Whether the bucket really refuses to delete an object under a

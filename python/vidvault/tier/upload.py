@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 from ..errors import TierError
 from ..timeutil import duration_ns
 from .ledger import Ledger
-from .s3 import S3Tier
+from .s3 import S3Tier, error_code, why
 
 MULTIPART_THRESHOLD = 16 << 20
 MULTIPART_CHUNK = 16 << 20
@@ -89,7 +89,7 @@ def _confirmed(client: Any, tier: S3Tier, key: str, want: Digest) -> dict[str, A
     try:
         head = client.head_object(Bucket=tier.bucket, Key=key, ChecksumMode="ENABLED")
     except bx.ClientError as e:
-        if str(e.response.get("Error", {}).get("Code", "")) in ("404", "NoSuchKey", "NotFound"):
+        if error_code(e) in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
     if head.get("ContentLength") != want.size or head.get("ChecksumSHA256") != want.s3_checksum:
@@ -135,21 +135,12 @@ def upload_segment(client: Any, tier: S3Tier, root: Path, store_id: str, segment
             sent = want.size
             head = _confirmed(client, tier, key, want)
     except (bx.BotoCoreError, bx.ClientError, b3x.Boto3Error, OSError) as e:
-        raise TierError(f"upload of {where} failed: {_why(e)}") from None
+        raise TierError(f"upload of {where} failed: {why(e)}") from None
     if head is None:
         raise TierError(f"upload of {where}: the bucket does not hold the {want.size} bytes with SHA-256 checksum "
                         f"{want.s3_checksum} just uploaded; it will be uploaded again")
     ledger.record(segment.id, key, want.size, want.sha256, head.get("VersionId"))
     return sent
-
-
-def _why(e: BaseException) -> str:
-    import botocore.exceptions as bx
-
-    if isinstance(e, bx.ClientError):
-        err = e.response.get("Error", {})
-        return f"{err.get('Code', '?')}: {err.get('Message', '')}".strip()
-    return f"{type(e).__name__}: {e}"
 
 
 def sync(client: Any, tier: S3Tier, root: Path, store_id: str, segments: list[Any], ledger: Ledger,
