@@ -4,7 +4,7 @@
 //! sweep.rs; this file decides, it does not touch the disk.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use crate::error::{Error, Result};
 use crate::time::{Timestamp, NANOS_PER_DAY};
@@ -245,10 +245,14 @@ pub fn plan_camera_prefix(
 /// footage past each camera's `min_age` goes first, across all cameras, so
 /// every camera loses the same stretch of history rather than one camera
 /// losing everything. `cameras` maps camera -> (policy, sealed segments oldest
-/// first, holds); segments already planned are skipped.
+/// first, holds); segments already planned are skipped, and so are those in
+/// `awaiting_upload` (sealed segments an object-storage tier has not
+/// confirmed yet: their only copy is here, and they are not expired, or
+/// the per-camera rules would have planned them).
 pub fn plan_disk_pressure(
     cameras: &BTreeMap<String, (RetentionPolicy, Vec<SegmentFacts>, Vec<Hold>)>,
     already: &[PlannedDeletion],
+    awaiting_upload: &BTreeSet<u64>,
     bytes_needed: u64,
     now: Timestamp,
 ) -> Vec<PlannedDeletion> {
@@ -257,6 +261,7 @@ pub fn plan_disk_pressure(
     for (policy, segments, holds) in cameras.values() {
         let ok = |s: &&SegmentFacts| {
             !planned.contains(&s.id)
+                && !awaiting_upload.contains(&s.id)
                 && !holds.iter().any(|h| h.active_at(now) && h.covers(s.start, s.end))
                 && policy.min_age_ns.is_none_or(|a| s.end.0 <= now.0.saturating_sub(a))
         };
@@ -360,9 +365,16 @@ mod tests {
             .collect();
         cams.insert("a".to_string(), (policy, a, vec![]));
         cams.insert("b".to_string(), (policy, b, vec![]));
-        let plan = plan_disk_pressure(&cams, &[], 35, Timestamp(100 * H));
+        let plan = plan_disk_pressure(&cams, &[], &BTreeSet::new(), 35, Timestamp(100 * H));
         let ids: Vec<u64> = plan.iter().map(|d| d.segment.id).collect();
         assert_eq!(ids, vec![0, 10, 1, 11]);
+        // Segments a tier has not confirmed are skipped, never traded for others.
+        let awaiting = BTreeSet::from([0, 11]);
+        let plan = plan_disk_pressure(&cams, &[], &awaiting, 35, Timestamp(100 * H));
+        let ids: Vec<u64> = plan.iter().map(|d| d.segment.id).collect();
+        assert_eq!(ids, vec![10, 1, 2, 12]);
+        let everything: BTreeSet<u64> = (0..5).chain(10..15).collect();
+        assert!(plan_disk_pressure(&cams, &[], &everything, 35, Timestamp(100 * H)).is_empty());
     }
 
     #[test]

@@ -42,6 +42,7 @@ from .errors import (
     StoreExistsError,
     StoreDamagedError,
     StoreLockedError,
+    TierError,
     UnknownCameraError,
     VerificationError,
     VidvaultError,
@@ -83,6 +84,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Segment": (".store", "Segment"),
     "Store": (".store", "Store"),
     "Writer": (".store", "Writer"),
+    "S3Tier": (".tier", "S3Tier"),
+    "TierStatus": (".tier", "TierStatus"),
+    "SyncReport": (".tier.upload", "SyncReport"),
     "Session": (".session", "Session"),
     "from_ns": (".timeutil", "from_ns"),
     "to_ns": (".timeutil", "to_ns"),
@@ -110,6 +114,8 @@ if TYPE_CHECKING:  # what a type checker and an IDE see: the eager imports
     from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
     from .store import Camera, CodecConfig, Frame, Segment, Store, Writer
     from .session import Session
+    from .tier import S3Tier, TierStatus
+    from .tier.upload import SyncReport
     from .timeutil import from_ns, to_ns
     from .export.c2pa import C2paCredentials
     from .export.package import ExportResult
@@ -158,6 +164,7 @@ __all__ = [
     "Retention",
     "Redaction",
     "RedactionError",
+    "S3Tier",
     "Segment",
     "ShreddedError",
     "StorageError",
@@ -169,6 +176,9 @@ __all__ = [
     "StoreDamagedError",
     "StoreLockedError",
     "SweepReport",
+    "SyncReport",
+    "TierError",
+    "TierStatus",
     "UnknownCameraError",
     "VerificationError",
     "VerificationReport",

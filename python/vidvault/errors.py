@@ -50,6 +50,7 @@ __all__ = [
     "ShreddedError",
     "StorageError",
     "StorageFullError",
+    "TierError",
     "StoreClosedError",
     "StoreDamagedError",
     "StoreExistsError",
@@ -89,3 +90,9 @@ class RedactionError(VidvaultError):
     """Desensitized playback could not guarantee every face and plate is
     hidden (a detector failed, a frame did not decode...), so it stopped
     instead of showing footage (``camera``, ``ts``)."""
+
+
+class TierError(VidvaultError):
+    """The object-storage tier cannot be used: the bucket is missing or
+    unreachable, the credentials are refused, an upload failed. The message
+    names the endpoint and the bucket, never the credentials."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 from . import _core
 from .audit import AuditEntry, AuditReport
 from .default_redaction import DEFAULT_REDACTION
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, TierError
 from .keys import coerce_key
 from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
 from .retention import (
@@ -32,6 +32,10 @@ from .retention import (
     setting_from_core,
     setting_to_core,
 )
+from .tier import S3Tier, TierStatus
+from .tier import settings as tier_settings
+from .tier.link import TierLink
+from .tier.upload import SyncReport
 from .timeline import Timeline, timeline
 from .timeutil import TimeLike, duration_ns, to_ns
 
@@ -101,9 +105,13 @@ class Store:
     ...         w.append(ts_ns, data, keyframe=True)
     """
 
-    def __init__(self, core: _core.Store, *, operator: str | None = None) -> None:
+    def __init__(self, core: _core.Store, *, operator: str | None = None, tier_uploads: bool = True) -> None:
         self._core = core
         self._operator = _operator_name(operator)
+        self._tier_uploads = tier_uploads
+        self._tier = TierLink.load(self.path, self.store_id, self._sealed_segments, self._tier_audit)
+        if self._tier is not None and tier_uploads:
+            self._tier.start()
 
     # -------------------------------------------------------------- lifecycle
 
@@ -162,6 +170,7 @@ class Store:
         commit_mode: str = "syncfs",
         max_clock_skew: float | timedelta | None = None,
         operator: str | None = None,
+        tier_uploads: bool = True,
     ) -> "Store":
         """Opens a store; unsealed segments left by a crash are recovered.
 
@@ -169,15 +178,22 @@ class Store:
         segment files (use when it is missing or damaged). ``operator``: who
         uses this handle, named in the audit entry of every retrieval made
         through it (default: the OS user running the process).
+        ``tier_uploads``: with a tier set (:meth:`set_tier`), upload sealed
+        segments on a background thread while the store is open (False:
+        only :meth:`sync_tier` uploads).
         """
         opts = _options(sync_interval, roll_after, roll_bytes, gap_threshold, io_threads, min_free_bytes, commit_mode,
                         max_clock_skew)
         name = _operator_name(operator)
         core = _core.Store.open(os.fspath(path), coerce_key(key), rebuild_catalog=rebuild_catalog, **opts)
-        return cls(core, operator=name)
+        return cls(core, operator=name, tier_uploads=tier_uploads)
 
     def close(self) -> None:
-        """Seals open segments, syncs, and releases the store lock."""
+        """Stops the tier's uploader, seals open segments, syncs, and
+        releases the store lock."""
+        if self._tier is not None:
+            self._tier.stop()
+            self._tier = None
         self._core.close()
 
     def __enter__(self) -> "Store":
@@ -304,13 +320,72 @@ class Store:
         return SweepReport._from_core(r)
 
     def storage_status(self) -> StorageStatus:
-        """Free space, the floor, and the disk-pressure alarm if raised."""
-        return StorageStatus(**self._core.storage_status())
+        """Free space, the floor, and the alarm if raised: disk pressure,
+        or uploads to the tier failing (segments piling up on local disk)."""
+        return self._with_tier_alarm(self._core.storage_status())
 
     def check_disk_pressure(self) -> StorageStatus:
         """Checks free space now (a background thread does it every second)
         and reclaims the oldest deletable footage when under the floor."""
-        return StorageStatus(**self._core.check_disk_pressure())
+        return self._with_tier_alarm(self._core.check_disk_pressure())
+
+    def _with_tier_alarm(self, status: dict[str, Any]) -> StorageStatus:
+        tier_alarm = None if self._tier is None else self._tier.alarm
+        if tier_alarm:
+            status["alarm"] = "; ".join(a for a in (status.get("alarm"), tier_alarm) if a)
+        return StorageStatus(**status)
+
+    # -------------------------------------------------------------- object-storage tier
+
+    def set_tier(self, tier: S3Tier) -> TierStatus:
+        """Sends sealed segments to ``tier`` (a :class:`vidvault.S3Tier`)
+        from now on. Checks first that the bucket exists and the credentials
+        (from ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` or a profile)
+        may use it, and probes whether the bucket enforces Object Lock legal
+        holds; raises :class:`vidvault.TierError` naming endpoint and bucket
+        otherwise. The tier's settings, never the credentials, are kept in
+        the store (``tier.json``), so a reopened store uploads on. Audited."""
+        current = self._tier
+        if current is not None and current.tier.destination != tier.destination and current.ledger.uploads():
+            raise TierError(
+                f"this store already uploads to {current.tier.where} (prefix {current.tier.prefix!r}); moving its "
+                "segments to another bucket or prefix is not supported yet")
+        client = tier.client()
+        tier.check(client)
+        holds = tier.probe_object_lock(client)
+        if current is not None:
+            current.stop()
+            self._tier = None
+        tier_settings.save(self.path, tier, holds)
+        self._core.audit_record(
+            self._operator, "tier_set", outcome="done", reason=f"segments go to {tier.where}",
+            details=json.dumps({"endpoint": tier.endpoint, "bucket": tier.bucket, "prefix": tier.prefix,
+                                "upload_after": tier.upload_after, "keep_local": tier.keep_local,
+                                "holds": holds}, sort_keys=True))
+        self._tier = TierLink(self.path, self.store_id, tier, holds, self._sealed_segments, self._tier_audit)
+        if self._tier_uploads:
+            self._tier.start()
+        return self._tier.status()
+
+    def tier_status(self) -> TierStatus:
+        """The tier, what is uploaded, the backlog waiting on local disk,
+        the hold guarantee the bucket gives, and the upload alarm if raised."""
+        return TierStatus(configured=False) if self._tier is None else self._tier.status()
+
+    def sync_tier(self, *, progress: Callable[[int, int, Segment], None] | None = None) -> SyncReport:
+        """Uploads every sealed segment that is due now (one round;
+        ``progress(done, total, segment)`` after each). Failures are in the
+        report and raise the alarm, never an exception: the backlog waits."""
+        if self._tier is None:
+            raise TierError(f"store {self.path} has no tier: set one first (Store.set_tier, vidvault tier set)")
+        return self._tier.sync(progress=progress)
+
+    def _sealed_segments(self) -> list[Segment]:
+        return [s for cam in self._core.cameras() for s in self._core.segments(cam.id, FAR_PAST, FAR_FUTURE)
+                if s.state == "sealed"]
+
+    def _tier_audit(self, action: str, outcome: str, reason: str) -> None:
+        self._core.audit_record("tier", action, outcome=outcome, reason=reason)
 
     def rotate_master_key(self, new_key: bytes | str, *, actor: str = "operator") -> None:
         """Re-wraps every key under ``new_key``; no video is rewritten. After

@@ -18,6 +18,7 @@
 //! STORE/reserve.bin                   4 MiB given back when the disk fills (store/reserve.rs)
 //! STORE/audit.sqlite                  hash-chained, signed audit log (access/audit.rs)
 //! STORE/quarantine/                   damaged files moved aside, never deleted
+//! STORE/tier.json, tier/ledger.sqlite  the object-storage tier, written by the Python package (tier_guard.rs reads)
 //! ```
 
 mod access;
@@ -38,6 +39,7 @@ mod row_file;
 pub(crate) mod shared;
 pub mod sweep;
 mod sweep_plan;
+mod tier_guard;
 pub mod writer;
 
 #[cfg(test)]

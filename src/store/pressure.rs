@@ -63,11 +63,13 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     let (free_after, _) = disk_space(&shared.root)?;
     if free_after < floor {
         let (held, young) = report.undeletable_bytes;
+        let awaiting = report.awaiting_upload_bytes;
         shared.set_alarm(Some(format!(
             "disk space is low on {}: {free_after} bytes free, below the {floor} byte floor, and no more \
              footage may be deleted ({held} bytes are held by cases, {young} bytes are younger than their \
-             camera's min_age). Recording continues until the disk is full; add storage, release holds \
-             or shorten min_age",
+             camera's min_age, {awaiting} bytes wait for their upload to the object-storage tier). \
+             Recording continues until the disk is full; add storage, release holds, shorten min_age \
+             or fix the tier (vidvault tier status)",
             shared.root.display()
         )));
     } else {

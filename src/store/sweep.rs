@@ -30,6 +30,7 @@ use crate::store::mirror;
 use crate::store::row_file;
 use crate::store::shared::Shared;
 use crate::store::sweep_plan::{self, facts};
+use crate::store::tier_guard;
 use crate::time::Timestamp;
 
 /// What a sweep planned (dry run) or did.
@@ -45,6 +46,9 @@ pub struct SweepReport {
     pub shredded: Vec<(String, i32)>,
     /// Bytes of sealed footage no rule may delete: (held, younger than min_age).
     pub undeletable_bytes: (u64, u64),
+    /// Bytes of unexpired sealed footage disk pressure spared because the
+    /// store's tier has not confirmed it in the bucket yet (store/tier_guard.rs).
+    pub awaiting_upload_bytes: u64,
 }
 
 impl SweepReport {
@@ -110,10 +114,15 @@ fn plan_under_pressure(shared: &Shared, now: Timestamp, needed: u64, report: &mu
         }
     }
     let planned: Vec<PlannedDeletion> = report.cameras.iter().flat_map(|c| c.deletions.clone()).collect();
-    report.pressure = retention::plan_disk_pressure(&per_camera, &planned, needed, now);
+    let sealed = per_camera.values().flat_map(|(_, segments, _)| segments.iter().map(|s| s.id));
+    let awaiting = tier_guard::awaiting_upload(&shared.root, sealed);
+    report.pressure = retention::plan_disk_pressure(&per_camera, &planned, &awaiting, needed, now);
     let gone: BTreeSet<u64> = report.deletions().map(|d| d.segment.id).collect();
     for (policy, segments, holds) in per_camera.values() {
         for s in segments.iter().filter(|s| !gone.contains(&s.id)) {
+            if awaiting.contains(&s.id) {
+                report.awaiting_upload_bytes += s.bytes;
+            }
             if holds.iter().any(|h| h.active_at(now) && h.covers(s.start, s.end)) {
                 report.undeletable_bytes.0 += s.bytes;
             } else if policy.min_age_ns.is_some_and(|a| s.end.0 > now.0.saturating_sub(a)) {

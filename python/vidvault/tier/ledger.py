@@ -1,0 +1,89 @@
+"""The tier ledger: which segments are confirmed in the bucket, under which
+key, size, SHA-256 and version. A SQLite file in the store
+(``tier/ledger.sqlite``, docs/FORMAT.md), written only after the server
+confirmed the object (HEAD with its size and checksum), so a crash between
+upload and record means one more upload of the same key, never a segment
+believed uploaded that is not."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+LEDGER_FILE = "tier/ledger.sqlite"
+LEDGER_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (
+    segment_id   INTEGER PRIMARY KEY,
+    object_key   TEXT NOT NULL,
+    bytes        INTEGER NOT NULL,
+    sha256       TEXT NOT NULL,
+    version_id   TEXT,
+    uploaded_ns  INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Upload:
+    segment_id: int
+    object_key: str
+    bytes: int
+    sha256: str
+    version_id: str | None
+    uploaded_ns: int
+
+
+class Ledger:
+    """Confirmed uploads, and the ``meta`` table: the ledger's version and
+    the upload alarm in force (``alarm``), so a reopened store neither
+    forgets a raised alarm nor audits it as raised twice."""
+
+    def __init__(self, root: Path) -> None:
+        path = root / LEDGER_FILE
+        path.parent.mkdir(exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # A rollback journal, not WAL: the core reads this file from another
+        # SQLite library (store/tier_guard.rs), and a WAL it does not share
+        # memory with would hide the newest rows from it.
+        self._db.execute("PRAGMA journal_mode=DELETE")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(LEDGER_VERSION),))
+
+    def record(self, segment_id: int, key: str, size: int, sha256: str, version_id: str | None) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
+                             (segment_id, key, size, sha256, version_id, time.time_ns()))
+
+    def get(self, name: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def put(self, name: str, value: str | None) -> None:
+        with self._lock:
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (name,))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+    def forget(self, segment_id: int) -> None:
+        """The segment's object is gone from the bucket (retention)."""
+        with self._lock:
+            self._db.execute("DELETE FROM uploads WHERE segment_id = ?", (segment_id,))
+
+    def uploads(self) -> dict[int, Upload]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM uploads").fetchall()
+        return {r[0]: Upload(*r) for r in rows}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

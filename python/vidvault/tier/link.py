@@ -1,0 +1,114 @@
+"""A store's link to its tier: the settings, the ledger, and the background
+uploader of a live store. Ingest never waits on it: uploads run on their
+own thread, and an unreachable bucket only grows the backlog, raises the
+alarm ``storage_status()`` shows and writes one audit entry when it starts
+failing and one when it recovers (the alarm is kept in the ledger, so a
+reopened store carries it on)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import TierError
+from . import settings
+from .ledger import Ledger
+from .retire import retire_expired
+from .s3 import S3Tier, why
+from .status import TierStatus
+from .upload import SyncReport, backlog, sync
+
+#: Seconds between upload rounds, and the longest back-off after failures.
+ROUND_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 60.0
+
+
+class TierLink:
+    def __init__(self, root: Path, store_id: str, tier: S3Tier, holds: str,
+                 list_segments: Callable[[], list[Any]], audit: Callable[..., None]) -> None:
+        self.root, self.store_id, self.tier, self.holds = root, store_id, tier, holds
+        self._list_segments = list_segments
+        self._audit = audit
+        self.ledger = Ledger(root)
+        self._alarm: str | None = self.ledger.get("alarm")
+        self._round = threading.Lock()  # one upload round at a time (thread or `tier sync`)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def load(cls, root: Path, store_id: str, list_segments: Callable[[], list[Any]],
+             audit: Callable[..., None]) -> "TierLink | None":
+        found = settings.load(root)
+        return None if found is None else cls(root, store_id, *found, list_segments, audit)
+
+    @property
+    def alarm(self) -> str | None:
+        return self._alarm
+
+    def sync(self, progress: Callable[[int, int, Any], None] | None = None) -> SyncReport:
+        """One round now: uploads what is due, then deletes from the bucket
+        what retention deleted (retire.py); sets or clears the alarm by its
+        outcome."""
+        with self._round:
+            report = SyncReport()
+            try:
+                client, segments = self.tier.client(), self._list_segments()
+                report = sync(client, self.tier, self.root, self.store_id, segments, self.ledger, progress=progress)
+                if not report.failed:
+                    report.retired = retire_expired(client, self.tier, self.root, (s.id for s in segments),
+                                                    self.ledger, self._audit)
+            except TierError as e:
+                report.failed.append((-1, str(e)))
+            except Exception as e:  # building the client or listing failed: same as a failed round
+                report.failed.append((-1, f"{self.tier.where}: {why(e)}"))
+            self._set_alarm(report)
+            return report
+
+    def _set_alarm(self, report: SyncReport) -> None:
+        """Raised by a failed round; ended by a round that uploaded, or
+        that found nothing left to upload (a round with nothing due proves
+        nothing about the bucket)."""
+        waiting = len(backlog(self._list_segments(), self.ledger))
+        if report.failed:
+            alarm = (f"uploads to {self.tier.where} are failing ({report.failed[0][1]}); {waiting} sealed "
+                     "segments wait on local disk only; recording continues and they upload when the bucket "
+                     "answers again")
+            if self._alarm is None:
+                self._audit("tier_upload_failing", "raised", alarm)
+            self._alarm = alarm
+            self.ledger.put("alarm", alarm)
+        elif self._alarm is not None and (report.uploaded or waiting == 0):
+            self._audit("tier_upload_failing", "ended", f"uploads to {self.tier.where} work again")
+            self._alarm = None
+            self.ledger.put("alarm", None)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="vidvault-tier-upload", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        wait = ROUND_SECONDS
+        while not self._stop.wait(wait):
+            report = self.sync()
+            wait = min(wait * 2, MAX_BACKOFF_SECONDS) if report.failed else ROUND_SECONDS
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.ledger.close()
+
+    def status(self) -> TierStatus:
+        uploads = self.ledger.uploads()
+        waiting = backlog(self._list_segments(), self.ledger)
+        t = self.tier
+        return TierStatus(
+            configured=True, endpoint=t.endpoint, bucket=t.bucket, prefix=t.prefix, upload_after=t.upload_after,
+            keep_local=t.keep_local, holds=self.holds, uploaded_segments=len(uploads),
+            uploaded_bytes=sum(u.bytes for u in uploads.values()), backlog_segments=len(waiting),
+            backlog_bytes=sum(s.bytes or 0 for s in waiting), alarm=self._alarm,
+        )

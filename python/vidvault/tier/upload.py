@@ -1,0 +1,165 @@
+"""Uploading sealed segments: what is due, the upload itself, and the
+confirmation before the ledger records it.
+
+The server verifies every byte against a digest computed here from the
+local file: below ``MULTIPART_THRESHOLD`` one PUT carries the file's
+SHA-256 (``x-amz-checksum-sha256``); above it boto3's multipart upload
+sends each part with its SHA-256, and the object's composite checksum
+(SHA-256 of the part digests, ``-N``) is compared with the one computed
+here. Either way a HEAD (size, checksum) confirms the object before the
+ledger records it.
+
+Segment files are already encrypted, so only ciphertext leaves the store.
+Keys are deterministic (S3Tier.object_key) and an object already confirmed
+in the bucket is recorded without a second upload, so a sync repeated after
+a crash or a server restart neither loses nor duplicates a segment."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..errors import TierError
+from ..timeutil import duration_ns
+from .ledger import Ledger
+from .s3 import S3Tier, error_code, why
+
+MULTIPART_THRESHOLD = 16 << 20
+MULTIPART_CHUNK = 16 << 20
+
+
+@dataclass
+class SyncReport:
+    """One upload round: segment ids uploaded, their bytes, failures
+    (segment id, why; -1 when not about one segment), how many sealed
+    segments are not due yet, and the segments whose objects were deleted
+    because retention deleted them (``retired``)."""
+
+    uploaded: list[int] = field(default_factory=list)
+    retired: list[int] = field(default_factory=list)
+    uploaded_bytes: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    not_due: int = 0
+
+
+def backlog(segments: Iterable[Any], ledger: Ledger) -> list[Any]:
+    """Sealed segments not yet confirmed in the bucket."""
+    done = ledger.uploads()
+    return [s for s in segments if s.state == "sealed" and s.id not in done]
+
+
+def due_segments(segments: Iterable[Any], ledger: Ledger, tier: S3Tier, now_ns: int) -> list[Any]:
+    """The backlog whose ``upload_after`` has passed, oldest first."""
+    wait = duration_ns(tier.upload_after)
+    return sorted((s for s in backlog(segments, ledger) if (s.sealed_at or 0) + wait <= now_ns), key=lambda s: s.id)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A file's size, SHA-256 (hex), and the checksum S3 will report for it
+    when uploaded this way (whole-object or multipart composite)."""
+
+    size: int
+    sha256: str
+    s3_checksum: str
+    multipart: bool
+
+
+def digest_file(path: Path) -> Digest:
+    size = path.stat().st_size
+    whole, parts = hashlib.sha256(), []
+    with open(path, "rb") as f:
+        for part in iter(lambda: f.read(MULTIPART_CHUNK), b""):
+            whole.update(part)
+            parts.append(hashlib.sha256(part).digest())
+    if size < MULTIPART_THRESHOLD:
+        return Digest(size, whole.hexdigest(), base64.b64encode(whole.digest()).decode(), False)
+    composite = base64.b64encode(hashlib.sha256(b"".join(parts)).digest()).decode()
+    return Digest(size, whole.hexdigest(), f"{composite}-{len(parts)}", True)
+
+
+def _confirmed(client: Any, tier: S3Tier, key: str, want: Digest) -> dict[str, Any] | None:
+    """The object's HEAD if it is there with our size and checksum."""
+    import botocore.exceptions as bx
+
+    try:
+        head = client.head_object(Bucket=tier.bucket, Key=key, ChecksumMode="ENABLED")
+    except bx.ClientError as e:
+        if error_code(e) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    if head.get("ContentLength") != want.size or head.get("ChecksumSHA256") != want.s3_checksum:
+        return None
+    return head
+
+
+def put_segment_file(client: Any, tier: S3Tier, key: str, path: Path, want: Digest,
+                     on_bytes: Callable[[int], None] | None = None) -> None:
+    """Uploads ``path`` as ``key``; the server refuses it (BadDigest) if the
+    bytes it receives do not match ``want``."""
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_CHUNK,
+                            max_concurrency=2)
+    extra: dict[str, Any] = {"ContentType": "application/octet-stream", "Metadata": {"vidvault-sha256": want.sha256}}
+    if want.multipart:
+        extra["ChecksumAlgorithm"] = "SHA256"  # each part verified; the composite checked after
+    else:
+        extra["ChecksumSHA256"] = want.s3_checksum  # the whole object verified against our digest
+    client.upload_file(str(path), tier.bucket, key, ExtraArgs=extra, Config=config, Callback=on_bytes)
+
+
+def upload_segment(client: Any, tier: S3Tier, root: Path, store_id: str, segment: Any, ledger: Ledger,
+                   on_bytes: Callable[[int], None] | None = None) -> int:
+    """Uploads one sealed segment (unless the bucket already holds it,
+    confirmed), confirms it and records it; returns the bytes sent."""
+    import boto3.exceptions as b3x
+    import botocore.exceptions as bx
+
+    path = root / segment.path
+    key = tier.object_key(store_id, segment.path)
+    where = f"segment {segment.id} (camera {segment.camera!r}) to {tier.where} as {key!r}"
+    try:
+        want = digest_file(path)
+    except OSError as e:
+        raise TierError(f"upload of {where}: cannot read {segment.path}: {e.strerror}") from None
+    sent = 0
+    try:
+        head = _confirmed(client, tier, key, want)
+        if head is None:
+            put_segment_file(client, tier, key, path, want, on_bytes)
+            sent = want.size
+            head = _confirmed(client, tier, key, want)
+    except (bx.BotoCoreError, bx.ClientError, b3x.Boto3Error, OSError) as e:
+        raise TierError(f"upload of {where} failed: {why(e)}") from None
+    if head is None:
+        raise TierError(f"upload of {where}: the bucket does not hold the {want.size} bytes with SHA-256 checksum "
+                        f"{want.s3_checksum} just uploaded; it will be uploaded again")
+    ledger.record(segment.id, key, want.size, want.sha256, head.get("VersionId"))
+    return sent
+
+
+def sync(client: Any, tier: S3Tier, root: Path, store_id: str, segments: list[Any], ledger: Ledger,
+         now_ns: int | None = None, progress: Callable[[int, int, Any], None] | None = None) -> SyncReport:
+    """Uploads every segment that is due, oldest first. boto3 retries each
+    request with back-off; a segment that still fails ends the round (the
+    bucket is most likely unreachable: the next round tries again, after
+    the caller's back-off), leaving the rest in the backlog."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    due = due_segments(segments, ledger, tier, now_ns)
+    report = SyncReport(not_due=len(backlog(segments, ledger)) - len(due))
+    for i, seg in enumerate(due, 1):
+        try:
+            report.uploaded_bytes += upload_segment(client, tier, root, store_id, seg, ledger)
+            report.uploaded.append(seg.id)
+        except TierError as e:
+            report.failed.append((seg.id, str(e)))
+            break
+        finally:
+            if progress is not None:
+                progress(i, len(due), seg)
+    return report

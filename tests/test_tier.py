@@ -1,0 +1,440 @@
+"""The S3 object-storage tier against a real server: SeaweedFS's `weed
+mini` on loopback (tests/s3_server.py), one per module. Real H.264 footage,
+real uploads, the server killed and restarted mid-sync."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+import vidvault
+from vidvault import S3Tier, TierError
+from vidvault.cli import main as cli_main
+from vidvault.tier import link, upload
+from vidvault.tier.s3 import HOLDS_BY_BUCKET, HOLDS_BY_VIDVAULT
+
+from helpers import T0, NS, ingest_file
+from s3_server import ACCESS_KEY, SECRET_KEY, S3Server
+
+CAM, OTHER = "34020000001320000001", "34020000001320000002"
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    server = S3Server.launch(tmp_path_factory.mktemp("weed"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch, tmp_path):
+    """The standard variables boto3 reads, and nothing else from this host
+    (no ~/.aws, no instance-metadata lookups)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+_buckets = iter(range(10_000))
+
+
+@pytest.fixture
+def bucket(s3):
+    name = f"vv-tier-{next(_buckets)}"
+    s3.client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def recorded(store_path, key, clip):
+    """A closed store with two cameras of real H.264, one keyframe a
+    second and a segment per keyframe: 12 sealed segments."""
+    path = clip(seconds=6.0, gop=25)
+    with vidvault.Store.create(store_path, key=key, roll_after=0.5) as store:
+        for cam, t0 in ((CAM, T0), (OTHER, T0 + 3600 * NS)):
+            store.add_camera(cam)
+            ingest_file(store, cam, path, start_ns=t0)
+    return store_path
+
+
+def sealed(store) -> list:
+    return [s for c in store.cameras() for s in store.segments(c.id) if s.state == "sealed"]
+
+
+def objects(s3, bucket: str) -> dict[str, bytes]:
+    client = s3.client()
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {k: client.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
+
+
+def assert_bucket_mirrors(s3, bucket: str, store) -> None:
+    """Every sealed segment exactly once in the bucket, byte for byte, under
+    STORE-ID/segments/CAMERA/DAY/ID.vvs, and nothing else."""
+    segs = sealed(store)
+    held = objects(s3, bucket)
+    assert sorted(held) == sorted(f"{store.store_id}/{s.path}" for s in segs)
+    for s in segs:
+        assert held[f"{store.store_id}/{s.path}"] == (store.path / s.path).read_bytes()
+
+
+# ---------------------------------------------------------------- set_tier: checks and settings
+
+
+def test_set_tier_checks_the_bucket_and_a_reopened_store_knows_it(s3, bucket, recorded, key):
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        assert not store.tier_status().configured
+        status = store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="2d"))
+        assert status.configured and status.bucket == bucket and status.backlog_segments == 12
+        assert status.holds == HOLDS_BY_VIDVAULT  # a plain bucket has no Object Lock
+        assert [e.action for e in store.audit()][-1] == "tier_set"
+    saved = json.loads((recorded / "tier.json").read_text())
+    assert saved["tier"]["bucket"] == bucket and saved["tier"]["keep_local"] == "2d"
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        status = store.tier_status()
+        assert (status.endpoint, status.bucket, status.keep_local) == (s3.endpoint, bucket, "2d")
+    # The lock probe left nothing behind in the bucket.
+    assert objects(s3, bucket) == {}
+
+
+def test_a_missing_bucket_is_refused_by_name_and_recording_goes_on(s3, store, clip):
+    with pytest.raises(TierError) as err:
+        store.set_tier(S3Tier(s3.endpoint, "vv-no-such-bucket"))
+    assert "'vv-no-such-bucket'" in str(err.value) and s3.endpoint in str(err.value)
+    assert "does not exist" in str(err.value)
+    assert not (store.path / "tier.json").exists() and not store.tier_status().configured
+    store.add_camera(CAM)
+    _, packets, _ = ingest_file(store, CAM, clip(seconds=2.0))
+    assert len(list(store.read(CAM, T0, T0 + 10 * NS))) == len(packets)
+
+
+def test_wrong_credentials_are_refused_by_name_without_echoing_them(s3, bucket, store, monkeypatch):
+    wrong_secret = "vv-wrong-secret-0123456789abcdef"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", wrong_secret)
+    with pytest.raises(TierError) as err:
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+    text = str(err.value)
+    assert "refused these credentials" in text and repr(bucket) in text and s3.endpoint in text
+    assert wrong_secret not in text and wrong_secret not in repr(err.value.__cause__) + repr(err.value.__context__)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "someone-else")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    with pytest.raises(TierError, match="refused these credentials"):
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(TierError, match="no S3 credentials"):
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+    assert not (store.path / "tier.json").exists()
+
+
+def test_an_unreachable_endpoint_is_refused_by_name(store):
+    from helpers import free_port
+
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(TierError, match="cannot reach") as err:
+        store.set_tier(S3Tier(endpoint, "vv-somewhere"))
+    assert endpoint in str(err.value)
+
+
+@pytest.mark.parametrize("endpoint, bucket, prefix, why", [
+    ("s3.example.org", "b-1", "", "http:// or https://"),
+    ("https://AKIA:hunter2@s3.example.org", "b-1", "", "must not carry credentials"),
+    ("https://s3.example.org", "", "", "not an S3 bucket name"),
+    ("https://s3.example.org", "Bad_Bucket", "", "not an S3 bucket name"),
+    ("https://s3.example.org", "b-1", "site/../other", "prefix"),
+])
+def test_a_bad_tier_is_refused_before_anything_is_sent(endpoint, bucket, prefix, why):
+    with pytest.raises(TierError, match=why) as err:
+        S3Tier(endpoint, bucket, prefix=prefix)
+    assert "hunter2" not in str(err.value)
+
+
+def test_holds_are_enforced_by_the_bucket_only_where_it_refuses_the_delete(s3, store):
+    client = s3.client()
+    client.create_bucket(Bucket="vv-tier-locked", ObjectLockEnabledForBucket=True)
+    status = store.set_tier(S3Tier(s3.endpoint, "vv-tier-locked", prefix="site-a"))
+    assert status.holds == HOLDS_BY_BUCKET and "holds enforced by the bucket" in status.summary()
+    versions = client.list_object_versions(Bucket="vv-tier-locked")
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers")  # the probe cleaned up
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def test_sync_uploads_every_sealed_segment_once_as_ciphertext(s3, bucket, recorded, key, clip):
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+        seen = []
+        report = store.sync_tier(progress=lambda done, total, seg: seen.append((done, total, seg.id)))
+        assert not report.failed and len(report.uploaded) == 12 and [d for d, _, _ in seen] == list(range(1, 13))
+        assert_bucket_mirrors(s3, bucket, store)
+        status = store.tier_status()
+        assert (status.uploaded_segments, status.backlog_segments, status.alarm) == (12, 0, None)
+        assert status.uploaded_bytes == sum(s.bytes for s in sealed(store))
+        assert store.fsck(deep=True).problems == []  # tier.json and tier/ are part of the store
+        again = store.sync_tier()
+        assert again.uploaded == [] and not again.failed
+    # Only ciphertext left the store: no access unit of the clip is in any object.
+    from vidvault import media
+
+    with media.PacketSource(clip(seconds=6.0, gop=25)) as src:
+        big = [p.data[:256] for p in src if len(p.data) > 1024][:20]
+    blob = b"".join(objects(s3, bucket).values())
+    assert big and not any(b in blob for b in big)
+
+
+def test_upload_after_holds_segments_back_until_due(s3, bucket, recorded, key):
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket, upload_after="1h"))
+        report = store.sync_tier()
+        assert report.uploaded == [] and report.not_due == 12
+        assert objects(s3, bucket) == {}
+
+
+def test_the_server_refuses_bytes_that_do_not_match_our_checksum(s3, bucket, tmp_path):
+    path = tmp_path / "segment.vvs"
+    path.write_bytes(b"sealed ciphertext" * 1000)
+    want = upload.digest_file(path)
+    forged = upload.Digest(want.size, want.sha256,
+                           base64.b64encode(hashlib.sha256(b"other bytes").digest()).decode(), False)
+    tier = S3Tier(s3.endpoint, bucket)
+    with pytest.raises(Exception, match="BadDigest"):
+        upload.put_segment_file(tier.client(), tier, "k.vvs", path, forged)
+    assert objects(s3, bucket) == {}
+    upload.put_segment_file(tier.client(), tier, "k.vvs", path, want)
+    assert objects(s3, bucket) == {"k.vvs": path.read_bytes()}
+
+
+def test_a_large_segment_goes_up_in_parts_and_is_confirmed_by_its_composite_checksum(s3, bucket, store_path, key):
+    import random
+
+    with vidvault.Store.create(store_path, key=key, roll_bytes=1 << 30, roll_after=3600.0) as store:
+        store.add_camera(CAM)
+        rnd = random.Random(7)
+        with store.writer(CAM, codec="h264") as w:
+            for i in range(70):  # 70 x 256 KiB: over the 16 MiB multipart threshold
+                w.append(T0 + i * 40_000_000, rnd.randbytes(256 << 10), keyframe=i == 0)
+    with vidvault.Store.open(store_path, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket, prefix="/big/"))
+        (seg,) = sealed(store)
+        assert seg.bytes > upload.MULTIPART_THRESHOLD
+        report = store.sync_tier()
+        assert report.uploaded == [seg.id] and not report.failed
+        head = s3.client().head_object(Bucket=bucket, Key=f"big/{store.store_id}/{seg.path}", ChecksumMode="ENABLED")
+        assert head["ChecksumSHA256"].endswith("-2") and head["ContentLength"] == seg.bytes
+        assert objects(s3, bucket)[f"big/{store.store_id}/{seg.path}"] == (store_path / seg.path).read_bytes()
+
+
+def test_server_killed_mid_sync_and_restarted_loses_and_duplicates_nothing(s3, bucket, recorded, key, clip,
+                                                                              monkeypatch):
+    monkeypatch.setattr(link, "ROUND_SECONDS", 0.2)
+    monkeypatch.setattr(link, "MAX_BACKOFF_SECONDS", 0.5)
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+
+        def kill_after_third(done, total, segment):
+            if done == 3:
+                s3.stop()
+
+        report = store.sync_tier(progress=kill_after_third)
+        assert len(report.uploaded) == 3 and len(report.failed) == 1
+        assert bucket in report.failed[0][1] and s3.endpoint in report.failed[0][1]
+        status = store.storage_status()
+        assert status.alarm and "9 sealed segments wait on local disk only" in status.alarm
+        assert store.tier_status().backlog_segments == 9
+        assert [e.outcome for e in store.audit() if e.action == "tier_upload_failing"] == ["raised"]
+    # Recording goes on with the bucket down, with the uploader running.
+    with vidvault.Store.open(recorded, key=key, roll_after=0.5) as store:
+        store.add_camera("34020000001320000003")
+        _, packets, _ = ingest_file(store, "34020000001320000003", clip(seconds=3.0, gop=25))
+        assert len(list(store.read("34020000001320000003", T0, T0 + 10 * NS))) == len(packets)
+        s3.start()
+        deadline = time.monotonic() + 60
+        while store.tier_status().backlog_segments and time.monotonic() < deadline:
+            time.sleep(0.2)
+        status = store.tier_status()
+        assert status.backlog_segments == 0 and status.uploaded_segments == len(sealed(store)) > 12
+        assert status.alarm is None and store.storage_status().alarm is None
+        assert_bucket_mirrors(s3, bucket, store)
+        assert [e.outcome for e in store.audit() if e.action == "tier_upload_failing"] == ["raised", "ended"]
+
+
+def test_server_killed_in_the_middle_of_a_multipart_upload(s3, bucket, store_path, key, monkeypatch):
+    """The kill lands while a 17 MiB segment's parts are on the wire: the
+    round fails, nothing is recorded, and after the restart the segment is
+    uploaded whole, once, byte for byte."""
+    import random
+
+    with vidvault.Store.create(store_path, key=key, roll_bytes=1 << 30, roll_after=3600.0) as store:
+        store.add_camera(CAM)
+        rnd = random.Random(11)
+        with store.writer(CAM, codec="h264") as w:
+            for i in range(70):
+                w.append(T0 + i * 40_000_000, rnd.randbytes(256 << 10), keyframe=i == 0)
+    real_put = upload.put_segment_file
+    sent = []
+
+    def put_and_kill_midway(client, tier, k, path, want, on_bytes=None):
+        def count(n):
+            sent.append(n)
+            if sum(sent) > 4 << 20 and s3.process is not None:
+                s3.stop()  # SIGKILL, with about 4 MiB of the first part sent
+        return real_put(client, tier, k, path, want, count)
+
+    monkeypatch.setattr(upload, "put_segment_file", put_and_kill_midway)
+    with vidvault.Store.open(store_path, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+        report = store.sync_tier()
+        assert report.uploaded == [] and len(report.failed) == 1 and 0 < sum(sent) < sealed(store)[0].bytes
+        assert store.tier_status().backlog_segments == 1 and store.storage_status().alarm
+        s3.start()
+        monkeypatch.setattr(upload, "put_segment_file", real_put)
+        report = store.sync_tier()
+        assert len(report.uploaded) == 1 and not report.failed
+        assert_bucket_mirrors(s3, bucket, store)
+        assert store.storage_status().alarm is None
+
+
+def test_a_confirmed_object_is_not_uploaded_twice_after_a_lost_ledger(s3, bucket, recorded, key):
+    """A crash after the upload and before the ledger write: the next sync
+    finds the object, checks it, and records it without a second PUT."""
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+        assert len(store.sync_tier().uploaded) == 12
+    (recorded / "tier" / "ledger.sqlite").unlink()
+    (recorded / "tier" / "ledger.sqlite-journal").unlink(missing_ok=True)
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        report = store.sync_tier()
+        assert len(report.uploaded) == 12 and report.uploaded_bytes == 0
+        assert store.tier_status().backlog_segments == 0
+
+
+def test_moving_an_uploading_store_to_another_bucket_is_refused(s3, bucket, recorded, key):
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+        store.sync_tier()
+        s3.client().create_bucket(Bucket=bucket + "-b")
+        with pytest.raises(TierError, match="not supported yet"):
+            store.set_tier(S3Tier(s3.endpoint, bucket + "-b"))
+        store.set_tier(S3Tier(s3.endpoint, bucket, upload_after="10s"))  # same bucket: settings may change
+        assert store.tier_status().upload_after == "10s"
+
+
+# ---------------------------------------------------------------- the command line, and the secret
+
+
+def test_cli_tier_set_status_sync_and_the_secret_is_nowhere(s3, bucket, recorded, key, monkeypatch, capsys):
+    monkeypatch.setenv("VIDVAULT_KEY", key.hex())
+    out = []
+
+    def run(*argv):
+        code = cli_main(list(argv))
+        captured = capsys.readouterr()
+        out.append(captured.out + captured.err)
+        return code, captured.out
+
+    code, text = run("tier", "status", str(recorded))
+    assert code == 0 and "no tier" in text
+    code, _ = run("tier", "set", str(recorded), "--endpoint", s3.endpoint, "--bucket", "vv-not-there")
+    assert code == 2 and "vv-not-there" in out[-1] and "does not exist" in out[-1]
+    code, text = run("tier", "set", str(recorded), "--endpoint", s3.endpoint, "--bucket", bucket, "--prefix", "rec-1")
+    assert code == 0 and bucket in text and "holds enforced by vidvault only" in text
+    code, text = run("tier", "sync", str(recorded))
+    assert code == 0 and "uploaded 12 segments" in text
+    code, text = run("tier", "status", str(recorded), "--json")
+    assert code == 0 and json.loads(text)["uploaded_segments"] == 12
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY[::-1])
+    code, _ = run("tier", "set", str(recorded), "--endpoint", s3.endpoint, "--bucket", bucket, "--prefix", "rec-1")
+    assert code == 2 and "refused these credentials" in out[-1]
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        audit = [json.dumps([e.action, e.reason, e.details]) for e in store.audit()]
+        out.append("\n".join(audit))
+        assert any("tier_set" in a for a in audit)
+    for secret in (SECRET_KEY, SECRET_KEY[::-1]):
+        for text in out:
+            assert secret not in text
+        for f in Path(recorded).rglob("*"):
+            if f.is_file():
+                assert secret.encode() not in f.read_bytes(), f
+    assert ACCESS_KEY.encode() not in (recorded / "tier.json").read_bytes()
+
+
+# ---------------------------------------------------------------- disk pressure with a tier
+
+
+def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucket, tmp_path, key):
+    """On a real 48 MiB filesystem: with a tier set, disk pressure deletes
+    no unexpired segment the bucket has not confirmed (it may be the only
+    copy) and says so in the alarm; expired footage still goes; once
+    uploaded, the oldest footage may be reclaimed again."""
+    import os
+
+    from helpers import mount_tmpfs, unmount
+
+    mnt = tmp_path / "small"
+    why = mount_tmpfs(mnt, "48m")
+    if why:
+        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {why}")
+    try:
+        path = mnt / "store"
+        vidvault.Store.create(path, key=key).close()
+        with vidvault.Store.open(path, key=key, roll_after=2.0, min_free_bytes=16 << 20, sync_interval=0.05,
+                                 tier_uploads=False) as store:
+            store.set_tier(S3Tier(s3.endpoint, bucket))
+            store.add_camera("old", retention=vidvault.Retention(max_age="1d", min_age="0s"))
+            store.add_camera("cam", retention=vidvault.Retention(min_age="0s"))
+            for camera, seconds, start in (("old", 4, T0), ("cam", 40, T0 + 60 * NS)):
+                with store.writer(camera, codec="h264") as w:
+                    for i in range(seconds * 25):  # ~30 MB for "cam": the disk falls under the floor
+                        w.append(start + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
+            cam_segments = [s.id for s in store.segments("cam")]
+            status = store.check_disk_pressure()
+            assert status.free_bytes < 16 << 20
+            assert status.alarm and "wait for their upload to the object-storage tier" in status.alarm
+            assert [s.id for s in store.segments("cam")] == cam_segments  # nothing un-uploaded went
+            assert store.segments("old") == []  # expired: retention may delete it, uploaded or not
+            assert not store.sync_tier().failed
+            status = store.check_disk_pressure()
+            assert status.alarm is None and status.free_bytes >= 16 << 20
+            left = [s.id for s in store.segments("cam")]
+            assert left and left == cam_segments[-len(left):] and len(left) < len(cam_segments)
+    finally:
+        unmount(mnt)
+
+
+# ---------------------------------------------------------------- retention across tiers
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_retention_deletes_the_objects_of_expired_segments_every_version(s3, bucket, recorded, key, versioned):
+    client = s3.client()
+    if versioned:
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket))
+        assert len(store.sync_tier().uploaded) == 12
+        if versioned:  # a second version of one object, as a re-upload by hand would leave
+            seg = next(s for s in sealed(store) if s.camera == CAM)
+            client.put_object(Bucket=bucket, Key=f"{store.store_id}/{seg.path}", Body=(recorded / seg.path).read_bytes())
+        store.set_retention(CAM, vidvault.Retention(max_age="1d", min_age="0s"))  # its 2025 footage expired
+        store.set_retention(OTHER, vidvault.Retention(min_age="0s"))  # kept for ever
+        report = store.enforce_retention()
+        gone = {d.id for d in report.deleted}
+        assert len(gone) == 6 and all(d.camera == CAM for d in report.deleted)
+        round_ = store.sync_tier()
+        assert sorted(round_.retired) == sorted(gone) and not round_.failed
+        left = {f"{store.store_id}/{s.path}" for s in sealed(store)}
+        versions = client.list_object_versions(Bucket=bucket)
+        keys = {v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])}
+        assert keys == left and len(left) == 6  # every version of the expired ones gone; the others kept
+        assert store.tier_status().uploaded_segments == 6
+        assert sum(e.action == "tier_object_deleted" for e in store.audit()) == 6
+        assert store.sync_tier().retired == []  # nothing deleted twice
