@@ -117,7 +117,11 @@ fn main() {
     let span = scale.days * NANOS_PER_DAY;
     let lookups = time_each(5000, || {
         let cam = scale.camera(rng.below(scale.cameras as u64) as usize);
-        let t = Timestamp(T0 + NANOS_PER_DAY + rng.below((span - NANOS_PER_DAY) as u64) as i64);
+        // An instant inside a segment: each row ends at its last frame,
+        // 40 ms before the next one starts.
+        let slot = rng.below(((span - NANOS_PER_DAY) / scale.segment_ns) as u64) as i64;
+        let inside = rng.below((scale.segment_ns - 40_000_000) as u64) as i64;
+        let t = Timestamp(T0 + NANOS_PER_DAY + slot * scale.segment_ns + inside);
         let found = store.segments(&cam, TimeRange::new(t, Timestamp(t.0 + 1))).unwrap();
         assert_eq!(found.len(), 1, "{cam} at {t:?}");
     });
