@@ -91,10 +91,13 @@ def test_bench_seek_segment_length_is_a_knob(tmp_path):
     assert out["parameters"]["segment minutes"] == 15
 
 
-def test_bench_seek_refuses_an_unknown_size(tmp_path):
+def test_bench_seek_refuses_sizes_it_cannot_measure(tmp_path):
     r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "seek", "--sizes", "1h,2y", "--dir",
                         str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "unknown size '2y'" in r.stderr and "1y" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "seek", "--sizes", "1h", "--segment-minutes",
+                        "60", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "1h holds fewer than 2 segments of 60 minutes" in r.stderr
 
 
 def test_bench_export(tmp_path):

@@ -122,6 +122,12 @@ def cmd_seek(args: argparse.Namespace, work: Path) -> int:
     unknown = [label for label in labels if label not in seek.SIZES]
     if unknown:
         raise SystemExit(f"--sizes: unknown size {unknown[0]!r}; choose from {', '.join(seek.SIZES)}")
+    # First seeks need a segment besides the one the catalog warm-up opens.
+    short = [label for label in labels if seek.SIZES[label] < 2 * args.segment_minutes * 60]
+    if short or args.runs < 1 or args.seeks < 1:
+        raise SystemExit(f"--sizes {short[0]} holds fewer than 2 segments of {args.segment_minutes:g} minutes; "
+                         "give shorter --segment-minutes or larger --sizes" if short
+                         else "--runs and --seeks must be at least 1")
     report = Report("seek", machine_info(work), {"sizes": args.sizes, "seeks per size": args.seeks,
                                                  "runs": args.runs, "segment minutes": args.segment_minutes})
     say = _say(args)
