@@ -118,13 +118,38 @@ def test_bench_capacity(tmp_path):
 
 
 def test_bench_seek(tmp_path):
-    out = bench(tmp_path, "seek", "--sizes", "1h", "--seeks", 200)
-    p99 = figure(out, "seek p99, 1h")
-    assert 0 < p99["value"] and p99["baseline"] > 0 and p99["ratio"] > 0
-    assert out["details"]["sizes"][0]["segments"] == 12
+    out = bench(tmp_path, "seek", "--sizes", "1h,1d", "--seeks", 100, "--runs", 2)
+    hour, day = out["details"]["sizes"]
+    assert (hour["segments"], day["segments"]) == (12, 288)
+    assert len(hour["runs"]) == len(day["runs"]) == 2
+    for kind in ("random seek (mixed)", "repeat seek", "first seek into a segment"):
+        p99 = figure(out, f"{kind} p99, 1h")
+        assert 0 < p99["value"] and p99["baseline"] > 0 and p99["target"] == "< 2 ms"
+        assert figure(out, f"{kind} p99, 1d")["value"] > 0
     # Every segment but the one the catalog warm-up used gets a first seek.
-    first = figure(out, "first seek into a segment p99, 1h (11 segments)")
-    assert first["value"] > 0 and first["target"] == "< 2 ms"
+    assert figure(out, "first seek into a segment p99, 1h (11 segments,")["value"] > 0
+    # Growth is judged run by run: the figure is the worst run's.
+    for kind in ("mixed", "repeat", "first"):
+        g = figure(out, f"{kind} seek p99 growth 1h -> 1d")
+        runs = out["details"]["growth"][kind]
+        assert len(runs) == 2 and g["value"] == pytest.approx(max(runs))
+        assert g["target"] == "< 1.5x in every run" and g["met"] == (max(runs) < 1.5)
+    assert figure(out, "store 1d: size on disk")["value"] > 0
+
+
+def test_bench_seek_segment_length_is_a_knob(tmp_path):
+    out = bench(tmp_path, "seek", "--sizes", "1h", "--seeks", 20, "--runs", 1, "--segment-minutes", 15)
+    assert out["details"]["sizes"][0]["segments"] == 4
+    assert out["parameters"]["segment minutes"] == 15
+
+
+def test_bench_seek_refuses_sizes_it_cannot_measure(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "seek", "--sizes", "1h,2y", "--dir",
+                        str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "unknown size '2y'" in r.stderr and "1y" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "bench", "seek", "--sizes", "1h", "--segment-minutes",
+                        "60", "--dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "1h holds fewer than 2 segments of 60 minutes" in r.stderr
 
 
 def test_bench_export(tmp_path):

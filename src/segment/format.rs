@@ -750,10 +750,30 @@ pub fn parse_footer_versioned(
 /// Decompresses up to `limit + 1` bytes, growing the buffer only as output
 /// arrives: counts in a damaged footer must not size an allocation.
 fn decompress_at_most(compressed: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::cell::RefCell;
     use std::io::Read;
-    let mut out = Vec::new();
-    zstd::stream::read::Decoder::with_buffer(compressed)?.take(limit as u64 + 1).read_to_end(&mut out)?;
-    Ok(out)
+    use zstd::zstd_safe::DCtx;
+    thread_local! {
+        // Every first seek into a segment decompresses its index; setting up
+        // a context (~100 KiB of tables) cost more than decompressing a
+        // 5-minute segment's index, so each thread keeps one. The stream
+        // decoder resets its session before use.
+        static CONTEXT: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
+    }
+    CONTEXT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let context = match slot.as_mut() {
+            Some(context) => context,
+            None => slot.insert(DCtx::try_create().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::OutOfMemory, "no zstd decompression context")
+            })?),
+        };
+        let mut out = Vec::new();
+        zstd::stream::read::Decoder::with_context(compressed, context)
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)?;
+        Ok(out)
+    })
 }
 
 #[cfg(test)]
@@ -895,6 +915,23 @@ mod tests {
         bytes[4..8].copy_from_slice(&crc.to_le_bytes());
         let err = parse_footer(&bytes[..body_end], None).unwrap_err();
         assert!(err.detail.contains("index size"), "{}", err.detail);
+    }
+
+    #[test]
+    fn a_broken_index_leaves_nothing_behind_for_the_next_one() {
+        // The thread's decompression context is reused: a stream cut short
+        // or garbled must not leak into the next index decompressed.
+        let index: Vec<u8> = (0..20_000u32).flat_map(|i| (i / 7).to_le_bytes()).collect();
+        let packed = zstd::bulk::compress(&index, 3).unwrap();
+        let mut garbled = packed.clone();
+        let mid = garbled.len() / 2;
+        garbled[mid] ^= 0xFF;
+        for broken in [&packed[..packed.len() / 2], &garbled[..]] {
+            assert_ne!(decompress_at_most(broken, index.len()).ok().as_ref(), Some(&index));
+            assert_eq!(decompress_at_most(&packed, index.len()).unwrap(), index);
+        }
+        // Past the limit: one byte more than allowed, never the whole output.
+        assert_eq!(decompress_at_most(&packed, 100).unwrap().len(), 101);
     }
 
     #[test]

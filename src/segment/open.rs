@@ -77,16 +77,43 @@ pub(crate) fn read_header(file: &File, path: &Path) -> Result<ParsedHeader> {
     Ok(read_header_bytes(file, path)?.0)
 }
 
+/// Bytes read at once from the start of a segment: a header with its codec
+/// configuration fits, so opening a segment costs one read for it.
+const HEADER_READ: usize = 4096;
+
 fn read_header_bytes(file: &File, path: &Path) -> Result<(ParsedHeader, Vec<u8>)> {
-    let mut prefix = [0u8; 16];
-    file.read_exact_at(&mut prefix, 0)
-        .map_err(|_| corrupt("", path, 0, "file is shorter than a segment header"))?;
-    let header_len = format::peek_header_len(&prefix).map_err(|e| format_err("", path, 0, e))?;
-    let mut header_bytes = vec![0u8; header_len];
-    file.read_exact_at(&mut header_bytes, 0)
-        .map_err(|_| corrupt("", path, 0, format!("truncated header ({header_len} bytes expected)")))?;
+    let mut header_bytes = vec![0u8; HEADER_READ];
+    let got =
+        read_up_to(file, &mut header_bytes).map_err(|e| corrupt("", path, 0, format!("unreadable: {e}")))?;
+    if got < 16 {
+        return Err(corrupt("", path, 0, "file is shorter than a segment header"));
+    }
+    let header_len = format::peek_header_len(&header_bytes[..16]).map_err(|e| format_err("", path, 0, e))?;
+    let truncated = || corrupt("", path, 0, format!("truncated header ({header_len} bytes expected)"));
+    if header_len <= got {
+        header_bytes.truncate(header_len);
+    } else if got < HEADER_READ {
+        return Err(truncated());
+    } else {
+        header_bytes.resize(header_len, 0);
+        file.read_exact_at(&mut header_bytes[got..], got as u64).map_err(|_| truncated())?;
+    }
     let parsed = format::parse_header(&header_bytes).map_err(|e| format_err("", path, 0, e))?;
     Ok((parsed, header_bytes))
+}
+
+/// Reads from offset 0 until `buf` is full or the file ends: the bytes read.
+fn read_up_to(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 pub(crate) fn open_header(file: &File, path: &Path, keys: &mut KekLookup) -> Result<OpenedHeader> {

@@ -434,3 +434,39 @@ fn group_commit_syncs_in_both_modes() {
         w.close().unwrap();
     }
 }
+
+/// Opening a segment reads its first block for the header; a header longer
+/// than that (a large codec configuration) is read on. Both ways into a
+/// segment are taken: the first open, and the reopen from the cached index
+/// (one file handle kept, so seeks that alternate segments reopen them).
+#[test]
+fn seeks_open_and_reopen_segments_whose_header_is_longer_than_a_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let opts = StoreOptions { segment_cache: 1, ..options() };
+    let store = Store::create(&root, key(), opts.clone()).unwrap();
+    store.add_camera("cam", BTreeMap::new(), crate::RetentionSetting::StoreDefault).unwrap();
+    let config = CodecConfig { extradata: (0..6000u32).map(|i| i as u8).collect(), ..config() };
+    let w = store.writer("cam", config.clone()).unwrap();
+    for i in 0..500i64 {
+        let data = payload(i);
+        let ts = Timestamp(T0 + i * FRAME);
+        w.append(&NewFrame { ts, data: &data, keyframe: i % 25 == 0, pts: None, dts: None, duration: None })
+            .unwrap();
+    }
+    w.close().unwrap();
+    store.close().unwrap();
+
+    let store = Store::open(&root, key(), opts, false).unwrap();
+    let segs = store.segments("cam", range(T0, T0 + 20 * NANOS_PER_SECOND)).unwrap();
+    assert_eq!(segs.len(), 2);
+    for _ in 0..3 {
+        for seg in &segs {
+            let t = seg.start_ts.0 + 5 * NANOS_PER_SECOND + FRAME;
+            let f = store.seek("cam", Timestamp(t)).unwrap().unwrap();
+            assert!(f.meta.keyframe && f.meta.ts.0 == seg.start_ts.0 + 5 * NANOS_PER_SECOND, "{:?}", f.meta);
+            assert_eq!(f.data, payload((f.meta.ts.0 - T0) / FRAME));
+        }
+    }
+    assert_eq!(store.segment_config(segs[1].id).unwrap().extradata, config.extradata);
+}
