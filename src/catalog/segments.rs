@@ -569,20 +569,25 @@ fn insert_tombstone_row(conn: &rusqlite::Connection, t: &Tombstone) -> Result<()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::catalog::CameraRow;
     use crate::retention::RetentionSetting;
     use std::collections::BTreeMap;
 
     fn row(id: u64, start: i64) -> SegmentRow {
+        open_row(id, start, 0)
+    }
+
+    /// An open segment row of camera "cam" keyed on `day` (catalog tests).
+    pub(crate) fn open_row(id: u64, start: i64, day: i32) -> SegmentRow {
         SegmentRow {
             id,
             camera: "cam".into(),
             path: format!("segments/cam/{id}.vvs"),
             state: SegmentState::Open,
             codec: "h264".into(),
-            kek_day: 0,
+            kek_day: day,
             start_ts: Timestamp(start),
             end_ts: None,
             max_ts: None,
@@ -595,7 +600,8 @@ mod tests {
         }
     }
 
-    fn catalog_with_camera(dir: &std::path::Path) -> crate::catalog::Catalog {
+    /// A new catalog with one camera, "cam" (catalog tests).
+    pub(crate) fn catalog_with_camera(dir: &std::path::Path) -> crate::catalog::Catalog {
         let c = crate::catalog::Catalog::create(&dir.join("c.sqlite"), "s").unwrap();
         let cam = CameraRow {
             id: "cam".into(),

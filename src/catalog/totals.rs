@@ -103,42 +103,11 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{CameraRow, Catalog, SegmentRow, SegmentState};
-    use crate::retention::{DeleteReason, RetentionSetting};
+    use crate::catalog::Catalog;
+    use crate::retention::DeleteReason;
     use crate::segment::format::SegmentSummary;
-    use std::collections::BTreeMap;
 
-    fn catalog(dir: &std::path::Path) -> Catalog {
-        let c = Catalog::create(&dir.join("c.sqlite"), "s").unwrap();
-        let cam = CameraRow {
-            id: "cam".into(),
-            labels: BTreeMap::new(),
-            created: Timestamp(0),
-            retention: RetentionSetting::StoreDefault,
-        };
-        c.add_camera(&cam).unwrap();
-        c
-    }
-
-    fn open_row(id: u64, start: i64, day: i32) -> SegmentRow {
-        SegmentRow {
-            id,
-            camera: "cam".into(),
-            path: format!("segments/cam/{id}.vvs"),
-            state: SegmentState::Open,
-            codec: "h264".into(),
-            kek_day: day,
-            start_ts: Timestamp(start),
-            end_ts: None,
-            max_ts: None,
-            frames: None,
-            bytes: None,
-            content_hash: None,
-            prev_hash: [0; 32],
-            created: Timestamp(0),
-            sealed_at: None,
-        }
-    }
+    use crate::catalog::segments::tests::{catalog_with_camera as catalog, open_row};
 
     fn seal(c: &mut Catalog, id: u64, start: i64, end: i64, bytes: u64) {
         let s = SegmentSummary {
