@@ -104,6 +104,7 @@ def test_camera_wide_actions_refuse_a_footage_window(footage):
 CALLS = {
     "read": lambda s: list(s.read(OTHER, T0, T0 + NS)),
     "seek": lambda s: s.seek(OTHER, T0),
+    "raw_footage": lambda s: s.raw_footage(OTHER, T0, T0 + NS),  # frame metadata + reads (the raw view.mp4)
     "segments": None,  # desensitized metadata: every principal may list it
     "gaps": None,
     "timeline": None,  # segments, gaps and holds: the same desensitized metadata
