@@ -240,19 +240,27 @@ impl Catalog {
     }
 
     fn migrate_1_to_2(&mut self) -> Result<()> {
-        let tx = self.conn.transaction().ctx("upgrade catalog to schema 2")?;
-        tx.execute_batch(MIGRATE_1_TO_2).ctx("upgrade catalog to schema 2")?;
-        tx.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'", [])
-            .ctx("upgrade catalog to schema 2")?;
-        tx.commit().ctx("upgrade catalog to schema 2")?;
+        self.upgrade(MIGRATE_1_TO_2, 2)?;
         self.install_builtin_classes()
+    }
+
+    /// Runs an upgrade's SQL and records the new schema version in one
+    /// transaction: a crash leaves the old version whole.
+    fn upgrade(&mut self, sql: &str, version: i64) -> Result<()> {
+        let what = format!("upgrade catalog to schema {version}");
+        let tx = self.conn.transaction().ctx(&what)?;
+        tx.execute_batch(sql).ctx(&what)?;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [version.to_string()])
+            .ctx(&what)?;
+        tx.commit().ctx(&what)
     }
 
     /// For a catalog written in one go into a file that takes effect only
     /// when renamed into place (a rebuild): no fsync per commit, one fsync of
     /// the whole file by the caller before the rename. A crash before that
-    /// leaves the old catalog in place. A year x 1,000 cameras is 35 million
-    /// commits, i.e. 35 million fsyncs otherwise.
+    /// leaves the old catalog in place. Segment rows and tombstones go in one
+    /// transaction each, but cameras, classes and holds commit one by one
+    /// (1,000 cameras would be 1,000 fsyncs).
     pub fn without_commit_sync(self) -> Result<Catalog> {
         self.conn.pragma_update(None, "synchronous", "OFF").ctx("configure the rebuilt catalog")?;
         Ok(self)
@@ -261,11 +269,7 @@ impl Catalog {
     /// Adds schema 3's indexes, totals and triggers (one pass over the rows,
     /// once, in one transaction).
     fn migrate_2_to_3(&mut self) -> Result<()> {
-        let tx = self.conn.transaction().ctx("upgrade catalog to schema 3")?;
-        tx.execute_batch(SCHEMA_3).ctx("upgrade catalog to schema 3")?;
-        tx.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'", [])
-            .ctx("upgrade catalog to schema 3")?;
-        tx.commit().ctx("upgrade catalog to schema 3")
+        self.upgrade(SCHEMA_3, 3)
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
