@@ -54,18 +54,33 @@ def _files(path):
     return {str(p.relative_to(path)) for p in (path / "segments").rglob("*.vvs")}
 
 
+def _time_whole_sweep(pristine, path, key, now):
+    """Seconds from the child's "go" to the end of an uninterrupted sweep."""
+    shutil.copytree(pristine, path)
+    child = _spawn("sweep", path, key.hex(), now)
+    start = time.monotonic()
+    assert child.stdout.readline().strip() == "done", child.stderr.read()
+    took = time.monotonic() - start
+    child.wait()
+    shutil.rmtree(path)
+    return took
+
+
 def test_sweep_killed_midway_leaves_catalog_and_files_in_agreement(tmp_path):
     rng = random.Random(7)
     key = vidvault.generate_key()
     pristine = tmp_path / "pristine"
     total = _build(pristine, key)
     now = T0 + 300 * HOUR
+    # Kill moments spread over the sweep as long as it takes on this machine
+    # (a fixed range missed the deletion protocol once sweeps got faster).
+    sweep_seconds = _time_whole_sweep(pristine, tmp_path / "timed", key, now)
     outcomes, finished = set(), 0
     for i in range(ITERATIONS):
         path = tmp_path / f"s{i}"
         shutil.copytree(pristine, path)
         child = _spawn("sweep", path, key.hex(), now)
-        _kill_after(child, rng.uniform(0.0, 0.25))
+        _kill_after(child, rng.uniform(0.0, 1.2 * sweep_seconds))
         with vidvault.Store.open(path, key=key) as s:
             finished += sum(r.action == "finished-deletion" for r in s.recovery_report)
             rows = {seg.path for c in range(4) for seg in s.segments(f"cam{c}")}
