@@ -10,18 +10,22 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
 import vidvault
 
-from helpers import NS, T0
+from helpers import NS
+
+#: The footage of these tests lies in the future (inside the store's default
+#: clock-skew bound of a day), so every camera the tests add exists before
+#: the period starts; a camera added during the period is tested on its own.
+T0 = time.time_ns() + 6 * 3600 * NS
 
 
 def record(store, camera, start_s, seconds):
-    with store.writer(camera, codec="h264") as w:
-        for i in range(int(seconds * 25)):
-            w.append(T0 + int(start_s * NS) + i * 40_000_000, b"frame %d" % i, keyframe=i % 25 == 0)
+    record_at(store, camera, T0 + int(start_s * NS), seconds)
 
 
 @pytest.fixture
@@ -115,3 +119,81 @@ def test_the_chart_option_writes_a_png_and_refuses_an_unwritable_path(site, tmp_
     bad = subprocess.run([*argv, "--chart", str(tmp_path / "no" / "such" / "dir" / "a.png")],
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "cannot write the chart" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# ------------------------------------------------------------------ cameras added during the period
+
+
+def test_a_camera_added_during_the_period_is_counted_from_when_it_was_added(store):
+    period_start = time.time_ns() - 100 * NS  # the camera is added 100 s into the period
+    store.add_camera("new")
+    added = store.camera("new").created
+    record_at(store, "new", added + NS, 100)  # from a second after it was added to the period's end
+    report = store.availability(period_start, period_start + 200 * NS)
+    (new,) = report.cameras
+    assert new.start == added and new.end == period_start + 200 * NS
+    assert new.outages == () and new.fraction == pytest.approx(1.0, abs=0.02)  # was 0.5: the time before it existed
+    assert report.intact_rate(0.98) == 1.0 and report.not_in_service == ()
+    assert report.to_dict()["cameras"][0]["in_service_from"] == vidvault.timeutil.iso(added)
+
+
+def test_footage_imported_from_before_the_camera_was_added_counts_from_the_footage(store):
+    store.add_camera("imported")
+    past = store.camera("imported").created - 3600 * NS  # an hour's old recording, imported now
+    record_at(store, "imported", past + 10 * NS, 50)
+    (cam,) = store.availability(past, past + 100 * NS).cameras
+    assert cam.start == past + 10 * NS  # its first footage: the camera existed then
+    assert cam.fraction == pytest.approx(50 / 90, abs=0.02) and len(cam.outages) == 1
+
+
+def test_a_camera_added_after_the_period_is_not_counted_against_the_site(store):
+    store.add_camera("old")
+    later = time.time_ns() - 300 * NS  # a period that ended before "late" was added
+    record_at(store, "old", later, 100)
+    store.add_camera("late")
+    report = store.availability(later, later + 100 * NS)
+    assert [c.camera for c in report.cameras] == ["old"] and report.not_in_service == ("late",)
+    assert report.intact_rate(0.98) == 1.0  # not 0.5: "late" did not exist yet
+    assert report.to_dict()["not_in_service"] == ["late"]
+
+
+def test_the_chart_and_table_show_when_a_camera_came_into_service(store, tmp_path, key):
+    from PIL import Image
+
+    from vidvault.availability_chart import GREY, bar_x, row_y, write_chart
+
+    period_start = time.time_ns() - 100 * NS
+    store.add_camera("new")
+    added = store.camera("new").created
+    record_at(store, "new", added, 100)
+    report = store.availability(period_start, period_start + 200 * NS)
+    write_chart(report, tmp_path / "c.png")
+    chart = Image.open(tmp_path / "c.png").convert("RGB")
+    assert chart.getpixel((bar_x(report, period_start + 50 * NS), row_y(0) + 5)) == GREY
+    assert chart.getpixel((bar_x(report, period_start + 150 * NS), row_y(0) + 5)) == (46, 160, 67)
+    store.close()
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "availability", str(store.path),
+                        "--start", str(period_start), "--end", str(period_start + 200 * NS)],
+                       capture_output=True, text=True, env={**os.environ, "VIDVAULT_KEY": key.hex()}, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "in service from" in r.stdout and "100.0% of 1 camera(s)" in r.stdout, r.stdout
+
+
+def record_at(store, camera, start_ns, seconds):
+    with store.writer(camera, codec="h264") as w:
+        for i in range(int(seconds * 25)):
+            w.append(start_ns + i * 40_000_000, b"frame %d" % i, keyframe=i % 25 == 0)
+
+
+# ------------------------------------------------------------------ under a session
+
+
+def test_a_session_reads_availability_as_desensitized_metadata_and_each_camera_is_logged(site):
+    officer = site.session("officer.li")  # no grant: the desensitized level every principal has
+    report = officer.availability(T0, T0 + 100 * NS)
+    assert report == site.availability(T0, T0 + 100 * NS)
+    logged = [e for e in site.audit() if e.principal == "officer.li"]
+    assert sorted(e.camera for e in logged) == ["dark", "flaky", "steady"]
+    assert {e.action for e in logged} == {"view_redacted"} and {e.outcome for e in logged} == {"allowed"}
+    with pytest.raises(vidvault.AccessDenied, match="view_raw"):  # judging pictures decodes them
+        officer.availability(T0, T0 + 100 * NS, cameras=["steady"], pictures=True)

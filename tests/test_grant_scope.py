@@ -108,6 +108,7 @@ CALLS = {
     "segments": None,  # desensitized metadata: every principal may list it
     "gaps": None,
     "timeline": None,  # segments, gaps and holds: the same desensitized metadata
+    "availability": lambda s: s.availability(T0, T0 + NS, cameras=[OTHER], pictures=True),  # decodes keyframes
     "cameras": None,  # ids and labels, no footage (logged as list_cameras)
     "play": lambda s: list(s.play(OTHER, T0, T0 + NS, raw=True)),
     "export_clip": lambda s: s.export_clip(OTHER, T0, T0 + NS, "/nonexistent/pkg", raw=True),

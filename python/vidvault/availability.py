@@ -1,13 +1,15 @@
 """How much of a period each camera recorded: ``Store.availability``.
 
-A first version, from the catalog alone: a camera's outages are the
-stretches of the period its segments do not cover (``Store.gaps``, so a
-pause shorter than the store's gap threshold is not one), and its recorded
-fraction is the rest of the period. The period is the same for every
-camera: a camera added in the middle of it shows the time before as
-missing. Outage causes (unreachable, unauthorized, ...) are known to the
-recording process (``IngestProgress.outages``, the ``vidvault record``
-status file) but not kept in the store, so they are not in this report.
+From the catalog: a camera's outages are the stretches of its period its
+segments do not cover (``Store.gaps``, so a pause shorter than the store's
+gap threshold is not one), and its recorded fraction is the rest. A
+camera's period starts when it came into service: when it was added to the
+store, or at its first footage if that is earlier (footage imported from
+before it was added). A camera added during the period is not charged with
+the time before, and one added after the period ends is not in the report's
+cameras at all (``not_in_service``): an intact rate counts only the cameras
+that existed. Outage causes (unreachable, unauthorized, ...) come from the
+``camera_outage`` entries a recorder writes to the audit log.
 
 With ``pictures=True`` the report also runs the zombie-camera checks
 (:mod:`vidvault.picture_check`) over the period: footage that arrived but
@@ -19,7 +21,7 @@ footage, so a month of a camera at 60 s costs about 43,000 decodes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from .errors import InvalidArgumentError
 from .picture_check.judge import AlarmKind, PictureAlarm
@@ -27,17 +29,23 @@ from .records import Gap
 from .timeutil import NS_PER_SECOND, TimeLike, iso, to_ns
 
 
-class _Footage(Protocol):  # what this needs of a Store (no import of store.py: no cycle)
+class _Catalog(Protocol):  # what this needs of a Store (no import of store.py: no cycle)
     def cameras(self) -> list[Any]: ...
     def camera(self, camera_id: str) -> Any: ...
     def gaps(self, camera: str, start: TimeLike, end: TimeLike) -> list[Gap]: ...
-    def check_pictures(self, camera: str, start: TimeLike, end: TimeLike, *, every: Any) -> list[PictureAlarm]: ...
     def audit(self, camera: str | None = None, *, since: TimeLike | None = None) -> list[Any]: ...
+
+
+#: The zombie-camera checks of one camera over ``[start, end)`` (ns): the
+#: store's own, or a session's through its grant's window.
+CheckPictures = Callable[[str, int, int], list[PictureAlarm]]
 
 
 @dataclass(frozen=True)
 class CameraAvailability:
     camera: str
+    #: The camera's period: from the report's start, or from when the camera
+    #: came into service if that was later, to the report's end.
     start: int
     end: int
     outages: tuple[Gap, ...]
@@ -80,6 +88,7 @@ class CameraAvailability:
     def to_dict(self) -> dict[str, Any]:
         return {
             "camera": self.camera,
+            "in_service_from": iso(self.start),
             "recorded_fraction": round(self.fraction, 6),
             "recorded_seconds": self.recorded_ns / NS_PER_SECOND,
             "missing_seconds": self.missing_ns / NS_PER_SECOND,
@@ -96,7 +105,10 @@ class CameraAvailability:
 class AvailabilityReport:
     start: int
     end: int
+    #: The cameras in service during the period.
     cameras: tuple[CameraAvailability, ...]
+    #: Cameras asked about that came into service only after the period ended.
+    not_in_service: tuple[str, ...] = ()
 
     def intact_rate(self, min_fraction: float) -> float:
         """Share of the cameras that recorded at least ``min_fraction`` of the
@@ -114,24 +126,43 @@ class AvailabilityReport:
                    for c in self.cameras) / len(self.cameras)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": iso(self.start), "end": iso(self.end), "cameras": [c.to_dict() for c in self.cameras]}
+        return {"start": iso(self.start), "end": iso(self.end), "cameras": [c.to_dict() for c in self.cameras],
+                "not_in_service": list(self.not_in_service)}
 
 
-def availability(store: _Footage, start: TimeLike, end: TimeLike,
-                 cameras: Iterable[str] | None = None, *, pictures: bool = False,
-                 every: Any = 60.0) -> AvailabilityReport:
+def availability(store: _Catalog, start: TimeLike, end: TimeLike,
+                 cameras: Iterable[str] | None = None, *,
+                 check_pictures: CheckPictures | None = None) -> AvailabilityReport:
+    """The report over ``[start, end)``; ``check_pictures`` also judges each
+    camera's pictures over its period (``pictures=True`` of the callers)."""
     t0, t1 = to_ns(start), to_ns(end)
     if t1 <= t0:
         raise InvalidArgumentError(f"the period ends ({iso(t1)}) before it starts ({iso(t0)}): give an end "
                                    "after the start")
-    ids = [c.id for c in store.cameras()] if cameras is None else [store.camera(c).id for c in cameras]
-    report = []
-    for camera in ids:
-        gaps = tuple(store.gaps(camera, t0, t1))
+    listed = store.cameras() if cameras is None else [store.camera(c) for c in cameras]
+    report, later = [], []
+    for camera in listed:
+        gaps = tuple(store.gaps(camera.id, t0, t1))
+        since = in_service_from(camera.created, t0, t1, gaps)
+        if since >= t1:
+            later.append(camera.id)
+            continue
+        if since > t0:  # the gaps of its own period, so a pause under the gap threshold stays none
+            gaps = tuple(store.gaps(camera.id, since, t1))
         report.append(CameraAvailability(
-            camera, t0, t1, gaps, _causes(store, camera, gaps),
-            tuple(store.check_pictures(camera, t0, t1, every=every)) if pictures else None))
-    return AvailabilityReport(t0, t1, tuple(report))
+            camera.id, since, t1, gaps, _causes(store, camera.id, gaps),
+            None if check_pictures is None else tuple(check_pictures(camera.id, since, t1))))
+    return AvailabilityReport(t0, t1, tuple(report), tuple(later))
+
+
+def in_service_from(created: int, start: int, end: int, gaps: tuple[Gap, ...]) -> int:
+    """When a camera's period starts within ``[start, end)``: ``start``,
+    unless the camera was added later, and then its first footage if that
+    is earlier still (footage imported from before the camera was added)."""
+    if created <= start:
+        return start
+    footage_from = start if not gaps or gaps[0].start > start else gaps[0].end  # the first gap ends at footage
+    return min(created, footage_from) if footage_from < end else created
 
 
 #: How far before the period to look for the start of an outage still going on in it.

@@ -2,7 +2,7 @@
 read: one timeline per camera over the period, green where it recorded a
 working picture, red where footage is missing, orange where footage arrived
 but showed nothing (black, covered, frozen), a violet tick where the camera
-was moved; its recorded share at the end of the row and the site's intact
+was moved, grey before a camera added during the period came into service; its recorded share at the end of the row and the site's intact
 rate in the title.
 """
 
@@ -19,6 +19,8 @@ from .timeutil import iso
 
 GREEN, RED, ORANGE, VIOLET = (46, 160, 67), (207, 34, 46), (230, 140, 20), (130, 80, 223)
 INK, GRID, PAPER = (36, 41, 47), (208, 215, 222), (255, 255, 255)
+#: Before a camera came into service (it was added during the period).
+GREY = (175, 184, 193)
 LABEL_W, BAR_W, VALUE_W, ROW_H, BAR_H, TOP, BOTTOM, MARGIN = 230, 900, 90, 26, 16, 56, 56, 12
 
 
@@ -50,7 +52,7 @@ def draw_chart(report: AvailabilityReport, target: float = 0.98) -> Image.Image:
         d.text((x, height - BOTTOM + 8), _tick(ts, report.end - report.start), fill=INK, font=small, anchor="ma")
     for index, camera in enumerate(report.cameras):
         _row(d, report, index, camera, font)
-    legend = [(GREEN, "recorded"), (RED, "missing"), (ORANGE, "no picture"), (VIOLET, "moved")]
+    legend = [(GREEN, "recorded"), (RED, "missing"), (ORANGE, "no picture"), (VIOLET, "moved"), (GREY, "not yet in service")]
     x = MARGIN + LABEL_W
     for colour, text in legend:
         d.rectangle([x, height - 20, x + 12, height - 8], fill=colour)
@@ -71,7 +73,10 @@ def _row(d: ImageDraw.ImageDraw, report: AvailabilityReport, index: int, camera:
     name = camera.camera if len(camera.camera) <= 26 else camera.camera[:25] + "…"
     d.text((MARGIN, y), name, fill=INK, font=font)
     left, right = bar_x(report, report.start), bar_x(report, report.end)
+    in_service = bar_x(report, camera.start)
     d.rectangle([left, y, right - 1, y + BAR_H - 1], fill=GREEN)
+    if in_service > left:
+        d.rectangle([left, y, in_service - 1, y + BAR_H - 1], fill=GREY)
     for alarm in camera.picture_alarms or ():
         if alarm.kind is AlarmKind.MOVED:
             continue

@@ -4,8 +4,8 @@ read. Without a grant a session may only view desensitized footage.
 
 Every check names its scope, so no call skips the camera check:
 
-- footage calls (``read``, ``seek``, ``segments``, ``gaps``, ``play``,
-  ``export_clip``, ``hold``, ``release`` of a known hold) name a camera and
+- footage calls (``read``, ``seek``, ``segments``, ``gaps``, ``availability``,
+  ``play``, ``export_clip``, ``hold``, ``release`` of a known hold) name a camera and
   the stretch of footage; what they hand out is clamped to the window of
   the grant that allowed them (see :mod:`vidvault.grant_window`);
 - camera-wide calls (``set_retention``, ``audit(camera)``) name a camera and
@@ -23,7 +23,8 @@ docs/SECURITY.md); the signed grants bind what that principal may do.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from ._core import Frame, Segment
 from .audit import AuditEntry
@@ -35,7 +36,10 @@ from .redact.config import DEFAULT_REDACTION, Redaction, chosen_redaction
 from .redact.player import PlayedFrame
 from .retention import Hold, RetentionLike, SweepReport
 from .timeline import Timeline
-from .timeutil import TimeLike, to_ns
+from .timeutil import TimeLike, duration_ns, to_ns
+
+if TYPE_CHECKING:
+    from .availability import AvailabilityReport
 
 #: The core's grant check: (principal, grants, action, camera, start, end,
 #: purpose) -> what it logged and the grant's window; raises AccessDenied.
@@ -113,6 +117,26 @@ class Session:
         allowed at the desensitized level; one check, one log entry."""
         self.authorize("view_redacted", camera, start, end)
         return self._store.timeline(camera, start, end)
+
+    def availability(self, start: TimeLike, end: TimeLike, *, cameras: Sequence[str] | None = None,
+                     pictures: bool = False, every: float | timedelta | str = 60.0) -> AvailabilityReport:
+        """As :meth:`Store.availability`, one check and log entry per camera.
+        The recorded share, the outages and their causes are desensitized
+        metadata (``view_redacted``, as :meth:`gaps`). ``pictures=True``
+        decodes stored keyframes, so it needs ``view_raw`` for each camera,
+        and only keyframes inside the grant's window are judged."""
+        from .availability import availability
+        from .picture_check.sampling import check_stored_pictures
+
+        s, e = to_ns(start), to_ns(end)
+        every_ns = duration_ns(every)  # a malformed interval is refused before anything is logged
+        ids = [c.id for c in self._store.cameras()] if cameras is None else list(cameras)
+        allowed = {c: self.authorize("view_raw" if pictures else "view_redacted", c, s, e) for c in ids}
+
+        def check_pictures(camera: str, cs: int, ce: int) -> list[Any]:
+            return check_stored_pictures(self._through(allowed[camera]), camera, cs, ce, every_ns)
+
+        return availability(self._store, s, e, ids, check_pictures=check_pictures if pictures else None)
 
     def cameras(self) -> list[Any]:
         """Every camera with its labels (no footage): any principal may list

@@ -590,11 +590,13 @@ class Store:
                      every: float | timedelta | str = 60.0) -> AvailabilityReport:
         """Per camera (default: all), the share of ``[start, end)`` with
         footage and the outages (stretches without), from the catalog
-        (:mod:`vidvault.availability`). ``pictures=True`` also runs
+        (:mod:`vidvault.availability`; a camera added during the period is
+        counted from when it was added). ``pictures=True`` also runs
         :meth:`check_pictures` (one keyframe per ``every``): footage showing
         no picture then counts as missing for the intact rate."""
         from .availability import availability
-        return availability(self, start, end, cameras, pictures=pictures, every=every)
+        checks = (lambda camera, s, e: self.check_pictures(camera, s, e, every=every)) if pictures else None
+        return availability(self, start, end, cameras, check_pictures=checks)
 
     def check_pictures(self, camera: str, start: TimeLike, end: TimeLike, *,
                        every: float | timedelta | str = 10.0,

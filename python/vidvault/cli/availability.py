@@ -28,11 +28,12 @@ def cmd_availability(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
     elif args.csv:
         w = csv.writer(sys.stdout)
-        w.writerow(["camera", "recorded_fraction", "recorded_seconds", "missing_seconds", "outages"]
+        w.writerow(["camera", "in_service_from", "recorded_fraction", "recorded_seconds", "missing_seconds",
+                    "outages"]
                    + (["working_fraction", "picture_alarms"] if args.pictures else []))
         for c in report.cameras:
             d = c.to_dict()
-            w.writerow([c.camera, d["recorded_fraction"], d["recorded_seconds"], d["missing_seconds"], len(c.outages)]
+            w.writerow([c.camera, d["in_service_from"], d["recorded_fraction"], d["recorded_seconds"], d["missing_seconds"], len(c.outages)]
                        + ([d["working_fraction"], len(d["picture_alarms"])] if args.pictures else []))
     else:
         print(f"{iso(report.start)} .. {iso(report.end)}")
@@ -42,8 +43,12 @@ def cmd_availability(args: argparse.Namespace) -> int:
                   + (f", longest {longest:.1f} s" if c.outages else "")
                   + (f" (causes: {', '.join(sorted({x for cs in c.causes for x in cs}))})" if any(c.causes) else "")
                   + ("" if c.picture_alarms is None else f"; {c.working_fraction:.2%} with a picture"))
+            if c.start > report.start:
+                print(f"  in service from {iso(c.start)} (added to the store then): counted from there")
             for a in c.picture_alarms or ():
                 print(f"  {a.describe()}")
+        if report.not_in_service:
+            print(f"not in service during the period (added after it): {', '.join(report.not_in_service)}")
         what = "recorded a working picture for" if args.pictures else "recorded"
         print(f"{report.intact_rate(args.target):.1%} of {len(report.cameras)} camera(s) {what} at least "
               f"{args.target:.0%} of the period")
