@@ -183,9 +183,12 @@ def test_bench_people_without_the_footage_says_what_to_install(tmp_path):
 
 def test_bench_record(tmp_path):
     out = bench(tmp_path, "record", "--cameras", 1, "--seconds", 6, "--rounds", 1)
-    for name in ("vidvault record: CPU per camera-hour", "vidvault record, no picture checks: CPU per camera-hour"):
-        cpu = figure(out, name)
-        assert cpu["value"] > 0 and cpu["baseline"] > 0 and cpu["baseline_name"] == "ffmpeg segment muxer"
+    for recorder in ("vidvault record", "vidvault record, no picture checks"):
+        for what in ("CPU per camera-hour", "CPU per camera-hour, steady state"):
+            cpu = figure(out, f"{recorder}: {what}")
+            assert cpu["value"] > 0 and cpu["baseline"] > 0 and cpu["baseline_name"] == "ffmpeg segment muxer"
+    for run in out["details"]["runs"]:  # the steady state is the part of the run after the warm-up
+        assert 0 < run["steady_seconds"] < run["seconds"] and 0 <= run["steady_cpu_seconds"] <= run["cpu_seconds"]
     assert figure(out, "frames stored per frame sent")["value"] > 0.5  # real frames reached the store
     assert [r["recorder"] for r in out["details"]["runs"]] == [
         "vidvault record", "vidvault record, no picture checks", "ffmpeg segment muxer"]

@@ -8,9 +8,16 @@ to SIGTERM with its CPU taken from the kernel (``wait4``): ``vidvault
 record`` with picture checks on (the default) and off, and one
 ``ffmpeg -c copy -f segment`` per camera (the way Frigate records). Runs
 alternate (vidvault, vidvault without checks, ffmpeg, then again) so that a
-drift of the machine falls on all three. Start-up is in every figure: a
-short run weighs vidvault's Python start-up (about a CPU-second) more than
-a day of recording would.
+drift of the machine falls on all three.
+
+Two figures per recorder. The whole process, start-up included, as a short
+recording costs it. And the steady state, which is what a camera-hour of a
+long-running recorder costs: the CPU the processes use from the end of a
+warm-up (a quarter of the run, at least 5 s, when both recorders are
+connected and writing) to just before SIGTERM, read from each process's
+``/proc/PID/stat`` (every thread's time, live and ended). Start-up weighs
+unequally on the two: vidvault's Python imports and store open, ffmpeg's
+stream probing, each some tenths of a CPU-second per process.
 """
 
 from __future__ import annotations
@@ -43,10 +50,17 @@ class RecordRun:
     seconds: float  # wall time from start to SIGTERM
     cpu_seconds: float
     frames: int | None = None  # frames the store holds afterwards (vidvault runs)
+    #: CPU and wall time of the steady state: from the end of the warm-up to SIGTERM.
+    steady_cpu_seconds: float = 0.0
+    steady_seconds: float = 0.0
 
     @property
     def cpu_per_camera_hour(self) -> float:
         return self.cpu_seconds / (self.cameras * self.seconds / 3600)
+
+    @property
+    def steady_cpu_per_camera_hour(self) -> float:
+        return self.steady_cpu_seconds / (self.cameras * self.steady_seconds / 3600)
 
 
 def _free_port() -> int:
@@ -75,12 +89,36 @@ def _serve(port: int, clip: Path) -> subprocess.Popen:
     return server
 
 
-def _timed(argv_list: list[list[str]], seconds: float, env: dict[str, str]) -> tuple[float, float]:
+def warm_up(seconds: float) -> float:
+    """How long a run waits before its steady state is measured."""
+    return min(seconds / 2, max(5.0, seconds / 4))
+
+
+def process_cpu(pid: int) -> float:
+    """CPU-seconds a live process has used so far, all its threads (user + system)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": the comm may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Timed:
+    wall: float
+    cpu: float
+    steady_wall: float
+    steady_cpu: float
+
+
+def _timed(argv_list: list[list[str]], seconds: float, env: dict[str, str]) -> Timed:
     """Starts every process, lets them run ``seconds``, stops them with
-    SIGTERM (both recorders close their files on it); returns (wall, CPU)."""
+    SIGTERM (both recorders close their files on it): whole-process wall and
+    CPU, and the steady state's after the warm-up."""
     started = time.monotonic()
     procs = [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for argv in argv_list]
-    time.sleep(seconds)
+    time.sleep(warm_up(seconds))
+    steady_from, cpu_at_warm = time.monotonic(), sum(process_cpu(p.pid) for p in procs)
+    time.sleep(max(0.0, seconds - (steady_from - started)))
+    steady_wall, steady_cpu = time.monotonic() - steady_from, sum(process_cpu(p.pid) for p in procs) - cpu_at_warm
     for p in procs:
         p.send_signal(signal.SIGTERM)
     cpu = 0.0
@@ -91,7 +129,7 @@ def _timed(argv_list: list[list[str]], seconds: float, env: dict[str, str]) -> t
         err = p.stderr.read().decode(errors="replace") if p.stderr else ""
         if p.returncode not in (0, 255, -signal.SIGTERM):
             raise RuntimeError(f"{argv_list[0][0]} ended with status {p.returncode}: {err[-500:]}")
-    return time.monotonic() - started, cpu
+    return Timed(time.monotonic() - started, cpu, steady_wall, steady_cpu)
 
 
 def run(work: Path, *, cameras: int, seconds: float, rounds: int,
@@ -119,19 +157,19 @@ def run(work: Path, *, cameras: int, seconds: float, rounds: int,
                     f'[[camera]]\nid = "cam{i}"\nurl = "rtsp://127.0.0.1:{port}/x"\n' for i, port in enumerate(ports)))
                 name = "vidvault record" + ("" if checks else ", no picture checks")
                 say(f"round {r + 1}: {name}, {cameras} camera(s), {seconds:g} s")
-                wall, cpu = _timed([[sys.executable, "-m", "vidvault.cli", "record", str(config)]], seconds, env)
+                t = _timed([[sys.executable, "-m", "vidvault.cli", "record", str(config)]], seconds, env)
                 with vidvault.Store.open(store, key=key) as s:
                     frames = sum(seg.frames or 0 for i in range(cameras) for seg in s.segments(f"cam{i}"))
-                runs.append(RecordRun(name, cameras, wall, cpu, frames))
+                runs.append(RecordRun(name, cameras, t.wall, t.cpu, frames, t.steady_cpu, t.steady_wall))
                 shutil.rmtree(store, ignore_errors=True)
             out = work / f"ffmpeg-{r}"
             out.mkdir()
             say(f"round {r + 1}: ffmpeg segment muxer, {cameras} camera(s), {seconds:g} s")
-            wall, cpu = _timed([[ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp",
+            t = _timed([[ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp",
                                  "-i", f"rtsp://127.0.0.1:{port}/x", "-c", "copy", "-f", "segment",
                                  "-segment_time", "60", "-segment_format", "mp4", "-reset_timestamps", "1",
                                  str(out / f"cam{i}-%05d.mp4")] for i, port in enumerate(ports)], seconds, env)
-            runs.append(RecordRun("ffmpeg segment muxer", cameras, wall, cpu))
+            runs.append(RecordRun("ffmpeg segment muxer", cameras, t.wall, t.cpu, None, t.steady_cpu, t.steady_wall))
             shutil.rmtree(out, ignore_errors=True)
     finally:
         for s in servers:
@@ -140,5 +178,6 @@ def run(work: Path, *, cameras: int, seconds: float, rounds: int,
     return runs
 
 
-def median_cpu(runs: list[RecordRun], recorder: str) -> float:
-    return statistics.median(r.cpu_per_camera_hour for r in runs if r.recorder == recorder)
+def median_cpu(runs: list[RecordRun], recorder: str, *, steady: bool = False) -> float:
+    return statistics.median(r.steady_cpu_per_camera_hour if steady else r.cpu_per_camera_hour
+                             for r in runs if r.recorder == recorder)
