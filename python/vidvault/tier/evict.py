@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..errors import TierError
+from ..fsutil import fsync_dir
 from ..timeutil import duration_ns
 from .ledger import Ledger
 from .s3 import HOLDS_BY_BUCKET, S3Tier, why
@@ -40,11 +41,7 @@ def unlink_durably(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         return
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)
 
 
 def finish_evictions(root: Path, segments: Iterable[Any], ledger: Ledger) -> int:
