@@ -652,3 +652,29 @@ def test_a_process_killed_between_marking_and_unlinking_reopens_correctly(s3, bu
         report = store.sync_tier()  # finishes the interrupted eviction, then evicts the rest
         assert not first.exists() and len(report.evicted) == 11
         assert frames_of(store, CAM, T0, T0 + 7 * NS) == before
+
+
+def test_a_version_1_ledger_is_upgraded_with_every_segment_local(tmp_path):
+    import sqlite3
+
+    from vidvault.tier.ledger import LEDGER_FILE, Ledger
+
+    (tmp_path / "tier").mkdir()
+    db = sqlite3.connect(tmp_path / LEDGER_FILE)
+    db.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE uploads (segment_id INTEGER PRIMARY KEY, object_key TEXT NOT NULL, bytes INTEGER NOT NULL,
+            sha256 TEXT NOT NULL, version_id TEXT, uploaded_ns INTEGER NOT NULL);
+        INSERT INTO meta VALUES ('version', '1');
+        INSERT INTO uploads VALUES (7, 'k/7.vvs', 10, 'ab', NULL, 5);
+    """)
+    db.commit()
+    db.close()
+    ledger = Ledger(tmp_path)
+    assert ledger.get("version") == "2"
+    assert ledger.uploads()[7].evicted_ns is None and ledger.uploads()[7].object_key == "k/7.vvs"
+    ledger.mark_evicted(7)
+    ledger.close()
+    reopened = Ledger(tmp_path)
+    assert reopened.upload(7).evicted_ns is not None and reopened.get("version") == "2"
+    reopened.close()
