@@ -452,11 +452,21 @@ impl Shared {
             Some(meta) => Arc::new(SegmentFile::reopen(meta)?),
             None => {
                 // The row names the file only through its ids (store/row_file.rs).
-                let path = self.remote.locate(row.id, row_file::path_of(&self.root, row)?)?;
+                let local = row_file::path_of(&self.root, row)?;
+                let path = self.remote.locate(row.id, local.clone())?;
                 let expect = row_file::identity(&self.store_id, row);
                 let mut keys = |c: &str, d| self.kek(c, d);
-                let seg =
-                    SegmentFile::open_as(&path, Some(&expect), &mut keys, self.options.gap_threshold_ns)?;
+                let gap = self.options.gap_threshold_ns;
+                let seg = match SegmentFile::open_as(&path, Some(&expect), &mut keys, gap) {
+                    // Evicted between the check and the open: fetch it.
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound && path == local =>
+                    {
+                        let fetched = self.remote.locate(row.id, local)?;
+                        SegmentFile::open_as(&fetched, Some(&expect), &mut keys, gap)?
+                    }
+                    opened => opened?,
+                };
                 row_file::check_summary(row, &seg)?;
                 let expected = if row.state == SegmentState::Sealed { row.frames } else { None };
                 let seg = Arc::new(seg.expect_frames(expected));
