@@ -93,6 +93,12 @@ pub enum Error {
     #[error("access denied: {principal:?} may not {action} ({reason}); audit entry {audit_seq}")]
     AccessDenied { principal: String, action: String, reason: String, audit_seq: u64 },
 
+    /// The object-storage tier could not give back a segment evicted to it
+    /// (the bucket unreachable, the object altered or missing); the message
+    /// names the segment, the object and what to do.
+    #[error("{0}")]
+    Tier(String),
+
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 

@@ -370,11 +370,14 @@ def test_cli_tier_set_status_sync_and_the_secret_is_nowhere(s3, bucket, recorded
 # ---------------------------------------------------------------- disk pressure with a tier
 
 
-def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucket, tmp_path, key):
+@pytest.mark.parametrize("keep_local", ["1d", "0s"])
+def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucket, tmp_path, key, keep_local):
     """On a real 48 MiB filesystem: with a tier set, disk pressure deletes
     no unexpired segment the bucket has not confirmed (it may be the only
     copy) and says so in the alarm; expired footage still goes; once
-    uploaded, the oldest footage may be reclaimed again."""
+    uploaded, the oldest footage may be reclaimed again. With keep_local
+    0s the upload round evicts instead: the disk is freed and every
+    segment keeps its row (disk pressure never picks an evicted one)."""
     import os
 
     from helpers import mount_tmpfs, unmount
@@ -386,9 +389,9 @@ def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucke
     try:
         path = mnt / "store"
         vidvault.Store.create(path, key=key).close()
-        with vidvault.Store.open(path, key=key, roll_after=2.0, min_free_bytes=16 << 20, sync_interval=0.05,
-                                 tier_uploads=False) as store:
-            store.set_tier(S3Tier(s3.endpoint, bucket))
+        opts = dict(key=key, roll_after=2.0, sync_interval=0.05, tier_uploads=False)
+        with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
+            store.set_tier(S3Tier(s3.endpoint, bucket, keep_local=keep_local))
             store.add_camera("old", retention=vidvault.Retention(max_age="1d", min_age="0s"))
             store.add_camera("cam", retention=vidvault.Retention(min_age="0s"))
             for camera, seconds, start in (("old", 4, T0), ("cam", 40, T0 + 60 * NS)):
@@ -401,11 +404,34 @@ def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucke
             assert status.alarm and "wait for their upload to the object-storage tier" in status.alarm
             assert [s.id for s in store.segments("cam")] == cam_segments  # nothing un-uploaded went
             assert store.segments("old") == []  # expired: retention may delete it, uploaded or not
-            assert not store.sync_tier().failed
+            if keep_local == "1d":
+                assert not store.sync_tier().failed
+                status = store.check_disk_pressure()
+                assert status.alarm is None and status.free_bytes >= 16 << 20
+                left = [s.id for s in store.segments("cam")]
+                assert left and left == cam_segments[-len(left):] and len(left) < len(cam_segments)
+                return
+        # The upload round runs with no floor (else the background check
+        # could delete uploaded segments in the moment before they are
+        # evicted: disk pressure deletes uploaded segments, docs/STORAGE.md).
+        with vidvault.Store.open(path, min_free_bytes=1, **opts) as store:
+            report = store.sync_tier()
+            assert not report.failed and sorted(report.evicted) == cam_segments
+        with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
             status = store.check_disk_pressure()
             assert status.alarm is None and status.free_bytes >= 16 << 20
-            left = [s.id for s in store.segments("cam")]
-            assert left and left == cam_segments[-len(left):] and len(left) < len(cam_segments)
+            assert [s.id for s in store.segments("cam")] == cam_segments  # evicted, never deleted
+            assert status.local_bytes == 0 and status.remote_only_segments == len(cam_segments)
+            assert len(list(store.read("cam", T0 + 60 * NS, T0 + 64 * NS))) == 4 * 25  # from the bucket
+            # New footage fills the disk again: deleting an evicted segment
+            # would free nothing here and lose its row, so none is picked.
+            store.add_camera("new", retention=vidvault.Retention(min_age="0s"))
+            with store.writer("new", codec="h264") as w:
+                for i in range(45 * 25):  # ~34 MB
+                    w.append(T0 + 7200 * NS + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
+            status = store.check_disk_pressure()
+            assert status.free_bytes < 16 << 20 and status.alarm
+            assert [s.id for s in store.segments("cam")] == cam_segments
     finally:
         unmount(mnt)
 
@@ -438,3 +464,217 @@ def test_retention_deletes_the_objects_of_expired_segments_every_version(s3, buc
         assert store.tier_status().uploaded_segments == 6
         assert sum(e.action == "tier_object_deleted" for e in store.audit()) == 6
         assert store.sync_tier().retired == []  # nothing deleted twice
+
+
+# ---------------------------------------------------------------- eviction and reads of evicted segments
+
+
+def frames_of(store, camera, start, end) -> list[tuple[int, bool, bytes]]:
+    return [(f.ts, f.keyframe, bytes(f.data)) for f in store.read(camera, start, end)]
+
+
+def evicted_store(s3, bucket, recorded, key, **tier):
+    """The recorded store with every segment uploaded and evicted
+    (keep_local 0s); returns the frames of both cameras read before."""
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        before = {c: frames_of(store, c, T0 - 3600 * NS, T0 + 7200 * NS) for c in (CAM, OTHER)}
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="0s", **tier))
+        report = store.sync_tier()
+        assert not report.failed and len(report.evicted) == 12
+        assert [e.action for e in store.audit()][-1] == "tier_evicted"
+    return before
+
+
+def test_evicted_segments_read_back_bit_exact_and_seek_lands_on_the_same_keyframe(s3, bucket, recorded, key):
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        segs = sealed(store)
+        seek_before = store.seek(CAM, T0 + 2 * NS + NS // 3)
+    before = evicted_store(s3, bucket, recorded, key)
+    assert not list((recorded / "segments").rglob("*.vvs"))  # every local file gone
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        status = store.tier_status()
+        assert (status.remote_only_segments, status.remote_only_bytes) == (12, sum(s.bytes for s in segs))
+        disk = store.storage_status()
+        assert (disk.local_segments, disk.local_bytes, disk.remote_only_segments) == (0, 0, 12)
+        assert [s.id for s in sealed(store)] == [s.id for s in segs]  # the catalog keeps every row
+        for cam in (CAM, OTHER):
+            assert frames_of(store, cam, T0 - 3600 * NS, T0 + 7200 * NS) == before[cam]
+        seek = store.seek(CAM, T0 + 2 * NS + NS // 3)
+        assert (seek.ts, bytes(seek.data)) == (seek_before.ts, bytes(seek_before.data))
+        # The cache holds the objects byte for byte: ciphertext, never plaintext.
+        held = objects(s3, bucket)
+        cached = sorted((recorded / "tier" / "cache").glob("*.vvs"))
+        assert len(cached) == 12
+        by_id = {s.id: s for s in segs}
+        for p in cached:
+            assert p.read_bytes() == held[f"{store.store_id}/{by_id[int(p.stem)].path}"]
+            assert before[CAM][0][2][:64] not in p.read_bytes()
+        assert "remote only (evicted): 12 segments" in store.tier_status().summary()
+        assert store.fsck().problems == []  # remote-only segments are no missing files
+
+
+def test_keep_local_and_legal_holds_keep_the_local_copy(s3, bucket, recorded, key):
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="1d"))
+        report = store.sync_tier()
+        assert len(report.uploaded) == 12 and report.evicted == []  # uploaded, but not a day ago
+        store.hold(CAM, T0, T0 + NS, case="C-1", actor="clerk")
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="0s"))
+        report = store.sync_tier()
+        held = [s.id for s in store.segments(CAM) if s.start < T0 + NS]
+        assert held and sorted(report.held_local) == held
+        assert len(report.evicted) == 12 - len(held)
+        for s in sealed(store):
+            assert (store.path / s.path).exists() == (s.id in held)
+        assert store.tier_status().holds == HOLDS_BY_VIDVAULT
+
+
+def test_export_of_an_evicted_range_verifies_against_the_store(s3, bucket, recorded, key, tmp_path):
+    before = evicted_store(s3, bucket, recorded, key)
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        result = store.export_clip(CAM, T0, T0 + 4 * NS, tmp_path / "pkg", raw=True)
+        assert result.frames == len([f for f in before[CAM] if f[0] < T0 + 4 * NS])
+        report = vidvault.verify(tmp_path / "pkg", public_key=store.export_public_key(), store=store)
+        assert report.ok, report.to_dict()
+
+
+def test_the_read_cache_stays_under_its_cap(s3, bucket, recorded, key):
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        biggest = max(s.bytes for s in sealed(store))
+    cap = 3 * biggest
+    before = evicted_store(s3, bucket, recorded, key, read_cache_bytes=cap)
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        for cam in (CAM, OTHER):
+            assert frames_of(store, cam, T0 - 3600 * NS, T0 + 7200 * NS) == before[cam]
+        status = store.tier_status()
+        assert status.cache_cap_bytes == cap and 0 < status.cache_bytes <= cap and status.cache_segments <= 3
+        # What was let go is fetched again on the next read.
+        assert frames_of(store, CAM, T0, T0 + 7 * NS) == before[CAM]
+
+
+def test_an_object_altered_in_the_bucket_is_refused_by_name(s3, bucket, recorded, key):
+    evicted_store(s3, bucket, recorded, key)
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        victim = store.segments(CAM)[1]
+        object_key = f"{store.store_id}/{victim.path}"
+        client = s3.client()
+        good = client.get_object(Bucket=bucket, Key=object_key)["Body"].read()
+        bad = bytearray(good)
+        bad[len(bad) // 2] ^= 0x01
+        client.put_object(Bucket=bucket, Key=object_key, Body=bytes(bad))
+        with pytest.raises(TierError) as err:
+            list(store.read(CAM, victim.start, victim.start + NS))
+        message = str(err.value)
+        assert f"segment {victim.id}" in message and object_key in message and bucket in message
+        assert "altered or truncated" in message and "Restore it" in message
+        assert [e.action for e in store.audit()][-1] == "tier_object_mismatch"
+        client.put_object(Bucket=bucket, Key=object_key, Body=good[: len(good) // 2])  # truncated
+        with pytest.raises(TierError, match="altered or truncated"):
+            store.seek(CAM, victim.start)
+        assert not list((recorded / "tier" / "cache").glob(f"{victim.id}.*"))  # nothing bad kept
+        assert store.tier_status().remote_only_segments == 12  # nothing forgotten
+        client.put_object(Bucket=bucket, Key=object_key, Body=good)  # the object restored: it reads again
+        assert list(store.read(CAM, victim.start, victim.start + NS))
+
+
+def test_a_bucket_down_on_read_is_a_clear_error_and_local_footage_still_reads(s3, bucket, recorded, key, clip):
+    evicted_store(s3, bucket, recorded, key)
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        ingest_file(store, CAM, clip(seconds=2.0, gop=25), start_ns=T0 + 600 * NS)  # new, local footage
+        s3.stop()
+        try:
+            with pytest.raises(TierError) as err:
+                list(store.read(CAM, T0, T0 + NS))
+            assert "cannot read segment" in str(err.value) and s3.endpoint in str(err.value)
+            assert "nothing was deleted" in str(err.value)
+            assert len(list(store.read(CAM, T0 + 600 * NS, T0 + 602 * NS))) > 0  # never waits on the tier
+        finally:
+            s3.start()
+        assert store.tier_status().remote_only_segments == 12
+        assert list(store.read(CAM, T0, T0 + NS))
+
+
+def test_a_session_granted_one_camera_cannot_pull_anothers_remote_segment(s3, bucket, recorded, key):
+    before = evicted_store(s3, bucket, recorded, key)
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        grant = store.issue_grant(to="officer.wang", actions=["view_raw"], cameras=[CAM],
+                                  valid_until=time.time_ns() + 3600 * NS, case="C-2", issued_by="admin.zhao")
+        session = store.session("officer.wang", [grant])
+        with pytest.raises(vidvault.AccessDenied):
+            list(session.read(OTHER, T0 + 3600 * NS, T0 + 3606 * NS))
+        other_ids = {s.id for s in store.segments(OTHER)}
+        assert not {int(p.stem) for p in (recorded / "tier" / "cache").glob("*.vvs")} & other_ids
+        assert [(f.ts, bytes(f.data)) for f in session.read(CAM, T0, T0 + 7 * NS)] == \
+            [(ts, data) for ts, _, data in before[CAM]]
+
+
+def test_retention_of_an_evicted_segment_deletes_its_object_and_cached_copy(s3, bucket, recorded, key):
+    evicted_store(s3, bucket, recorded, key)
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        list(store.read(CAM, T0, T0 + 7 * NS))  # every CAM segment in the cache
+        gone = [s for s in store.segments(CAM)]
+        store.set_retention(CAM, vidvault.Retention(max_age="1h"))
+        store.enforce_retention(now=T0 + 86400 * NS)
+        assert store.segments(CAM) == []
+        report = store.sync_tier()
+        assert sorted(report.retired) == sorted(s.id for s in gone)
+        assert sorted(objects(s3, bucket)) == sorted(f"{store.store_id}/{s.path}" for s in store.segments(OTHER))
+        assert not any((recorded / "tier" / "cache" / f"{s.id}.vvs").exists() for s in gone)
+
+
+def test_a_process_killed_between_marking_and_unlinking_reopens_correctly(s3, bucket, recorded, key):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        before = frames_of(store, CAM, T0, T0 + 7 * NS)
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="0s"))
+    here = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": str(here) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    child = subprocess.Popen([sys.executable, str(here / "tier_evict_child.py"), str(recorded), key.hex()],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout.readline().strip() == "go", child.stderr.read()
+        marked = child.stdout.readline().strip()
+        assert marked.startswith("marked "), child.stderr.read()
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    first = recorded / marked.removeprefix("marked ")
+    assert first.exists()  # killed after the ledger's mark, before the unlink
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        status = store.tier_status()
+        assert status.uploaded_segments == 12 and status.remote_only_segments == 1
+        assert frames_of(store, CAM, T0, T0 + 7 * NS) == before  # the local file is read, not fetched
+        assert store.fsck().problems == []
+        report = store.sync_tier()  # finishes the interrupted eviction, then evicts the rest
+        assert not first.exists() and len(report.evicted) == 11
+        assert frames_of(store, CAM, T0, T0 + 7 * NS) == before
+
+
+def test_a_version_1_ledger_is_upgraded_with_every_segment_local(tmp_path):
+    import sqlite3
+
+    from vidvault.tier.ledger import LEDGER_FILE, Ledger
+
+    (tmp_path / "tier").mkdir()
+    db = sqlite3.connect(tmp_path / LEDGER_FILE)
+    db.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE uploads (segment_id INTEGER PRIMARY KEY, object_key TEXT NOT NULL, bytes INTEGER NOT NULL,
+            sha256 TEXT NOT NULL, version_id TEXT, uploaded_ns INTEGER NOT NULL);
+        INSERT INTO meta VALUES ('version', '1');
+        INSERT INTO uploads VALUES (7, 'k/7.vvs', 10, 'ab', NULL, 5);
+    """)
+    db.commit()
+    db.close()
+    ledger = Ledger(tmp_path)
+    assert ledger.get("version") == "2"
+    assert ledger.uploads()[7].evicted_ns is None and ledger.uploads()[7].object_key == "k/7.vvs"
+    ledger.mark_evicted(7)
+    ledger.close()
+    reopened = Ledger(tmp_path)
+    assert reopened.upload(7).evicted_ns is not None and reopened.get("version") == "2"
+    reopened.close()

@@ -28,6 +28,7 @@ from ._core import (
     StoreDamagedError,
     StoreExistsError,
     StoreLockedError,
+    TierError,
     UnknownCameraError,
     VidvaultError,
     WriterBusyError,
@@ -92,7 +93,3 @@ class RedactionError(VidvaultError):
     instead of showing footage (``camera``, ``ts``)."""
 
 
-class TierError(VidvaultError):
-    """The object-storage tier cannot be used: the bucket is missing or
-    unreachable, the credentials are refused, an upload failed. The message
-    names the endpoint and the bucket, never the credentials."""

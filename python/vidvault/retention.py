@@ -176,3 +176,9 @@ class StorageStatus:
     min_free_bytes: int
     #: Set when free space is under the floor and nothing more may be deleted.
     alarm: str | None = field(default=None)
+    #: Sealed footage on this disk (with or without a copy in a tier's
+    #: bucket), and footage a tier evicted, in its bucket only.
+    local_segments: int = 0
+    local_bytes: int = 0
+    remote_only_segments: int = 0
+    remote_only_bytes: int = 0

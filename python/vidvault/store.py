@@ -109,9 +109,12 @@ class Store:
         self._core = core
         self._operator = _operator_name(operator)
         self._tier_uploads = tier_uploads
-        self._tier = TierLink.load(self.path, self.store_id, self._sealed_segments, self._tier_audit)
-        if self._tier is not None and tier_uploads:
-            self._tier.start()
+        self._tier = TierLink.load(self.path, self.store_id, self._sealed_segments, self._tier_audit,
+                                   self._is_held)
+        if self._tier is not None:
+            self._core.set_remote_fetch(self._tier.cache.fetch)
+            if tier_uploads:
+                self._tier.start()
 
     # -------------------------------------------------------------- lifecycle
 
@@ -192,6 +195,7 @@ class Store:
         """Stops the tier's uploader, seals open segments, syncs, and
         releases the store lock."""
         if self._tier is not None:
+            self._core.set_remote_fetch(None)
             self._tier.stop()
             self._tier = None
         self._core.close()
@@ -322,17 +326,25 @@ class Store:
     def storage_status(self) -> StorageStatus:
         """Free space, the floor, and the alarm if raised: disk pressure,
         or uploads to the tier failing (segments piling up on local disk)."""
-        return self._with_tier_alarm(self._core.storage_status())
+        return self._with_tier(self._core.storage_status())
 
     def check_disk_pressure(self) -> StorageStatus:
         """Checks free space now (a background thread does it every second)
         and reclaims the oldest deletable footage when under the floor."""
-        return self._with_tier_alarm(self._core.check_disk_pressure())
+        return self._with_tier(self._core.check_disk_pressure())
 
-    def _with_tier_alarm(self, status: dict[str, Any]) -> StorageStatus:
+    def _with_tier(self, status: dict[str, Any]) -> StorageStatus:
+        """The core's disk figures, with the tier's alarm, and the sealed
+        footage split into what is on this disk and what only the bucket holds."""
         tier_alarm = None if self._tier is None else self._tier.alarm
         if tier_alarm:
             status["alarm"] = "; ".join(a for a in (status.get("alarm"), tier_alarm) if a)
+        remote = {} if self._tier is None else self._tier.remote_only()
+        sealed = self._sealed_segments()
+        status["local_segments"] = sum(1 for seg in sealed if seg.id not in remote)
+        status["local_bytes"] = sum(seg.bytes or 0 for seg in sealed if seg.id not in remote)
+        status["remote_only_segments"] = sum(1 for seg in sealed if seg.id in remote)
+        status["remote_only_bytes"] = sum(seg.bytes or 0 for seg in sealed if seg.id in remote)
         return StorageStatus(**status)
 
     # -------------------------------------------------------------- object-storage tier
@@ -362,7 +374,9 @@ class Store:
             details=json.dumps({"endpoint": tier.endpoint, "bucket": tier.bucket, "prefix": tier.prefix,
                                 "upload_after": tier.upload_after, "keep_local": tier.keep_local,
                                 "holds": holds}, sort_keys=True))
-        self._tier = TierLink(self.path, self.store_id, tier, holds, self._sealed_segments, self._tier_audit)
+        self._tier = TierLink(self.path, self.store_id, tier, holds, self._sealed_segments, self._tier_audit,
+                              self._is_held)
+        self._core.set_remote_fetch(self._tier.cache.fetch)
         if self._tier_uploads:
             self._tier.start()
         return self._tier.status()
@@ -383,6 +397,12 @@ class Store:
     def _sealed_segments(self) -> list[Segment]:
         return [s for cam in self._core.cameras() for s in self._core.segments(cam.id, FAR_PAST, FAR_FUTURE)
                 if s.state == "sealed"]
+
+    def _is_held(self, segment: Segment) -> bool:
+        """Whether an active legal hold covers any of ``segment``'s footage."""
+        now, end = time.time_ns(), segment.end if segment.end is not None else FAR_FUTURE
+        return any(h.active_at(now) and h.start < end and segment.start < h.end
+                   for h in self._core.holds(segment.camera))
 
     def _tier_audit(self, action: str, outcome: str, reason: str) -> None:
         self._core.audit_record("tier", action, outcome=outcome, reason=reason)
@@ -662,7 +682,14 @@ class Store:
         return FsckReport(r["segments"], r["frames"], r["bytes"], [Problem(**p) for p in r["problems"]])
 
     def rebuild_catalog(self) -> RebuildReport:
-        """Rebuilds the catalog from the segment files (writers must be closed)."""
+        """Rebuilds the catalog from the segment files (writers must be closed).
+        Refused while segments are evicted to the tier: their files are not
+        here, and a rebuild would drop their rows (restore from the bucket
+        is not built)."""
+        if self._tier is not None and self._tier.remote_only():
+            raise TierError(f"store {self.path} has {len(self._tier.remote_only())} segments evicted to "
+                            f"{self._tier.tier.where}; a catalog rebuilt from local files would lose them, so it "
+                            "is refused")
         r = self._core.rebuild_catalog()
         return RebuildReport(r["cameras"], r["segments"], r["repaired"], r["holds"], r["tombstones"],
                              [Problem(**p) for p in r["problems"]])

@@ -71,6 +71,7 @@ const CLASSES: &[(&str, &str, Builtin, &str)] = &[
     ("WriterFailedError", BASE, Builtin::None, "A writer hit an unrecoverable I/O error (``camera``, ``segment``)."),
     ("ShreddedError", BASE, Builtin::None, "The footage's key was destroyed by retention (``camera``, ``day``)."),
     ("InvalidArgumentError", BASE, Builtin::ValueError, "An argument is out of range or malformed."),
+    ("TierError", BASE, Builtin::None, "The object-storage tier cannot be used: the bucket is missing or\nunreachable, the credentials are refused, an upload failed, an object read\nback does not match what was uploaded. The message names the endpoint and\nthe bucket, never the credentials."),
     ("StoreClosedError", BASE, Builtin::None, "The store was closed."),
     ("StorageError", BASE, Builtin::OSError, "An operating-system call failed (``path``, ``errno``)."),
     ("StorageFullError", "StorageError", Builtin::None, "The disk is full (ENOSPC/EDQUOT)."),
@@ -283,6 +284,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             "AccessDenied"
         }
         Error::InvalidArgument(_) => "InvalidArgumentError",
+        Error::Tier(_) => "TierError",
         Error::Closed => "StoreClosedError",
     };
     let mut message = err.to_string();

@@ -24,6 +24,7 @@ mod records;
 mod redact;
 mod retention;
 mod store;
+mod tier;
 mod writer;
 
 #[pymodule]

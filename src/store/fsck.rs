@@ -19,6 +19,7 @@ use crate::store::mirror;
 use crate::store::recovery::{settle, Settled};
 use crate::store::row_file;
 use crate::store::shared::{Shared, CATALOG_FILE};
+use crate::store::tier_guard;
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +88,9 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
     let mut report = FsckReport::default();
     let cameras: Vec<String> = shared.catalog()?.cameras()?.into_iter().map(|c| c.id).collect();
     let mut known_paths = HashSet::new();
+    // Evicted to the tier: no local file to check (their objects are
+    // verified against the recorded SHA-256 each time one is fetched).
+    let remote_only = tier_guard::remote_only(&shared.root);
     for camera in &cameras {
         let rows = shared.catalog()?.camera_segments(camera)?;
         let tombstones = shared.catalog()?.tombstones(camera)?;
@@ -113,6 +117,9 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
             }
             report.segments += 1;
             let mut push = |p: Problem| report.problems.push(p);
+            if !path.exists() && remote_only.contains(&row.id) {
+                continue;
+            }
             if !path.exists() {
                 push(Problem {
                     camera: camera.clone(),

@@ -19,6 +19,7 @@
 //! STORE/audit.sqlite                  hash-chained, signed audit log (access/audit.rs)
 //! STORE/quarantine/                   damaged files moved aside, never deleted
 //! STORE/tier.json, tier/ledger.sqlite  the object-storage tier, written by the Python package (tier_guard.rs reads)
+//! STORE/tier/cache/                  ciphertext of evicted segments fetched back for reading (remote_source.rs)
 //! ```
 
 mod access;
@@ -33,6 +34,7 @@ pub mod mirror;
 pub mod pressure;
 pub mod read;
 pub mod recovery;
+pub mod remote_source;
 mod reserve;
 mod retention;
 mod row_file;
@@ -425,6 +427,12 @@ impl Store {
         };
         self.shared.reset_after_rebuild(catalog.max_segment_id()?);
         Ok(report)
+    }
+
+    /// Gives the store the function that fetches the files of segments a
+    /// tier evicted (store/remote_source.rs); None: no tier.
+    pub fn set_remote_fetch(&self, fetch: Option<remote_source::FetchRemote>) {
+        self.shared.remote.set(fetch);
     }
 
     // ------------------------------------------------------------ shutdown

@@ -24,6 +24,7 @@ use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
 use crate::keys::{AuditHeadRecord, Keystore};
 use crate::segment::reader::{SegmentFile, SegmentMeta};
+use crate::store::remote_source::RemoteSource;
 use crate::store::reserve;
 use crate::store::row_file;
 use crate::time::NANOS_PER_SECOND;
@@ -184,6 +185,8 @@ pub(crate) struct Shared {
     /// Written record buffers, reused by the writers' append paths.
     pub buffers: BufferPool,
     reclaim: ReclaimHook,
+    /// Where the files of segments evicted to a tier come from (remote_source.rs).
+    pub remote: RemoteSource,
 }
 
 /// A bounded stack of emptied byte buffers shared by all writers.
@@ -247,6 +250,7 @@ impl Shared {
             audit: Mutex::new(parts.audit),
             buffers: BufferPool::new(4 * options.io_threads + 16),
             reclaim: parts.reclaim,
+            remote: RemoteSource::default(),
             options,
         })
     }
@@ -441,16 +445,28 @@ impl Shared {
             return Ok(seg.clone());
         }
         // Index and keys still cached: only the file handle is missing.
-        let cached = lock(&self.indexes).get(&row.id).cloned();
+        // (Not when that file is gone: a tier evicted it, or its read
+        // cache let the fetched copy go; the fresh open finds it again.)
+        let cached = lock(&self.indexes).get(&row.id).cloned().filter(|meta| meta.path.exists());
         let seg = match cached {
             Some(meta) => Arc::new(SegmentFile::reopen(meta)?),
             None => {
                 // The row names the file only through its ids (store/row_file.rs).
-                let path = row_file::path_of(&self.root, row)?;
+                let local = row_file::path_of(&self.root, row)?;
+                let path = self.remote.locate(row.id, local.clone())?;
                 let expect = row_file::identity(&self.store_id, row);
                 let mut keys = |c: &str, d| self.kek(c, d);
-                let seg =
-                    SegmentFile::open_as(&path, Some(&expect), &mut keys, self.options.gap_threshold_ns)?;
+                let gap = self.options.gap_threshold_ns;
+                let seg = match SegmentFile::open_as(&path, Some(&expect), &mut keys, gap) {
+                    // Evicted between the check and the open: fetch it.
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound && path == local =>
+                    {
+                        let fetched = self.remote.locate(row.id, local)?;
+                        SegmentFile::open_as(&fetched, Some(&expect), &mut keys, gap)?
+                    }
+                    opened => opened?,
+                };
                 row_file::check_summary(row, &seg)?;
                 let expected = if row.state == SegmentState::Sealed { row.frames } else { None };
                 let seg = Arc::new(seg.expect_frames(expected));

@@ -116,7 +116,10 @@ fn plan_under_pressure(shared: &Shared, now: Timestamp, needed: u64, report: &mu
     let planned: Vec<PlannedDeletion> = report.cameras.iter().flat_map(|c| c.deletions.clone()).collect();
     let sealed = per_camera.values().flat_map(|(_, segments, _)| segments.iter().map(|s| s.id));
     let awaiting = tier_guard::awaiting_upload(&shared.root, sealed);
-    report.pressure = retention::plan_disk_pressure(&per_camera, &planned, &awaiting, needed, now);
+    // Neither the only copy (not uploaded yet) nor a segment already off
+    // this disk (evicted to the tier: deleting it frees nothing here).
+    let spared: BTreeSet<u64> = awaiting.union(&tier_guard::remote_only(&shared.root)).copied().collect();
+    report.pressure = retention::plan_disk_pressure(&per_camera, &planned, &spared, needed, now);
     let gone: BTreeSet<u64> = report.deletions().map(|d| d.segment.id).collect();
     for (policy, segments, holds) in per_camera.values() {
         for s in segments.iter().filter(|s| !gone.contains(&s.id)) {

@@ -30,14 +30,31 @@ pub(crate) fn awaiting_upload(root: &Path, sealed: impl IntoIterator<Item = u64>
     sealed.into_iter().filter(|id| !confirmed.contains(id)).collect()
 }
 
+/// The ids of segments whose local file the tier evicted (or is evicting:
+/// the ledger marks a segment remote-only before its file is unlinked).
+/// Their bytes are not on this disk, so disk pressure has nothing to gain
+/// from them, and deleting their rows would lose footage the bucket holds.
+/// None without a tier; a ledger from before eviction (version 1) has none.
+pub(crate) fn remote_only(root: &Path) -> BTreeSet<u64> {
+    if !root.join(TIER_SETTINGS_FILE).exists() {
+        return BTreeSet::new();
+    }
+    ledger_ids(&root.join(TIER_LEDGER_FILE), "SELECT segment_id FROM uploads WHERE evicted_ns IS NOT NULL")
+        .unwrap_or_default()
+}
+
 fn confirmed_uploads(path: &Path) -> rusqlite::Result<BTreeSet<u64>> {
+    ledger_ids(path, "SELECT segment_id FROM uploads")
+}
+
+fn ledger_ids(path: &Path, query: &str) -> rusqlite::Result<BTreeSet<u64>> {
     // Without create: a missing ledger is an error (nothing confirmed).
     let db = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     db.busy_timeout(Duration::from_secs(2))?;
-    let mut stmt = db.prepare("SELECT segment_id FROM uploads")?;
+    let mut stmt = db.prepare(query)?;
     let ids = stmt.query_map([], |row| row.get::<_, i64>(0))?;
     ids.map(|id| id.map(|id| id as u64)).collect()
 }
@@ -64,5 +81,25 @@ mod tests {
         .unwrap();
         drop(db);
         assert_eq!(awaiting_upload(root, [1, 2, 3]), BTreeSet::from([1, 3]));
+        // A version-1 ledger (no eviction column): nothing is remote-only.
+        assert!(remote_only(root).is_empty());
+    }
+
+    #[test]
+    fn evicted_segments_are_remote_only_and_still_confirmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join(TIER_SETTINGS_FILE), "{}").unwrap();
+        std::fs::create_dir(root.join("tier")).unwrap();
+        let db = Connection::open(root.join(TIER_LEDGER_FILE)).unwrap();
+        db.execute_batch(
+            "CREATE TABLE uploads (segment_id INTEGER PRIMARY KEY, object_key TEXT NOT NULL, bytes INTEGER NOT NULL,
+                 sha256 TEXT NOT NULL, version_id TEXT, uploaded_ns INTEGER NOT NULL, evicted_ns INTEGER);
+             INSERT INTO uploads VALUES (2, 'k', 1, 'h', NULL, 0, NULL), (3, 'k3', 1, 'h', NULL, 0, 5);",
+        )
+        .unwrap();
+        drop(db);
+        assert_eq!(remote_only(root), BTreeSet::from([3]));
+        assert_eq!(awaiting_upload(root, [1, 2, 3]), BTreeSet::from([1]));
     }
 }

@@ -18,7 +18,8 @@ def cmd_tier_set(args: argparse.Namespace) -> int:
     from ..tier import S3Tier
 
     tier = S3Tier(args.endpoint, args.bucket, prefix=args.prefix, region=args.region,
-                  upload_after=args.upload_after, keep_local=args.keep_local, profile=args.profile)
+                  upload_after=args.upload_after, keep_local=args.keep_local, profile=args.profile,
+                  read_cache_bytes=args.read_cache_bytes)
     with open_store(args, tier_uploads=False) as store:
         status = store.set_tier(tier)
     print(status.summary())
@@ -44,7 +45,9 @@ def cmd_tier_sync(args: argparse.Namespace) -> int:
     line.done()
     print(f"uploaded {len(report.uploaded)} segments ({report.uploaded_bytes} bytes); "
           f"{status.backlog_segments} waiting ({report.not_due} not due yet); "
-          f"{len(report.retired)} objects of expired segments deleted")
+          f"{len(report.retired)} objects of expired segments deleted; "
+          f"{len(report.evicted)} local copies evicted ({report.evicted_bytes} bytes freed)"
+          + (f", {len(report.held_local)} kept local under a legal hold" if report.held_local else ""))
     for segment_id, why in report.failed:
         print(f"FAILED: {why}")
     if status.alarm:
@@ -62,7 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--prefix", default="", help="object keys start with this")
     sp.add_argument("--region", default="us-east-1")
     sp.add_argument("--upload-after", default="0s", help="upload this long after a segment is sealed")
-    sp.add_argument("--keep-local", default="1d", help="keep the local copy this long after upload")
+    sp.add_argument("--keep-local", default="1d", help="keep the local copy this long after upload, then evict it")
+    sp.add_argument("--read-cache-bytes", type=int, default=1 << 30,
+                    help="cap of the local cache of evicted segments fetched back for reading (default 1 GiB)")
     sp.add_argument("--profile", help="AWS profile with the credentials (else AWS_ACCESS_KEY_ID/"
                     "AWS_SECRET_ACCESS_KEY)")
     sp.set_defaults(func=cmd_tier_set)
@@ -71,5 +76,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_tier_status)
 
-    sp = with_store(tsub.add_parser("sync", help="upload every sealed segment that is due, now"))
+    sp = with_store(tsub.add_parser("sync", help="upload every sealed segment that is due, and evict what may go, now"))
     sp.set_defaults(func=cmd_tier_sync)

@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..fsutil import fsync_dir
+
 
 def write_status(path: Path, status: dict[str, Any]) -> None:
     path = Path(path)
@@ -29,8 +31,4 @@ def write_status(path: Path, status: dict[str, Any]) -> None:
         except FileNotFoundError:
             pass
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)

@@ -3,7 +3,12 @@ key, size, SHA-256 and version. A SQLite file in the store
 (``tier/ledger.sqlite``, docs/FORMAT.md), written only after the server
 confirmed the object (HEAD with its size and checksum), so a crash between
 upload and record means one more upload of the same key, never a segment
-believed uploaded that is not."""
+believed uploaded that is not.
+
+Version 2 adds ``evicted_ns``: set when the segment's local file is given
+up (evict.py), *before* the file is unlinked, so a crash in between leaves
+a segment marked remote-only whose file is still there: reads use that file
+(local first), and the next round finishes the unlink."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LEDGER_FILE = "tier/ledger.sqlite"
-LEDGER_VERSION = 1
+LEDGER_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -24,7 +29,8 @@ CREATE TABLE IF NOT EXISTS uploads (
     bytes        INTEGER NOT NULL,
     sha256       TEXT NOT NULL,
     version_id   TEXT,
-    uploaded_ns  INTEGER NOT NULL
+    uploaded_ns  INTEGER NOT NULL,
+    evicted_ns   INTEGER
 );
 """
 
@@ -37,6 +43,8 @@ class Upload:
     sha256: str
     version_id: str | None
     uploaded_ns: int
+    #: When the local file was given up (None: a local copy is kept).
+    evicted_ns: int | None = None
 
 
 class Ledger:
@@ -55,12 +63,29 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(LEDGER_VERSION),))
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Version 1 (no eviction) to 2: the ``evicted_ns`` column, every
+        segment local; one transaction, so a crash leaves either version."""
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(uploads)")}
+        self._db.execute("BEGIN IMMEDIATE")
+        if "evicted_ns" not in columns:
+            self._db.execute("ALTER TABLE uploads ADD COLUMN evicted_ns INTEGER")
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(LEDGER_VERSION),))
+        self._db.execute("COMMIT")
 
     def record(self, segment_id: int, key: str, size: int, sha256: str, version_id: str | None) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
+            self._db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, NULL)",
                              (segment_id, key, size, sha256, version_id, time.time_ns()))
+
+    def mark_evicted(self, segment_id: int) -> None:
+        """The segment is remote-only from now on (durable before this
+        returns: synchronous=FULL), its local file about to go."""
+        with self._lock:
+            self._db.execute("UPDATE uploads SET evicted_ns = ? WHERE segment_id = ? AND evicted_ns IS NULL",
+                             (time.time_ns(), segment_id))
 
     def get(self, name: str) -> str | None:
         with self._lock:
@@ -83,6 +108,11 @@ class Ledger:
         with self._lock:
             rows = self._db.execute("SELECT * FROM uploads").fetchall()
         return {r[0]: Upload(*r) for r in rows}
+
+    def upload(self, segment_id: int) -> Upload | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM uploads WHERE segment_id = ?", (segment_id,)).fetchone()
+        return None if row is None else Upload(*row)
 
     def close(self) -> None:
         with self._lock:

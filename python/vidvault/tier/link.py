@@ -1,5 +1,5 @@
-"""A store's link to its tier: the settings, the ledger, and the background
-uploader of a live store. Ingest never waits on it: uploads run on their
+"""A store's link to its tier: the settings, the ledger, the read cache of
+evicted segments, and the background uploader (and evicter) of a live store. Ingest never waits on it: uploads run on their
 own thread, and an unreachable bucket only grows the backlog, raises the
 alarm ``storage_status()`` shows and writes one audit entry when it starts
 failing and one when it recovers (the alarm is kept in the ledger, so a
@@ -14,7 +14,9 @@ from typing import Any, Callable
 
 from ..errors import TierError
 from . import settings
+from .evict import evict_due
 from .ledger import Ledger
+from .read_cache import ReadCache
 from .retire import retire_expired
 from .s3 import S3Tier, why
 from .status import TierStatus
@@ -27,11 +29,14 @@ MAX_BACKOFF_SECONDS = 60.0
 
 class TierLink:
     def __init__(self, root: Path, store_id: str, tier: S3Tier, holds: str,
-                 list_segments: Callable[[], list[Any]], audit: Callable[..., None]) -> None:
+                 list_segments: Callable[[], list[Any]], audit: Callable[..., None],
+                 is_held: Callable[[Any], bool]) -> None:
         self.root, self.store_id, self.tier, self.holds = root, store_id, tier, holds
         self._list_segments = list_segments
         self._audit = audit
+        self._is_held = is_held
         self.ledger = Ledger(root)
+        self.cache = ReadCache(root, tier, self.ledger, audit)
         self._alarm: str | None = self.ledger.get("alarm")
         self._round = threading.Lock()  # one upload round at a time (thread or `tier sync`)
         self._stop = threading.Event()
@@ -39,18 +44,18 @@ class TierLink:
 
     @classmethod
     def load(cls, root: Path, store_id: str, list_segments: Callable[[], list[Any]],
-             audit: Callable[..., None]) -> "TierLink | None":
+             audit: Callable[..., None], is_held: Callable[[Any], bool]) -> "TierLink | None":
         found = settings.load(root)
-        return None if found is None else cls(root, store_id, *found, list_segments, audit)
+        return None if found is None else cls(root, store_id, *found, list_segments, audit, is_held)
 
     @property
     def alarm(self) -> str | None:
         return self._alarm
 
     def sync(self, progress: Callable[[int, int, Any], None] | None = None) -> SyncReport:
-        """One round now: uploads what is due, then deletes from the bucket
-        what retention deleted (retire.py); sets or clears the alarm by its
-        outcome."""
+        """One round now: uploads what is due, deletes from the bucket what
+        retention deleted (retire.py), then evicts the local copies that
+        may go (evict.py); sets or clears the alarm by its outcome."""
         with self._round:
             report = SyncReport()
             try:
@@ -59,6 +64,13 @@ class TierLink:
                 if not report.failed:
                     report.retired = retire_expired(client, self.tier, self.root, (s.id for s in segments),
                                                     self.ledger, self._audit)
+                    for segment_id in report.retired:
+                        self.cache.drop(segment_id)
+                    report.evicted, report.evicted_bytes, report.held_local = evict_due(
+                        client, self.tier, self.root, segments, self.ledger, self.holds, self._is_held)
+                    if report.evicted:
+                        self._audit("tier_evicted", "done", f"{len(report.evicted)} segments evicted "
+                                    f"({report.evicted_bytes} bytes): now in {self.tier.where} only")
             except TierError as e:
                 report.failed.append((-1, str(e)))
             except Exception as e:  # building the client or listing failed: same as a failed round
@@ -105,10 +117,18 @@ class TierLink:
     def status(self) -> TierStatus:
         uploads = self.ledger.uploads()
         waiting = backlog(self._list_segments(), self.ledger)
+        remote = [u for u in uploads.values() if u.evicted_ns is not None]
+        cached, cached_bytes = self.cache.size()
         t = self.tier
         return TierStatus(
             configured=True, endpoint=t.endpoint, bucket=t.bucket, prefix=t.prefix, upload_after=t.upload_after,
             keep_local=t.keep_local, holds=self.holds, uploaded_segments=len(uploads),
             uploaded_bytes=sum(u.bytes for u in uploads.values()), backlog_segments=len(waiting),
             backlog_bytes=sum(s.bytes or 0 for s in waiting), alarm=self._alarm,
+            remote_only_segments=len(remote), remote_only_bytes=sum(u.bytes for u in remote),
+            cache_segments=cached, cache_bytes=cached_bytes, cache_cap_bytes=t.read_cache_bytes,
         )
+
+    def remote_only(self) -> dict[int, int]:
+        """Segment id -> bytes of every segment whose local file was evicted."""
+        return {i: u.bytes for i, u in self.ledger.uploads().items() if u.evicted_ns is not None}

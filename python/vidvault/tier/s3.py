@@ -48,9 +48,11 @@ class S3Tier:
     """An S3-compatible bucket (AWS, MinIO, Ceph RGW, SeaweedFS...).
 
     ``upload_after``: how long after sealing a segment is uploaded;
-    ``keep_local``: how long after upload the local copy stays (eviction is
-    not built yet, so today the local copy always stays). ``profile``: an
-    AWS profile to take credentials from instead of the environment."""
+    ``keep_local``: how long after its upload is confirmed the local copy
+    stays before it is evicted (evict.py); ``read_cache_bytes``: the cap of
+    the local cache of evicted segments fetched back for reading
+    (read_cache.py). ``profile``: an AWS profile to take credentials from
+    instead of the environment."""
 
     endpoint: str
     bucket: str
@@ -59,6 +61,7 @@ class S3Tier:
     upload_after: str = "0s"
     keep_local: str = "1d"
     profile: str | None = None
+    read_cache_bytes: int = 1 << 30
 
     def __post_init__(self) -> None:
         if not self.endpoint.startswith(("http://", "https://")):
@@ -73,6 +76,8 @@ class S3Tier:
             raise TierError(f"the object-key prefix {self.prefix!r} must be plain path words separated by '/'")
         duration_ns(self.upload_after)
         duration_ns(self.keep_local)
+        if not isinstance(self.read_cache_bytes, int) or self.read_cache_bytes < 1:
+            raise TierError(f"read_cache_bytes must be a positive number of bytes, not {self.read_cache_bytes!r}")
 
     @property
     def where(self) -> str:
@@ -96,7 +101,7 @@ class S3Tier:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "S3Tier":
         fields = {k: d[k] for k in ("endpoint", "bucket", "prefix", "region", "upload_after", "keep_local",
-                                    "profile") if k in d}
+                                    "profile", "read_cache_bytes") if k in d}
         return cls(**fields)
 
     def client(self) -> Any:

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..fsutil import fsync_dir
 from .s3 import S3Tier
 
 SETTINGS_FILE = "tier.json"
@@ -23,11 +24,7 @@ def save(root: Path, tier: S3Tier, holds: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, root / SETTINGS_FILE)
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(root)
 
 
 def load(root: Path) -> tuple[S3Tier, str] | None:

@@ -23,16 +23,26 @@ class TierStatus:
     backlog_segments: int = 0
     backlog_bytes: int = 0
     alarm: str | None = None
+    #: Uploaded segments whose local file was evicted (in the bucket only).
+    remote_only_segments: int = 0
+    remote_only_bytes: int = 0
+    #: The read cache of evicted segments fetched back, and its cap.
+    cache_segments: int = 0
+    cache_bytes: int = 0
+    cache_cap_bytes: int = 0
 
     def summary(self) -> str:
         if not self.configured:
             return "no tier: every segment stays on local disk only"
         lines = [
             f"tier: s3 bucket {self.bucket!r} at {self.endpoint}" + (f", prefix {self.prefix!r}" if self.prefix else ""),
-            f"upload after sealing: {self.upload_after}; keep local: {self.keep_local} "
-            "(eviction not built yet: local copies stay until retention or disk pressure deletes them)",
+            f"upload after sealing: {self.upload_after}; keep local after upload: {self.keep_local}",
             f"uploaded: {self.uploaded_segments} segments, {self.uploaded_bytes} bytes",
-            f"waiting to upload: {self.backlog_segments} segments, {self.backlog_bytes} bytes",
+            f"local and remote: {self.uploaded_segments - self.remote_only_segments} segments, "
+            f"{self.uploaded_bytes - self.remote_only_bytes} bytes",
+            f"remote only (evicted): {self.remote_only_segments} segments, {self.remote_only_bytes} bytes",
+            f"waiting to upload (local only): {self.backlog_segments} segments, {self.backlog_bytes} bytes",
+            f"read cache: {self.cache_segments} segments, {self.cache_bytes} of {self.cache_cap_bytes} bytes",
             f"holds: {self.holds}",
         ]
         if self.alarm:

@@ -42,6 +42,11 @@ class SyncReport:
     uploaded: list[int] = field(default_factory=list)
     retired: list[int] = field(default_factory=list)
     uploaded_bytes: int = 0
+    #: Segments whose local file was evicted this round, the bytes freed,
+    #: and those kept local only because a legal hold covers them.
+    evicted: list[int] = field(default_factory=list)
+    evicted_bytes: int = 0
+    held_local: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     not_due: int = 0
 
@@ -82,7 +87,7 @@ def digest_file(path: Path) -> Digest:
     return Digest(size, whole.hexdigest(), f"{composite}-{len(parts)}", True)
 
 
-def _confirmed(client: Any, tier: S3Tier, key: str, want: Digest) -> dict[str, Any] | None:
+def confirmed_object(client: Any, tier: S3Tier, key: str, want: Digest) -> dict[str, Any] | None:
     """The object's HEAD if it is there with our size and checksum."""
     import botocore.exceptions as bx
 
@@ -129,11 +134,11 @@ def upload_segment(client: Any, tier: S3Tier, root: Path, store_id: str, segment
         raise TierError(f"upload of {where}: cannot read {segment.path}: {e.strerror}") from None
     sent = 0
     try:
-        head = _confirmed(client, tier, key, want)
+        head = confirmed_object(client, tier, key, want)
         if head is None:
             put_segment_file(client, tier, key, path, want, on_bytes)
             sent = want.size
-            head = _confirmed(client, tier, key, want)
+            head = confirmed_object(client, tier, key, want)
     except (bx.BotoCoreError, bx.ClientError, b3x.Boto3Error, OSError) as e:
         raise TierError(f"upload of {where} failed: {why(e)}") from None
     if head is None:

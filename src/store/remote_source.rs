@@ -1,0 +1,66 @@
+//! store/remote_source.rs: where the file of a segment evicted to an
+//! object-storage tier is read from. The tier lives in the Python package
+//! (`vidvault/tier/`): when it evicts a segment's local file, the catalog
+//! row stays, and the store is given a fetch function that brings the
+//! segment's ciphertext into the tier's read cache, verified, and returns
+//! that file's path. The core opens it like any segment file (identity,
+//! header, footer and every frame authenticated as usual); it never talks
+//! to the network itself.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use crate::error::Result;
+
+/// Brings the segment with this id into a local file and returns its path,
+/// or fails naming the segment, the object and what to do.
+pub type FetchRemote = Arc<dyn Fn(u64) -> Result<PathBuf> + Send + Sync>;
+
+#[derive(Default)]
+pub(crate) struct RemoteSource {
+    fetch: RwLock<Option<FetchRemote>>,
+}
+
+impl RemoteSource {
+    pub fn set(&self, fetch: Option<FetchRemote>) {
+        *self.fetch.write().unwrap_or_else(|p| p.into_inner()) = fetch;
+    }
+
+    /// `local` when the file is there (local footage never waits on the
+    /// tier), else the fetched copy; `local` unchanged without a tier, so
+    /// the open fails naming the missing file as before.
+    pub fn locate(&self, segment_id: u64, local: PathBuf) -> Result<PathBuf> {
+        if local.exists() {
+            return Ok(local);
+        }
+        // Cloned out so no lock is held while the fetch runs.
+        let fetch = self.fetch.read().unwrap_or_else(|p| p.into_inner()).clone();
+        match fetch {
+            Some(fetch) => fetch(segment_id),
+            None => Ok(local),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_file_is_used_as_is_and_only_a_missing_one_is_fetched() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().join("here.vvs");
+        std::fs::write(&here, b"x").unwrap();
+        let gone = dir.path().join("gone.vvs");
+        let source = RemoteSource::default();
+        assert_eq!(source.locate(1, gone.clone()).unwrap(), gone);
+        let fetched = dir.path().join("cache-7.vvs");
+        let f = fetched.clone();
+        source.set(Some(Arc::new(move |id| {
+            assert_eq!(id, 7);
+            Ok(f.clone())
+        })));
+        assert_eq!(source.locate(7, here.clone()).unwrap(), here);
+        assert_eq!(source.locate(7, gone).unwrap(), fetched);
+    }
+}
