@@ -120,6 +120,13 @@ def _timed(argv_list: list[list[str]], seconds: float, env: dict[str, str]) -> T
     time.sleep(max(0.0, seconds - (steady_from - started)))
     steady_wall, steady_cpu = time.monotonic() - steady_from, sum(process_cpu(p.pid) for p in procs) - cpu_at_warm
     for p in procs:
+        if p.poll() is not None:  # it died during the run: its CPU is gone with it, and the run is void
+            err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+            for other in procs:
+                if other.poll() is None:
+                    other.kill()
+            raise RuntimeError(f"{argv_list[0][0]} ended during the run with status {p.returncode}: {err[-500:]}")
+    for p in procs:
         p.send_signal(signal.SIGTERM)
     cpu = 0.0
     for p in procs:
