@@ -3,7 +3,7 @@
 //! behind the `python` feature. docs/FORMAT.md specifies the on-disk bytes.
 //!
 //! Layers, lowest first (a module imports only from layers below it):
-//! - `error`, `time`, `camera`, `crypto`, `fsutil`, `redact`: leaves;
+//! - `error`, `time`, `camera`, `crypto`, `fsutil`, `redact`, `clip_layout`: leaves;
 //! - `segment/` (the bytes of one segment file), `keys` (the keystore),
 //!   `retention` (pure policy and planning), `gaps` (pure availability
 //!   arithmetic), `access/` (grants and the audit log), `catalog/` (SQLite);
@@ -12,6 +12,7 @@
 pub mod access;
 pub mod camera;
 pub mod catalog;
+pub mod clip_layout;
 pub mod crypto;
 pub mod error;
 pub mod faults;

@@ -61,6 +61,20 @@ def test_the_virtual_clip_is_the_remux_byte_for_byte(tmp_path, clip, codec, bfra
     store.close()
 
 
+def test_a_source_clock_restart_is_laid_out_as_the_remux_places_it(tmp_path, clip):
+    # The same file ingested twice, 4.5 s apart on the wall clock: the second
+    # time its pts start again from 0 (a camera that reconnected), so the
+    # layout opens a new timeline run placed by the wall clock.
+    source = clip(width=320, height=240, seconds=4.0, gop=25)
+    store = _store(tmp_path, source)
+    ingest_file(store, "cam", source, T0 + 4 * NS + NS // 2)
+    core = store._core
+    start, end = T0 + NS, T0 + 8 * NS
+    mp4 = virtual_mp4.layout(Counting(core), "cam", core.frame_infos("cam", start, end), start=start, end=end)
+    assert _whole(mp4, Counting(core)) == _remuxed(core, start, end)
+    store.close()
+
+
 def test_a_long_clip_plays_and_a_range_of_it_decrypts_only_the_frames_it_covers(tmp_path, clip):
     # 60 s at 640x360: several segments, chunks of up to 1 MiB.
     store = _store(tmp_path, clip(width=640, height=360, seconds=60.0, gop=50), roll_after=10.0)

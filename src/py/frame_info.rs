@@ -52,6 +52,22 @@ impl From<FrameInfo> for PyFrameInfo {
     }
 }
 
+impl PyFrameInfo {
+    /// What the clip layout needs of it.
+    pub(crate) fn clip_frame(&self) -> crate::clip_layout::ClipFrame {
+        crate::clip_layout::ClipFrame {
+            ts: self.ts,
+            pts: self.pts,
+            dts: self.dts,
+            duration: self.duration,
+            keyframe: self.keyframe,
+            size: self.size as u64,
+            segment: self.segment,
+            seq: self.seq,
+        }
+    }
+}
+
 #[pymethods]
 impl PyFrameInfo {
     fn __len__(&self) -> usize {

@@ -5,7 +5,7 @@
 //! binding never imports that package.
 //!
 //! Files depend one way: errors <- convert <- (records, frame, writer) <-
-//! store <- (retention, access, audit, keys, frame_info: more `impl PyStore` blocks, by
+//! store <- (retention, access, audit, keys, frame_info, clip_layout: more `impl PyStore` blocks, by
 //! concern); redact and camera_id stand alone. This file only assembles the
 //! module.
 
@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 mod access;
 mod audit;
 mod camera_id;
+mod clip_layout;
 mod convert;
 mod errors;
 mod faults;
@@ -35,6 +36,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<frame::PyFrame>()?;
     m.add_class::<frame::PyFrameReader>()?;
     m.add_class::<frame_info::PyFrameInfo>()?;
+    m.add_class::<clip_layout::PyClipLayout>()?;
     m.add_class::<records::PyCamera>()?;
     m.add_class::<records::PySegment>()?;
     m.add_class::<records::PyCodecConfig>()?;

@@ -61,6 +61,7 @@ class ViewResult:
     build_seconds: float = 0.0
     raw_ttfb_ms: float = 0.0
     raw_ttfb_warm_ms: float = 0.0
+    raw_ttfb_cached_ms: float = 0.0
     raw_first_frame_ms: float = 0.0
     plain_ttfb_ms: float = 0.0
     plain_first_frame_ms: float = 0.0
@@ -245,6 +246,9 @@ def run(work: Path, *, hour_seconds: int, viewer_seconds: float, timeline_reques
         raw_url = media_url(start, end, True)
         result.raw_ttfb_ms = _ttfb_ms(http, raw_url)  # cold: this request lays the hour out
         result.raw_ttfb_warm_ms = _ttfb_ms(http, raw_url, {"Range": f"bytes={result.hour_bytes // 2}-"})
+        # Another new range over the same files, now in the page cache: the
+        # layout's own cost, without the first reading of the files from disk.
+        result.raw_ttfb_cached_ms = _ttfb_ms(http, media_url(start + NS, end, True))
         result.raw_first_frame_ms = _first_frame_ms(media_url(start, end - NS, True))  # another cold range
         say(f"view: raw hour: first byte {result.raw_ttfb_ms:.0f} ms, first frame {result.raw_first_frame_ms:.0f} ms")
         result.raw_download_mb_s = _download_mb_s(http, raw_url, clip_path)
@@ -295,6 +299,9 @@ def largest_held(viewers: dict[int, float]) -> int:
 def summarize(r: ViewResult, report: Any) -> None:
     report.add("raw hour: time to first byte (new range)", r.raw_ttfb_ms, "ms", baseline=r.plain_ttfb_ms,
                baseline_name="plain file, same server stack", target="< 300 ms", met=r.raw_ttfb_ms < 300)
+    report.add("raw hour: time to first byte (new range, files in page cache)", r.raw_ttfb_cached_ms, "ms",
+               baseline=r.plain_ttfb_ms, baseline_name="plain file", target="< 300 ms",
+               met=r.raw_ttfb_cached_ms < 300)
     report.add("raw hour: time to first byte (laid out)", r.raw_ttfb_warm_ms, "ms", baseline=r.plain_ttfb_ms,
                baseline_name="plain file")
     report.add("raw hour: time to first decoded frame", r.raw_first_frame_ms, "ms", baseline=r.plain_first_frame_ms,

@@ -39,11 +39,12 @@ def copy_encoder() -> dict[str, Any]:
     return {"codec": COPY_CODEC, **COPY_OPTIONS, "pix_fmt": COPY_PIX_FMT}
 
 
-def add_copy_stream(container: Any, *, rate: Fraction, time_base: Fraction) -> Any:
-    """A libx264 stream with the copy settings in an output container; the
-    caller sets width and height from its first picture."""
+def add_copy_stream(container: Any, *, rate: Fraction, time_base: Fraction,
+                    options: dict[str, str] = COPY_OPTIONS) -> Any:
+    """A libx264 stream with the copy settings (or ``options``) in an output
+    container; the caller sets width and height from its first picture."""
     stream = container.add_stream(COPY_CODEC, rate=rate)
-    stream.options = dict(COPY_OPTIONS)
+    stream.options = dict(options)
     stream.pix_fmt = COPY_PIX_FMT
     stream.time_base = time_base
     stream.codec_context.time_base = time_base
@@ -102,22 +103,31 @@ def write_mp4(
     return count
 
 
-#: A fragment per second of pictures: a viewer waits about that long for the
-#: first picture, and fragments stay small.
+#: A fragment per second of pictures, so fragments stay small...
 FRAGMENT_SECONDS = 1
+#: ...except the first, which holds this many: a fragment leaves when the
+#: keyframe of the next one is encoded, so a viewer's first picture waits
+#: for these pictures to be detected and encoded, not for a second of them.
+FIRST_FRAGMENT_PICTURES = 2
+#: libx264's zerolatency tune for the streamed view: no B-frames and no
+#: lookahead, so each picture's packet leaves the encoder with the picture
+#: (the other settings are the copy's).
+STREAM_OPTIONS = {**COPY_OPTIONS, "tune": "zerolatency"}
 
 
 def fragmented_mp4(pictures: Iterable[P], *, fps: float | Fraction = 25) -> Iterator[bytes]:
     """Encodes RGB ``pictures`` (settings and times as :func:`write_mp4`)
     into a fragmented MP4 (``moov`` first, then a ``moof``/``mdat`` pair per
-    keyframe, one a second) and yields its bytes as they are produced, so a
-    player starts before the last picture is encoded. Nothing touches the
-    disk."""
+    keyframe, one a second after a first one of
+    :data:`FIRST_FRAGMENT_PICTURES`) and yields its bytes as they are
+    produced, so a player starts before the last picture is encoded.
+    Nothing touches the disk."""
     sink = _Chunks()
     options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
     try:
         with av.open(sink, mode="w", format="mp4", options=options) as container:
-            encoder = _PictureEncoder(container, fps, gop=max(1, round(float(fps) * FRAGMENT_SECONDS)))
+            encoder = _PictureEncoder(container, fps, gop=max(1, round(float(fps) * FRAGMENT_SECONDS)),
+                                      options=STREAM_OPTIONS, keyframe_at=FIRST_FRAGMENT_PICTURES)
             for frame in pictures:
                 encoder.encode(frame)
                 if sink.pending:
@@ -152,8 +162,11 @@ class _PictureEncoder:
     """The copy stream of a container, fed RGB pictures at their wall-clock
     times; the stream is made from the first picture's size."""
 
-    def __init__(self, container: Any, fps: float | Fraction, gop: int | None = None) -> None:
-        self.container, self.fps, self.gop = container, fps, gop
+    def __init__(self, container: Any, fps: float | Fraction, gop: int | None = None,
+                 options: dict[str, str] = COPY_OPTIONS, keyframe_at: int | None = None) -> None:
+        self.container, self.fps, self.gop, self.options = container, fps, gop, options
+        self.keyframe_at = keyframe_at  # a picture number made a keyframe (the second fragment's start)
+        self.pictures = 0
         self.stream: Any = None
         self.first_ts = 0
         self.last_pts = -1
@@ -162,7 +175,7 @@ class _PictureEncoder:
         height, width = frame.image.shape[:2]
         if self.stream is None:
             self.stream = add_copy_stream(self.container, rate=Fraction(self.fps).limit_denominator(1001),
-                                          time_base=PICTURE_TIME_BASE)
+                                          time_base=PICTURE_TIME_BASE, options=self.options)
             self.stream.width, self.stream.height = width - width % 2, height - height % 2
             if self.gop is not None:
                 self.stream.codec_context.gop_size = self.gop
@@ -172,6 +185,9 @@ class _PictureEncoder:
         pts = (frame.ts - self.first_ts) * PICTURE_TIME_BASE.denominator // NS_PER_SECOND
         picture.pts = max(pts, self.last_pts + 1)  # strictly increasing, whatever the clock did
         picture.time_base = PICTURE_TIME_BASE
+        if self.pictures == self.keyframe_at:
+            picture.pict_type = av.video.frame.PictureType.I  # libx264 makes a forced I picture an IDR
+        self.pictures += 1
         self.last_pts = picture.pts
         self.container.mux(self.stream.encode(picture))
 
