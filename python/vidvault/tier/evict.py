@@ -44,10 +44,10 @@ def unlink_durably(path: Path) -> None:
     fsync_dir(path.parent)
 
 
-def finish_evictions(root: Path, segments: Iterable[Any], ledger: Ledger) -> int:
+def finish_evictions(root: Path, segments: Iterable[Any], uploads: dict[int, Any]) -> int:
     """Unlinks the local files of segments already marked remote-only (an
     eviction a crash interrupted); returns how many it found."""
-    evicted = {i for i, u in ledger.uploads().items() if u.evicted_ns is not None}
+    evicted = {i for i, u in uploads.items() if u.evicted_ns is not None}
     n = 0
     for seg in segments:
         path = root / seg.path
@@ -57,14 +57,14 @@ def finish_evictions(root: Path, segments: Iterable[Any], ledger: Ledger) -> int
     return n
 
 
-def evictable(segments: Iterable[Any], ledger: Ledger, tier: S3Tier, now_ns: int) -> list[Any]:
-    """Sealed segments with a confirmed upload older than ``keep_local``
-    and a local file: the candidates, before the checks against the bucket."""
+def evictable(segments: Iterable[Any], uploads: dict[int, Any], tier: S3Tier, now_ns: int) -> list[tuple[Any, Any]]:
+    """(segment, its upload) for sealed segments with a confirmed upload
+    older than ``keep_local``, not yet evicted: the candidates, before the
+    checks against the bucket."""
     keep = duration_ns(tier.keep_local)
-    uploads = ledger.uploads()
-    return sorted((s for s in segments
+    return sorted(((s, uploads[s.id]) for s in segments
                    if s.state == "sealed" and s.id in uploads and uploads[s.id].evicted_ns is None
-                   and uploads[s.id].uploaded_ns + keep <= now_ns), key=lambda s: s.id)
+                   and uploads[s.id].uploaded_ns + keep <= now_ns), key=lambda su: su[0].id)
 
 
 def evict_due(client: Any, tier: S3Tier, root: Path, segments: list[Any], ledger: Ledger, holds: str,
@@ -75,12 +75,12 @@ def evict_due(client: Any, tier: S3Tier, root: Path, segments: list[Any], ledger
     import botocore.exceptions as bx
 
     now_ns = time.time_ns() if now_ns is None else now_ns
-    finish_evictions(root, segments, ledger)
+    uploads = ledger.uploads()  # read once a round: the ledger changes here only by mark_evicted below
+    finish_evictions(root, segments, uploads)
     evicted, freed, held = [], 0, []
-    for seg in evictable(segments, ledger, tier, now_ns):
+    for seg, upload in evictable(segments, uploads, tier, now_ns):
         path = root / seg.path
-        upload = ledger.upload(seg.id)
-        if upload is None or not path.exists():
+        if not path.exists():
             continue
         try:
             want = digest_file(path)
