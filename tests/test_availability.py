@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -197,3 +198,28 @@ def test_a_session_reads_availability_as_desensitized_metadata_and_each_camera_i
     assert {e.action for e in logged} == {"view_redacted"} and {e.outcome for e in logged} == {"allowed"}
     with pytest.raises(vidvault.AccessDenied, match="view_raw"):  # judging pictures decodes them
         officer.availability(T0, T0 + 100 * NS, cameras=["steady"], pictures=True)
+
+
+def test_an_outage_cause_is_found_among_many_retrievals_and_read_by_its_own_index(site, store_path, key):
+    site.record_outage("flaky", start=T0 + 40 * NS, end=None, cause="unreachable", reason="no route to host")
+    site.record_outage("flaky", start=T0 + 40 * NS, end=T0 + 70 * NS, cause="unreachable", reason="back")
+    for _ in range(300):  # a camera that is watched a lot: its retrievals outnumber its outages
+        site.audit_record("viewer", "read", outcome="allowed", camera="flaky", start=T0, end=T0 + NS)
+    outages = site.audit("flaky", action="camera_outage")
+    assert [(e.action, e.outcome) for e in outages] == [("camera_outage", "raised"), ("camera_outage", "ended")]
+    assert site.audit("steady", action="camera_outage") == []
+    by = {c.camera: c for c in site.availability(T0, T0 + 100 * NS).cameras}
+    assert by["flaky"].causes == (("unreachable",),)
+
+    # A log written before the index existed gets it when the store opens.
+    site.close()
+    audit_db = store_path / "audit.sqlite"
+    with sqlite3.connect(audit_db) as db:
+        db.execute("DROP INDEX entries_by_camera_action")
+    with vidvault.Store.open(store_path, key=key) as again:
+        with sqlite3.connect(audit_db) as db:
+            plan = " ".join(r[-1] for r in db.execute(
+                "EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE camera = 'flaky' AND action = 'camera_outage' "
+                "AND ts_ns >= 0 ORDER BY seq"))
+        assert "entries_by_camera_action" in plan
+        assert len(again.audit("flaky", action="camera_outage")) == 2

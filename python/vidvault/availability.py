@@ -33,7 +33,8 @@ class _Catalog(Protocol):  # what this needs of a Store (no import of store.py: 
     def cameras(self) -> list[Any]: ...
     def camera(self, camera_id: str) -> Any: ...
     def gaps(self, camera: str, start: TimeLike, end: TimeLike) -> list[Gap]: ...
-    def audit(self, camera: str | None = None, *, since: TimeLike | None = None) -> list[Any]: ...
+    def audit(self, camera: str | None = None, *, since: TimeLike | None = None,
+              action: str | None = None) -> list[Any]: ...
 
 
 #: The zombie-camera checks of one camera over ``[start, end)`` (ns): the
@@ -165,19 +166,21 @@ def in_service_from(created: int, start: int, end: int, gaps: tuple[Gap, ...]) -
     return min(created, footage_from) if footage_from < end else created
 
 
-#: How far before the period to look for the start of an outage still going on in it.
+#: How far before the period to look for the start of an outage still going on
+#: in it. Only the camera's outage entries are read (an index of the audit
+#: log), not its retrievals, so the lookback costs what its outages number.
 CAUSE_LOOKBACK_NS = 7 * 86400 * NS_PER_SECOND
 #: An outage begins at the last frame before it; the catalog's gap at that
 #: frame's end, or its segment's: they are matched with this much slack.
 CAUSE_SLACK_NS = 60 * NS_PER_SECOND
 
 
-def _causes(store: _Footage, camera: str, gaps: tuple[Gap, ...]) -> tuple[tuple[str, ...], ...]:
+def _causes(store: _Catalog, camera: str, gaps: tuple[Gap, ...]) -> tuple[tuple[str, ...], ...]:
     if not gaps:
         return ()
     logged = [(e.start, e.end or e.start + 1, e.details.get("cause") or "unknown")
-              for e in store.audit(camera, since=gaps[0].start - CAUSE_LOOKBACK_NS)
-              if e.action == "camera_outage" and e.start is not None]
+              for e in store.audit(camera, since=gaps[0].start - CAUSE_LOOKBACK_NS, action="camera_outage")
+              if e.start is not None]
     out = []
     for g in gaps:
         out.append(tuple(dict.fromkeys(c for s, e, c in logged if s < g.end and e + CAUSE_SLACK_NS > g.start)))

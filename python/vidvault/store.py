@@ -467,9 +467,10 @@ class Store:
         return self._core.admin_public_key()
 
     def audit(self, camera: str | None = None, *, since: TimeLike | None = None,
-              limit: int = 1_000_000) -> list[AuditEntry]:
-        """Audit entries, oldest first (the trusted path: no grant check)."""
-        rows = self._core.audit_entries(camera, None if since is None else to_ns(since), limit)
+              limit: int = 1_000_000, action: str | None = None) -> list[AuditEntry]:
+        """Audit entries, oldest first, optionally of one ``camera`` and one
+        ``action`` (the trusted path: no grant check)."""
+        rows = self._core.audit_entries(camera, None if since is None else to_ns(since), limit, action)
         return [AuditEntry._from_core(r) for r in rows]
 
     def audit_record(self, principal: str, action: str, *, outcome: str, camera: str | None = None,

@@ -58,6 +58,7 @@ CREATE TABLE entries (
     hash           BLOB NOT NULL
 );
 CREATE INDEX entries_by_camera ON entries (camera, ts_ns);
+CREATE INDEX entries_by_camera_action ON entries (camera, action, ts_ns);
 CREATE TABLE checkpoints (
     seq        INTEGER PRIMARY KEY,
     head_hash  BLOB NOT NULL,
@@ -271,8 +272,14 @@ fn create_schema(conn: &Connection, store_id: &str, signer: &SigningKey) -> Resu
     Ok(())
 }
 
-/// A schema-1 log: entries from the next one on use hash version 2.
+/// A schema-1 log: entries from the next one on use hash version 2. Any
+/// log older than the (camera, action) index gets it: reading one kind of
+/// entry of a camera (its outages) then skips its many retrievals.
 fn upgrade_schema(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS entries_by_camera_action ON entries (camera, action, ts_ns);",
+    )
+    .ctx("upgrade audit log")?;
     if meta(conn, "schema_version").ctx("read audit log")?.as_deref() != Some("1") {
         return Ok(());
     }
@@ -453,20 +460,23 @@ impl AuditLog {
         Ok(entry)
     }
 
-    /// Entries, oldest first, optionally of one camera and from `since`.
+    /// Entries, oldest first, optionally of one camera, of one action and
+    /// from `since`.
     pub fn entries(
         &self,
         camera: Option<&str>,
+        action: Option<&str>,
         since: Option<Timestamp>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>> {
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM entries WHERE (?1 IS NULL OR camera = ?1) AND ts_ns >= ?2 ORDER BY seq LIMIT ?3"
+            "SELECT {ENTRY_COLUMNS} FROM entries WHERE (?1 IS NULL OR camera = ?1) AND (?4 IS NULL OR action = ?4)
+             AND ts_ns >= ?2 ORDER BY seq LIMIT ?3"
         );
         let mut st = self.conn.prepare_cached(&sql).ctx("read audit log")?;
         let v2_from = self.v2_from;
         let rows = st
-            .query_map(params![camera, since.map_or(i64::MIN, |t| t.0), limit as i64], |r| {
+            .query_map(params![camera, since.map_or(i64::MIN, |t| t.0), limit as i64, action], |r| {
                 entry_from_row(r, v2_from)
             })
             .ctx("read audit log")?;

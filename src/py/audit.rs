@@ -123,15 +123,17 @@ impl PyStore {
         entry_dict(py, &e)
     }
 
-    #[pyo3(signature = (camera = None, since = None, limit = 1_000_000))]
+    #[pyo3(signature = (camera = None, since = None, limit = 1_000_000, action = None))]
     fn audit_entries<'py>(
         &self,
         py: Python<'py>,
         camera: Option<&str>,
         since: Option<i64>,
         limit: usize,
+        action: Option<&str>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let entries = py.detach(|| self.inner.audit_entries(camera, since.map(Timestamp), limit)).py(py)?;
+        let entries =
+            py.detach(|| self.inner.audit_entries(camera, action, since.map(Timestamp), limit)).py(py)?;
         let out = PyList::empty(py);
         for e in &entries {
             out.append(entry_dict(py, e)?)?;

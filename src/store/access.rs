@@ -200,10 +200,11 @@ impl Store {
     pub fn audit_entries(
         &self,
         camera: Option<&str>,
+        action: Option<&str>,
         since: Option<Timestamp>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>> {
-        self.shared().audit_log().entries(camera, since, limit)
+        self.shared().audit_log().entries(camera, action, since, limit)
     }
 
     pub fn audit_entry(&self, seq: u64) -> Result<Option<AuditEntry>> {
