@@ -12,11 +12,12 @@ a segment marked remote-only whose file is still there: reads use that file
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..sqlite_file import open_durable
 
 LEDGER_FILE = "tier/ledger.sqlite"
 LEDGER_VERSION = 2
@@ -56,12 +57,10 @@ class Ledger:
         path = root / LEDGER_FILE
         path.parent.mkdir(exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         # A rollback journal, not WAL: the core reads this file from another
         # SQLite library (store/tier_guard.rs), and a WAL it does not share
         # memory with would hide the newest rows from it.
-        self._db.execute("PRAGMA journal_mode=DELETE")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_durable(path, journal="DELETE")
         self._db.executescript(_SCHEMA)
         self._upgrade()
 
