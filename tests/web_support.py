@@ -63,31 +63,43 @@ def ffprobe(path) -> dict:
     return json.loads(out.stdout)["streams"][0]
 
 
-@contextlib.contextmanager
-def served(store_path, key, *extra):
-    """`vidvault serve STORE` in its own process on a free loopback port;
-    yields its base URL."""
+def start_server(store_path, key, *extra):
+    """`vidvault serve STORE` in its own process on a free loopback port,
+    once it listens: (process, base URL)."""
     port = free_port()
     env = {**os.environ, "VIDVAULT_KEY": key.hex()}
     proc = subprocess.Popen([sys.executable, "-m", "vidvault.cli", "serve", str(store_path), "--port", str(port),
                              *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"vidvault serve exited {proc.returncode}: {proc.stderr.read()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("vidvault serve did not listen within 60 s") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"vidvault serve exited {proc.returncode}: {proc.stderr.read()}")
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise AssertionError("vidvault serve did not listen within 60 s") from None
+            time.sleep(0.1)
+
+
+def stop_server(proc, sig=signal.SIGINT):
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def served(store_path, key, *extra):
+    """`vidvault serve STORE` in its own process on a free loopback port;
+    yields its base URL."""
+    proc, base = start_server(store_path, key, *extra)
+    try:
+        yield base
+    finally:
+        stop_server(proc)

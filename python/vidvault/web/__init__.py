@@ -17,6 +17,7 @@ by the same code as the Python API: one audit entry per request.
     redacted_stream.py  the desensitized range as fragmented MP4, streamed as encoded
     view.py        GET /api/cameras/{id}/view.mp4, POST /api/media-urls
     export_requests.py  the evidence workflow: request, approval, background build, zip
+    request_file.py     export_requests.sqlite: the requests and decisions, kept in the store
     exports.py     /api/exports routes
     verify_upload.py    POST /api/verify: an uploaded zip, verified
     page.py        the web page at / (static/: plain HTML, JS, CSS)

@@ -56,6 +56,8 @@ class ExportOut(BaseModel):
     error: str | None
     downloads: int
     size: int | None
+    waiting: str | None = Field(description="why an approved request is not being built yet (after a restart of "
+                                            "the server, until the requester is next signed in)")
 
 
 def _requests(request: Request):  # noqa: ANN202 - the app's ExportRequests
@@ -74,7 +76,7 @@ def create(request: Request, body: ExportIn, who: Caller = Depends(caller)) -> E
 def listing(request: Request, who: Caller = Depends(caller)) -> list[ExportOut]:
     request.app.state.store.audit_record(who.principal, "export_list", outcome="allowed",
                                          details={"call": "GET /api/exports"})
-    return [ExportOut(**r.public()) for r in _requests(request).mine(who.principal)]
+    return [ExportOut(**r.public()) for r in _requests(request).mine(who)]
 
 
 @router.get("/exports/{request_id}", response_model=ExportOut, summary="One export request and its progress")

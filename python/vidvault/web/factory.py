@@ -18,9 +18,12 @@ def app(store: Any, *, media_secret: bytes | None = None, media_url_ttl: int = D
     """The web API and page over an open :class:`vidvault.Store` (which the
     caller keeps open while the app serves, and closes). ``media_secret``:
     the HMAC key of signed media URLs (default: random per app, so links
-    die with the server); ``media_url_ttl``: how long a link works (s)."""
+    die with the server); ``media_url_ttl``: how long a link works (s).
+    Export requests are kept in the store (``export_requests.sqlite``); a
+    request file that is damaged or of an unknown version raises
+    :class:`vidvault.StoreDamagedError` naming it, before anything is served."""
     api = FastAPI(
-        lifespan=_warm_up_redaction,
+        lifespan=_lifespan,
         title="vidvault",
         version=__version__,
         description="Footage of an encrypted vidvault store. Authenticate with `Authorization: Bearer <grant token>` "
@@ -41,7 +44,15 @@ def app(store: Any, *, media_secret: bytes | None = None, media_url_ttl: int = D
 
 
 @contextlib.asynccontextmanager
-async def _warm_up_redaction(_: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
+    _warm_up_redaction()
+    try:
+        yield
+    finally:
+        api.state.exports.close()  # the request file closed whole (its WAL folded back)
+
+
+def _warm_up_redaction() -> None:
     """Loads the detector runtime and models once when the server starts, so
     the first desensitized view does not pay for it. Missing models are not
     an error here: each desensitized request checks them again and answers
@@ -52,4 +63,3 @@ async def _warm_up_redaction(_: FastAPI) -> AsyncIterator[None]:
 
     with contextlib.suppress(ModelMissingError, RedactionError):
         RedactingPlayer(Redaction())
-    yield

@@ -231,6 +231,7 @@ function cell(row, text, cls) {
 function rangeText(r) { return isoOf(BigInt(r.start)).slice(0, 19).replace("T", " ") + " – " + isoOf(BigInt(r.end)).slice(11, 19); }
 
 function stateText(r) {
+  if (r.state === "building" && r.waiting) return r.waiting;
   if (r.state === "building") return "building" + (r.progress != null ? " " + Math.round(r.progress * 100) + "%" : "…");
   if (r.state === "failed") return "failed: " + r.error;
   if (r.state === "rejected") return "rejected by " + r.decided_by + (r.decision_note ? ": " + r.decision_note : "");
