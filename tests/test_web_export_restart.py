@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import signal
 import sqlite3
 import stat
@@ -25,7 +26,7 @@ import vidvault
 from vidvault.web import app
 
 from helpers import NS, T0
-from web_support import CAMERA, bearer, footage_store, grant, samples, start_server, stop_server
+from web_support import CAMERA, bearer, footage_store, grant, samples, start_server, stop_server, wait_settled
 
 RANGE = (T0 + 1 * NS, T0 + 3 * NS)
 REQUEST_FILE = "export_requests.sqlite"
@@ -50,14 +51,6 @@ def state(http, base, token, request_id):
     r = http.get(f"{base}/api/exports/{request_id}", headers=bearer(token))
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def wait_settled(http, base, token, request_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while (r := state(http, base, token, request_id))["state"] in ("building", "pending"):
-        assert time.monotonic() < deadline, r
-        time.sleep(0.2)
-    return r
 
 
 def request_file_bytes(store_path):
@@ -181,17 +174,26 @@ def _another_stores(db_path):
     (other / REQUEST_FILE).replace(db_path)
 
 
-def _store_with_requests(path, key, count=30):
-    """A store whose request file holds ``count`` pending requests (its WAL folded in)."""
+@pytest.fixture(scope="module")
+def with_requests(tmp_path_factory):
+    """(a store whose request file holds 30 pending requests, its WAL folded in; its key); copy it to use it."""
+    key = vidvault.generate_key()
+    path = tmp_path_factory.mktemp("requests") / "store"
     with vidvault.Store.create(path, key=key) as store:
         store.add_camera(CAMERA)
         token = grant(store, "clerk.li", ["export"])
         api = app(store)
         client = TestClient(api)
-        for _ in range(count):
+        for _ in range(30):
             ask(client, "", token, kind="redacted")
         api.state.exports.close()
-    return path / REQUEST_FILE
+    return path, key
+
+
+def _copy(with_requests, tmp_path):
+    path, key = with_requests
+    shutil.copytree(path, tmp_path / "store")
+    return tmp_path / "store", key
 
 
 @pytest.mark.parametrize("damage, says", [
@@ -199,35 +201,33 @@ def _store_with_requests(path, key, count=30):
     (_bad_row, "not valid"), (_no_requests_table, "not a vidvault export request file"),
     (_another_stores, "belongs to store"),
 ])
-def test_a_damaged_or_foreign_request_file_stops_the_server(tmp_path, damage, says):
-    key = vidvault.generate_key()
-    db_path = _store_with_requests(tmp_path / "store", key)
+def test_a_damaged_or_foreign_request_file_stops_the_server(with_requests, tmp_path, damage, says):
+    path, key = _copy(with_requests, tmp_path)
+    db_path = path / REQUEST_FILE
     damage(db_path)
     before = db_path.read_bytes()
-    with vidvault.Store.open(tmp_path / "store", key=key) as store:
+    with vidvault.Store.open(path, key=key) as store:
         with pytest.raises(vidvault.StoreDamagedError) as refused:
             app(store)
     message = str(refused.value)
     assert str(db_path) in message and says in message and "move it aside" in message, message
+    assert refused.value.path == str(db_path)
     assert db_path.read_bytes() == before  # nothing dropped or rewritten
 
 
-def test_vidvault_serve_refuses_to_start_on_a_garbage_request_file(tmp_path):
-    key = vidvault.generate_key()
-    db_path = _store_with_requests(tmp_path / "store", key, count=1)
-    _garbage(db_path)
-    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "serve", str(tmp_path / "store"), "--port", "9"],
+def test_vidvault_serve_refuses_to_start_on_a_garbage_request_file(with_requests, tmp_path):
+    path, key = _copy(with_requests, tmp_path)
+    _garbage(path / REQUEST_FILE)
+    r = subprocess.run([sys.executable, "-m", "vidvault.cli", "serve", str(path), "--port", "9"],
                        env={**os.environ, "VIDVAULT_KEY": key.hex()}, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and str(db_path) in r.stderr and "restore it from a backup" in r.stderr, r.stderr
+    assert r.returncode == 2 and str(path / REQUEST_FILE) in r.stderr and "restore it from a backup" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
 
 
-def test_restarting_keeps_every_request_pending(tmp_path):
-    """The file of a closed server, opened again: the same requests, in the same order."""
-    key = vidvault.generate_key()
-    _store_with_requests(tmp_path / "store", key, count=5)
-    with vidvault.Store.open(tmp_path / "store", key=key) as store:
+def test_a_reopened_request_file_holds_every_request_pending(with_requests, tmp_path):
+    path, key = _copy(with_requests, tmp_path)
+    with vidvault.Store.open(path, key=key) as store:
         token = grant(store, "clerk.li", ["export"])
         rows = TestClient(app(store)).get("/api/exports", headers=bearer(token)).json()
-    assert len(rows) == 5 and {r["state"] for r in rows} == {"pending"}
+    assert len(rows) == 30 and {r["state"] for r in rows} == {"pending"}
     assert [r["created"] for r in rows] == sorted(r["created"] for r in rows)

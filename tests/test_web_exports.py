@@ -5,7 +5,6 @@ verification by upload; and uploads that try to break the verifier."""
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 
 import pytest
@@ -15,7 +14,7 @@ import vidvault
 from vidvault.web import app
 
 from helpers import NS, T0
-from web_support import CAMERA, bearer, footage_store, grant
+from web_support import CAMERA, bearer, footage_store, grant, wait_settled
 
 RANGE = (T0 + 1 * NS, T0 + 3 * NS)
 
@@ -37,15 +36,6 @@ def request_export(client, token, kind="raw", **kw):
     body = {"camera": CAMERA, "start": str(RANGE[0]), "end": str(RANGE[1]), "case": "CASE-9",
             "reason": "court request 4411", "kind": kind, **kw}
     return client.post("/api/exports", json=body, headers=bearer(token))
-
-
-def wait_built(client, token, request_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        r = client.get(f"/api/exports/{request_id}", headers=bearer(token)).json()
-        if r["state"] not in ("building", "pending") or time.monotonic() > deadline:
-            return r
-        time.sleep(0.2)
 
 
 def actions_since(store, seq):
@@ -74,7 +64,7 @@ def test_request_approve_build_download_and_verify(env):
     again = client.post(f"/api/exports/{req['id']}/decision", json={"approve": False},
                         headers=bearer(tokens["chief"]))
     assert again.status_code == 409
-    done = wait_built(client, tokens["clerk"], req["id"])
+    done = wait_settled(client, "", tokens["clerk"], req["id"])
     assert done["state"] == "ready", done["error"]
     assert done["progress"] == 1.0
     z = client.get(f"/api/exports/{req['id']}/package.zip", headers=bearer(tokens["clerk"]))

@@ -48,6 +48,17 @@ def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
+def wait_settled(http, base, token, request_id, timeout=120):
+    """An export request once neither pending nor building (``base`` "" for a TestClient)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = http.get(f"{base}/api/exports/{request_id}", headers=bearer(token))
+        assert r.status_code == 200, r.text
+        if r.json()["state"] not in ("building", "pending") or time.monotonic() > deadline:
+            return r.json()
+        time.sleep(0.2)
+
+
 def samples(data: bytes) -> list[bytes]:
     """Every sample of the MP4 in ``data``, decode order."""
     layout = mp4box.parse_layout(data)
