@@ -1,8 +1,10 @@
 """Export requests outlive the server: `vidvault serve` killed with SIGKILL
 right after the 200 of an approval and started again keeps pending requests
-pending, decisions decided, builds lost packages again for the requester and
-fails those whose grant expired meanwhile; the request file holds no token
-or key; a damaged or foreign request file stops the server, naming it."""
+pending, decisions decided, builds lost packages again once the requester is
+signed in (with a grant that still allows it, else the request fails saying
+why) and fails those whose grant expired meanwhile; the request file holds
+no token or key and only its owner reads it; a damaged or foreign request
+file stops the server, naming it."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import vidvault
 from vidvault.web import app
 
 from helpers import NS, T0
-from web_support import CAMERA, bearer, footage_store, grant, samples, start_server, stop_server, wait_settled
+from web_support import CAMERA, OTHER, bearer, footage_store, grant, samples, start_server, stop_server, wait_settled
 
 RANGE = (T0 + 1 * NS, T0 + 3 * NS)
 REQUEST_FILE = "export_requests.sqlite"
@@ -65,13 +67,22 @@ def test_requests_and_decisions_survive_sigkill_and_restart(tmp_path, clip):
     clerk = grant(store, "clerk.li", ["export_raw"])
     chief = grant(store, "chief.wu", ["view_redacted"])
     viewer = grant(store, "viewer.zhao", ["view_redacted"])
+    weak = grant(store, "clerk.li", ["export"])
     brief = grant(store, "clerk.ma", ["export_raw"], seconds=8)  # expires while the server is down
     brief_expiry = time.time_ns() + 8 * NS
-    # clerk.ma's request is approved and built by an app in this process, then the store is closed.
+    wide = grant(store, "clerk.he", ["export_raw"])
+    narrow = grant(store, "clerk.he", ["export_raw"], cameras=[OTHER])  # no longer covers CAMERA
+    # In this process first: clerk.ma's request is approved and built; clerk.he's waits for approval.
     client = TestClient(app(store))
     short = ask(client, "", brief)
     decide(client, "", chief, short, True)
     assert wait_settled(client, "", brief, short)["state"] == "ready"
+    uncovered = ask(client, "", wide)
+    # A new app on the store (a restart): approved, clerk.he signs in with the narrower grant only.
+    client = TestClient(app(store))
+    assert decide(client, "", chief, uncovered, True)["waiting"]
+    refused = wait_settled(client, "", narrow, uncovered)
+    assert refused["state"] == "failed" and "export_raw" in refused["error"] and refused["waiting"] is None
     del client
     store.close()
 
@@ -91,7 +102,7 @@ def test_requests_and_decisions_survive_sigkill_and_restart(tmp_path, clip):
 
     on_disk = request_file_bytes(path)
     assert on_disk
-    for secret in (clerk, chief, viewer, brief, key.hex()):
+    for secret in (clerk, chief, viewer, brief, weak, wide, narrow, key.hex()):
         assert secret.encode() not in on_disk
         # no piece of a token either (its signature is its last 40 characters or so)
         assert secret[-24:].encode() not in on_disk
@@ -113,7 +124,10 @@ def test_requests_and_decisions_survive_sigkill_and_restart(tmp_path, clip):
             assert lost["state"] == "building" and lost["decided_by"] == "chief.wu"
             assert "signed in" in lost["waiting"]
             approval = decide(http, base, chief, pending, True)
-            assert approval["state"] == "building"
+            assert approval["state"] == "building" and approval["waiting"]
+            # A grant of the clerk's without the raw export right does not carry the raw requests.
+            state(http, base, weak, approved)
+            assert state(http, base, chief, approved)["waiting"] and state(http, base, chief, pending)["waiting"]
             for request_id in (pending, approved):
                 done = wait_settled(http, base, clerk, request_id)
                 assert done["state"] == "ready", done

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -108,6 +109,17 @@ def test_a_rejected_request_is_never_built(env):
                     headers=bearer(tokens["chief"]))
     assert r.json()["state"] == "rejected"
     assert client.get(f"/api/exports/{req['id']}/package.zip", headers=bearer(tokens["clerk"])).status_code == 409
+
+
+def test_concurrent_approvals_decide_once(env):
+    store, client, tokens = env
+    req = request_export(client, tokens["clerk"], kind="redacted").json()
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: client.post(f"/api/exports/{req['id']}/decision", json={"approve": False},
+                                                    headers=bearer(tokens["chief"])).status_code, range(8)))
+    assert sorted(codes) == [200] + [409] * 7
+    decided = [e for e in store.audit(action="export_reject") if e.details.get("request") == req["id"]]
+    assert [e.outcome for e in decided].count("done") == 1
 
 
 def test_requesting_an_export_needs_the_export_right(env):

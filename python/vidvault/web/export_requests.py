@@ -196,12 +196,14 @@ class ExportRequests:
 
     def _take_token(self, who: Any) -> None:
         """Keeps a signed-in requester's token for their requests that have none since a restart
-        (in memory only), and starts the builds that waited for it. A grant naming another
-        approver does not carry a request the named one decides."""
+        (in memory only), and starts the builds that waited for it. Only a grant with the right
+        the request needs and naming the same approver carries it (so a narrower grant signed in
+        first does not fail a request a later one could build); whether it covers the camera and
+        range is the build's check, logged, and a refusal fails the request saying why."""
         with self._lock:
             for req in self._requests.values():
                 if (req.requester == who.principal and not req.token and req.state in (PENDING, BUILDING)
-                        and (who.grant.get("approver") or "") == req.approver):
+                        and _carries(who.grant, req)):
                     req.token = who.token
                     if req.state == BUILDING:
                         self._start_build(req)
@@ -256,6 +258,13 @@ class ExportRequests:
             gone = ready.pop(0)
             self._change(gone, state=FAILED, error="dropped from memory after download; request again")
             gone.package = None
+
+
+def _carries(grant: dict[str, Any], req: ExportRequest) -> bool:
+    """Whether ``grant`` names the request's approver and has the right its export needs
+    (``export_raw`` implies ``export``, access/grants.rs)."""
+    rights = {"export_raw"} if req.raw else {"export", "export_raw"}
+    return (grant.get("approver") or "") == req.approver and bool(rights & set(grant.get("actions") or ()))
 
 
 def _zipped(directory: Path, folder: str) -> bytes:
