@@ -5,6 +5,8 @@
     GET  /api/exports/{id}                one of them, with the build's progress
     POST /api/exports/{id}/decision       approve or reject (the approver the grant names; never the requester)
     GET  /api/exports/{id}/package.zip    the package, once built
+
+Requests and decisions are kept in the store and outlive the server (:mod:`.request_file`).
 """
 
 from __future__ import annotations
