@@ -27,17 +27,15 @@ from fastapi.testclient import TestClient
 import vidvault
 from vidvault.web import app
 
-from helpers import NS, T0
-from web_support import CAMERA, OTHER, bearer, footage_store, grant, samples, start_server, stop_server, wait_settled
+from helpers import NS
+from web_support import (CAMERA, EXPORT_RANGE, OTHER, bearer, footage_store, grant, request_export, samples,
+                         start_server, stop_server, wait_settled)
 
-RANGE = (T0 + 1 * NS, T0 + 3 * NS)
 REQUEST_FILE = "export_requests.sqlite"
 
 
 def ask(http, base, token, kind="raw"):
-    r = http.post(f"{base}/api/exports", headers=bearer(token), json={
-        "camera": CAMERA, "start": str(RANGE[0]), "end": str(RANGE[1]), "case": "CASE-9",
-        "reason": "court request 4411", "kind": kind})
+    r = request_export(http, token, kind, base=base)
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -63,7 +61,7 @@ def test_requests_and_decisions_survive_sigkill_and_restart(tmp_path, clip):
     key = vidvault.generate_key()
     path = tmp_path / "store"
     store = footage_store(path, key, clip)
-    stored = [f.data for f in store.read(CAMERA, RANGE[0], RANGE[1])]
+    stored = [f.data for f in store.read(CAMERA, EXPORT_RANGE[0], EXPORT_RANGE[1])]
     clerk = grant(store, "clerk.li", ["export_raw"])
     chief = grant(store, "chief.wu", ["view_redacted"])
     viewer = grant(store, "viewer.zhao", ["view_redacted"])

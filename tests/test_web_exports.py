@@ -14,10 +14,8 @@ from fastapi.testclient import TestClient
 import vidvault
 from vidvault.web import app
 
-from helpers import NS, T0
-from web_support import CAMERA, bearer, footage_store, grant, wait_settled
+from web_support import bearer, footage_store, grant, request_export, wait_settled
 
-RANGE = (T0 + 1 * NS, T0 + 3 * NS)
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +29,6 @@ def env(tmp_path_factory, clip):
     }
     yield store, TestClient(app(store)), tokens
     store.close()
-
-
-def request_export(client, token, kind="raw", **kw):
-    body = {"camera": CAMERA, "start": str(RANGE[0]), "end": str(RANGE[1]), "case": "CASE-9",
-            "reason": "court request 4411", "kind": kind, **kw}
-    return client.post("/api/exports", json=body, headers=bearer(token))
 
 
 def actions_since(store, seq):

@@ -22,6 +22,8 @@ CAMERA = "34020000001320000001"
 OTHER = "34020000001320000002"
 #: Footage: [T0, T0+6 s) and [T0+20 s, T0+26 s) on CAMERA, a gap between; OTHER has [T0, T0+6 s).
 GAP = (T0 + 6 * NS, T0 + 20 * NS)
+#: The range the export tests request.
+EXPORT_RANGE = (T0 + 1 * NS, T0 + 3 * NS)
 DAY = (T0 - T0 % (86400 * NS), T0 - T0 % (86400 * NS) + 86400 * NS)
 
 
@@ -46,6 +48,13 @@ def grant(store, to, actions, cameras=("*",), *, seconds=3600, **kw):
 
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
+
+
+def request_export(http, token, kind="raw", *, base="", **fields):
+    """POST /api/exports for EXPORT_RANGE of CAMERA (``base`` "" for a TestClient); the response."""
+    body = {"camera": CAMERA, "start": str(EXPORT_RANGE[0]), "end": str(EXPORT_RANGE[1]), "case": "CASE-9",
+            "reason": "court request 4411", "kind": kind, **fields}
+    return http.post(f"{base}/api/exports", json=body, headers=bearer(token))
 
 
 def wait_settled(http, base, token, request_id, timeout=120):
