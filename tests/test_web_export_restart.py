@@ -243,3 +243,19 @@ def test_a_reopened_request_file_holds_every_request_pending(with_requests, tmp_
         rows = TestClient(app(store)).get("/api/exports", headers=bearer(token)).json()
     assert len(rows) == 30 and {r["state"] for r in rows} == {"pending"}
     assert [r["created"] for r in rows] == sorted(r["created"] for r in rows)
+
+
+def test_a_step_that_cannot_be_written_is_refused_and_changes_nothing(with_requests, tmp_path, monkeypatch):
+    path, key = _copy(with_requests, tmp_path)
+    monkeypatch.setattr("vidvault.sqlite_file.BUSY_TIMEOUT_S", 0.2)
+    with vidvault.Store.open(path, key=key) as store:
+        token = grant(store, "clerk.li", ["export"])
+        client = TestClient(app(store))
+        with contextlib.closing(sqlite3.connect(path / REQUEST_FILE, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")  # another writer holds the file
+            r = request_export(client, token, "redacted")
+            other.execute("ROLLBACK")
+        assert r.status_code == 500 and str(path / REQUEST_FILE) in r.json()["message"], r.text
+        assert "could not be recorded" in r.json()["message"]
+        assert len(client.get("/api/exports", headers=bearer(token)).json()) == 30  # not half-created
+        assert request_export(client, token, "redacted").status_code == 201

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from .fsutil import fsync_dir
 
+#: How long a statement waits for another connection's write lock before failing.
+BUSY_TIMEOUT_S = 10.0
+
 
 def open_durable(path: Path, *, journal: str, mode: int | None = None) -> sqlite3.Connection:
     """``path`` opened for any thread (callers hold their own lock).
@@ -24,7 +27,7 @@ def open_durable(path: Path, *, journal: str, mode: int | None = None) -> sqlite
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         os.close(fd)
         fsync_dir(path.parent)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     try:
         got = db.execute(f"PRAGMA journal_mode={journal}").fetchone()[0]
         if got.upper() != journal.upper():

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import sqlite3
 import tempfile
 import threading
 import time
@@ -248,7 +247,7 @@ class ExportRequests:
                 req.progress = 1.0
             try:
                 self._change(req, **outcome)
-            except sqlite3.Error as e:  # the file still says building: the next start builds it again
+            except VidvaultError as e:  # the file still says building: the next start builds it again
                 req.package, req.state, req.error = None, FAILED, f"the outcome could not be written: {e}"
             self._drop_packages_over_cap()
 

@@ -20,7 +20,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreDamagedError
+from ..errors import StorageError, StorageFullError, StoreDamagedError
 from ..sqlite_file import open_durable
 
 REQUEST_FILE = "export_requests.sqlite"
@@ -88,18 +88,29 @@ class RequestFile:
         return rows
 
     def insert(self, values: dict[str, Any]) -> None:
-        self._db.execute(f"INSERT INTO requests ({', '.join(_COLUMN_OF.values())}) VALUES "
-                         f"({', '.join('?' * len(FIELDS))})", [_sql(values[f]) for f in FIELDS])
+        self._write(values["id"], f"INSERT INTO requests ({', '.join(_COLUMN_OF.values())}) VALUES "
+                                  f"({', '.join('?' * len(FIELDS))})", [_sql(values[f]) for f in FIELDS])
 
     def update(self, request_id: str, **values: Any) -> None:
         """Durable when this returns (autocommit, synchronous=FULL)."""
         sets = ", ".join(f"{_COLUMN_OF[f]} = ?" for f in values)
-        self._db.execute(f"UPDATE requests SET {sets} WHERE id = ?", [*map(_sql, values.values()), request_id])
+        self._write(request_id, f"UPDATE requests SET {sets} WHERE id = ?", [*map(_sql, values.values()), request_id])
 
     def close(self) -> None:
         self._db.close()
 
     # ------------------------------------------------------------ inside
+
+    def _write(self, request_id: str, sql: str, params: list[Any]) -> None:
+        """One statement, one transaction; a failure changes nothing and says so (507 on a full disk)."""
+        try:
+            self._db.execute(sql, params)
+        except sqlite3.Error as e:
+            full = isinstance(e, sqlite3.OperationalError) and "full" in str(e)
+            error = StorageFullError if full else StorageError
+            raise error(f"{self.path}: export request {request_id} could not be recorded ({e}); nothing changed: "
+                        f"{'free space on that disk' if full else 'check the file and the disk'} and try again",
+                        path=str(self.path), errno=None) from e
 
     def _create(self, store_id: str) -> None:
         self._db.execute("BEGIN IMMEDIATE")  # one transaction: a crash leaves no tables (made again) or all
