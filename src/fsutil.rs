@@ -53,6 +53,12 @@ pub fn create_dir_all_durable(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Makes directory `dir` reachable by its owner only (mode 0700).
+pub fn restrict_to_owner(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io("restrict", dir, e))
+}
+
 /// Replaces `path` with `bytes` atomically: readers and crashes see the old
 /// content or the new one, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

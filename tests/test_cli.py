@@ -32,6 +32,8 @@ def test_generate_key_create_cameras_segments_fsck(tmp_path, clip):
 
     store = tmp_path / "store"
     run("create", store, "--key-file", keyfile)
+    # The audit log and catalog inside are not encrypted: no other local user may enter.
+    assert oct(store.stat().st_mode & 0o777) == "0o700"
     run("add-camera", store, "34020000001320000001", "--key-file", keyfile, "--label", "area=district-3")
     out = json.loads(run("cameras", store, "--key-file", keyfile, "--json").stdout)
     assert out[0]["id"] == "34020000001320000001" and out[0]["labels"] == {"area": "district-3"}

@@ -104,6 +104,10 @@ impl Store {
             }
         }
         fsutil::create_dir_all_durable(root)?;
+        // The footage is encrypted, but the audit log (who watched what, for
+        // which case), the catalog and the holds are not: only the store's
+        // owner may enter the directory.
+        fsutil::restrict_to_owner(root)?;
         fsutil::raise_open_files_limit();
         let lock = StoreLock::acquire(root)?;
         let store_id = *uuid::Uuid::new_v4().as_bytes();
