@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::TAG_LEN;
 use crate::segment::format::{
-    self, FormatError, FrameMeta, SegmentSummary, FLAG_HAS_DTS, FLAG_HAS_DURATION, FLAG_HAS_PTS,
+    self, FormatError, FrameMeta, RecordBody, SegmentSummary, FLAG_HAS_DTS, FLAG_HAS_DURATION, FLAG_HAS_PTS,
     FLAG_KEYFRAME, FRAME_META_LEN, KIND_FRAME_TABLE, MAX_FRAME_BYTES, RECORD_PREFIX_LEN,
 };
 use crate::time::Timestamp;
@@ -125,11 +125,14 @@ pub fn decode_frame_table(
     }
     // Hashed, so written as it is: the framing is checked for the record
     // scan's sake (it ends the records there), not for trust.
-    let framed = bytes.len() >= RECORD_PREFIX_LEN + TABLE_BODY_FIXED_LEN
-        && u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize == bytes.len() - RECORD_PREFIX_LEN
-        && u32::from_le_bytes(bytes[4..8].try_into().unwrap()) == crc32c::crc32c(&bytes[RECORD_PREFIX_LEN..])
-        && bytes[RECORD_PREFIX_LEN] == KIND_FRAME_TABLE;
-    if !framed {
+    let framed =
+        bytes.get(..RECORD_PREFIX_LEN).and_then(|p| format::parse_record_prefix(p.try_into().ok()?).ok());
+    let framed =
+        framed.filter(|&(len, _)| len == bytes.len() - RECORD_PREFIX_LEN && len >= TABLE_BODY_FIXED_LEN);
+    let is_table = framed.is_some_and(|(_, crc)| {
+        matches!(format::parse_record_body(&bytes[RECORD_PREFIX_LEN..], crc), Ok(RecordBody::FrameTable))
+    });
+    if !is_table {
         return bad(0, "frame table is not framed as a table record");
     }
     let bytes = &bytes[RECORD_PREFIX_LEN + TABLE_BODY_FIXED_LEN..];
