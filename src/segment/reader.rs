@@ -29,9 +29,11 @@ pub struct Frame {
 }
 
 /// A frame record located without decrypting it: its clear metadata, where
-/// its record starts and its payload's length. The metadata is authenticated
-/// only as the payload's AAD, so it is a plan: `Store::read_frame` at
-/// `offset` returns the authenticated frame, which the caller compares with it.
+/// its record starts and its payload's length. Listed from a sealed
+/// segment's frame table (format 4) it is authenticated with the footer;
+/// read from the record itself, only as the payload's AAD. Either way it is
+/// a plan: `Store::read_frame` at `offset` returns the authenticated frame,
+/// which the caller compares with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
     pub segment_id: u64,
