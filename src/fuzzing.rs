@@ -168,6 +168,9 @@ pub fn segment_reader(scratch: &Scratch, data: &[u8]) -> Outcome {
         }
     }
     seek_every_keyframe(&seg, &frames);
+    if end.is_ok() {
+        table_lists_what_reads(&seg, &frames);
+    }
     match end {
         Ok(()) => Outcome::Accepted { items: frames.len() as u64 },
         Err(e) => rejected(e),
@@ -248,6 +251,30 @@ fn seek_every_keyframe(seg: &SegmentFile, frames: &[Frame]) {
                 format!("seek and sequential read disagree on frame {}", entry.seq)
             });
         }
+    }
+}
+
+/// A frame table the reader accepts (listings trust it) lists exactly the
+/// frames that read back in order: metadata, record offset and size.
+fn table_lists_what_reads(seg: &SegmentFile, frames: &[Frame]) {
+    let Ok(Some(table)) = seg.frame_table() else {
+        return;
+    };
+    let same = table.len() == frames.len()
+        && table.iter().zip(frames).all(|(t, f)| t.meta == f.meta && t.size == f.data.len());
+    promise(RECORD_SUBSTITUTION, same, || {
+        format!("segment {}: the frame table lists other frames than its records hold", seg.id())
+    });
+    // `Store::read_frame` reads a listed frame at its offset: it must be there.
+    for listed in table.iter().take(256) {
+        let found = seg.read_frame_at(listed.offset).ok().flatten().map(|(f, _)| f.meta);
+        promise(RECORD_SUBSTITUTION, found == Some(listed.meta), || {
+            format!(
+                "segment {}: frame {} is not at the offset its table row gives",
+                seg.id(),
+                listed.meta.seq
+            )
+        });
     }
 }
 

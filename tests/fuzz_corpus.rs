@@ -291,7 +291,8 @@ fn rekey(bytes: &[u8], ks: &mut Keystore) -> Vec<u8> {
     if let Ok((offset, len)) = format::parse_trailer(&trailer) {
         let offset = offset as usize;
         let mut summary = format::parse_footer(&out[offset..offset + len], None).unwrap();
-        summary.content_hash = Sha256::digest(&out[..offset]).into();
+        // The hash covers header and records, not the frame table after them.
+        summary.content_hash = Sha256::digest(&out[..summary.records_end as usize]).into();
         let binding = format::segment_binding(&h.store_id, h.segment_id, &h.camera);
         out.truncate(offset);
         out.extend_from_slice(&format::encode_footer(&summary, &cipher, &binding));
@@ -323,17 +324,9 @@ fn put(target: &str, name: &str, bytes: &[u8]) {
     fs::write(corpus_dir(target).join(name), bytes).unwrap();
 }
 
-/// Rewrites fuzz/corpus/ from a real store: its sealed segments, the open
-/// segment a crash would leave (copied after `sync`), torn copies of both,
-/// its keystore (damaged copies too) and grant tokens signed by the
-/// library's encoder.
-#[test]
-#[ignore = "rewrites fuzz/corpus; run by hand after a format change"]
-fn regenerate_corpus() {
-    for t in ["segment", "recovery", "keystore", "grant"] {
-        let _ = fs::remove_dir_all(corpus_dir(t));
-        fs::create_dir_all(corpus_dir(t)).unwrap();
-    }
+/// A real store's segment files under the fuzz keys: (sealed, still open
+/// as a kill -9 would leave them), and the store's keystore bytes.
+fn fuzz_store_segments() -> (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
     let options = StoreOptions {
@@ -361,7 +354,46 @@ fn regenerate_corpus() {
         segment_files(&root).iter().map(|p| rekey(&fs::read(p).unwrap(), &mut ks)).collect();
     let open: Vec<Vec<u8>> = open_copies.iter().map(|b| rekey(b, &mut ks)).collect();
     assert!(sealed.len() >= 3 && !open.is_empty(), "{} sealed, {} open", sealed.len(), open.len());
+    (sealed, open, fs::read(root.join("keys.vvk")).unwrap())
+}
 
+/// Adds seeds of the current segment format beside the committed ones,
+/// which stay (they are the files older builds wrote, formats 1 to 3): a
+/// sealed segment with its frame table, one cut inside the table, and one
+/// whose footer and trailer were lost after an intact table.
+#[test]
+#[ignore = "writes fuzz/corpus; run by hand after a format change"]
+fn add_current_format_seeds() {
+    let (sealed, _, _) = fuzz_store_segments();
+    let v = format::FORMAT_VERSION;
+    let s = &sealed[0];
+    let (footer_at, _) =
+        format::parse_trailer(s[s.len() - format::TRAILER_LEN..].try_into().unwrap()).unwrap();
+    let footer = format::parse_footer(&s[footer_at as usize..s.len() - format::TRAILER_LEN], None).unwrap();
+    let records_end = footer.records_end as usize;
+    let seeds = [
+        (format!("sealed-v{v}.vvs"), s.len()),
+        (format!("torn-in-frame-table-v{v}.vvs"), records_end + 20),
+        (format!("no-footer-after-frame-table-v{v}.vvs"), footer_at as usize),
+    ];
+    for (name, cut) in seeds {
+        put("segment", &name, &s[..cut]);
+        put("recovery", &name, &s[..cut]);
+    }
+}
+
+/// Rewrites fuzz/corpus/ from a real store: its sealed segments, the open
+/// segment a crash would leave (copied after `sync`), torn copies of both,
+/// its keystore (damaged copies too) and grant tokens signed by the
+/// library's encoder.
+#[test]
+#[ignore = "rewrites fuzz/corpus; run by hand after a format change"]
+fn regenerate_corpus() {
+    for t in ["segment", "recovery", "keystore", "grant"] {
+        let _ = fs::remove_dir_all(corpus_dir(t));
+        fs::create_dir_all(corpus_dir(t)).unwrap();
+    }
+    let (sealed, open, keys) = fuzz_store_segments();
     for (i, s) in sealed.iter().take(3).enumerate() {
         put("segment", &format!("sealed-{i}.vvs"), s);
         put("recovery", &format!("sealed-{i}.vvs"), s);
@@ -387,7 +419,6 @@ fn regenerate_corpus() {
     put("recovery", "bad-header-only.vvs", &s[..header_len - 1]);
     put("recovery", "empty-zero-block.vvs", &[0u8; 4096]);
 
-    let keys = fs::read(root.join("keys.vvk")).unwrap();
     put("keystore", "keys-store.vvk", &keys);
     put("keystore", "keys-torn-tail.vvk", &keys[..keys.len() - 5]);
     put("keystore", "bad-wrong-magic.vvk", &[b"VVKEYZ\r\n", &keys[8..]].concat());

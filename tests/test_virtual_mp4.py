@@ -120,7 +120,10 @@ def test_a_frame_whose_clear_metadata_was_altered_is_never_served(tmp_path, clip
 
     with vidvault.Store.open(tmp_path / "store", key=key) as store:
         infos = store._core.frame_infos("cam", T0, T0 + 4 * NS)
-        assert infos[10].ts == victim.ts + 1, "the listing reads the altered field as it is"
+        # A sealed segment is listed from its frame table (authenticated by
+        # the footer), which still says what was written; the record itself
+        # no longer authenticates.
+        assert infos[10].ts == victim.ts, "listed from the frame table, not from the altered record"
         footage = WindowedFootage(store._core, GrantWindow())
         mp4 = virtual_mp4.layout(footage, "cam", infos, start=T0, end=T0 + 4 * NS)
         assert b"".join(mp4.read(0, mp4.sample_offsets[10] - 1, footage.read_frame))  # before it: served

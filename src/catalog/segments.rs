@@ -626,6 +626,7 @@ pub(crate) mod tests {
             content_hash: [hash; 32],
             keyframes: vec![],
             gaps: vec![],
+            frame_table: None,
         };
         c.mark_sealed(id, &s, 100, Timestamp(1)).unwrap();
     }
@@ -693,6 +694,7 @@ pub(crate) mod tests {
             content_hash: [1; 32],
             keyframes: vec![],
             gaps: vec![Gap { start: Timestamp(120), end: Timestamp(150) }],
+            frame_table: None,
         };
         c.mark_sealed(1, &s, 1234, Timestamp(5)).unwrap();
         let r = c.segment(1).unwrap().unwrap();

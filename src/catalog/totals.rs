@@ -119,6 +119,7 @@ mod tests {
             content_hash: [id as u8; 32],
             keyframes: vec![],
             gaps: vec![],
+            frame_table: None,
         };
         c.mark_sealed(id, &s, bytes, Timestamp(1)).unwrap();
     }

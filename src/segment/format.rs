@@ -17,14 +17,18 @@
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{self, NonceDomain, RecordCipher, TAG_LEN, WRAPPED_KEY_LEN};
+pub use crate::segment::frame_table::FrameTableRef;
 use crate::time::{TimeBase, Timestamp};
 
 pub const MAGIC: [u8; 8] = *b"VVSEG\r\n\x1a";
 /// Version written by this build. Version 2 adds zero padding between
 /// records (to a 4 KiB boundary, where the writer committed); version 3
 /// derives the footer tag's nonce from the footer, so a re-sealed footer
-/// never reuses one. Versions 1 and 2 are still read.
-pub const FORMAT_VERSION: u16 = 3;
+/// never reuses one; version 4 adds the frame table (frame_table.rs) before
+/// the footer. Versions 1 to 3 are still read.
+pub const FORMAT_VERSION: u16 = 4;
+/// First version whose sealed segments carry a frame table.
+pub const FRAME_TABLE_VERSION: u16 = 4;
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Commits end on a multiple of this many bytes (direct I/O block size).
 pub const BLOCK: u64 = 4096;
@@ -40,6 +44,9 @@ pub const GAP_ENTRY_LEN: usize = 16;
 
 pub const KIND_FRAME: u8 = 1;
 pub const KIND_FOOTER: u8 = b'F';
+/// The frame table of a format-4 segment (frame_table.rs), between the
+/// records and the footer.
+pub const KIND_FRAME_TABLE: u8 = b'T';
 
 /// Footer body byte 1: how the footer tag's nonce was chosen.
 /// Fixed: nonce(2, 0) for every seal (formats 1 and 2; a second seal of the
@@ -48,6 +55,10 @@ pub const KIND_FOOTER: u8 = b'F';
 /// footers of one segment never share a nonce.
 pub const FOOTER_NONCE_FIXED: u8 = 0;
 pub const FOOTER_NONCE_DERIVED: u8 = 1;
+
+/// Footer body byte 2, bit 0: the footer ends its index with the frame
+/// table's length and hash (format 4 sets it; formats 1 to 3 write 0).
+pub const FOOTER_HAS_FRAME_TABLE: u8 = 1;
 
 pub const FLAG_KEYFRAME: u8 = 1;
 pub const FLAG_HAS_PTS: u8 = 2;
@@ -214,12 +225,23 @@ pub struct SegmentHeader {
 /// Encodes a header; the codec config is sealed under the segment's data key
 /// with every header byte before it as AAD, which authenticates the header.
 pub fn encode_header(h: &SegmentHeader, config: &CodecConfig, cipher: &RecordCipher) -> Vec<u8> {
+    encode_header_version(h, config, cipher, FORMAT_VERSION)
+}
+
+/// `encode_header` with another format version in it: tests write the files
+/// of older builds with it, to show they are still read.
+pub fn encode_header_version(
+    h: &SegmentHeader,
+    config: &CodecConfig,
+    cipher: &RecordCipher,
+    version: u16,
+) -> Vec<u8> {
     let config_plain = config.encode();
     let sealed_len = config_plain.len() + TAG_LEN;
     let header_len = HEADER_FIXED_LEN + 2 + h.camera.len() + 1 + config.codec.len() + 4 + sealed_len + 4;
     let mut out = Vec::with_capacity(header_len);
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&(header_len as u32).to_le_bytes());
     out.extend_from_slice(&h.store_id);
@@ -350,7 +372,8 @@ pub struct FrameMeta {
 }
 
 impl FrameMeta {
-    fn encode_into(&self, out: &mut Vec<u8>) {
+    /// The record's flags byte (FORMAT.md 2.2).
+    pub fn flags(&self) -> u8 {
         let mut flags = 0u8;
         if self.keyframe {
             flags |= FLAG_KEYFRAME;
@@ -364,8 +387,12 @@ impl FrameMeta {
         if self.duration.is_some() {
             flags |= FLAG_HAS_DURATION;
         }
+        flags
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
         out.push(KIND_FRAME);
-        out.push(flags);
+        out.push(self.flags());
         out.extend_from_slice(&[0u8; 6]);
         out.extend_from_slice(&self.seq.to_le_bytes());
         out.extend_from_slice(&self.ts.0.to_le_bytes());
@@ -470,8 +497,14 @@ pub fn parse_record_prefix(prefix: &[u8; RECORD_PREFIX_LEN]) -> Result<(usize, u
 
 /// A record body that passed its CRC.
 pub enum RecordBody<'a> {
-    Frame { meta: FrameMeta, sealed: &'a [u8], meta_bytes: &'a [u8] },
+    Frame {
+        meta: FrameMeta,
+        sealed: &'a [u8],
+        meta_bytes: &'a [u8],
+    },
     Footer,
+    /// A frame table (format 4): like the footer, it follows the last record.
+    FrameTable,
 }
 
 pub fn parse_record_body(body: &[u8], crc: u32) -> Result<RecordBody<'_>, FormatError> {
@@ -491,6 +524,7 @@ pub fn parse_record_body(body: &[u8], crc: u32) -> Result<RecordBody<'_>, Format
             })
         }
         Some(&KIND_FOOTER) => Ok(RecordBody::Footer),
+        Some(&KIND_FRAME_TABLE) => Ok(RecordBody::FrameTable),
         Some(k) => bad(0, format!("unknown record kind {k}")),
         None => bad(0, "empty record"),
     }
@@ -508,6 +542,7 @@ pub fn parse_frame_meta_only(head: &[u8], body_len: usize) -> Result<(FrameMeta,
     match head[0] {
         KIND_FRAME => Ok((FrameMeta::decode(&head[..FRAME_META_LEN])?, body_len - FRAME_META_LEN - TAG_LEN)),
         KIND_FOOTER => bad(0, "unexpected footer inside the records"),
+        KIND_FRAME_TABLE => bad(0, "unexpected frame table inside the records"),
         k => bad(0, format!("unknown record kind {k}")),
     }
 }
@@ -558,6 +593,16 @@ pub struct SegmentSummary {
     pub content_hash: [u8; 32],
     pub keyframes: Vec<IndexEntry>,
     pub gaps: Vec<Gap>,
+    /// The frame table between the records and the footer (format 4 on).
+    pub frame_table: Option<FrameTableRef>,
+}
+
+impl SegmentSummary {
+    /// Where the footer record starts: after the records, and after the
+    /// frame table when there is one.
+    pub fn footer_offset(&self) -> u64 {
+        self.records_end.saturating_add(self.frame_table.map_or(0, |t| t.len))
+    }
 }
 
 /// Encodes the footer record (prefix + body) followed by the trailer.
@@ -578,7 +623,8 @@ pub fn encode_footer(s: &SegmentSummary, cipher: &RecordCipher, binding: &[u8; 3
     let mut body = Vec::with_capacity(FOOTER_FIXED_LEN + compressed.len() + TAG_LEN);
     body.push(KIND_FOOTER);
     body.push(FOOTER_NONCE_DERIVED);
-    body.extend_from_slice(&[0u8; 6]);
+    body.push(if s.frame_table.is_some() { FOOTER_HAS_FRAME_TABLE } else { 0 });
+    body.extend_from_slice(&[0u8; 5]);
     body.extend_from_slice(&s.frame_count.to_le_bytes());
     body.extend_from_slice(&s.start_ts.0.to_le_bytes());
     body.extend_from_slice(&s.max_ts.0.to_le_bytes());
@@ -591,6 +637,10 @@ pub fn encode_footer(s: &SegmentSummary, cipher: &RecordCipher, binding: &[u8; 3
     body.extend_from_slice(&0u32.to_le_bytes());
     debug_assert_eq!(body.len(), FOOTER_FIXED_LEN);
     body.extend_from_slice(&compressed);
+    if let Some(table) = &s.frame_table {
+        body.extend_from_slice(&table.len.to_le_bytes());
+        body.extend_from_slice(&table.hash);
+    }
     let mut aad = Vec::with_capacity(32 + body.len());
     aad.extend_from_slice(binding);
     aad.extend_from_slice(&body);
@@ -602,7 +652,7 @@ pub fn encode_footer(s: &SegmentSummary, cipher: &RecordCipher, binding: &[u8; 3
     out.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
     out.extend_from_slice(&body);
     let footer_len = out.len() as u32;
-    out.extend_from_slice(&encode_trailer(s.records_end, footer_len));
+    out.extend_from_slice(&encode_trailer(s.footer_offset(), footer_len));
     out
 }
 
@@ -689,9 +739,19 @@ pub fn parse_footer_versioned(
     match scheme {
         FOOTER_NONCE_DERIVED => {}
         FOOTER_NONCE_FIXED if version < 3 => {}
-        FOOTER_NONCE_FIXED => return bad(RECORD_PREFIX_LEN + 1, "fixed footer nonce in a format-3 file"),
+        FOOTER_NONCE_FIXED => {
+            return bad(RECORD_PREFIX_LEN + 1, format!("fixed footer nonce in a format-{version} file"))
+        }
         other => return bad(RECORD_PREFIX_LEN + 1, format!("unknown footer nonce scheme {other}")),
     }
+    // A format-4 footer always names its table: one without it would have
+    // readers fall back to the records' unauthenticated metadata.
+    let has_table = match body[2] {
+        FOOTER_HAS_FRAME_TABLE => true,
+        0 if version < FRAME_TABLE_VERSION => false,
+        0 => return bad(RECORD_PREFIX_LEN + 2, format!("format-{version} footer without a frame table")),
+        other => return bad(RECORD_PREFIX_LEN + 2, format!("unknown footer contents {other:#04x}")),
+    };
     if let Some((cipher, binding)) = auth {
         let mut aad = Vec::with_capacity(32 + signed.len());
         aad.extend_from_slice(binding);
@@ -713,6 +773,14 @@ pub fn parse_footer_versioned(
     let zlen = c.u32("index length")? as usize;
     c.u32("reserved")?;
     let compressed = c.take(zlen, "compressed index")?;
+    let frame_table = if has_table {
+        Some(FrameTableRef { len: c.u64("frame table length")?, hash: c.array("frame table hash")? })
+    } else {
+        None
+    };
+    if has_table && c.pos != signed.len() {
+        return bad(RECORD_PREFIX_LEN + c.pos, "trailing bytes after the footer's frame table reference");
+    }
     let expect = kcount * INDEX_ENTRY_LEN + gcount * GAP_ENTRY_LEN;
     if expect > MAX_FOOTER_BODY * 8 {
         return bad(80, "implausible index size");
@@ -744,12 +812,22 @@ pub fn parse_footer_versioned(
     for _ in 0..gcount {
         gaps.push(Gap { start: Timestamp(ic.i64("gap")?), end: Timestamp(ic.i64("gap")?) });
     }
-    Ok(SegmentSummary { frame_count, start_ts, max_ts, end_ts, records_end, content_hash, keyframes, gaps })
+    Ok(SegmentSummary {
+        frame_count,
+        start_ts,
+        max_ts,
+        end_ts,
+        records_end,
+        content_hash,
+        keyframes,
+        gaps,
+        frame_table,
+    })
 }
 
 /// Decompresses up to `limit + 1` bytes, growing the buffer only as output
 /// arrives: counts in a damaged footer must not size an allocation.
-fn decompress_at_most(compressed: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
+pub(crate) fn decompress_at_most(compressed: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
     use std::cell::RefCell;
     use std::io::Read;
     use zstd::zstd_safe::DCtx;
@@ -856,7 +934,27 @@ mod tests {
             content_hash: [frames as u8; 32],
             keyframes: vec![IndexEntry { ts: Timestamp(1), pts: 0, offset: 200, seq: 0 }],
             gaps: vec![],
+            frame_table: None,
         }
+    }
+
+    #[test]
+    fn format_4_footers_name_their_frame_table_and_older_ones_may_not() {
+        let binding = [1u8; 32];
+        let auth = Some((&cipher(), &binding));
+        let mut with_table = summary(5);
+        with_table.frame_table = Some(FrameTableRef { len: 77, hash: [6; 32] });
+        let bytes = encode_footer(&with_table, &cipher(), &binding);
+        let (footer, trailer) = bytes.split_at(bytes.len() - TRAILER_LEN);
+        assert_eq!(parse_trailer(trailer.try_into().unwrap()).unwrap().0, with_table.records_end + 77);
+        assert_eq!(parse_footer_versioned(footer, 4, auth).unwrap(), with_table);
+        // A format-4 file whose footer names no table (one stripped, and the
+        // tag forged or the footer of another build) is damage.
+        let bytes = encode_footer(&summary(5), &cipher(), &binding);
+        let footer = &bytes[..bytes.len() - TRAILER_LEN];
+        assert_eq!(parse_footer_versioned(footer, 3, auth).unwrap(), summary(5));
+        let err = parse_footer_versioned(footer, 4, auth).unwrap_err();
+        assert!(err.detail.contains("without a frame table"), "{}", err.detail);
     }
 
     /// (AAD the tag covers, tag) of an encoded footer + trailer.
@@ -980,7 +1078,7 @@ mod tests {
                     // Bound to its segment: another binding fails.
                     prop_assert!(open_frame_payload(meta_bytes, m.seq, sealed, &cipher(), &[6u8; 32]).is_none());
                 }
-                RecordBody::Footer => prop_assert!(false, "decoded a frame as footer"),
+                RecordBody::Footer | RecordBody::FrameTable => prop_assert!(false, "decoded a frame as footer"),
             }
         }
 
@@ -995,7 +1093,7 @@ mod tests {
                 let body = out.get(8..8 + len)?;
                 match parse_record_body(body, crc).ok()? {
                     RecordBody::Frame { meta: m, sealed, meta_bytes } => open_frame_payload(meta_bytes, m.seq, sealed, &cipher(), &binding),
-                    RecordBody::Footer => None,
+                    RecordBody::Footer | RecordBody::FrameTable => None,
                 }
             });
             prop_assert!(ok.is_none());
@@ -1005,6 +1103,7 @@ mod tests {
         fn footer_round_trip(
             kf in proptest::collection::vec((any::<i64>(), any::<i64>(), 1u64..1 << 40, 1u64..1 << 20), 0..200),
             gaps in proptest::collection::vec((any::<i64>(), any::<i64>()), 0..10),
+            table in any::<Option<(u32, [u8; 32])>>(),
             count in any::<u64>(), a in any::<i64>(), b in any::<i64>(), c in any::<i64>(), end in any::<u64>(),
         ) {
             let s = SegmentSummary {
@@ -1017,12 +1116,13 @@ mod tests {
                     Some(IndexEntry { ts: Timestamp(ts), pts, offset: *offset, seq: *seq })
                 }).collect(),
                 gaps: gaps.iter().map(|&(s, e)| Gap { start: Timestamp(s), end: Timestamp(e) }).collect(),
+                frame_table: table.map(|(len, hash)| FrameTableRef { len: len.into(), hash }),
             };
             let binding = [1u8; 32];
             let bytes = encode_footer(&s, &cipher(), &binding);
             let (footer, trailer) = bytes.split_at(bytes.len() - TRAILER_LEN);
             let (off, len) = parse_trailer(trailer.try_into().unwrap()).unwrap();
-            prop_assert_eq!(off, end);
+            prop_assert_eq!(off, s.footer_offset());
             prop_assert_eq!(len, footer.len());
             prop_assert_eq!(parse_footer(footer, Some((&cipher(), &binding))).unwrap(), s.clone());
             prop_assert!(parse_footer(footer, Some((&cipher(), &[2u8; 32]))).is_err());

@@ -1,9 +1,11 @@
 //! Segment files: one camera's footage over a few minutes, encrypted, framed
 //! and indexed. `format` is the bytes; `writer`, `reader` and `recover` are
 //! the three ways code meets those bytes; `open` (header and keys) and
-//! `scan` (indexing by walking the records) are the steps they share.
+//! `scan` (indexing by walking the records) are the steps they share;
+//! `frame_table` is the bytes of a sealed segment's list of its frames.
 
 pub mod format;
+pub mod frame_table;
 mod open;
 pub mod reader;
 pub mod recover;

@@ -14,6 +14,7 @@ use crate::segment::format::{
     self, CodecConfig, FormatError, FrameMeta, IndexEntry, RecordBody, SegmentHeader, SegmentSummary,
     FRAME_META_LEN, RECORD_PREFIX_LEN, TRAILER_LEN,
 };
+use crate::segment::frame_table;
 pub(crate) use crate::segment::open::read_header;
 use crate::segment::open::{corrupt, format_err, open_header_as, OpenedHeader};
 pub use crate::segment::open::{Identity, KekLookup};
@@ -28,9 +29,11 @@ pub struct Frame {
 }
 
 /// A frame record located without decrypting it: its clear metadata, where
-/// its record starts and its payload's length. The metadata is authenticated
-/// only as the payload's AAD, so it is a plan: `Store::read_frame` at
-/// `offset` returns the authenticated frame, which the caller compares with it.
+/// its record starts and its payload's length. Listed from a sealed
+/// segment's frame table (format 4) it is authenticated with the footer;
+/// read from the record itself, only as the payload's AAD. Either way it is
+/// a plan: `Store::read_frame` at `offset` returns the authenticated frame,
+/// which the caller compares with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
     pub segment_id: u64,
@@ -298,7 +301,99 @@ impl SegmentFile {
                 Ok(Some((Frame { segment_id: self.id(), meta, data }, offset, next)))
             }
             RecordBody::Footer => Err(corrupt(camera, path, offset, "unexpected footer inside the records")),
+            RecordBody::FrameTable => {
+                Err(corrupt(camera, path, offset, "unexpected frame table inside the records"))
+            }
         }
+    }
+
+    /// The frames of a sealed segment as its frame table lists them, in
+    /// record order: one read, nothing decrypted, every entry authenticated
+    /// (the footer's tag covers the table's hash). `Ok(None)` when there is
+    /// no table to read (a segment of format 1 to 3, or without a valid
+    /// footer): list those with `read_info_expecting`. A table that fails
+    /// its hash or disagrees with the footer is an error naming the file;
+    /// the records still list the frames, and fsck reports the damage.
+    pub fn frame_table(&self) -> Result<Option<Vec<FrameInfo>>> {
+        let (SealState::Sealed, Some(table)) = (&self.seal, self.summary.frame_table) else {
+            return Ok(None);
+        };
+        let at = self.summary.records_end;
+        let damaged = |detail: String| {
+            corrupt(self.camera(), &self.path, at, format!("frame table is damaged: {detail}"))
+        };
+        let len = usize::try_from(table.len)
+            .ok()
+            .filter(|&l| l <= format::MAX_FOOTER_BODY)
+            .ok_or_else(|| damaged(format!("implausible length {}", table.len)))?;
+        let mut bytes = vec![0u8; len];
+        self.file.read_exact_at(&mut bytes, at).map_err(|e| damaged(format!("unreadable: {e}")))?;
+        let rows = frame_table::decode_frame_table(&bytes, &self.summary, self.header_len)
+            .map_err(|e| damaged(e.detail))?;
+        let segment_id = self.id();
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| FrameInfo { segment_id, meta: r.meta, offset: r.offset, size: r.size })
+                .collect(),
+        ))
+    }
+
+    /// Compares the frame table, row by row, with the metadata of the
+    /// records themselves (fsck): a table that disagrees with them is
+    /// damage, reported naming the first frame that differs. Ok for a
+    /// segment without a table.
+    pub fn check_frame_table(&self) -> Result<()> {
+        let Some(table) = self.frame_table()? else {
+            return Ok(());
+        };
+        let mut offset = self.header_len;
+        for listed in &table {
+            let seq = listed.meta.seq;
+            let Some((found, next)) = self.read_info_expecting(offset, seq)? else {
+                let detail =
+                    format!("frame table and records disagree: the table lists frame {seq}, the records end before it");
+                return Err(corrupt(self.camera(), &self.path, offset, detail));
+            };
+            if found != *listed {
+                let detail = format!(
+                    "frame table and records disagree at frame {seq}: the table lists offset {} (ts {}, \
+                     {} bytes), the record says offset {} (ts {}, {} bytes){}; the table is \
+                     authenticated, so the record was altered or the table written wrongly (restore \
+                     the file from a backup)",
+                    listed.offset,
+                    listed.meta.ts.0,
+                    listed.size,
+                    found.offset,
+                    found.meta.ts.0,
+                    found.size,
+                    if found.meta == listed.meta { "" } else { " and other metadata" },
+                );
+                return Err(corrupt(self.camera(), &self.path, found.offset, detail));
+            }
+            offset = next;
+        }
+        self.read_info_expecting(offset, table.len() as u64).map(|_| ())
+    }
+
+    /// `read_info_expecting` answered from `table` (this segment's
+    /// `frame_table`): the frame `expected_seq`, whose record must start at
+    /// `offset` (or, for the first frame, past padding after the header).
+    pub fn table_info_expecting(
+        &self,
+        table: &[FrameInfo],
+        offset: u64,
+        expected_seq: u64,
+    ) -> Result<Option<(FrameInfo, u64)>> {
+        let Some(info) = usize::try_from(expected_seq).ok().and_then(|i| table.get(i)) else {
+            self.end_of_records::<()>()?;
+            return self.expect_end(expected_seq);
+        };
+        let first = expected_seq == 0 && offset == self.header_len && info.offset >= offset;
+        if info.offset != offset && !first {
+            return Err(self.out_of_order(offset, expected_seq, "no record there in the frame table"));
+        }
+        let next = table.get(expected_seq as usize + 1).map_or(self.summary.records_end, |i| i.offset);
+        Ok(Some((info.clone(), next)))
     }
 
     /// Like `read_frame_expecting`, reading only the record's clear metadata
@@ -464,8 +559,228 @@ fn read_footer(
         .map_err(|e| FormatError { at: 0, detail: format!("footer unreadable: {e}") })?;
     let summary =
         format::parse_footer_versioned(&footer, opened.parsed.version, Some((&opened.cipher, binding)))?;
-    if summary.records_end != offset {
+    if summary.footer_offset() != offset || summary.records_end < header_len {
         return Err(FormatError { at: 0, detail: "footer and trailer disagree on the footer offset".into() });
     }
     Ok(Some(summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::crypto::{self, SecretKey};
+    use crate::error::Error;
+    use crate::segment::recover::{recover_segment, Recovery};
+    use crate::segment::writer::{NewFrame, SegmentWriter};
+    use crate::time::{TimeBase, Timestamp};
+
+    const KEK: [u8; 32] = [0x4B; 32];
+    const T0: i64 = 1_763_700_000_000_000_000;
+    const GAP: i64 = 2_000_000_000;
+
+    fn kek(_: &str, _: i32) -> Result<SecretKey> {
+        Ok(SecretKey::from_bytes(KEK))
+    }
+
+    /// H.264 as an encoder with B-frames hands it out, in decode order:
+    /// I P B B P B B ... at 25 fps in a 90 kHz time base, dts running 2 frames
+    /// behind, a keyframe every 25 frames, sizes varying.
+    fn b_frame_metas(n: i64) -> Vec<(Timestamp, i64, i64, bool, usize)> {
+        (0..n)
+            .map(|i| {
+                let shown = match i % 3 {
+                    0 => i,
+                    1 => i + 2,
+                    _ => i - 1,
+                };
+                let pts = shown * 3600;
+                (
+                    Timestamp(T0 + shown * 40_000_000),
+                    pts,
+                    i * 3600 - 7200,
+                    i % 25 == 0,
+                    300 + (i as usize * 53) % 900,
+                )
+            })
+            .collect()
+    }
+
+    /// A segment of `version` written the way the camera writer writes one:
+    /// records, padding to a block at every tenth frame (a commit), sealed.
+    fn write_segment(path: &Path, version: u16, frames: i64, seal: bool) -> Vec<u8> {
+        let dek = SecretKey::from_bytes([0x11; 32]);
+        let (store_id, segment_id, camera, kek_day) = ([7u8; 16], 9u64, "cam".to_string(), 20_413);
+        let aad = format::dek_wrap_aad(&store_id, segment_id, &camera, kek_day);
+        let header = SegmentHeader {
+            store_id,
+            segment_id,
+            kek_day,
+            created: Timestamp(T0),
+            prev_hash: [0; 32],
+            wrapped_dek: crypto::wrap_key(&SecretKey::from_bytes(KEK), &dek, &aad).unwrap(),
+            camera,
+        };
+        let config = CodecConfig {
+            codec: "h264".into(),
+            extradata: vec![1, 100, 0, 31],
+            time_base: TimeBase::new(1, 90_000).unwrap(),
+            width: 1280,
+            height: 720,
+            params: "{}".into(),
+        };
+        let (mut writer, mut out) = SegmentWriter::new_version(header, config, &dek, GAP, version);
+        for (i, (ts, pts, dts, keyframe, size)) in b_frame_metas(frames).into_iter().enumerate() {
+            let data = vec![i as u8; size];
+            let frame =
+                NewFrame { ts, data: &data, keyframe, pts: Some(pts), dts: Some(dts), duration: Some(3600) };
+            writer.append(&frame, &mut out);
+            if i % 10 == 9 {
+                writer.pad_to_block(&mut out);
+            }
+        }
+        if seal {
+            out.extend_from_slice(&writer.finish().1);
+        }
+        std::fs::write(path, &out).unwrap();
+        out
+    }
+
+    fn open(path: &Path) -> SegmentFile {
+        SegmentFile::open(path, &mut kek, GAP).unwrap()
+    }
+
+    /// The infos as the records themselves say, one read per record.
+    fn scanned_infos(seg: &SegmentFile) -> Vec<FrameInfo> {
+        let (mut out, mut offset) = (Vec::new(), seg.header_len);
+        while let Some((info, next)) = seg.read_info_expecting(offset, out.len() as u64).unwrap() {
+            out.push(info);
+            offset = next;
+        }
+        out
+    }
+
+    fn file(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+        dir.path().join(name)
+    }
+
+    #[test]
+    fn a_format_4_table_lists_what_the_records_say_with_b_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file(&dir, "v4.vvs");
+        write_segment(&path, format::FORMAT_VERSION, 240, true);
+        let seg = open(&path);
+        assert_eq!(seg.seal, SealState::Sealed);
+        let table = seg.frame_table().unwrap().expect("a format-4 segment has a frame table");
+        let scanned = scanned_infos(&seg);
+        assert_eq!(scanned.len(), 240);
+        assert_eq!(table, scanned);
+        assert!(table.windows(2).any(|w| w[1].meta.pts < w[0].meta.pts), "pts runs back (B-frames)");
+        seg.check_frame_table().unwrap();
+        // Walking the table as the store's cursor does, from a keyframe too.
+        for start in [0usize, 75] {
+            let (mut offset, mut walked) =
+                (if start == 0 { seg.header_len } else { table[start].offset }, vec![]);
+            while let Some((info, next)) =
+                seg.table_info_expecting(&table, offset, (start + walked.len()) as u64).unwrap()
+            {
+                walked.push(info);
+                offset = next;
+            }
+            assert_eq!(walked, scanned[start..]);
+        }
+    }
+
+    #[test]
+    fn a_format_3_file_has_no_table_and_lists_the_same_infos() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v3, v4) = (file(&dir, "v3.vvs"), file(&dir, "v4.vvs"));
+        write_segment(&v3, 3, 120, true);
+        write_segment(&v4, format::FORMAT_VERSION, 120, true);
+        let (old, new) = (open(&v3), open(&v4));
+        assert_eq!((old.version, old.seal.clone()), (3, SealState::Sealed));
+        assert_eq!(old.summary.frame_table, None);
+        assert!(old.frame_table().unwrap().is_none(), "format 3 lists by scanning its records");
+        assert_eq!(scanned_infos(&old), new.frame_table().unwrap().unwrap());
+    }
+
+    #[test]
+    fn a_changed_table_byte_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file(&dir, "v4.vvs");
+        let bytes = write_segment(&path, format::FORMAT_VERSION, 100, true);
+        let good = open(&path);
+        let (start, table) = (good.summary.records_end as usize, good.summary.frame_table.unwrap());
+        let scanned = scanned_infos(&good);
+        for at in [start + 3, start + RECORD_PREFIX_LEN, start + table.len as usize - 1] {
+            let mut b = bytes.clone();
+            b[at] ^= 0x04;
+            std::fs::write(&path, &b).unwrap();
+            let seg = open(&path);
+            assert_eq!(seg.seal, SealState::Sealed, "the footer itself is intact");
+            match seg.frame_table() {
+                Err(Error::Corrupt { detail, offset, .. }) => {
+                    assert!(detail.contains("frame table is damaged"), "{detail}");
+                    assert_eq!(offset, start as u64);
+                }
+                other => panic!("a changed table byte at {at} was trusted: {other:?}"),
+            }
+            assert!(seg.check_frame_table().is_err());
+            assert_eq!(scanned_infos(&seg), scanned, "the records still list the frames");
+        }
+        // The hash in the footer is under the footer's tag: changing it
+        // damages the footer, and the segment is read by scanning.
+        let mut b = bytes.clone();
+        let footer = good.summary.footer_offset() as usize;
+        let hash_at = b.len() - TRAILER_LEN - crypto::TAG_LEN - 32;
+        assert!(hash_at > footer);
+        b[hash_at] ^= 1;
+        std::fs::write(&path, &b).unwrap();
+        let seg = open(&path);
+        assert_eq!(seg.seal, SealState::Unsealed { problem: None, footer_damaged: true });
+        assert!(seg.frame_table().unwrap().is_none());
+    }
+
+    #[test]
+    fn recovery_seals_format_4_with_a_table_and_older_files_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        for version in [3u16, format::FORMAT_VERSION] {
+            let path = file(&dir, &format!("torn-v{version}.vvs"));
+            let bytes = write_segment(&path, version, 95, false);
+            // Torn inside the last record.
+            std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
+            let Recovery::Repaired { summary, .. } = recover_segment(&path, &mut kek, GAP).unwrap() else {
+                panic!("not repaired");
+            };
+            let seg = open(&path);
+            assert_eq!((seg.seal.clone(), seg.version), (SealState::Sealed, version));
+            assert_eq!(seg.summary, summary);
+            assert_eq!(summary.frame_count, 94);
+            let table = seg.frame_table().unwrap();
+            if version >= format::FRAME_TABLE_VERSION {
+                assert_eq!(table.unwrap(), scanned_infos(&seg));
+            } else {
+                assert!(table.is_none() && summary.frame_table.is_none());
+            }
+        }
+        // A sealed file that lost its footer and trailer: the scan stops at
+        // the intact table record quietly (at a torn one, as at a torn
+        // footer, reporting it), and recovery seals it again.
+        let path = file(&dir, "no-footer.vvs");
+        let bytes = write_segment(&path, format::FORMAT_VERSION, 60, true);
+        let sealed = open(&path);
+        let (records_end, scanned) = (sealed.summary.records_end as usize, scanned_infos(&sealed));
+        let table_len = sealed.summary.frame_table.unwrap().len as usize;
+        for (cut, quiet) in [(table_len, true), (table_len - 1, false)] {
+            std::fs::write(&path, &bytes[..records_end + cut]).unwrap();
+            let Recovery::Repaired { problem, discarded_bytes, .. } =
+                recover_segment(&path, &mut kek, GAP).unwrap()
+            else {
+                panic!("not repaired");
+            };
+            assert_eq!((problem.is_none(), discarded_bytes), (quiet, cut as u64), "{problem:?}");
+            assert_eq!(open(&path).frame_table().unwrap().unwrap(), scanned);
+        }
+    }
 }

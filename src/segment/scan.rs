@@ -88,8 +88,8 @@ pub(crate) fn scan_records(
                 stop(e.detail);
                 break;
             }
-            // The footer ends the records.
-            Ok(RecordBody::Footer) => break,
+            // The frame table or the footer ends the records.
+            Ok(RecordBody::Footer | RecordBody::FrameTable) => break,
             Ok(RecordBody::Frame { meta, sealed, meta_bytes }) => {
                 if meta.seq != writer.frame_count() {
                     stop(format!("frame sequence {} where {} was expected", meta.seq, writer.frame_count()));

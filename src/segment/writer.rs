@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{RecordCipher, SecretKey};
 use crate::error::{Error, Result};
 use crate::segment::format::{self, CodecConfig, FrameMeta, Gap, IndexEntry, SegmentHeader, SegmentSummary};
+use crate::segment::frame_table::FrameTableBuilder;
 use crate::time::Timestamp;
 
 /// A frame as the caller hands it in.
@@ -120,6 +121,9 @@ pub struct SegmentWriter {
     max_ts: Timestamp,
     end_ts: Timestamp,
     gap_threshold: i64,
+    /// The rows of the frame table, for files of format 4 on; a file of an
+    /// older format (recovered by this build) is sealed as its format says.
+    table: Option<FrameTableBuilder>,
 }
 
 impl SegmentWriter {
@@ -130,8 +134,20 @@ impl SegmentWriter {
         dek: &SecretKey,
         gap_threshold: i64,
     ) -> (SegmentWriter, Vec<u8>) {
+        Self::new_version(header, config, dek, gap_threshold, format::FORMAT_VERSION)
+    }
+
+    /// `new` writing format `version`: tests make the files of older
+    /// builds with it (older versions differ only in what the seal adds).
+    pub fn new_version(
+        header: SegmentHeader,
+        config: CodecConfig,
+        dek: &SecretKey,
+        gap_threshold: i64,
+        version: u16,
+    ) -> (SegmentWriter, Vec<u8>) {
         let cipher = dek.cipher();
-        let header_bytes = format::encode_header(&header, &config, &cipher);
+        let header_bytes = format::encode_header_version(&header, &config, &cipher, version);
         let w = SegmentWriter::resume(header, config, cipher, &header_bytes, gap_threshold);
         (w, header_bytes)
     }
@@ -148,6 +164,9 @@ impl SegmentWriter {
         let binding = format::segment_binding(&header.store_id, header.segment_id, &header.camera);
         let mut hasher = Sha256::new();
         hasher.update(header_bytes);
+        let version = u16::from_le_bytes([header_bytes[8], header_bytes[9]]);
+        let header_len = header_bytes.len() as u64;
+        let table = (version >= format::FRAME_TABLE_VERSION).then(|| FrameTableBuilder::new(header_len));
         SegmentWriter {
             header,
             config,
@@ -162,6 +181,7 @@ impl SegmentWriter {
             max_ts: Timestamp::MIN,
             end_ts: Timestamp::MIN,
             gap_threshold,
+            table,
         }
     }
 
@@ -233,6 +253,9 @@ impl SegmentWriter {
     /// at offset `self.len()`.
     pub fn account(&mut self, meta: &FrameMeta, record: &[u8]) {
         self.hasher.update(record);
+        if let Some(table) = &mut self.table {
+            table.push(meta, self.len, record.len() as u64);
+        }
         if meta.keyframe {
             self.keyframes.push(IndexEntry {
                 ts: meta.ts,
@@ -266,7 +289,8 @@ impl SegmentWriter {
         n
     }
 
-    /// What the footer would say if the segment were sealed now.
+    /// What the footer would say if the segment were sealed now (the frame
+    /// table aside: it is made once, by `finish`).
     pub fn summary(&self) -> SegmentSummary {
         SegmentSummary {
             frame_count: self.next_seq,
@@ -277,6 +301,7 @@ impl SegmentWriter {
             content_hash: self.hasher.clone().finalize().into(),
             keyframes: self.keyframes.clone(),
             gaps: self.gaps.clone(),
+            frame_table: None,
         }
     }
 
@@ -286,11 +311,18 @@ impl SegmentWriter {
         self.len += bytes.len() as u64;
     }
 
-    /// Seals the segment: its summary and the footer + trailer bytes.
+    /// Seals the segment: its summary and the bytes that follow the records
+    /// (the frame table from format 4 on, the footer and the trailer).
     pub fn finish(self) -> (SegmentSummary, Vec<u8>) {
-        let summary = self.summary();
-        let footer = format::encode_footer(&summary, &self.cipher, &self.binding);
-        (summary, footer)
+        let mut summary = self.summary();
+        let mut out = Vec::new();
+        if let Some(builder) = &self.table {
+            let (table, reference) = builder.finish();
+            out = table;
+            summary.frame_table = Some(reference);
+        }
+        out.extend_from_slice(&format::encode_footer(&summary, &self.cipher, &self.binding));
+        (summary, out)
     }
 }
 

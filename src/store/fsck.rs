@@ -173,6 +173,11 @@ pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
                                 .into(),
                         });
                     }
+                    // Listings trust the table (it is authenticated), so it
+                    // must say what the records say.
+                    if let Err(e) = seg.check_frame_table() {
+                        push(problem_from(camera, Some(row), &path, &e));
+                    }
                 }
             }
             if deep {

@@ -79,25 +79,54 @@ fn start_in_catalog(
 /// What a cursor reads at each record: the decrypted frame, or only its
 /// clear metadata and length (a plan of the footage, no payload read).
 pub trait StoredRecord: Sized {
+    /// What reading one segment needs besides its file, made when the
+    /// cursor enters the segment.
+    type Source;
+    fn source(seg: &SegmentFile) -> Self::Source;
     fn meta(&self) -> &FrameMeta;
-    fn read(seg: &SegmentFile, offset: u64, expected_seq: u64) -> Result<Option<(Self, u64)>>;
+    fn read(
+        seg: &SegmentFile,
+        source: &Self::Source,
+        offset: u64,
+        expected_seq: u64,
+    ) -> Result<Option<(Self, u64)>>;
 }
 
 impl StoredRecord for Frame {
+    type Source = ();
+    fn source(_: &SegmentFile) {}
     fn meta(&self) -> &FrameMeta {
         &self.meta
     }
-    fn read(seg: &SegmentFile, offset: u64, expected_seq: u64) -> Result<Option<(Self, u64)>> {
+    fn read(seg: &SegmentFile, _: &(), offset: u64, expected_seq: u64) -> Result<Option<(Self, u64)>> {
         seg.read_frame_expecting(offset, expected_seq)
     }
 }
 
 impl StoredRecord for FrameInfo {
+    /// The sealed segment's frame table: one read for all its frames,
+    /// instead of one per record across the file. Without one (an older
+    /// format, a segment still being written, a damaged footer or table)
+    /// the records are read one by one, as before: their metadata is only a
+    /// plan either way (`Store::read_frame` authenticates each frame), and
+    /// fsck reports a damaged table.
+    type Source = Option<Vec<FrameInfo>>;
+    fn source(seg: &SegmentFile) -> Option<Vec<FrameInfo>> {
+        seg.frame_table().ok().flatten()
+    }
     fn meta(&self) -> &FrameMeta {
         &self.meta
     }
-    fn read(seg: &SegmentFile, offset: u64, expected_seq: u64) -> Result<Option<(Self, u64)>> {
-        seg.read_info_expecting(offset, expected_seq)
+    fn read(
+        seg: &SegmentFile,
+        table: &Option<Vec<FrameInfo>>,
+        offset: u64,
+        expected_seq: u64,
+    ) -> Result<Option<(Self, u64)>> {
+        match table {
+            Some(table) => seg.table_info_expecting(table, offset, expected_seq),
+            None => seg.read_info_expecting(offset, expected_seq),
+        }
     }
 }
 
@@ -111,7 +140,8 @@ pub struct RecordCursor<R: StoredRecord> {
     shared: Arc<Shared>,
     camera: String,
     end: Timestamp,
-    segment: Option<Arc<SegmentFile>>,
+    /// The segment being read and what reading it needs (`StoredRecord::source`).
+    segment: Option<(Arc<SegmentFile>, R::Source)>,
     /// The current segment's catalog key: the next segment is the one after
     /// it in the catalog, so a file that lies about itself cannot send the
     /// cursor back (a loop) or sideways.
@@ -133,7 +163,8 @@ impl<R: StoredRecord> RecordCursor<R> {
         let start = if range.is_empty() { None } else { start_in_catalog(&shared, camera, range.start)? };
         let (segment, key, offset, expected_seq, done) = match start {
             Some((key, seg, entry)) if entry.ts < range.end => {
-                (Some(seg), key, entry.offset, entry.seq, false)
+                let source = R::source(&seg);
+                (Some((seg, source)), key, entry.offset, entry.seq, false)
             }
             _ => (None, (Timestamp(0), 0), 0, 0, true),
         };
@@ -154,10 +185,10 @@ impl<R: StoredRecord> RecordCursor<R> {
     /// The next stored frame in decode order, crossing into later segments.
     fn next_stored(&mut self) -> Result<Option<R>> {
         loop {
-            let Some(seg) = &self.segment else {
+            let Some((seg, source)) = &self.segment else {
                 return Ok(None);
             };
-            if let Some((frame, next)) = R::read(seg, self.offset, self.expected_seq)? {
+            if let Some((frame, next)) = R::read(seg, source, self.offset, self.expected_seq)? {
                 self.offset = next;
                 self.expected_seq += 1;
                 return Ok(Some(frame));
@@ -170,7 +201,8 @@ impl<R: StoredRecord> RecordCursor<R> {
                     self.key = (row.start_ts, row.id);
                     self.offset = seg.header_len;
                     self.expected_seq = 0;
-                    self.segment = Some(seg);
+                    let source = R::source(&seg);
+                    self.segment = Some((seg, source));
                 }
                 _ => {
                     self.segment = None;
@@ -292,7 +324,7 @@ mod tests {
                 continue;
             }
             let len = u32::from_le_bytes(prefix[..4].try_into().unwrap()) as usize;
-            if bytes[at + RECORD_PREFIX_LEN] == format::KIND_FOOTER {
+            if [format::KIND_FOOTER, format::KIND_FRAME_TABLE].contains(&bytes[at + RECORD_PREFIX_LEN]) {
                 return out;
             }
             out.push(at..at + RECORD_PREFIX_LEN + len);
@@ -384,6 +416,38 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_frame_table_byte_is_not_trusted_and_fsck_reports_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sealed_store(dir.path());
+        let root = dir.path().join("store");
+        let listed = |root: &Path| {
+            let store = Store::open(root, key(), options(), false).unwrap();
+            let infos: Vec<_> = store.frame_infos("cam", all()).unwrap().map(|f| f.unwrap()).collect();
+            (infos, store.fsck(false).unwrap().problems)
+        };
+        let (from_table, problems) = listed(&root);
+        assert_eq!(from_table.len(), 100);
+        assert!(problems.is_empty(), "{problems:?}");
+
+        let mut bytes = std::fs::read(&path).unwrap();
+        let trailer: [u8; format::TRAILER_LEN] =
+            bytes[bytes.len() - format::TRAILER_LEN..].try_into().unwrap();
+        let (footer_at, footer_len) = format::parse_trailer(&trailer).unwrap();
+        let footer = format::parse_footer(&bytes[footer_at as usize..][..footer_len], None).unwrap();
+        let table = footer.frame_table.expect("segments are written with a frame table");
+        assert_eq!(footer.records_end + table.len, footer_at);
+        // A byte inside the compressed rows: its hash no longer matches.
+        bytes[(footer.records_end + table.len / 2) as usize] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let (listed_after, problems) = listed(&root);
+        assert_eq!(listed_after, from_table, "listed from the records, not from the changed table");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].detail.contains("frame table is damaged"), "{problems:?}");
+        assert_eq!(problems[0].offset, Some(footer.records_end));
+    }
+
+    #[test]
     fn a_frame_read_at_another_frames_offset_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         sealed_store(dir.path());
@@ -395,15 +459,20 @@ mod tests {
     }
 
     #[test]
-    fn altered_clear_metadata_is_listed_but_never_served() {
+    fn altered_clear_metadata_is_neither_listed_nor_served() {
         let dir = tempfile::tempdir().unwrap();
         let path = sealed_store(dir.path());
         let root = dir.path().join("store");
+        let written = {
+            let store = Store::open(&root, key(), options(), false).unwrap();
+            store.frame_infos("cam", all()).unwrap().map(|f| f.unwrap()).collect::<Vec<_>>()
+        };
         let mut bytes = std::fs::read(&path).unwrap();
         let recs = records(&bytes);
         // Frame 5's timestamp field (body offset 16) moved by one second: the
-        // listing cannot tell (it checks nothing it does not decrypt), reading
-        // the frame must.
+        // listing comes from the authenticated frame table, which still says
+        // what was written; reading the frame refuses the altered record, and
+        // fsck names the disagreement.
         let ts_at = recs[5].start + RECORD_PREFIX_LEN + 16;
         let ts = i64::from_le_bytes(bytes[ts_at..ts_at + 8].try_into().unwrap()) + NANOS_PER_SECOND;
         bytes[ts_at..ts_at + 8].copy_from_slice(&ts.to_le_bytes());
@@ -411,9 +480,14 @@ mod tests {
 
         let store = Store::open(&root, key(), options(), false).unwrap();
         let infos: Vec<_> = store.frame_infos("cam", all()).unwrap().map(|f| f.unwrap()).collect();
-        let altered = &infos[5];
-        assert_eq!(altered.meta.ts.0, ts);
-        let err = store.read_frame(altered.segment_id, altered.offset, altered.meta.seq).unwrap_err();
+        assert_eq!(infos, written);
+        let listed = &infos[5];
+        let err = store.read_frame(listed.segment_id, listed.offset, listed.meta.seq).unwrap_err();
         assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+        let problems = store.fsck(false).unwrap().problems;
+        assert!(
+            problems.iter().any(|p| p.detail.contains("frame table and records disagree at frame 5")),
+            "{problems:?}"
+        );
     }
 }
