@@ -258,7 +258,8 @@ def test_server_killed_mid_sync_and_restarted_loses_and_duplicates_nothing(s3, b
         assert len(list(store.read("34020000001320000003", T0, T0 + 10 * NS))) == len(packets)
         s3.start()
         deadline = time.monotonic() + 60
-        while store.tier_status().backlog_segments and time.monotonic() < deadline:
+        # Until the round that uploads the last one has ended (it clears the alarm at its end).
+        while (store.tier_status().backlog_segments or store.tier_status().alarm) and time.monotonic() < deadline:
             time.sleep(0.2)
         status = store.tier_status()
         assert status.backlog_segments == 0 and status.uploaded_segments == len(sealed(store)) > 12
@@ -408,12 +409,11 @@ def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucke
                 assert not store.sync_tier().failed
                 status = store.check_disk_pressure()
                 assert status.alarm is None and status.free_bytes >= 16 << 20
-                left = [s.id for s in store.segments("cam")]
-                assert left and left == cam_segments[-len(left):] and len(left) < len(cam_segments)
+                # Uploaded: disk pressure evicts the oldest (keep_local or
+                # not) and deletes nothing (test_disk_pressure_evicts_...).
+                assert [s.id for s in store.segments("cam")] == cam_segments
+                assert 0 < status.remote_only_segments < len(cam_segments)
                 return
-        # The upload round runs with no floor (else the background check
-        # could delete uploaded segments in the moment before they are
-        # evicted: disk pressure deletes uploaded segments, docs/STORAGE.md).
         with vidvault.Store.open(path, min_free_bytes=1, **opts) as store:
             report = store.sync_tier()
             assert not report.failed and sorted(report.evicted) == cam_segments
@@ -434,6 +434,116 @@ def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucke
             assert [s.id for s in store.segments("cam")] == cam_segments
     finally:
         unmount(mnt)
+
+
+def _fill(store, camera, start, seconds):
+    """``seconds`` of 25 fps footage at ~30 kB a frame (random: incompressible)."""
+    import os
+
+    with store.writer(camera, codec="h264") as w:
+        for i in range(seconds * 25):
+            w.append(start + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    from helpers import mount_tmpfs, unmount
+
+    mnt = tmp_path / "small"
+    why = mount_tmpfs(mnt, "48m")
+    if why:
+        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {why}")
+    yield mnt
+    unmount(mnt)
+
+
+def _tombstoned(path: Path) -> dict[int, str]:
+    lines = (path / "tombstones.jsonl").read_text().splitlines() if (path / "tombstones.jsonl").exists() else []
+    return {int(t["id"]): t["reason"] for t in map(json.loads, lines)}
+
+
+def test_disk_pressure_trims_the_read_cache_then_evicts_uploaded_segments_and_deletes_nothing(
+        s3, bucket, small_disk, key):
+    """On a real 48 MiB filesystem: a store under its floor whose footage
+    the bucket holds frees the disk by dropping its read cache, then by
+    evicting the oldest uploaded segments, keep_local notwithstanding;
+    every row stays, nothing is deleted, and the evicted footage reads back
+    bit-exact from the bucket."""
+    path = small_disk / "store"
+    vidvault.Store.create(path, key=key).close()
+    opts = dict(key=key, roll_after=2.0, sync_interval=0.05, tier_uploads=False)
+    with vidvault.Store.open(path, min_free_bytes=1, **opts) as store:
+        store.add_camera("a", retention=vidvault.Retention(min_age="0s"))
+        store.add_camera("b", retention=vidvault.Retention(min_age="0s"))
+        _fill(store, "a", T0, 10)  # ~7.5 MB: evicted, then read back into the cache
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="0s"))
+        assert store.sync_tier().evicted
+        a_frames = frames_of(store, "a", T0, T0 + 3600 * NS)
+        assert store.tier_status().cache_bytes > 7 << 20
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="1d"))
+        _fill(store, "b", T0 + 600 * NS, 40)  # ~30 MB, uploaded, local copies kept a day
+        report = store.sync_tier()
+        assert report.uploaded and not report.evicted and not report.failed
+        b_segments = [s.id for s in store.segments("b")]
+        b_frames = frames_of(store, "b", T0, T0 + 3600 * NS)
+    with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
+        assert store.storage_status().free_bytes < 16 << 20
+        status = store.check_disk_pressure()
+        assert status.alarm is None and status.free_bytes >= 16 << 20
+        assert store.tier_status().cache_bytes == 0  # the cache went first
+        evicted = [s.id for s in store.segments("b") if not (path / s.path).exists()]
+        assert evicted and evicted == b_segments[:len(evicted)] and len(evicted) < len(b_segments)  # oldest first
+        assert [s.id for s in store.segments("b")] == b_segments  # every row kept
+        assert not _tombstoned(path) and not [e for e in store.audit() if e.action == "disk_pressure_sweep"]
+        assert any(e.action == "tier_evicted" and "disk pressure" in e.reason for e in store.audit())
+        assert frames_of(store, "b", T0, T0 + 3600 * NS) == b_frames  # through the bucket, bit-exact
+        assert frames_of(store, "a", T0, T0 + 3600 * NS) == a_frames
+
+
+def test_disk_pressure_with_the_bucket_down_deletes_uploaded_segments_loudly_never_unuploaded_ones(
+        s3, bucket, small_disk, key):
+    """The bucket unreachable: eviction fails, and disk pressure does what
+    it does without a relief: it deletes the oldest footage the rules allow,
+    uploaded segments included (their objects stay in the bucket), never a
+    segment waiting for its upload. None of it silently: the alarm says
+    so, the audit log names the failure and every deleted segment, and the
+    tombstone journal gives the reason."""
+    path = small_disk / "store"
+    vidvault.Store.create(path, key=key).close()
+    opts = dict(key=key, roll_after=2.0, sync_interval=0.05, tier_uploads=False)
+    with vidvault.Store.open(path, min_free_bytes=1, **opts) as store:
+        store.add_camera("b", retention=vidvault.Retention(min_age="0s"))
+        store.add_camera("c", retention=vidvault.Retention(min_age="0s"))
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="1d"))
+        _fill(store, "b", T0, 36)  # ~27 MB, uploaded
+        assert not store.sync_tier().failed
+        _fill(store, "c", T0 + 600 * NS, 8)  # ~6 MB, never uploaded
+        b_segments = [s.id for s in store.segments("b")]
+        c_segments = [s.id for s in store.segments("c")]
+        store_id = store.store_id
+    s3.stop()
+    try:
+        with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
+            status = store.check_disk_pressure()
+            assert status.free_bytes >= 16 << 20
+            assert status.alarm and "could not evict uploaded segments" in status.alarm
+            assert s3.endpoint in status.alarm and "deleted" in status.alarm
+            left = [s.id for s in store.segments("b")]
+            gone = b_segments[:len(b_segments) - len(left)]
+            assert gone and left == b_segments[len(gone):]  # the oldest uploaded ones
+            assert [s.id for s in store.segments("c")] == c_segments  # waiting for upload: kept
+            assert store.tier_status().remote_only_segments == 0  # nothing half-evicted
+            audit = store.audit()
+            failed = [e for e in audit if e.action == "tier_pressure_evict"]
+            assert failed and failed[-1].outcome == "failed" and s3.endpoint in failed[-1].reason
+            sweeps = [e for e in audit if e.action == "disk_pressure_sweep"]
+            assert sweeps and sorted(sweeps[-1].details["segment_ids"]) == gone
+            assert {i: r for i, r in _tombstoned(path).items()} == {i: "disk_pressure" for i in gone}
+    finally:
+        s3.start()
+    # Their objects are still in the bucket (retention did not expire them).
+    held = objects(s3, bucket)
+    assert sum(k.startswith(f"{store_id}/segments/b/") for k in held) == len(b_segments)
 
 
 # ---------------------------------------------------------------- retention across tiers
@@ -527,6 +637,84 @@ def test_keep_local_and_legal_holds_keep_the_local_copy(s3, bucket, recorded, ke
         for s in sealed(store):
             assert (store.path / s.path).exists() == (s.id in held)
         assert store.tier_status().holds == HOLDS_BY_VIDVAULT
+
+
+@pytest.fixture
+def locked_bucket(s3):
+    name = f"vv-tier-lock-{next(_buckets)}"
+    s3.client().create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    return name
+
+
+def s3_legal_hold(client, bucket: str, key: str) -> str:
+    """The server's word on the object's legal hold: "ON" or "OFF"."""
+    import botocore.exceptions as bx
+
+    try:
+        return client.get_object_legal_hold(Bucket=bucket, Key=key)["LegalHold"]["Status"]
+    except bx.ClientError as e:
+        if e.response["Error"]["Code"] in ("NoSuchObjectLegalHold", "NoSuchObjectLockConfiguration"):
+            return "OFF"
+        raise
+
+
+def test_legal_holds_lock_the_held_objects_where_the_bucket_enforces_it_and_release_unlocks(
+        s3, locked_bucket, recorded, key, clip):
+    import botocore.exceptions as bx
+
+    client = s3.client()
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        assert store.set_tier(S3Tier(s3.endpoint, locked_bucket, keep_local="1d")).holds == HOLDS_BY_BUCKET
+        assert len(store.sync_tier().uploaded) == 12
+        key_of = {s.id: f"{store.store_id}/{s.path}" for s in sealed(store)}
+
+        def locked() -> set[int]:
+            return {i for i, k in key_of.items() if s3_legal_hold(client, locked_bucket, k) == "ON"}
+
+        assert locked() == set()
+        first = store.hold(CAM, T0, T0 + 2 * NS, case="C-1", actor="clerk")
+        two = [s.id for s in store.segments(CAM) if s.start < T0 + 2 * NS]
+        assert len(two) == 2 and locked() == set(two)  # placed by hold(), at once
+        # The server itself refuses to delete the held version, whatever vidvault does.
+        victim = key_of[two[0]]
+        version = client.head_object(Bucket=locked_bucket, Key=victim)["VersionId"]
+        with pytest.raises(bx.ClientError):
+            client.delete_object(Bucket=locked_bucket, Key=victim, VersionId=version)
+        assert client.head_object(Bucket=locked_bucket, Key=victim, VersionId=version)["ContentLength"] > 0
+        # A second hold over part of the footage keeps that object locked when the first goes.
+        second = store.hold(CAM, T0, T0 + NS, case="C-2", actor="clerk")
+        store.release(first.id, actor="clerk")
+        assert locked() == {two[0]}
+        # Retention never deletes held footage, so never its object.
+        cam_ids = {s.id for s in store.segments(CAM)}
+        store.set_retention(CAM, vidvault.Retention(max_age="1d", min_age="0s"))  # its 2025 footage expired
+        store.set_retention(OTHER, vidvault.Retention(min_age="0s"))  # kept for ever
+        assert {d.id for d in store.enforce_retention().deleted} == cam_ids - {two[0]}
+        assert [s.id for s in store.segments(CAM)] == [two[0]]
+        round_ = store.sync_tier()
+        assert not round_.failed and two[0] not in round_.retired and len(round_.retired) == 5
+        for gone in round_.retired:  # their objects are deleted (their holds were lifted first)
+            del key_of[gone]
+        assert s3_legal_hold(client, locked_bucket, victim) == "ON"
+        # A held segment whose object is locked may be evicted: its bucket copy cannot be deleted.
+        store.set_tier(S3Tier(s3.endpoint, locked_bucket, keep_local="0s"))
+        round_ = store.sync_tier()
+        assert round_.held_local == [] and two[0] in round_.evicted and not (store.path / store.segments(CAM)[0].path).exists()
+        # Footage uploaded while a hold covers it is locked in the round that uploads it.
+        third = store.hold(OTHER, T0 + 7200 * NS, T0 + 7300 * NS, case="C-3", actor="clerk")
+        ingest_file(store, OTHER, clip(seconds=2.0, gop=25), start_ns=T0 + 7200 * NS)
+        new = [s for s in store.segments(OTHER) if s.start >= T0 + 7200 * NS]
+        key_of.update({s.id: f"{store.store_id}/{s.path}" for s in new})
+        round_ = store.sync_tier()
+        assert sorted(round_.uploaded) == sorted(round_.legal_holds_placed) == [s.id for s in new]
+        assert locked() == {two[0], *(s.id for s in new)}
+        store.release(second.id, actor="clerk")
+        store.release(third.id, actor="clerk")
+        assert locked() == set()
+        entries = [e for e in store.audit() if e.action == "tier_legal_hold"]
+        assert sum(e.outcome == "placed" for e in entries) == 2 + len(new)
+        assert sum(e.outcome == "lifted" for e in entries) == 2 + len(new)
+        assert all(locked_bucket in e.reason for e in entries)
 
 
 def test_export_of_an_evicted_range_verifies_against_the_store(s3, bucket, recorded, key, tmp_path):
@@ -671,10 +859,11 @@ def test_a_version_1_ledger_is_upgraded_with_every_segment_local(tmp_path):
     db.commit()
     db.close()
     ledger = Ledger(tmp_path)
-    assert ledger.get("version") == "2"
+    assert ledger.get("version") == "3"
     assert ledger.uploads()[7].evicted_ns is None and ledger.uploads()[7].object_key == "k/7.vvs"
+    assert ledger.uploads()[7].legal_hold_ns is None
     ledger.mark_evicted(7)
     ledger.close()
     reopened = Ledger(tmp_path)
-    assert reopened.upload(7).evicted_ns is not None and reopened.get("version") == "2"
+    assert reopened.upload(7).evicted_ns is not None and reopened.get("version") == "3"
     reopened.close()

@@ -47,6 +47,10 @@ class SyncReport:
     evicted: list[int] = field(default_factory=list)
     evicted_bytes: int = 0
     held_local: list[int] = field(default_factory=list)
+    #: Segments whose object got (or lost) an S3 Object Lock legal hold this
+    #: round (legal_hold.py; only on a bucket that enforces them).
+    legal_holds_placed: list[int] = field(default_factory=list)
+    legal_holds_lifted: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     not_due: int = 0
 
