@@ -372,68 +372,50 @@ def test_cli_tier_set_status_sync_and_the_secret_is_nowhere(s3, bucket, recorded
 
 
 @pytest.mark.parametrize("keep_local", ["1d", "0s"])
-def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucket, tmp_path, key, keep_local):
+def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucket, small_fs, key, keep_local):
     """On a real 48 MiB filesystem: with a tier set, disk pressure deletes
     no unexpired segment the bucket has not confirmed (it may be the only
     copy) and says so in the alarm; expired footage still goes; once
-    uploaded, the oldest footage may be reclaimed again. With keep_local
-    0s the upload round evicts instead: the disk is freed and every
-    segment keeps its row (disk pressure never picks an evicted one)."""
-    import os
-
-    from helpers import mount_tmpfs, unmount
-
-    mnt = tmp_path / "small"
-    why = mount_tmpfs(mnt, "48m")
-    if why:
-        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {why}")
-    try:
-        path = mnt / "store"
-        vidvault.Store.create(path, key=key).close()
-        opts = dict(key=key, roll_after=2.0, sync_interval=0.05, tier_uploads=False)
-        with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
-            store.set_tier(S3Tier(s3.endpoint, bucket, keep_local=keep_local))
-            store.add_camera("old", retention=vidvault.Retention(max_age="1d", min_age="0s"))
-            store.add_camera("cam", retention=vidvault.Retention(min_age="0s"))
-            for camera, seconds, start in (("old", 4, T0), ("cam", 40, T0 + 60 * NS)):
-                with store.writer(camera, codec="h264") as w:
-                    for i in range(seconds * 25):  # ~30 MB for "cam": the disk falls under the floor
-                        w.append(start + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
-            cam_segments = [s.id for s in store.segments("cam")]
-            status = store.check_disk_pressure()
-            assert status.free_bytes < 16 << 20
-            assert status.alarm and "wait for their upload to the object-storage tier" in status.alarm
-            assert [s.id for s in store.segments("cam")] == cam_segments  # nothing un-uploaded went
-            assert store.segments("old") == []  # expired: retention may delete it, uploaded or not
-            if keep_local == "1d":
-                assert not store.sync_tier().failed
-                status = store.check_disk_pressure()
-                assert status.alarm is None and status.free_bytes >= 16 << 20
-                # Uploaded: disk pressure evicts the oldest (keep_local or
-                # not) and deletes nothing (test_disk_pressure_evicts_...).
-                assert [s.id for s in store.segments("cam")] == cam_segments
-                assert 0 < status.remote_only_segments < len(cam_segments)
-                return
-        with vidvault.Store.open(path, min_free_bytes=1, **opts) as store:
-            report = store.sync_tier()
-            assert not report.failed and sorted(report.evicted) == cam_segments
-        with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
+    uploaded, disk pressure evicts the oldest instead. With keep_local
+    0s the upload round evicts: the disk is freed and every segment keeps
+    its row (disk pressure never picks an evicted one)."""
+    with _small_store(small_fs, key, 16 << 20) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local=keep_local))
+        store.add_camera("old", retention=vidvault.Retention(max_age="1d", min_age="0s"))
+        store.add_camera("cam", retention=vidvault.Retention(min_age="0s"))
+        _fill(store, "old", T0, 4)
+        _fill(store, "cam", T0 + 60 * NS, 40)  # ~30 MB: the disk falls under the floor
+        cam_segments = [s.id for s in store.segments("cam")]
+        status = store.check_disk_pressure()
+        assert status.free_bytes < 16 << 20
+        assert status.alarm and "wait for their upload to the object-storage tier" in status.alarm
+        assert [s.id for s in store.segments("cam")] == cam_segments  # nothing un-uploaded went
+        assert store.segments("old") == []  # expired: retention may delete it, uploaded or not
+        if keep_local == "1d":
+            assert not store.sync_tier().failed
             status = store.check_disk_pressure()
             assert status.alarm is None and status.free_bytes >= 16 << 20
-            assert [s.id for s in store.segments("cam")] == cam_segments  # evicted, never deleted
-            assert status.local_bytes == 0 and status.remote_only_segments == len(cam_segments)
-            assert len(list(store.read("cam", T0 + 60 * NS, T0 + 64 * NS))) == 4 * 25  # from the bucket
-            # New footage fills the disk again: deleting an evicted segment
-            # would free nothing here and lose its row, so none is picked.
-            store.add_camera("new", retention=vidvault.Retention(min_age="0s"))
-            with store.writer("new", codec="h264") as w:
-                for i in range(45 * 25):  # ~34 MB
-                    w.append(T0 + 7200 * NS + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
-            status = store.check_disk_pressure()
-            assert status.free_bytes < 16 << 20 and status.alarm
+            # Uploaded: disk pressure evicts the oldest (keep_local or
+            # not) and deletes nothing (test_disk_pressure_evicts_...).
             assert [s.id for s in store.segments("cam")] == cam_segments
-    finally:
-        unmount(mnt)
+            assert 0 < status.remote_only_segments < len(cam_segments)
+            return
+    with _small_store(small_fs, key, 1) as store:
+        report = store.sync_tier()
+        assert not report.failed and sorted(report.evicted) == cam_segments
+    with _small_store(small_fs, key, 16 << 20) as store:
+        status = store.check_disk_pressure()
+        assert status.alarm is None and status.free_bytes >= 16 << 20
+        assert [s.id for s in store.segments("cam")] == cam_segments  # evicted, never deleted
+        assert status.local_bytes == 0 and status.remote_only_segments == len(cam_segments)
+        assert len(list(store.read("cam", T0 + 60 * NS, T0 + 64 * NS))) == 4 * 25  # from the bucket
+        # New footage fills the disk again: deleting an evicted segment
+        # would free nothing here and lose its row, so none is picked.
+        store.add_camera("new", retention=vidvault.Retention(min_age="0s"))
+        _fill(store, "new", T0 + 7200 * NS, 45)  # ~34 MB
+        status = store.check_disk_pressure()
+        assert status.free_bytes < 16 << 20 and status.alarm
+        assert [s.id for s in store.segments("cam")] == cam_segments
 
 
 def _fill(store, camera, start, seconds):
@@ -445,16 +427,14 @@ def _fill(store, camera, start, seconds):
             w.append(start + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    from helpers import mount_tmpfs, unmount
-
-    mnt = tmp_path / "small"
-    why = mount_tmpfs(mnt, "48m")
-    if why:
-        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {why}")
-    yield mnt
-    unmount(mnt)
+def _small_store(small_fs, key, min_free_bytes: int):
+    """The store on the small filesystem (created on first use), opened
+    with this free-space floor and without the background uploader."""
+    path = small_fs / "store"
+    if not path.exists():
+        vidvault.Store.create(path, key=key).close()
+    return vidvault.Store.open(path, key=key, min_free_bytes=min_free_bytes, roll_after=2.0, sync_interval=0.05,
+                               tier_uploads=False)
 
 
 def _tombstoned(path: Path) -> dict[int, str]:
@@ -463,16 +443,14 @@ def _tombstoned(path: Path) -> dict[int, str]:
 
 
 def test_disk_pressure_trims_the_read_cache_then_evicts_uploaded_segments_and_deletes_nothing(
-        s3, bucket, small_disk, key):
+        s3, bucket, small_fs, key):
     """On a real 48 MiB filesystem: a store under its floor whose footage
     the bucket holds frees the disk by dropping its read cache, then by
     evicting the oldest uploaded segments, keep_local notwithstanding;
     every row stays, nothing is deleted, and the evicted footage reads back
     bit-exact from the bucket."""
-    path = small_disk / "store"
-    vidvault.Store.create(path, key=key).close()
-    opts = dict(key=key, roll_after=2.0, sync_interval=0.05, tier_uploads=False)
-    with vidvault.Store.open(path, min_free_bytes=1, **opts) as store:
+    path = small_fs / "store"
+    with _small_store(small_fs, key, 1) as store:
         store.add_camera("a", retention=vidvault.Retention(min_age="0s"))
         store.add_camera("b", retention=vidvault.Retention(min_age="0s"))
         _fill(store, "a", T0, 10)  # ~7.5 MB: evicted, then read back into the cache
@@ -486,7 +464,7 @@ def test_disk_pressure_trims_the_read_cache_then_evicts_uploaded_segments_and_de
         assert report.uploaded and not report.evicted and not report.failed
         b_segments = [s.id for s in store.segments("b")]
         b_frames = frames_of(store, "b", T0, T0 + 3600 * NS)
-    with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
+    with _small_store(small_fs, key, 16 << 20) as store:
         assert store.storage_status().free_bytes < 16 << 20
         status = store.check_disk_pressure()
         assert status.alarm is None and status.free_bytes >= 16 << 20
@@ -501,17 +479,15 @@ def test_disk_pressure_trims_the_read_cache_then_evicts_uploaded_segments_and_de
 
 
 def test_disk_pressure_with_the_bucket_down_deletes_uploaded_segments_loudly_never_unuploaded_ones(
-        s3, bucket, small_disk, key):
+        s3, bucket, small_fs, key):
     """The bucket unreachable: eviction fails, and disk pressure does what
     it does without a relief: it deletes the oldest footage the rules allow,
     uploaded segments included (their objects stay in the bucket), never a
     segment waiting for its upload. None of it silently: the alarm says
     so, the audit log names the failure and every deleted segment, and the
     tombstone journal gives the reason."""
-    path = small_disk / "store"
-    vidvault.Store.create(path, key=key).close()
-    opts = dict(key=key, roll_after=2.0, sync_interval=0.05, tier_uploads=False)
-    with vidvault.Store.open(path, min_free_bytes=1, **opts) as store:
+    path = small_fs / "store"
+    with _small_store(small_fs, key, 1) as store:
         store.add_camera("b", retention=vidvault.Retention(min_age="0s"))
         store.add_camera("c", retention=vidvault.Retention(min_age="0s"))
         store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="1d"))
@@ -523,7 +499,7 @@ def test_disk_pressure_with_the_bucket_down_deletes_uploaded_segments_loudly_nev
         store_id = store.store_id
     s3.stop()
     try:
-        with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
+        with _small_store(small_fs, key, 16 << 20) as store:
             status = store.check_disk_pressure()
             assert status.free_bytes >= 16 << 20
             assert status.alarm and "could not evict uploaded segments" in status.alarm

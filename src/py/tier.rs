@@ -24,7 +24,9 @@ impl PyStore {
         let fetch = fetch.map(|f| -> FetchRemote {
             Arc::new(move |segment_id| {
                 Python::attach(|py| {
-                    f.call1(py, (segment_id,)).and_then(|p| p.extract::<PathBuf>(py)).map_err(|e| tier_error(py, e))
+                    f.call1(py, (segment_id,))
+                        .and_then(|p| p.extract::<PathBuf>(py))
+                        .map_err(|e| tier_error(py, e))
                 })
             })
         });
@@ -36,7 +38,9 @@ impl PyStore {
     fn set_tier_relief(&self, relieve: Option<Py<PyAny>>) {
         let relieve = relieve.map(|f| -> RelievePressure {
             Arc::new(move |needed| {
-                Python::attach(|py| f.call1(py, (needed,)).and_then(|n| n.extract::<u64>(py)).map_err(|e| tier_error(py, e)))
+                Python::attach(|py| {
+                    f.call1(py, (needed,)).and_then(|n| n.extract::<u64>(py)).map_err(|e| tier_error(py, e))
+                })
             })
         });
         self.inner.set_tier_relief(relieve);

@@ -25,9 +25,9 @@ use crate::error::{Error, Result};
 use crate::keys::{AuditHeadRecord, Keystore};
 use crate::segment::reader::{SegmentFile, SegmentMeta};
 use crate::store::remote_source::RemoteSource;
-use crate::store::tier_relief::TierRelief;
 use crate::store::reserve;
 use crate::store::row_file;
+use crate::store::tier_relief::TierRelief;
 use crate::time::NANOS_PER_SECOND;
 
 pub const MARKER_FILE: &str = "VIDVAULT";

@@ -111,6 +111,10 @@ def evict(client: Any, tier: S3Tier, root: Path, candidates: list[tuple[Any, Any
         path = root / seg.path
         if not path.exists():
             continue
+        held_here = is_held(seg)
+        if held_here and holds != HOLDS_BY_BUCKET:
+            held.append(seg.id)  # stays local whatever the object says: known before reading the file
+            continue
         try:
             want = digest_file(path)
         except OSError:
@@ -124,7 +128,7 @@ def evict(client: Any, tier: S3Tier, root: Path, candidates: list[tuple[Any, Any
                             f"{why(e)}; its local copy stays") from None
         if head is None:
             continue  # the object is gone or altered: keep the local copy
-        if is_held(seg) and not (holds == HOLDS_BY_BUCKET and head.get("ObjectLockLegalHoldStatus") == "ON"):
+        if held_here and head.get("ObjectLockLegalHoldStatus") != "ON":
             held.append(seg.id)
             continue
         ledger.mark_evicted(seg.id)
