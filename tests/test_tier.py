@@ -693,6 +693,25 @@ def test_legal_holds_lock_the_held_objects_where_the_bucket_enforces_it_and_rele
         assert all(locked_bucket in e.reason for e in entries)
 
 
+def test_a_legal_hold_lifted_behind_vidvaults_back_keeps_the_held_segment_local(s3, locked_bucket, recorded, key):
+    """Eviction of a held segment trusts the object's hold as the server
+    reports it now, not the ledger's record of placing it."""
+    client = s3.client()
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, locked_bucket, keep_local="1d"))
+        assert len(store.sync_tier().uploaded) == 12
+        store.hold(CAM, T0, T0 + NS, case="C-1", actor="clerk")
+        held = store.segments(CAM)[0]
+        victim = f"{store.store_id}/{held.path}"
+        assert s3_legal_hold(client, locked_bucket, victim) == "ON"
+        client.put_object_legal_hold(Bucket=locked_bucket, Key=victim, LegalHold={"Status": "OFF"})
+        store.set_tier(S3Tier(s3.endpoint, locked_bucket, keep_local="0s"))
+        report = store.sync_tier()
+        assert report.held_local == [held.id] and len(report.evicted) == 11
+        assert (store.path / held.path).exists()  # the bucket would let it be deleted: the local copy stays
+        assert frames_of(store, CAM, held.start, held.start + NS)
+
+
 def test_export_of_an_evicted_range_verifies_against_the_store(s3, bucket, recorded, key, tmp_path):
     before = evicted_store(s3, bucket, recorded, key)
     with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
