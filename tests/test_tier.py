@@ -464,13 +464,17 @@ def test_disk_pressure_trims_the_read_cache_then_evicts_uploaded_segments_and_de
         assert report.uploaded and not report.evicted and not report.failed
         b_segments = [s.id for s in store.segments("b")]
         b_frames = frames_of(store, "b", T0, T0 + 3600 * NS)
+        # The oldest one's object altered in the bucket: its local copy is the only good one.
+        altered = store.segments("b")[0]
+        s3.client().put_object(Bucket=bucket, Key=f"{store.store_id}/{altered.path}", Body=b"altered")
     with _small_store(small_fs, key, 16 << 20) as store:
         assert store.storage_status().free_bytes < 16 << 20
         status = store.check_disk_pressure()
         assert status.alarm is None and status.free_bytes >= 16 << 20
         assert store.tier_status().cache_bytes == 0  # the cache went first
+        assert (path / altered.path).exists()  # neither evicted nor deleted
         evicted = [s.id for s in store.segments("b") if not (path / s.path).exists()]
-        assert evicted and evicted == b_segments[:len(evicted)] and len(evicted) < len(b_segments)  # oldest first
+        assert evicted and evicted == b_segments[1:1 + len(evicted)] and len(evicted) < len(b_segments) - 1
         assert [s.id for s in store.segments("b")] == b_segments  # every row kept
         assert not _tombstoned(path) and not [e for e in store.audit() if e.action == "disk_pressure_sweep"]
         assert any(e.action == "tier_evicted" and "disk pressure" in e.reason for e in store.audit())

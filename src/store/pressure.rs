@@ -80,7 +80,11 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     // Free a little more than the shortfall, so one sweep lasts a while.
     let needed = floor + floor / 10 + RESERVE_BYTES - free;
     release_reserve(&shared.root)?;
-    let report = sweep::run(shared, Timestamp::now(), false, Some(needed), "disk-pressure")?;
+    // A tier that answered evicted what it could: the rest of the uploaded
+    // footage stays (delete only when the bucket could not be asked).
+    let spare_uploaded = tier_guard::tier_is_set(&shared.root) && tier_failure.is_none();
+    let pressure = sweep::Pressure { needed, spare_uploaded };
+    let report = sweep::run(shared, Timestamp::now(), false, Some(pressure), "disk-pressure")?;
     // The reserve comes back whenever its space is free, even below the
     // floor: recording then meets a full disk with it still in place, so the
     // audit entry of a retrieval (store/shared.rs) and the next sweep can
@@ -90,10 +94,12 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     if free_after < floor {
         let (held, young) = report.undeletable_bytes;
         let awaiting = report.awaiting_upload_bytes;
+        let unevictable =
+            if spare_uploaded { ", and the tier could evict no more of the uploaded footage" } else { "" };
         let low = format!(
             "disk space is low on {}: {free_after} bytes free, below the {floor} byte floor, and no more \
              footage may be deleted ({held} bytes are held by cases, {young} bytes are younger than their \
-             camera's min_age, {awaiting} bytes wait for their upload to the object-storage tier). \
+             camera's min_age, {awaiting} bytes wait for their upload to the object-storage tier{unevictable}). \
              Recording continues until the disk is full; add storage, release holds, shorten min_age \
              or fix the tier (vidvault tier status)",
             shared.root.display()
