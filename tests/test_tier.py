@@ -258,7 +258,8 @@ def test_server_killed_mid_sync_and_restarted_loses_and_duplicates_nothing(s3, b
         assert len(list(store.read("34020000001320000003", T0, T0 + 10 * NS))) == len(packets)
         s3.start()
         deadline = time.monotonic() + 60
-        while store.tier_status().backlog_segments and time.monotonic() < deadline:
+        # Until the round that uploads the last one has ended (it clears the alarm at its end).
+        while (store.tier_status().backlog_segments or store.tier_status().alarm) and time.monotonic() < deadline:
             time.sleep(0.2)
         status = store.tier_status()
         assert status.backlog_segments == 0 and status.uploaded_segments == len(sealed(store)) > 12
@@ -371,69 +372,158 @@ def test_cli_tier_set_status_sync_and_the_secret_is_nowhere(s3, bucket, recorded
 
 
 @pytest.mark.parametrize("keep_local", ["1d", "0s"])
-def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucket, tmp_path, key, keep_local):
+def test_disk_pressure_spares_segments_not_yet_uploaded_unless_expired(s3, bucket, small_fs, key, keep_local):
     """On a real 48 MiB filesystem: with a tier set, disk pressure deletes
     no unexpired segment the bucket has not confirmed (it may be the only
     copy) and says so in the alarm; expired footage still goes; once
-    uploaded, the oldest footage may be reclaimed again. With keep_local
-    0s the upload round evicts instead: the disk is freed and every
-    segment keeps its row (disk pressure never picks an evicted one)."""
-    import os
-
-    from helpers import mount_tmpfs, unmount
-
-    mnt = tmp_path / "small"
-    why = mount_tmpfs(mnt, "48m")
-    if why:
-        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {why}")
-    try:
-        path = mnt / "store"
-        vidvault.Store.create(path, key=key).close()
-        opts = dict(key=key, roll_after=2.0, sync_interval=0.05, tier_uploads=False)
-        with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
-            store.set_tier(S3Tier(s3.endpoint, bucket, keep_local=keep_local))
-            store.add_camera("old", retention=vidvault.Retention(max_age="1d", min_age="0s"))
-            store.add_camera("cam", retention=vidvault.Retention(min_age="0s"))
-            for camera, seconds, start in (("old", 4, T0), ("cam", 40, T0 + 60 * NS)):
-                with store.writer(camera, codec="h264") as w:
-                    for i in range(seconds * 25):  # ~30 MB for "cam": the disk falls under the floor
-                        w.append(start + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
-            cam_segments = [s.id for s in store.segments("cam")]
-            status = store.check_disk_pressure()
-            assert status.free_bytes < 16 << 20
-            assert status.alarm and "wait for their upload to the object-storage tier" in status.alarm
-            assert [s.id for s in store.segments("cam")] == cam_segments  # nothing un-uploaded went
-            assert store.segments("old") == []  # expired: retention may delete it, uploaded or not
-            if keep_local == "1d":
-                assert not store.sync_tier().failed
-                status = store.check_disk_pressure()
-                assert status.alarm is None and status.free_bytes >= 16 << 20
-                left = [s.id for s in store.segments("cam")]
-                assert left and left == cam_segments[-len(left):] and len(left) < len(cam_segments)
-                return
-        # The upload round runs with no floor (else the background check
-        # could delete uploaded segments in the moment before they are
-        # evicted: disk pressure deletes uploaded segments, docs/STORAGE.md).
-        with vidvault.Store.open(path, min_free_bytes=1, **opts) as store:
-            report = store.sync_tier()
-            assert not report.failed and sorted(report.evicted) == cam_segments
-        with vidvault.Store.open(path, min_free_bytes=16 << 20, **opts) as store:
+    uploaded, disk pressure evicts the oldest instead. With keep_local
+    0s the upload round evicts: the disk is freed and every segment keeps
+    its row (disk pressure never picks an evicted one)."""
+    with _small_store(small_fs, key, 16 << 20) as store:
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local=keep_local))
+        store.add_camera("old", retention=vidvault.Retention(max_age="1d", min_age="0s"))
+        store.add_camera("cam", retention=vidvault.Retention(min_age="0s"))
+        _fill(store, "old", T0, 4)
+        _fill(store, "cam", T0 + 60 * NS, 40)  # ~30 MB: the disk falls under the floor
+        cam_segments = [s.id for s in store.segments("cam")]
+        status = store.check_disk_pressure()
+        assert status.free_bytes < 16 << 20
+        assert status.alarm and "wait for their upload to the object-storage tier" in status.alarm
+        assert [s.id for s in store.segments("cam")] == cam_segments  # nothing un-uploaded went
+        assert store.segments("old") == []  # expired: retention may delete it, uploaded or not
+        if keep_local == "1d":
+            assert not store.sync_tier().failed
             status = store.check_disk_pressure()
             assert status.alarm is None and status.free_bytes >= 16 << 20
-            assert [s.id for s in store.segments("cam")] == cam_segments  # evicted, never deleted
-            assert status.local_bytes == 0 and status.remote_only_segments == len(cam_segments)
-            assert len(list(store.read("cam", T0 + 60 * NS, T0 + 64 * NS))) == 4 * 25  # from the bucket
-            # New footage fills the disk again: deleting an evicted segment
-            # would free nothing here and lose its row, so none is picked.
-            store.add_camera("new", retention=vidvault.Retention(min_age="0s"))
-            with store.writer("new", codec="h264") as w:
-                for i in range(45 * 25):  # ~34 MB
-                    w.append(T0 + 7200 * NS + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
-            status = store.check_disk_pressure()
-            assert status.free_bytes < 16 << 20 and status.alarm
+            # Uploaded: disk pressure evicts the oldest (keep_local or
+            # not) and deletes nothing (test_disk_pressure_evicts_...).
             assert [s.id for s in store.segments("cam")] == cam_segments
+            assert 0 < status.remote_only_segments < len(cam_segments)
+            return
+    with _small_store(small_fs, key, 1) as store:
+        report = store.sync_tier()
+        assert not report.failed and sorted(report.evicted) == cam_segments
+    with _small_store(small_fs, key, 16 << 20) as store:
+        status = store.check_disk_pressure()
+        assert status.alarm is None and status.free_bytes >= 16 << 20
+        assert [s.id for s in store.segments("cam")] == cam_segments  # evicted, never deleted
+        assert status.local_bytes == 0 and status.remote_only_segments == len(cam_segments)
+        assert len(list(store.read("cam", T0 + 60 * NS, T0 + 64 * NS))) == 4 * 25  # from the bucket
+        # New footage fills the disk again: deleting an evicted segment
+        # would free nothing here and lose its row, so none is picked.
+        store.add_camera("new", retention=vidvault.Retention(min_age="0s"))
+        _fill(store, "new", T0 + 7200 * NS, 45)  # ~34 MB
+        status = store.check_disk_pressure()
+        assert status.free_bytes < 16 << 20 and status.alarm
+        assert [s.id for s in store.segments("cam")] == cam_segments
+
+
+def _fill(store, camera, start, seconds):
+    """``seconds`` of 25 fps footage at ~30 kB a frame (random: incompressible)."""
+    import os
+
+    with store.writer(camera, codec="h264") as w:
+        for i in range(seconds * 25):
+            w.append(start + i * 40_000_000, os.urandom(30_000), keyframe=i % 25 == 0)
+
+
+def _small_store(small_fs, key, min_free_bytes: int):
+    """The store on the small filesystem (created on first use), opened
+    with this free-space floor and without the background uploader."""
+    path = small_fs / "store"
+    if not path.exists():
+        vidvault.Store.create(path, key=key).close()
+    return vidvault.Store.open(path, key=key, min_free_bytes=min_free_bytes, roll_after=2.0, sync_interval=0.05,
+                               tier_uploads=False)
+
+
+def _tombstoned(path: Path) -> dict[int, str]:
+    lines = (path / "tombstones.jsonl").read_text().splitlines() if (path / "tombstones.jsonl").exists() else []
+    return {int(t["id"]): t["reason"] for t in map(json.loads, lines)}
+
+
+def test_disk_pressure_trims_the_read_cache_then_evicts_uploaded_segments_and_deletes_nothing(
+        s3, bucket, small_fs, key):
+    """On a real 48 MiB filesystem: a store under its floor whose footage
+    the bucket holds frees the disk by dropping its read cache, then by
+    evicting the oldest uploaded segments, keep_local notwithstanding;
+    every row stays, nothing is deleted, and the evicted footage reads back
+    bit-exact from the bucket."""
+    path = small_fs / "store"
+    with _small_store(small_fs, key, 1) as store:
+        store.add_camera("a", retention=vidvault.Retention(min_age="0s"))
+        store.add_camera("b", retention=vidvault.Retention(min_age="0s"))
+        _fill(store, "a", T0, 10)  # ~7.5 MB: evicted, then read back into the cache
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="0s"))
+        assert store.sync_tier().evicted
+        a_frames = frames_of(store, "a", T0, T0 + 3600 * NS)
+        assert store.tier_status().cache_bytes > 7 << 20
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="1d"))
+        _fill(store, "b", T0 + 600 * NS, 40)  # ~30 MB, uploaded, local copies kept a day
+        report = store.sync_tier()
+        assert report.uploaded and not report.evicted and not report.failed
+        b_segments = [s.id for s in store.segments("b")]
+        b_frames = frames_of(store, "b", T0, T0 + 3600 * NS)
+        # The oldest one's object altered in the bucket: its local copy is the only good one.
+        altered = store.segments("b")[0]
+        s3.client().put_object(Bucket=bucket, Key=f"{store.store_id}/{altered.path}", Body=b"altered")
+    with _small_store(small_fs, key, 16 << 20) as store:
+        assert store.storage_status().free_bytes < 16 << 20
+        status = store.check_disk_pressure()
+        assert status.alarm is None and status.free_bytes >= 16 << 20
+        assert store.tier_status().cache_bytes == 0  # the cache went first
+        assert (path / altered.path).exists()  # neither evicted nor deleted
+        evicted = [s.id for s in store.segments("b") if not (path / s.path).exists()]
+        assert evicted and evicted == b_segments[1:1 + len(evicted)] and len(evicted) < len(b_segments) - 1
+        assert [s.id for s in store.segments("b")] == b_segments  # every row kept
+        assert not _tombstoned(path) and not [e for e in store.audit() if e.action == "disk_pressure_sweep"]
+        assert any(e.action == "tier_evicted" and "disk pressure" in e.reason for e in store.audit())
+        assert frames_of(store, "b", T0, T0 + 3600 * NS) == b_frames  # through the bucket, bit-exact
+        assert frames_of(store, "a", T0, T0 + 3600 * NS) == a_frames
+
+
+def test_disk_pressure_with_the_bucket_down_deletes_uploaded_segments_loudly_never_unuploaded_ones(
+        s3, bucket, small_fs, key):
+    """The bucket unreachable: eviction fails, and disk pressure does what
+    it does without a relief: it deletes the oldest footage the rules allow,
+    uploaded segments included (their objects stay in the bucket), never a
+    segment waiting for its upload. None of it silently: the alarm says
+    so, the audit log names the failure and every deleted segment, and the
+    tombstone journal gives the reason."""
+    path = small_fs / "store"
+    with _small_store(small_fs, key, 1) as store:
+        store.add_camera("b", retention=vidvault.Retention(min_age="0s"))
+        store.add_camera("c", retention=vidvault.Retention(min_age="0s"))
+        store.set_tier(S3Tier(s3.endpoint, bucket, keep_local="1d"))
+        _fill(store, "b", T0, 36)  # ~27 MB, uploaded
+        assert not store.sync_tier().failed
+        _fill(store, "c", T0 + 600 * NS, 8)  # ~6 MB, never uploaded
+        b_segments = [s.id for s in store.segments("b")]
+        c_segments = [s.id for s in store.segments("c")]
+        store_id = store.store_id
+    s3.stop()
+    try:
+        with _small_store(small_fs, key, 16 << 20) as store:
+            status = store.check_disk_pressure()
+            assert status.free_bytes >= 16 << 20
+            assert status.alarm and "could not evict uploaded segments" in status.alarm
+            assert s3.endpoint in status.alarm and "deleted" in status.alarm
+            left = [s.id for s in store.segments("b")]
+            gone = b_segments[:len(b_segments) - len(left)]
+            assert gone and left == b_segments[len(gone):]  # the oldest uploaded ones
+            assert [s.id for s in store.segments("c")] == c_segments  # waiting for upload: kept
+            assert store.tier_status().remote_only_segments == 0  # nothing half-evicted
+            audit = store.audit()
+            failed = [e for e in audit if e.action == "tier_pressure_evict"]
+            assert failed and failed[-1].outcome == "failed" and s3.endpoint in failed[-1].reason
+            sweeps = [e for e in audit if e.action == "disk_pressure_sweep"]
+            assert sweeps and sorted(sweeps[-1].details["segment_ids"]) == gone
+            assert {i: r for i, r in _tombstoned(path).items()} == {i: "disk_pressure" for i in gone}
     finally:
-        unmount(mnt)
+        s3.start()
+    # Their objects are still in the bucket (retention did not expire them).
+    held = objects(s3, bucket)
+    assert sum(k.startswith(f"{store_id}/segments/b/") for k in held) == len(b_segments)
 
 
 # ---------------------------------------------------------------- retention across tiers
@@ -527,6 +617,103 @@ def test_keep_local_and_legal_holds_keep_the_local_copy(s3, bucket, recorded, ke
         for s in sealed(store):
             assert (store.path / s.path).exists() == (s.id in held)
         assert store.tier_status().holds == HOLDS_BY_VIDVAULT
+
+
+@pytest.fixture
+def locked_bucket(s3):
+    name = f"vv-tier-lock-{next(_buckets)}"
+    s3.client().create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    return name
+
+
+def s3_legal_hold(client, bucket: str, key: str) -> str:
+    """The server's word on the object's legal hold: "ON" or "OFF"."""
+    import botocore.exceptions as bx
+
+    try:
+        return client.get_object_legal_hold(Bucket=bucket, Key=key)["LegalHold"]["Status"]
+    except bx.ClientError as e:
+        if e.response["Error"]["Code"] in ("NoSuchObjectLegalHold", "NoSuchObjectLockConfiguration"):
+            return "OFF"
+        raise
+
+
+def test_legal_holds_lock_the_held_objects_where_the_bucket_enforces_it_and_release_unlocks(
+        s3, locked_bucket, recorded, key, clip):
+    import botocore.exceptions as bx
+
+    client = s3.client()
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        assert store.set_tier(S3Tier(s3.endpoint, locked_bucket, keep_local="1d")).holds == HOLDS_BY_BUCKET
+        assert len(store.sync_tier().uploaded) == 12
+        key_of = {s.id: f"{store.store_id}/{s.path}" for s in sealed(store)}
+
+        def locked() -> set[int]:
+            return {i for i, k in key_of.items() if s3_legal_hold(client, locked_bucket, k) == "ON"}
+
+        assert locked() == set()
+        first = store.hold(CAM, T0, T0 + 2 * NS, case="C-1", actor="clerk")
+        two = [s.id for s in store.segments(CAM) if s.start < T0 + 2 * NS]
+        assert len(two) == 2 and locked() == set(two)  # placed by hold(), at once
+        # The server itself refuses to delete the held version, whatever vidvault does.
+        victim = key_of[two[0]]
+        version = client.head_object(Bucket=locked_bucket, Key=victim)["VersionId"]
+        with pytest.raises(bx.ClientError):
+            client.delete_object(Bucket=locked_bucket, Key=victim, VersionId=version)
+        assert client.head_object(Bucket=locked_bucket, Key=victim, VersionId=version)["ContentLength"] > 0
+        # A second hold over part of the footage keeps that object locked when the first goes.
+        second = store.hold(CAM, T0, T0 + NS, case="C-2", actor="clerk")
+        store.release(first.id, actor="clerk")
+        assert locked() == {two[0]}
+        # Retention never deletes held footage, so never its object.
+        cam_ids = {s.id for s in store.segments(CAM)}
+        store.set_retention(CAM, vidvault.Retention(max_age="1d", min_age="0s"))  # its 2025 footage expired
+        store.set_retention(OTHER, vidvault.Retention(min_age="0s"))  # kept for ever
+        assert {d.id for d in store.enforce_retention().deleted} == cam_ids - {two[0]}
+        assert [s.id for s in store.segments(CAM)] == [two[0]]
+        round_ = store.sync_tier()
+        assert not round_.failed and two[0] not in round_.retired and len(round_.retired) == 5
+        for gone in round_.retired:  # their objects are deleted (their holds were lifted first)
+            del key_of[gone]
+        assert s3_legal_hold(client, locked_bucket, victim) == "ON"
+        # A held segment whose object is locked may be evicted: its bucket copy cannot be deleted.
+        store.set_tier(S3Tier(s3.endpoint, locked_bucket, keep_local="0s"))
+        round_ = store.sync_tier()
+        assert round_.held_local == [] and two[0] in round_.evicted and not (store.path / store.segments(CAM)[0].path).exists()
+        # Footage uploaded while a hold covers it is locked in the round that uploads it.
+        third = store.hold(OTHER, T0 + 7200 * NS, T0 + 7300 * NS, case="C-3", actor="clerk")
+        ingest_file(store, OTHER, clip(seconds=2.0, gop=25), start_ns=T0 + 7200 * NS)
+        new = [s for s in store.segments(OTHER) if s.start >= T0 + 7200 * NS]
+        key_of.update({s.id: f"{store.store_id}/{s.path}" for s in new})
+        round_ = store.sync_tier()
+        assert sorted(round_.uploaded) == sorted(round_.legal_holds_placed) == [s.id for s in new]
+        assert locked() == {two[0], *(s.id for s in new)}
+        store.release(second.id, actor="clerk")
+        store.release(third.id, actor="clerk")
+        assert locked() == set()
+        entries = [e for e in store.audit() if e.action == "tier_legal_hold"]
+        assert sum(e.outcome == "placed" for e in entries) == 2 + len(new)
+        assert sum(e.outcome == "lifted" for e in entries) == 2 + len(new)
+        assert all(locked_bucket in e.reason for e in entries)
+
+
+def test_a_legal_hold_lifted_behind_vidvaults_back_keeps_the_held_segment_local(s3, locked_bucket, recorded, key):
+    """Eviction of a held segment trusts the object's hold as the server
+    reports it now, not the ledger's record of placing it."""
+    client = s3.client()
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(s3.endpoint, locked_bucket, keep_local="1d"))
+        assert len(store.sync_tier().uploaded) == 12
+        store.hold(CAM, T0, T0 + NS, case="C-1", actor="clerk")
+        held = store.segments(CAM)[0]
+        victim = f"{store.store_id}/{held.path}"
+        assert s3_legal_hold(client, locked_bucket, victim) == "ON"
+        client.put_object_legal_hold(Bucket=locked_bucket, Key=victim, LegalHold={"Status": "OFF"})
+        store.set_tier(S3Tier(s3.endpoint, locked_bucket, keep_local="0s"))
+        report = store.sync_tier()
+        assert report.held_local == [held.id] and len(report.evicted) == 11
+        assert (store.path / held.path).exists()  # the bucket would let it be deleted: the local copy stays
+        assert frames_of(store, CAM, held.start, held.start + NS)
 
 
 def test_export_of_an_evicted_range_verifies_against_the_store(s3, bucket, recorded, key, tmp_path):
@@ -671,10 +858,11 @@ def test_a_version_1_ledger_is_upgraded_with_every_segment_local(tmp_path):
     db.commit()
     db.close()
     ledger = Ledger(tmp_path)
-    assert ledger.get("version") == "2"
+    assert ledger.get("version") == "3"
     assert ledger.uploads()[7].evicted_ns is None and ledger.uploads()[7].object_key == "k/7.vvs"
+    assert ledger.uploads()[7].legal_hold_ns is None
     ledger.mark_evicted(7)
     ledger.close()
     reopened = Ledger(tmp_path)
-    assert reopened.upload(7).evicted_ns is not None and reopened.get("version") == "2"
+    assert reopened.upload(7).evicted_ns is not None and reopened.get("version") == "3"
     reopened.close()

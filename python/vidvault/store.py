@@ -112,7 +112,7 @@ class Store:
         self._tier = TierLink.load(self.path, self.store_id, self._sealed_segments, self._tier_audit,
                                    self._is_held)
         if self._tier is not None:
-            self._core.set_remote_fetch(self._tier.cache.fetch)
+            self._connect_tier()
             if tier_uploads:
                 self._tier.start()
 
@@ -195,7 +195,7 @@ class Store:
         """Stops the tier's uploader, seals open segments, syncs, and
         releases the store lock."""
         if self._tier is not None:
-            self._core.set_remote_fetch(None)
+            self._disconnect_tier()
             self._tier.stop()
             self._tier = None
         self._core.close()
@@ -295,13 +295,32 @@ class Store:
         """Places a legal hold ("evidence lock") on ``[start, end)`` of a
         camera; returns it (``release`` takes its ``id``). Held footage is
         never deleted or shredded by any path (age, size, disk pressure) until
-        released or ``until``."""
-        return self._core.hold(camera, to_ns(start), to_ns(end), case=case, reason=reason, actor=actor,
+        released or ``until``. On a tier whose bucket enforces Object Lock,
+        the objects of the held segments get S3 legal holds too
+        (docs/STORAGE.md)."""
+        hold = self._core.hold(camera, to_ns(start), to_ns(end), case=case, reason=reason, actor=actor,
                                until=None if until is None else to_ns(until))
+        self._mirror_legal_holds()
+        return hold
 
     def release(self, hold_id: int, *, actor: str) -> Hold:
-        """Releases a hold; its footage falls back under normal retention."""
-        return self._core.release_hold(hold_id, actor=actor)
+        """Releases a hold; its footage falls back under normal retention
+        (and the S3 legal holds of objects no other hold covers are lifted)."""
+        hold = self._core.release_hold(hold_id, actor=actor)
+        self._mirror_legal_holds()
+        return hold
+
+    def _mirror_legal_holds(self) -> None:
+        """The hold itself is in force whatever the bucket answers: a
+        failure is audited (tier_legal_hold / failed), the segments stay
+        local (eviction wants the object's hold on) and the next upload
+        round tries again."""
+        if self._tier is None:
+            return
+        try:
+            self._tier.mirror_legal_holds()
+        except TierError:
+            pass
 
     def holds(self, camera: str | None = None, *, active: bool | None = None) -> list[Hold]:
         """Holds, oldest first; ``active=True`` only those in force now."""
@@ -366,6 +385,7 @@ class Store:
         tier.check(client)
         holds = tier.probe_object_lock(client)
         if current is not None:
+            self._disconnect_tier()
             current.stop()
             self._tier = None
         tier_settings.save(self.path, tier, holds)
@@ -376,7 +396,7 @@ class Store:
                                 "holds": holds}, sort_keys=True))
         self._tier = TierLink(self.path, self.store_id, tier, holds, self._sealed_segments, self._tier_audit,
                               self._is_held)
-        self._core.set_remote_fetch(self._tier.cache.fetch)
+        self._connect_tier()
         if self._tier_uploads:
             self._tier.start()
         return self._tier.status()
@@ -393,6 +413,16 @@ class Store:
         if self._tier is None:
             raise TierError(f"store {self.path} has no tier: set one first (Store.set_tier, vidvault tier set)")
         return self._tier.sync(progress=progress)
+
+    def _connect_tier(self) -> None:
+        """The core reads evicted segments through the tier's read cache,
+        and disk pressure asks the tier to free space before it deletes."""
+        self._core.set_remote_fetch(self._tier.cache.fetch)
+        self._core.set_tier_relief(self._tier.relieve)
+
+    def _disconnect_tier(self) -> None:
+        self._core.set_remote_fetch(None)
+        self._core.set_tier_relief(None)
 
     def _sealed_segments(self) -> list[Segment]:
         return [s for cam in self._core.cameras() for s in self._core.segments(cam.id, FAR_PAST, FAR_FUTURE)

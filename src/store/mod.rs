@@ -20,6 +20,7 @@
 //! STORE/quarantine/                   damaged files moved aside, never deleted
 //! STORE/tier.json, tier/ledger.sqlite  the object-storage tier, written by the Python package (tier_guard.rs reads)
 //! STORE/tier/cache/                  ciphertext of evicted segments fetched back for reading (remote_source.rs)
+//!                                     (trimmed first, then uploaded segments evicted, under disk pressure: tier_relief.rs)
 //! ```
 
 mod access;
@@ -42,6 +43,7 @@ pub(crate) mod shared;
 pub mod sweep;
 mod sweep_plan;
 mod tier_guard;
+pub mod tier_relief;
 pub mod writer;
 
 #[cfg(test)]
@@ -437,6 +439,13 @@ impl Store {
     /// tier evicted (store/remote_source.rs); None: no tier.
     pub fn set_remote_fetch(&self, fetch: Option<remote_source::FetchRemote>) {
         self.shared.remote.set(fetch);
+    }
+
+    /// Gives disk pressure the tier's relief: trim the read cache and evict
+    /// uploaded segments before deleting footage (store/tier_relief.rs);
+    /// None: no tier.
+    pub fn set_tier_relief(&self, relieve: Option<tier_relief::RelievePressure>) {
+        self.shared.tier_relief.set(relieve);
     }
 
     // ------------------------------------------------------------ shutdown

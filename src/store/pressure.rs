@@ -1,4 +1,6 @@
-//! store/pressure.rs: disk pressure. When free space falls under the store's threshold, the
+//! store/pressure.rs: disk pressure. When free space falls under the store's threshold,
+//! a tier, if set, frees what it can first (store/tier_relief.rs: its read
+//! cache, then evicting uploaded segments, rows kept); then the
 //! oldest footage that no hold protects and that is past its camera's
 //! `min_age` is deleted first, across cameras (store/sweep.rs). When nothing more
 //! may be deleted, recording goes on as long as the disk has room and the
@@ -12,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::store::reserve::{ensure_reserve, release_reserve, RESERVE_BYTES};
 use crate::store::shared::Shared;
 use crate::store::sweep;
+use crate::store::tier_guard;
 use crate::time::Timestamp;
 
 /// Free space, the threshold, and the alarm if one is raised.
@@ -51,10 +54,37 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
         shared.set_alarm(None);
         return status(shared);
     }
+    // A tier first: its read cache, then the local files of uploaded
+    // segments (their rows stay, their footage reads from the bucket).
+    // Deleting footage is for what that cannot free.
+    let tier_failure = match shared.tier_relief.relieve(floor + floor / 10 - free) {
+        Some(relieved) => relieved.err(),
+        None if tier_guard::tier_is_set(&shared.root) => {
+            // A tier is set but not connected (the store opening or closing):
+            // deleting now could take uploaded segments it would evict. The
+            // next check, a pressure_interval later, has it.
+            shared.set_alarm(Some(format!(
+                "disk space is low on {}: {free} bytes free, below the {floor} byte floor; waiting for the \
+                 object-storage tier to connect before freeing space",
+                shared.root.display()
+            )));
+            return status(shared);
+        }
+        None => None,
+    };
+    let (free, _) = disk_space(&shared.root)?;
+    if free >= floor {
+        shared.set_alarm(tier_failure.map(|e| evict_failed_alarm(&e, 0)));
+        return status(shared);
+    }
     // Free a little more than the shortfall, so one sweep lasts a while.
     let needed = floor + floor / 10 + RESERVE_BYTES - free;
     release_reserve(&shared.root)?;
-    let report = sweep::run(shared, Timestamp::now(), false, Some(needed), "disk-pressure")?;
+    // A tier that answered evicted what it could: the rest of the uploaded
+    // footage stays (delete only when the bucket could not be asked).
+    let spare_uploaded = tier_guard::tier_is_set(&shared.root) && tier_failure.is_none();
+    let pressure = sweep::Pressure { needed, spare_uploaded };
+    let report = sweep::run(shared, Timestamp::now(), false, Some(pressure), "disk-pressure")?;
     // The reserve comes back whenever its space is free, even below the
     // floor: recording then meets a full disk with it still in place, so the
     // audit entry of a retrieval (store/shared.rs) and the next sweep can
@@ -64,18 +94,41 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     if free_after < floor {
         let (held, young) = report.undeletable_bytes;
         let awaiting = report.awaiting_upload_bytes;
-        shared.set_alarm(Some(format!(
+        let unevictable =
+            if spare_uploaded { ", and the tier could evict no more of the uploaded footage" } else { "" };
+        let low = format!(
             "disk space is low on {}: {free_after} bytes free, below the {floor} byte floor, and no more \
              footage may be deleted ({held} bytes are held by cases, {young} bytes are younger than their \
-             camera's min_age, {awaiting} bytes wait for their upload to the object-storage tier). \
+             camera's min_age, {awaiting} bytes wait for their upload to the object-storage tier{unevictable}). \
              Recording continues until the disk is full; add storage, release holds, shorten min_age \
              or fix the tier (vidvault tier status)",
             shared.root.display()
-        )));
+        );
+        let deleted = report.deletions().count();
+        shared.set_alarm(Some(match tier_failure {
+            Some(e) => format!("{low}; {}", evict_failed_alarm(&e, deleted)),
+            None => low,
+        }));
     } else {
-        shared.set_alarm(None);
+        shared.set_alarm(tier_failure.map(|e| evict_failed_alarm(&e, report.deletions().count())));
     }
     status(shared)
+}
+
+/// The alarm of a check whose tier could not evict (the bucket unreachable):
+/// the sweep then deleted what the rules allow, uploaded segments included.
+fn evict_failed_alarm(e: &Error, deleted: usize) -> String {
+    let instead = match deleted {
+        0 => "nothing was deleted".to_string(),
+        n => format!(
+            "it deleted {n} segments instead, the oldest footage the rules allow (uploaded segments keep \
+             their object in the bucket, no longer reachable through vidvault; none waiting for its upload)"
+        ),
+    };
+    format!(
+        "disk pressure could not evict uploaded segments to the object-storage tier ({e}); {instead}. \
+         Fix the tier (vidvault tier status)"
+    )
 }
 
 /// The reclaim hook the facade installs in `Shared`: a writer hit a full

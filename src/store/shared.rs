@@ -27,6 +27,7 @@ use crate::segment::reader::{SegmentFile, SegmentMeta};
 use crate::store::remote_source::RemoteSource;
 use crate::store::reserve;
 use crate::store::row_file;
+use crate::store::tier_relief::TierRelief;
 use crate::time::NANOS_PER_SECOND;
 
 pub const MARKER_FILE: &str = "VIDVAULT";
@@ -187,6 +188,8 @@ pub(crate) struct Shared {
     reclaim: ReclaimHook,
     /// Where the files of segments evicted to a tier come from (remote_source.rs).
     pub remote: RemoteSource,
+    /// What a tier frees before disk pressure deletes (tier_relief.rs).
+    pub tier_relief: TierRelief,
 }
 
 /// A bounded stack of emptied byte buffers shared by all writers.
@@ -251,6 +254,7 @@ impl Shared {
             buffers: BufferPool::new(4 * options.io_threads + 16),
             reclaim: parts.reclaim,
             remote: RemoteSource::default(),
+            tier_relief: TierRelief::default(),
             options,
         })
     }

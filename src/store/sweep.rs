@@ -63,25 +63,36 @@ impl SweepReport {
 
 type CameraFacts = BTreeMap<String, (RetentionPolicy, Vec<SegmentFacts>, Vec<Hold>)>;
 
-/// Plans and (unless `dry_run`) executes a sweep at `now`. With
-/// `free_bytes_needed`, also deletes the oldest deletable footage across
-/// cameras until that many bytes are freed (disk pressure).
+/// What a disk-pressure sweep must free.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pressure {
+    pub needed: u64,
+    /// The store's tier answered: it evicts the uploaded segments it can,
+    /// so the sweep deletes none (one it could not evict may be the only
+    /// good copy: its object missing or altered).
+    pub spare_uploaded: bool,
+}
+
+/// Plans and (unless `dry_run`) executes a sweep at `now`. Under
+/// `pressure`, also deletes the oldest deletable footage across cameras
+/// until that many bytes are freed.
 pub(crate) fn run(
     shared: &Shared,
     now: Timestamp,
     dry_run: bool,
-    free_bytes_needed: Option<u64>,
+    pressure: Option<Pressure>,
     actor: &str,
 ) -> Result<SweepReport> {
+    let free_bytes_needed = pressure.map(|p| p.needed);
     let _serial = shared.sweep_guard();
     let mut report = SweepReport { now, dry_run, ..SweepReport::default() };
-    match free_bytes_needed {
+    match pressure {
         None => {
             let plan = sweep_plan::plan(shared, now)?;
             report.cameras = plan.cameras;
             report.undeletable_bytes = plan.undeletable_bytes;
         }
-        Some(needed) => plan_under_pressure(shared, now, needed, &mut report)?,
+        Some(p) => plan_under_pressure(shared, now, p, &mut report)?,
     }
     let deletions: Vec<PlannedDeletion> = report.deletions().cloned().collect();
     if dry_run {
@@ -101,7 +112,12 @@ pub(crate) fn run(
 /// Disk pressure ranks the oldest deletable footage of every camera
 /// together, so it reads every camera's sealed segments (a rare, emergency
 /// sweep; regular sweeps are planned by sweep_plan.rs).
-fn plan_under_pressure(shared: &Shared, now: Timestamp, needed: u64, report: &mut SweepReport) -> Result<()> {
+fn plan_under_pressure(
+    shared: &Shared,
+    now: Timestamp,
+    pressure: Pressure,
+    report: &mut SweepReport,
+) -> Result<()> {
     let mut per_camera: CameraFacts = BTreeMap::new();
     {
         let catalog = shared.catalog()?;
@@ -115,11 +131,16 @@ fn plan_under_pressure(shared: &Shared, now: Timestamp, needed: u64, report: &mu
     }
     let planned: Vec<PlannedDeletion> = report.cameras.iter().flat_map(|c| c.deletions.clone()).collect();
     let sealed = per_camera.values().flat_map(|(_, segments, _)| segments.iter().map(|s| s.id));
-    let awaiting = tier_guard::awaiting_upload(&shared.root, sealed);
+    let awaiting = tier_guard::awaiting_upload(&shared.root, sealed.clone());
     // Neither the only copy (not uploaded yet) nor a segment already off
-    // this disk (evicted to the tier: deleting it frees nothing here).
-    let spared: BTreeSet<u64> = awaiting.union(&tier_guard::remote_only(&shared.root)).copied().collect();
-    report.pressure = retention::plan_disk_pressure(&per_camera, &planned, &spared, needed, now);
+    // this disk (evicted to the tier: deleting it frees nothing here), nor,
+    // while the tier answers, an uploaded one (it evicts what it can).
+    let spared: BTreeSet<u64> = if pressure.spare_uploaded {
+        sealed.collect()
+    } else {
+        awaiting.union(&tier_guard::remote_only(&shared.root)).copied().collect()
+    };
+    report.pressure = retention::plan_disk_pressure(&per_camera, &planned, &spared, pressure.needed, now);
     let gone: BTreeSet<u64> = report.deletions().map(|d| d.segment.id).collect();
     for (policy, segments, holds) in per_camera.values() {
         for s in segments.iter().filter(|s| !gone.contains(&s.id)) {

@@ -20,10 +20,15 @@ pub const TIER_SETTINGS_FILE: &str = "tier.json";
 /// Segments the bucket confirmed, one row each.
 pub const TIER_LEDGER_FILE: &str = "tier/ledger.sqlite";
 
+/// Whether a tier is set on the store at `root`.
+pub(crate) fn tier_is_set(root: &Path) -> bool {
+    root.join(TIER_SETTINGS_FILE).exists()
+}
+
 /// The ids among `sealed` that a tier has not confirmed in its bucket:
 /// none without a tier, all of them when the ledger cannot be read.
 pub(crate) fn awaiting_upload(root: &Path, sealed: impl IntoIterator<Item = u64>) -> BTreeSet<u64> {
-    if !root.join(TIER_SETTINGS_FILE).exists() {
+    if !tier_is_set(root) {
         return BTreeSet::new();
     }
     let confirmed = confirmed_uploads(&root.join(TIER_LEDGER_FILE)).unwrap_or_default();
@@ -36,7 +41,7 @@ pub(crate) fn awaiting_upload(root: &Path, sealed: impl IntoIterator<Item = u64>
 /// from them, and deleting their rows would lose footage the bucket holds.
 /// None without a tier; a ledger from before eviction (version 1) has none.
 pub(crate) fn remote_only(root: &Path) -> BTreeSet<u64> {
-    if !root.join(TIER_SETTINGS_FILE).exists() {
+    if !tier_is_set(root) {
         return BTreeSet::new();
     }
     ledger_ids(&root.join(TIER_LEDGER_FILE), "SELECT segment_id FROM uploads WHERE evicted_ns IS NOT NULL")

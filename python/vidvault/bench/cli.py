@@ -282,6 +282,18 @@ def cmd_view(args: argparse.Namespace, work: Path) -> int:
     return _emit(report, args)
 
 
+def cmd_tier(args: argparse.Namespace, work: Path) -> int:
+    from . import tier
+
+    if args.segments < 2:
+        raise SystemExit("--segments must be at least 2")
+    report = Report("tier", machine_info(work), {"segments": args.segments,
+                                                 "segment": f"{tier.SEGMENT_SECONDS} s of 720p H.264, 4 Mbit/s",
+                                                 "server": "weed mini (SeaweedFS) on loopback"})
+    tier.summarize(tier.run(work, segments=args.segments, say=_say(args)), report)
+    return _emit(report, args)
+
+
 def _common(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--dir", required=True, help="directory on the storage to measure")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
@@ -379,3 +391,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--seconds", type=float, default=60, help="length of each recording")
     sp.add_argument("--rounds", type=int, default=2, help="times each recorder runs, alternating")
     sp.set_defaults(func=_in_workdir(cmd_record))
+
+    sp = bsub.add_parser("tier", help="the S3 tier on a loopback weed mini: upload MB/s and seeks into evicted "
+                                      "segments, beside plain boto3 PUT/GET of the same objects")
+    _common(sp)
+    sp.add_argument("--segments", type=int, default=30, help="sealed segments written, uploaded and evicted")
+    sp.set_defaults(func=_in_workdir(cmd_tier))

@@ -47,7 +47,9 @@ def cmd_tier_sync(args: argparse.Namespace) -> int:
           f"{status.backlog_segments} waiting ({report.not_due} not due yet); "
           f"{len(report.retired)} objects of expired segments deleted; "
           f"{len(report.evicted)} local copies evicted ({report.evicted_bytes} bytes freed)"
-          + (f", {len(report.held_local)} kept local under a legal hold" if report.held_local else ""))
+          + (f", {len(report.held_local)} kept local under a legal hold" if report.held_local else "")
+          + (f"; S3 legal holds placed on {len(report.legal_holds_placed)} objects, lifted from "
+             f"{len(report.legal_holds_lifted)}" if report.legal_holds_placed or report.legal_holds_lifted else ""))
     for segment_id, why in report.failed:
         print(f"FAILED: {why}")
     if status.alarm:

@@ -10,9 +10,12 @@ A segment's local file goes only when all of these hold:
   ``uploaded_ns``), so a segment uploaded late, after an outage, still
   stays that long on disk;
 - it is under no active legal hold, unless the object itself carries an
-  S3 Object Lock legal hold on a bucket whose probe found holds enforced.
-  vidvault does not place such holds on objects yet, so today every held
-  segment keeps its local copy.
+  S3 Object Lock legal hold (its HEAD says so) on a bucket whose probe
+  found holds enforced (legal_hold.py places them); on any other bucket a
+  held segment keeps its local copy.
+
+Under disk pressure (:func:`evict_for_space`, called by the core before it
+deletes footage) the same checks apply, but not ``keep_local``.
 
 The order is crash-safe: the ledger marks the segment remote-only (durable)
 before the file is unlinked. A kill between the two leaves a marked segment
@@ -57,14 +60,19 @@ def finish_evictions(root: Path, segments: Iterable[Any], uploads: dict[int, Any
     return n
 
 
-def evictable(segments: Iterable[Any], uploads: dict[int, Any], tier: S3Tier, now_ns: int) -> list[tuple[Any, Any]]:
-    """(segment, its upload) for sealed segments with a confirmed upload
-    older than ``keep_local``, not yet evicted: the candidates, before the
-    checks against the bucket."""
-    keep = duration_ns(tier.keep_local)
+def uploaded_local(segments: Iterable[Any], uploads: dict[int, Any]) -> list[tuple[Any, Any]]:
+    """(segment, its upload) for sealed segments with a confirmed upload,
+    not yet evicted, oldest first."""
     return sorted(((s, uploads[s.id]) for s in segments
-                   if s.state == "sealed" and s.id in uploads and uploads[s.id].evicted_ns is None
-                   and uploads[s.id].uploaded_ns + keep <= now_ns), key=lambda su: su[0].id)
+                   if s.state == "sealed" and s.id in uploads and uploads[s.id].evicted_ns is None),
+                  key=lambda su: su[0].id)
+
+
+def evictable(segments: Iterable[Any], uploads: dict[int, Any], tier: S3Tier, now_ns: int) -> list[tuple[Any, Any]]:
+    """Those of :func:`uploaded_local` uploaded longer than ``keep_local``
+    ago: the candidates of a round, before the checks against the bucket."""
+    keep = duration_ns(tier.keep_local)
+    return [(s, u) for s, u in uploaded_local(segments, uploads) if u.uploaded_ns + keep <= now_ns]
 
 
 def evict_due(client: Any, tier: S3Tier, root: Path, segments: list[Any], ledger: Ledger, holds: str,
@@ -72,15 +80,40 @@ def evict_due(client: Any, tier: S3Tier, root: Path, segments: list[Any], ledger
     """Evicts every segment that may go; returns (evicted ids, bytes freed,
     ids kept local because of a legal hold). Raises TierError if the
     bucket cannot be asked."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    uploads = ledger.uploads()  # read once a round: the ledger changes here only by mark_evicted
+    finish_evictions(root, segments, uploads)
+    return evict(client, tier, root, evictable(segments, uploads, tier, now_ns), ledger, holds, is_held)
+
+
+def evict_for_space(client: Any, tier: S3Tier, root: Path, segments: list[Any], ledger: Ledger, holds: str,
+                    is_held: Callable[[Any], bool], needed: int) -> tuple[list[int], int, list[int]]:
+    """Disk pressure: evicts uploaded segments, oldest first, until
+    ``needed`` bytes are freed, without waiting for ``keep_local`` (it
+    keeps a local copy for fast reads, not for safety: the bucket has
+    confirmed the object). The same checks as :func:`evict_due` otherwise."""
+    uploads = ledger.uploads()
+    finish_evictions(root, segments, uploads)
+    return evict(client, tier, root, uploaded_local(segments, uploads), ledger, holds, is_held, enough=needed)
+
+
+def evict(client: Any, tier: S3Tier, root: Path, candidates: list[tuple[Any, Any]], ledger: Ledger, holds: str,
+          is_held: Callable[[Any], bool], enough: int | None = None) -> tuple[list[int], int, list[int]]:
+    """Evicts those of ``candidates`` that pass the checks (until ``enough``
+    bytes are freed, if given); returns (evicted ids, bytes freed, ids kept
+    local because of a legal hold)."""
     import botocore.exceptions as bx
 
-    now_ns = time.time_ns() if now_ns is None else now_ns
-    uploads = ledger.uploads()  # read once a round: the ledger changes here only by mark_evicted below
-    finish_evictions(root, segments, uploads)
     evicted, freed, held = [], 0, []
-    for seg, upload in evictable(segments, uploads, tier, now_ns):
+    for seg, upload in candidates:
+        if enough is not None and freed >= enough:
+            break
         path = root / seg.path
         if not path.exists():
+            continue
+        held_here = is_held(seg)
+        if held_here and holds != HOLDS_BY_BUCKET:
+            held.append(seg.id)  # stays local whatever the object says: known before reading the file
             continue
         try:
             want = digest_file(path)
@@ -95,7 +128,7 @@ def evict_due(client: Any, tier: S3Tier, root: Path, segments: list[Any], ledger
                             f"{why(e)}; its local copy stays") from None
         if head is None:
             continue  # the object is gone or altered: keep the local copy
-        if is_held(seg) and not (holds == HOLDS_BY_BUCKET and head.get("ObjectLockLegalHoldStatus") == "ON"):
+        if held_here and head.get("ObjectLockLegalHoldStatus") != "ON":
             held.append(seg.id)
             continue
         ledger.mark_evicted(seg.id)

@@ -8,7 +8,11 @@ believed uploaded that is not.
 Version 2 adds ``evicted_ns``: set when the segment's local file is given
 up (evict.py), *before* the file is unlinked, so a crash in between leaves
 a segment marked remote-only whose file is still there: reads use that file
-(local first), and the next round finishes the unlink."""
+(local first), and the next round finishes the unlink.
+
+Version 3 adds ``legal_hold_ns``: when an S3 Object Lock legal hold was
+placed on the object (legal_hold.py), NULL when none is, so a released or
+expired hold is lifted from exactly the objects vidvault locked."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from pathlib import Path
 from ..sqlite_file import open_durable
 
 LEDGER_FILE = "tier/ledger.sqlite"
-LEDGER_VERSION = 2
+LEDGER_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,9 +35,13 @@ CREATE TABLE IF NOT EXISTS uploads (
     sha256       TEXT NOT NULL,
     version_id   TEXT,
     uploaded_ns  INTEGER NOT NULL,
-    evicted_ns   INTEGER
+    evicted_ns   INTEGER,
+    legal_hold_ns INTEGER
 );
 """
+
+# In the order of Upload's fields (an upgraded table has its columns in the order they were added).
+_COLUMNS = "segment_id, object_key, bytes, sha256, version_id, uploaded_ns, evicted_ns, legal_hold_ns"
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ class Upload:
     uploaded_ns: int
     #: When the local file was given up (None: a local copy is kept).
     evicted_ns: int | None = None
+    #: When vidvault placed an S3 Object Lock legal hold on the object (None: none).
+    legal_hold_ns: int | None = None
 
 
 class Ledger:
@@ -66,17 +76,21 @@ class Ledger:
 
     def _upgrade(self) -> None:
         """Version 1 (no eviction) to 2: the ``evicted_ns`` column, every
-        segment local; one transaction, so a crash leaves either version."""
+        segment local; 2 to 3: ``legal_hold_ns``, no object locked. One
+        transaction, so a crash leaves either version."""
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(uploads)")}
         self._db.execute("BEGIN IMMEDIATE")
         if "evicted_ns" not in columns:
             self._db.execute("ALTER TABLE uploads ADD COLUMN evicted_ns INTEGER")
+        if "legal_hold_ns" not in columns:
+            self._db.execute("ALTER TABLE uploads ADD COLUMN legal_hold_ns INTEGER")
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(LEDGER_VERSION),))
         self._db.execute("COMMIT")
 
     def record(self, segment_id: int, key: str, size: int, sha256: str, version_id: str | None) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            self._db.execute("INSERT OR REPLACE INTO uploads (segment_id, object_key, bytes, sha256, version_id, "
+                             "uploaded_ns) VALUES (?, ?, ?, ?, ?, ?)",
                              (segment_id, key, size, sha256, version_id, time.time_ns()))
 
     def mark_evicted(self, segment_id: int) -> None:
@@ -85,6 +99,13 @@ class Ledger:
         with self._lock:
             self._db.execute("UPDATE uploads SET evicted_ns = ? WHERE segment_id = ? AND evicted_ns IS NULL",
                              (time.time_ns(), segment_id))
+
+    def set_legal_hold(self, segment_id: int, placed: bool) -> None:
+        """Records that the object's S3 legal hold is now on (or off),
+        after the server confirmed the change."""
+        with self._lock:
+            self._db.execute("UPDATE uploads SET legal_hold_ns = ? WHERE segment_id = ?",
+                             (time.time_ns() if placed else None, segment_id))
 
     def get(self, name: str) -> str | None:
         with self._lock:
@@ -105,12 +126,12 @@ class Ledger:
 
     def uploads(self) -> dict[int, Upload]:
         with self._lock:
-            rows = self._db.execute("SELECT * FROM uploads").fetchall()
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM uploads").fetchall()
         return {r[0]: Upload(*r) for r in rows}
 
     def upload(self, segment_id: int) -> Upload | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM uploads WHERE segment_id = ?", (segment_id,)).fetchone()
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM uploads WHERE segment_id = ?", (segment_id,)).fetchone()
         return None if row is None else Upload(*row)
 
     def close(self) -> None:

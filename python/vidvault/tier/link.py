@@ -14,11 +14,12 @@ from typing import Any, Callable
 
 from ..errors import TierError
 from . import settings
-from .evict import evict_due
+from .evict import evict_due, evict_for_space
 from .ledger import Ledger
+from .legal_hold import mirror_legal_holds
 from .read_cache import ReadCache
 from .retire import retire_expired
-from .s3 import S3Tier, why
+from .s3 import HOLDS_BY_BUCKET, S3Tier, why
 from .status import TierStatus
 from .upload import SyncReport, backlog, sync
 
@@ -39,6 +40,8 @@ class TierLink:
         self.cache = ReadCache(root, tier, self.ledger, audit)
         self._alarm: str | None = self.ledger.get("alarm")
         self._round = threading.Lock()  # one upload round at a time (thread or `tier sync`)
+        self._relief = threading.Lock()  # one disk-pressure relief at a time (janitor or a check)
+        self._legal_holds = threading.Lock()  # one reconciliation of S3 legal holds at a time
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -62,6 +65,9 @@ class TierLink:
                 client, segments = self.tier.client(), self._list_segments()
                 report = sync(client, self.tier, self.root, self.store_id, segments, self.ledger, progress=progress)
                 if not report.failed:
+                    # Before retiring and evicting: a lifted hold lets retention delete the object, a placed
+                    # one lets a held segment be evicted.
+                    report.legal_holds_placed, report.legal_holds_lifted = self._mirror_legal_holds(client, segments)
                     report.retired = retire_expired(client, self.tier, self.root, (s.id for s in segments),
                                                     self.ledger, self._audit)
                     for segment_id in report.retired:
@@ -77,6 +83,55 @@ class TierLink:
                 report.failed.append((-1, f"{self.tier.where}: {why(e)}"))
             self._set_alarm(report)
             return report
+
+    def mirror_legal_holds(self) -> tuple[list[int], list[int]]:
+        """Now, after a hold was placed or released: S3 legal holds on the
+        objects active holds cover, lifted from the others (legal_hold.py);
+        returns (ids placed, ids lifted). Nothing on a bucket that does not
+        enforce holds. Raises TierError (audited) if the bucket refuses or
+        cannot be reached; the next upload round tries again."""
+        if self.holds != HOLDS_BY_BUCKET:
+            return [], []
+        try:
+            client, segments = self.tier.client(), self._list_segments()
+        except Exception as e:
+            message = f"could not mirror legal holds to {self.tier.where}: {why(e)}; tried again at the next round"
+            self._audit("tier_legal_hold", "failed", message)
+            raise TierError(message) from None
+        return self._mirror_legal_holds(client, segments)
+
+    def _mirror_legal_holds(self, client: Any, segments: list[Any]) -> tuple[list[int], list[int]]:
+        if self.holds != HOLDS_BY_BUCKET:
+            return [], []
+        with self._legal_holds:
+            return mirror_legal_holds(client, self.tier, segments, self.ledger, self._is_held, self._audit)
+
+    def relieve(self, needed: int) -> int:
+        """Disk pressure asks for ``needed`` bytes (the core calls this
+        before it deletes footage: src/store/tier_relief.rs): first the read
+        cache, then the local files of uploaded segments, oldest first,
+        evicted with the checks of a round (rows kept, footage readable
+        from the bucket). Returns the bytes freed. Raises TierError, after
+        an audit entry, when the bucket cannot be asked: disk pressure then
+        deletes what its rules allow instead."""
+        with self._relief:
+            freed = self.cache.free_for_pressure(needed)
+            if freed >= needed:
+                return freed
+            try:
+                client, segments = self.tier.client(), self._list_segments()
+                evicted, evicted_bytes, _ = evict_for_space(client, self.tier, self.root, segments, self.ledger,
+                                                            self.holds, self._is_held, needed - freed)
+            except Exception as e:
+                message = str(e) if isinstance(e, TierError) else f"{self.tier.where}: {why(e)}"
+                self._audit("tier_pressure_evict", "failed", f"disk pressure could not evict to the tier: "
+                            f"{message}; the oldest footage the rules allow is deleted instead")
+                raise TierError(message) from None
+            if evicted:
+                self._audit("tier_evicted", "done", f"disk pressure: {len(evicted)} segments evicted "
+                            f"({evicted_bytes} bytes), now in {self.tier.where} only; "
+                            f"{freed} bytes of read cache dropped")
+            return freed + evicted_bytes
 
     def _set_alarm(self, report: SyncReport) -> None:
         """Raised by a failed round; ended by a round that uploaded, or
@@ -112,7 +167,8 @@ class TierLink:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        self.ledger.close()
+        with self._relief, self._legal_holds:  # a relief or reconciliation in flight finishes first
+            self.ledger.close()
 
     def status(self) -> TierStatus:
         uploads = self.ledger.uploads()

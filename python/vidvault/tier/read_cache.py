@@ -10,7 +10,8 @@ against the ledger's record of the upload, and only then lets the core
 open it (which authenticates every frame on top). The cache is bounded:
 after each fetch the least recently used copies go until the total is
 under ``read_cache_bytes`` (a copy being read stays readable through its
-open handle; a segment bigger than the whole cap is kept alone).
+open handle; a segment bigger than the whole cap is kept alone). Under
+disk pressure the cache is the first thing given up (``free_for_pressure``).
 
 Whole objects, not ranged GETs: the core's segment reader reads a local
 file, so a fetch brings the full segment (a few MB at the default roll)."""
@@ -97,14 +98,26 @@ class ReadCache:
 
     def _trim(self, keep: Path) -> None:
         """Drops least recently used copies until the cache fits its cap."""
+        total = self.size()[1]
+        self._drop_oldest(lambda freed: total - freed <= self.tier.read_cache_bytes, keep)
+
+    def free_for_pressure(self, needed: int) -> int:
+        """Disk pressure: drops least recently used copies until ``needed``
+        bytes are freed (or the cache is empty); returns the bytes freed.
+        The copies are only caches of objects the bucket holds."""
+        with self._lock:
+            return self._drop_oldest(lambda freed: freed >= needed)
+
+    def _drop_oldest(self, enough: Callable[[int], bool], keep: Path | None = None) -> int:
         copies = sorted((p.stat().st_mtime_ns, p) for p in self.dir.glob("*.vvs"))
-        total = sum(p.stat().st_size for _, p in copies)
+        freed = 0
         for _, p in copies:
-            if total <= self.tier.read_cache_bytes:
+            if enough(freed):
                 break
             if p != keep:
-                total -= p.stat().st_size
+                freed += p.stat().st_size
                 p.unlink(missing_ok=True)
+        return freed
 
     def drop(self, segment_id: int) -> None:
         """Retention deleted the segment: its cached copy goes too."""

@@ -47,6 +47,10 @@ class SyncReport:
     evicted: list[int] = field(default_factory=list)
     evicted_bytes: int = 0
     held_local: list[int] = field(default_factory=list)
+    #: Segments whose object got (or lost) an S3 Object Lock legal hold this
+    #: round (legal_hold.py; only on a bucket that enforces them).
+    legal_holds_placed: list[int] = field(default_factory=list)
+    legal_holds_lifted: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     not_due: int = 0
 
@@ -108,13 +112,19 @@ def put_segment_file(client: Any, tier: S3Tier, key: str, path: Path, want: Dige
     bytes it receives do not match ``want``."""
     from boto3.s3.transfer import TransferConfig
 
+    extra: dict[str, Any] = {"ContentType": "application/octet-stream", "Metadata": {"vidvault-sha256": want.sha256}}
+    if not want.multipart:
+        # One PUT, the whole object verified against our digest. Not through
+        # upload_file: its transfer manager (threads, futures) per call costs
+        # more than the PUT of a segment on a fast link.
+        with open(path, "rb") as body:
+            client.put_object(Bucket=tier.bucket, Key=key, Body=body, ChecksumSHA256=want.s3_checksum, **extra)
+        if on_bytes is not None:
+            on_bytes(want.size)
+        return
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_CHUNK,
                             max_concurrency=2)
-    extra: dict[str, Any] = {"ContentType": "application/octet-stream", "Metadata": {"vidvault-sha256": want.sha256}}
-    if want.multipart:
-        extra["ChecksumAlgorithm"] = "SHA256"  # each part verified; the composite checked after
-    else:
-        extra["ChecksumSHA256"] = want.s3_checksum  # the whole object verified against our digest
+    extra["ChecksumAlgorithm"] = "SHA256"  # each part verified; the composite checked after
     client.upload_file(str(path), tier.bucket, key, ExtraArgs=extra, Config=config, Callback=on_bytes)
 
 

