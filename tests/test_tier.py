@@ -213,6 +213,45 @@ def test_the_server_refuses_bytes_that_do_not_match_our_checksum(s3, bucket, tmp
     assert objects(s3, bucket) == {"k.vvs": path.read_bytes()}
 
 
+class _CountingClient:
+    """A boto3 client that counts HEADs; ``echo=False`` hides the checksum
+    a PUT's answer carries (a server that does not echo it)."""
+
+    def __init__(self, client, echo: bool) -> None:
+        self._client, self._echo, self.heads = client, echo, 0
+
+    def head_object(self, **kw):
+        self.heads += 1
+        return self._client.head_object(**kw)
+
+    def put_object(self, **kw):
+        answer = self._client.put_object(**kw)
+        return answer if self._echo else {k: v for k, v in answer.items() if k != "ChecksumSHA256"}
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("echo, heads", [(True, 1), (False, 2)])
+def test_a_put_is_confirmed_by_the_checksum_the_server_verified_or_else_by_a_head(s3, bucket, recorded, key,
+                                                                                  echo, heads):
+    from vidvault.tier.ledger import Ledger
+
+    with vidvault.Store.open(recorded, key=key, tier_uploads=False) as store:
+        tier, seg = S3Tier(s3.endpoint, bucket), sealed(store)[0]
+        client, ledger = _CountingClient(tier.client(), echo), Ledger(recorded)
+        try:
+            assert upload.upload_segment(client, tier, recorded, store.store_id, seg, ledger) == seg.bytes
+            # One HEAD before the PUT (is it there already?), and one after only when the answer
+            # does not say the server stored our SHA-256.
+            assert client.heads == heads
+            row = ledger.upload(seg.id)
+            assert (row.bytes, row.sha256) == (seg.bytes, hashlib.sha256((recorded / seg.path).read_bytes()).hexdigest())
+        finally:
+            ledger.close()
+    assert objects(s3, bucket)[row.object_key] == (recorded / seg.path).read_bytes()
+
+
 def test_a_large_segment_goes_up_in_parts_and_is_confirmed_by_its_composite_checksum(s3, bucket, store_path, key):
     import random
 

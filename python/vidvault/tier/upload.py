@@ -6,8 +6,9 @@ local file: below ``MULTIPART_THRESHOLD`` one PUT carries the file's
 SHA-256 (``x-amz-checksum-sha256``); above it boto3's multipart upload
 sends each part with its SHA-256, and the object's composite checksum
 (SHA-256 of the part digests, ``-N``) is compared with the one computed
-here. Either way a HEAD (size, checksum) confirms the object before the
-ledger records it.
+here. A single PUT whose answer echoes our SHA-256 is confirmed by that
+answer (the server verified the bytes before giving it); anything else is
+confirmed by a HEAD (size, checksum) before the ledger records it.
 
 Segment files are already encrypted, so only ciphertext leaves the store.
 Keys are deterministic (S3Tier.object_key) and an object already confirmed
@@ -107,9 +108,10 @@ def confirmed_object(client: Any, tier: S3Tier, key: str, want: Digest) -> dict[
 
 
 def put_segment_file(client: Any, tier: S3Tier, key: str, path: Path, want: Digest,
-                     on_bytes: Callable[[int], None] | None = None) -> None:
+                     on_bytes: Callable[[int], None] | None = None) -> dict[str, Any] | None:
     """Uploads ``path`` as ``key``; the server refuses it (BadDigest) if the
-    bytes it receives do not match ``want``."""
+    bytes it receives do not match ``want``. Returns the response of a
+    single PUT (None after a multipart upload)."""
     from boto3.s3.transfer import TransferConfig
 
     extra: dict[str, Any] = {"ContentType": "application/octet-stream", "Metadata": {"vidvault-sha256": want.sha256}}
@@ -118,14 +120,27 @@ def put_segment_file(client: Any, tier: S3Tier, key: str, path: Path, want: Dige
         # upload_file: its transfer manager (threads, futures) per call costs
         # more than the PUT of a segment on a fast link.
         with open(path, "rb") as body:
-            client.put_object(Bucket=tier.bucket, Key=key, Body=body, ChecksumSHA256=want.s3_checksum, **extra)
+            answer = client.put_object(Bucket=tier.bucket, Key=key, Body=body, ChecksumSHA256=want.s3_checksum,
+                                       **extra)
         if on_bytes is not None:
             on_bytes(want.size)
-        return
+        return answer
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_CHUNK,
                             max_concurrency=2)
     extra["ChecksumAlgorithm"] = "SHA256"  # each part verified; the composite checked after
     client.upload_file(str(path), tier.bucket, key, ExtraArgs=extra, Config=config, Callback=on_bytes)
+    return None
+
+
+def stored_as_sent(answer: dict[str, Any] | None, want: Digest) -> dict[str, Any] | None:
+    """A single PUT's answer as the confirmation, when the server says it
+    stored the object with our SHA-256: it verified the bytes against that
+    digest before answering (a mismatch is BadDigest), so a HEAD would only
+    repeat it. Any other answer (no checksum echoed, a multipart upload)
+    is confirmed by a HEAD. Eviction HEADs the object again either way."""
+    if answer is None or answer.get("ChecksumSHA256") != want.s3_checksum:
+        return None
+    return answer
 
 
 def upload_segment(client: Any, tier: S3Tier, root: Path, store_id: str, segment: Any, ledger: Ledger,
@@ -146,9 +161,9 @@ def upload_segment(client: Any, tier: S3Tier, root: Path, store_id: str, segment
     try:
         head = confirmed_object(client, tier, key, want)
         if head is None:
-            put_segment_file(client, tier, key, path, want, on_bytes)
+            answer = put_segment_file(client, tier, key, path, want, on_bytes)
             sent = want.size
-            head = confirmed_object(client, tier, key, want)
+            head = stored_as_sent(answer, want) or confirmed_object(client, tier, key, want)
     except (bx.BotoCoreError, bx.ClientError, b3x.Boto3Error, OSError) as e:
         raise TierError(f"upload of {where} failed: {why(e)}") from None
     if head is None:
