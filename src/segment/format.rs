@@ -17,7 +17,6 @@
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{self, NonceDomain, RecordCipher, TAG_LEN, WRAPPED_KEY_LEN};
-pub use crate::segment::frame_table::FrameTableRef;
 use crate::time::{TimeBase, Timestamp};
 
 pub const MAGIC: [u8; 8] = *b"VVSEG\r\n\x1a";
@@ -575,6 +574,17 @@ pub struct IndexEntry {
 pub struct Gap {
     pub start: Timestamp,
     pub end: Timestamp,
+}
+
+/// Where the frame table lies and what it hashes to, as the footer says
+/// (the table's own bytes: frame_table.rs).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FrameTableRef {
+    /// Length in bytes of the table record (prefix and body); it starts at
+    /// the footer's `records_end`.
+    pub len: u64,
+    /// SHA-256 of the table record's bytes.
+    pub hash: [u8; 32],
 }
 
 /// What a sealed segment says about itself.

@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::TAG_LEN;
 use crate::segment::format::{
-    self, FormatError, FrameMeta, RecordBody, SegmentSummary, FLAG_HAS_DTS, FLAG_HAS_DURATION, FLAG_HAS_PTS,
-    FLAG_KEYFRAME, FRAME_META_LEN, KIND_FRAME_TABLE, MAX_FRAME_BYTES, RECORD_PREFIX_LEN,
+    self, FormatError, FrameMeta, FrameTableRef, RecordBody, SegmentSummary, FLAG_HAS_DTS, FLAG_HAS_DURATION,
+    FLAG_HAS_PTS, FLAG_KEYFRAME, FRAME_META_LEN, KIND_FRAME_TABLE, MAX_FRAME_BYTES, RECORD_PREFIX_LEN,
 };
 use crate::time::Timestamp;
 
@@ -25,16 +25,6 @@ const RECORD_OVERHEAD: u64 = (RECORD_PREFIX_LEN + FRAME_META_LEN + TAG_LEN) as u
 const MAX_ROW_LEN: usize = 1 + 6 * 10;
 /// The table record's body starts with its kind and 7 reserved zero bytes.
 const TABLE_BODY_FIXED_LEN: usize = 8;
-
-/// Where the frame table lies and what it hashes to, as the footer says.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct FrameTableRef {
-    /// Length in bytes of the table record (prefix and body); it starts at
-    /// the footer's `records_end`.
-    pub len: u64,
-    /// SHA-256 of the table record's bytes.
-    pub hash: [u8; 32],
-}
 
 /// One frame record as the table lists it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
