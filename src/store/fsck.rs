@@ -69,6 +69,26 @@ fn problem_from(camera: &str, row: Option<&SegmentRow>, path: &Path, err: &Error
     }
 }
 
+/// A store directory other local users may enter: its audit log (who
+/// watched which camera, for which case), catalog and holds are not
+/// encrypted. Stores made by earlier builds were 0755; open leaves the mode
+/// to the owner, so fsck is where they learn of it.
+fn open_to_others(root: &Path) -> Option<Problem> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(root).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| Problem {
+        camera: String::new(),
+        segment_id: None,
+        path: root.to_path_buf(),
+        offset: None,
+        detail: format!(
+            "the store directory is mode {mode:04o}: other users of this machine can read its audit log, \
+             catalog and holds (only the footage is encrypted); run `chmod 700 {}`",
+            root.display()
+        ),
+    })
+}
+
 /// SHA-256 of the first `len` bytes of a file, streamed.
 fn hash_prefix(path: &Path, len: u64) -> Result<[u8; 32]> {
     let mut f = File::open(path).ctx("open", path)?.take(len);
@@ -86,6 +106,7 @@ fn hash_prefix(path: &Path, len: u64) -> Result<[u8; 32]> {
 
 pub(crate) fn check(shared: &Shared, deep: bool) -> Result<FsckReport> {
     let mut report = FsckReport::default();
+    report.problems.extend(open_to_others(&shared.root));
     let cameras: Vec<String> = shared.catalog()?.cameras()?.into_iter().map(|c| c.id).collect();
     let mut known_paths = HashSet::new();
     // Evicted to the tier: no local file to check (their objects are
