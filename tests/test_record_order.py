@@ -41,7 +41,8 @@ def sealed(store_path, key):
 def records(data: bytes) -> list[tuple[int, int]]:
     """(start, end) of each frame record, in file order (FORMAT.md: header
     length at byte 12, records of body_len | crc | body, zero padding to a
-    4 KiB boundary, then the footer record, kind 'F')."""
+    4 KiB boundary, then the frame table, kind 'T' (format 4), and the
+    footer record, kind 'F')."""
     (at,) = struct.unpack_from("<I", data, 12)
     out = []
     while True:
@@ -49,7 +50,7 @@ def records(data: bytes) -> list[tuple[int, int]]:
             at = -(-(at + PREFIX) // BLOCK) * BLOCK
             continue
         (length,) = struct.unpack_from("<I", data, at)
-        if data[at + PREFIX] == ord("F"):
+        if data[at + PREFIX] in (ord("T"), ord("F")):
             return out
         out.append((at, at + PREFIX + length))
         at += PREFIX + length
