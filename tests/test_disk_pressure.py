@@ -74,3 +74,38 @@ def test_only_held_footage_left_raises_an_alarm_and_a_typed_error(small_fs, key)
         assert len(list(s.read("cam", T0, T0 + 10 * NS))) == 250
         reads = [e for e in s.audit("cam") if e.action == "view_raw"]
         assert reads and reads[-1].outcome == "allowed"
+
+
+def test_pressure_checks_while_held_footage_fills_the_disk_keep_the_reserve(small_fs, key):
+    """Disk-pressure checks that find nothing to delete (everything held) run
+    while a camera records into a nearly full disk. Each check used to give
+    the reserve's 4 MiB back for a sweep that deleted nothing, and the camera
+    filled that space before the check could take it back: the store then
+    met the full disk without a reserve, and the next retrieval could not be
+    logged, so footage already on disk was refused."""
+    import threading
+
+    path = small_fs / "store"
+    with vidvault.Store.create(path, key=key, roll_after=2.0, min_free_bytes=8 * MB) as s:
+        s.add_camera("cam", retention=Retention(min_age="0s"))
+        s.hold("cam", T0, T0 + 10**6 * NS, case="C-3", actor="clerk")
+        stop = threading.Event()
+
+        def check_again_and_again():
+            while not stop.is_set():
+                try:
+                    s.check_disk_pressure()
+                except vidvault.StorageFullError:
+                    pass  # the camera's own write hit the full disk: it reports that itself
+
+        checker = threading.Thread(target=check_again_and_again)
+        checker.start()
+        try:
+            with pytest.raises(vidvault.StorageFullError):
+                _record(s, "cam", T0, 200, 40_000)
+        finally:
+            stop.set()
+            checker.join()
+        assert (path / "reserve.bin").stat().st_size == 4 * MB
+        assert len(list(s.read("cam", T0, T0 + 10 * NS))) == 250
+        assert [e for e in s.audit("cam") if e.action == "view_raw"][-1].outcome == "allowed"

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::store::reserve::{ensure_reserve, release_reserve, RESERVE_BYTES};
+use crate::store::reserve::{ensure_reserve, RESERVE_BYTES};
 use crate::store::shared::Shared;
 use crate::store::sweep;
 use crate::store::tier_guard;
@@ -79,7 +79,6 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     }
     // Free a little more than the shortfall, so one sweep lasts a while.
     let needed = floor + floor / 10 + RESERVE_BYTES - free;
-    release_reserve(&shared.root)?;
     // A tier that answered evicted what it could: the rest of the uploaded
     // footage stays (delete only when the bucket could not be asked).
     let spare_uploaded = tier_guard::tier_is_set(&shared.root) && tier_failure.is_none();
@@ -89,7 +88,10 @@ pub(crate) fn check(shared: &Shared) -> Result<StorageStatus> {
     // floor: recording then meets a full disk with it still in place, so the
     // audit entry of a retrieval (store/shared.rs) and the next sweep can
     // still be written.
-    ensure_reserve(&shared.root)?;
+    {
+        let _reserve = shared.reserve_guard();
+        ensure_reserve(&shared.root)?;
+    }
     let (free_after, _) = disk_space(&shared.root)?;
     if free_after < floor {
         let (held, young) = report.undeletable_bytes;

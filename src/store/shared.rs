@@ -178,6 +178,9 @@ pub(crate) struct Shared {
     /// Serialises sweeps and hold changes: a hold placed while a sweep plans
     /// must not lose to that sweep.
     sweep_lock: Mutex<()>,
+    /// Held while the reserve is given back for an audit entry, and while
+    /// disk pressure re-creates it (store/reserve.rs).
+    reserve_lock: Mutex<()>,
     /// Raised when free space is low and nothing more may be deleted.
     alarm: Mutex<Option<String>>,
     /// Who did what to which footage (access/audit.rs). A leaf lock: nothing else
@@ -249,6 +252,7 @@ impl Shared {
             indexes: Mutex::new(LruCache::new(cache(options.index_cache))),
             closed: AtomicBool::new(false),
             sweep_lock: Mutex::new(()),
+            reserve_lock: Mutex::new(()),
             alarm: Mutex::new(None),
             audit: Mutex::new(parts.audit),
             buffers: BufferPool::new(4 * options.io_threads + 16),
@@ -312,6 +316,10 @@ impl Shared {
         lock(&self.sweep_lock)
     }
 
+    pub fn reserve_guard(&self) -> MutexGuard<'_, ()> {
+        lock(&self.reserve_lock)
+    }
+
     pub fn set_alarm(&self, alarm: Option<String>) {
         *lock(&self.alarm) = alarm;
     }
@@ -329,7 +337,10 @@ impl Shared {
                 // A full disk must not lock operators out of footage that is
                 // already stored: the reserve is given back for the entry,
                 // and disk pressure re-creates it once there is room.
+                // The reserve lock keeps disk pressure from taking the
+                // space back between the release and the retry.
                 Err(e) if e.is_disk_full() => {
+                    let _reserve = lock(&self.reserve_lock);
                     reserve::release_reserve(&self.root)?;
                     log.append(entry)?
                 }

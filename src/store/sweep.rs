@@ -27,6 +27,7 @@ use crate::retention::{
     self, CameraPlan, DeleteReason, Hold, PlannedDeletion, RetentionPolicy, SegmentFacts,
 };
 use crate::store::mirror;
+use crate::store::reserve;
 use crate::store::row_file;
 use crate::store::shared::Shared;
 use crate::store::sweep_plan::{self, facts};
@@ -98,6 +99,14 @@ pub(crate) fn run(
     if dry_run {
         report.shredded = keys_freed_by(shared, &deletions)?;
     } else {
+        // Deleting writes the tombstone journal and the catalog before it
+        // frees anything, so under pressure the reserve's space is given
+        // back for it, but only when there is something to delete: space
+        // given back for nothing goes to the cameras still recording, and
+        // the next retrieval's audit entry then finds no reserve at all.
+        if pressure.is_some() && !deletions.is_empty() {
+            reserve::release_reserve(&shared.root)?;
+        }
         delete_segments(shared, &deletions, now)?;
         report.shredded = shred_unused_keys(shared)?;
         // A disk-pressure sweep that found nothing to delete changed nothing,
