@@ -28,6 +28,7 @@ pub mod audit_restart;
 pub mod commit;
 pub mod direct_io;
 pub mod fsck;
+mod hook_slot;
 mod janitor;
 mod keys;
 pub mod lock;

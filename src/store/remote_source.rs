@@ -8,22 +8,24 @@
 //! to the network itself.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::error::Result;
+use crate::store::hook_slot::HookSlot;
 
 /// Brings the segment with this id into a local file and returns its path,
 /// or fails naming the segment, the object and what to do.
-pub type FetchRemote = Arc<dyn Fn(u64) -> Result<PathBuf> + Send + Sync>;
+pub type FetchRemote = Arc<FetchFn>;
+pub type FetchFn = dyn Fn(u64) -> Result<PathBuf> + Send + Sync;
 
 #[derive(Default)]
 pub(crate) struct RemoteSource {
-    fetch: RwLock<Option<FetchRemote>>,
+    fetch: HookSlot<FetchFn>,
 }
 
 impl RemoteSource {
     pub fn set(&self, fetch: Option<FetchRemote>) {
-        *self.fetch.write().unwrap_or_else(|p| p.into_inner()) = fetch;
+        self.fetch.set(fetch);
     }
 
     /// `local` when the file is there (local footage never waits on the
@@ -33,9 +35,7 @@ impl RemoteSource {
         if local.exists() {
             return Ok(local);
         }
-        // Cloned out so no lock is held while the fetch runs.
-        let fetch = self.fetch.read().unwrap_or_else(|p| p.into_inner()).clone();
-        match fetch {
+        match self.fetch.get() {
             Some(fetch) => fetch(segment_id),
             None => Ok(local),
         }

@@ -6,29 +6,29 @@
 //! footage reads back from the bucket). Only what that cannot free is left
 //! to the disk-pressure sweep (store/pressure.rs), which deletes footage.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::error::Result;
+use crate::store::hook_slot::HookSlot;
 
 /// Frees at least this many bytes if it can; returns the bytes freed, or
 /// fails (the bucket unreachable) naming the bucket and what was kept.
-pub type RelievePressure = Arc<dyn Fn(u64) -> Result<u64> + Send + Sync>;
+pub type RelievePressure = Arc<RelieveFn>;
+pub type RelieveFn = dyn Fn(u64) -> Result<u64> + Send + Sync;
 
 #[derive(Default)]
 pub(crate) struct TierRelief {
-    relieve: RwLock<Option<RelievePressure>>,
+    relieve: HookSlot<RelieveFn>,
 }
 
 impl TierRelief {
     pub fn set(&self, relieve: Option<RelievePressure>) {
-        *self.relieve.write().unwrap_or_else(|p| p.into_inner()) = relieve;
+        self.relieve.set(relieve);
     }
 
     /// Bytes the tier freed; None when no tier is connected.
     pub fn relieve(&self, needed: u64) -> Option<Result<u64>> {
-        // Cloned out so no lock is held while the tier works.
-        let relieve = self.relieve.read().unwrap_or_else(|p| p.into_inner()).clone();
-        relieve.map(|relieve| relieve(needed))
+        self.relieve.get().map(|relieve| relieve(needed))
     }
 }
 
