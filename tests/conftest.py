@@ -60,11 +60,7 @@ def clip(tmp_path_factory):
 def small_fs(tmp_path):
     """A real 48 MiB filesystem: a size-limited tmpfs the test mounts
     (mounting needs root)."""
-    from helpers import mount_tmpfs, unmount
+    from helpers import small_disk
 
-    mnt = tmp_path / "small"
-    why = mount_tmpfs(mnt, "48m")
-    if why:
-        pytest.fail(f"this test mounts a 48 MiB tmpfs and needs root: {why}")
-    yield mnt
-    unmount(mnt)
+    with small_disk(tmp_path / "small", "48m") as mnt:
+        yield mnt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -82,17 +83,21 @@ def record_two_cameras(store, cam: str, other: str) -> None:
                 w.append(T0 + i * 40_000_000, b"frame %d" % i, keyframe=i % 25 == 0)
 
 
-def mount_tmpfs(where: Path, size: str) -> str | None:
-    """Mounts a size-limited tmpfs (a real small disk) at ``where``; returns
-    why it could not (mounting needs root), or None."""
+@contextlib.contextmanager
+def small_disk(where: Path, size: str):
+    """A real filesystem of ``size`` (a size-limited tmpfs) mounted at
+    ``where`` for the block. Mounting needs root, which CI has: a test of a
+    full disk fails rather than skips without it, so it is never silently
+    not run."""
     where.mkdir()
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
                        capture_output=True, text=True)
-    return r.stderr.strip() or "mount failed" if r.returncode != 0 else None
-
-
-def unmount(where: Path) -> None:
-    subprocess.run(["umount", "-l", str(where)], check=False)
+    if r.returncode != 0:
+        pytest.fail(f"this test mounts a {size} tmpfs and needs root: {r.stderr.strip() or 'mount failed'}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def store_with_audit_entries(store, store_path, key, camera: str, entries: int):

@@ -16,7 +16,7 @@ import pytest
 import vidvault
 from vidvault.errors import InvalidArgumentError, StorageFullError, VidvaultError
 
-from helpers import T0, mount_tmpfs, unmount
+from helpers import T0, small_disk
 
 FRAME = 40_000_000
 PAGE = 4096
@@ -28,12 +28,8 @@ def data(i: int) -> bytes:
 
 @pytest.fixture
 def tiny_fs(tmp_path):
-    mnt = tmp_path / "tiny"
-    why = mount_tmpfs(mnt, "8m")
-    if why:
-        pytest.skip(f"mounting a tmpfs needs root: {why}")
-    yield mnt
-    unmount(mnt)
+    with small_disk(tmp_path / "tiny", "8m") as mnt:
+        yield mnt
 
 
 def fill(mnt: Path, leave_pages: int) -> Path:
