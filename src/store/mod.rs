@@ -36,6 +36,7 @@ pub mod pressure;
 pub mod read;
 pub mod recovery;
 pub mod remote_source;
+mod replica;
 mod reserve;
 mod retention;
 mod row_file;
