@@ -19,7 +19,7 @@ from vidvault.tier import link, upload
 from vidvault.tier.s3 import HOLDS_BY_BUCKET, HOLDS_BY_VIDVAULT
 
 from helpers import T0, NS, ingest_file
-from s3_server import ACCESS_KEY, SECRET_KEY, S3Server
+from s3_server import ACCESS_KEY, SECRET_KEY, S3Server, use_test_credentials
 
 CAM, OTHER = "34020000001320000001", "34020000001320000002"
 
@@ -35,13 +35,7 @@ def s3(tmp_path_factory):
 def aws_env(monkeypatch, tmp_path):
     """The standard variables boto3 reads, and nothing else from this host
     (no ~/.aws, no instance-metadata lookups)."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
+    use_test_credentials(monkeypatch, tmp_path)
 
 
 _buckets = iter(range(10_000))

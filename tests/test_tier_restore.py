@@ -22,7 +22,7 @@ from vidvault.tier import upload
 from vidvault.tier.replica import KEEP_SNAPSHOTS, list_seqs
 
 from helpers import NS, T0, ingest_file
-from s3_server import ACCESS_KEY, SECRET_KEY, S3Server
+from s3_server import ACCESS_KEY, SECRET_KEY, S3Server, use_test_credentials
 
 CAM, OTHER = "34020000001320000001", "34020000001320000002"
 CASE, CLERK, VIEWER = "CASE-RESTORE-7731", "clerk-hanna-ostrova", "viewer-ravi-quell"
@@ -30,19 +30,9 @@ WINDOW = (T0 - 3600 * NS, T0 + 7200 * NS)
 LATE = 2  # segments uploaded after the newest snapshot
 
 
-def aws_env(mp: pytest.MonkeyPatch, home: Path) -> None:
-    mp.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    mp.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    mp.setenv("AWS_CONFIG_FILE", str(home / "no-aws-config"))
-    mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-aws-credentials"))
-    mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        mp.delenv(name, raising=False)
-
-
 @pytest.fixture(autouse=True)
 def _aws(monkeypatch, tmp_path):
-    aws_env(monkeypatch, tmp_path)
+    use_test_credentials(monkeypatch, tmp_path)
 
 
 def frames_of(store, camera) -> list[tuple[int, bool, bytes]]:
@@ -77,7 +67,7 @@ def dead(tmp_path_factory, clip):
     taken after more audited reads), then deletes the store directory."""
     home = tmp_path_factory.mktemp("restore")
     with pytest.MonkeyPatch.context() as mp:
-        aws_env(mp, home)
+        use_test_credentials(mp, home)
         s3 = S3Server.launch(home / "weed")
         bucket = "vv-restore"
         s3.client().create_bucket(Bucket=bucket)
@@ -122,6 +112,9 @@ def test_a_restored_store_reads_every_frame_keeps_its_hold_grant_and_audit_and_e
     assert (report.store_id, report.snapshot_seq, report.remote_segments) == (dead.store_id, 2, 12 + LATE)
     assert report.missing == [] and report.unindexed == [] and len(report.indexed) == LATE
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o700
+    for p in (p for p in target.rglob("*") if p.is_file()):  # credentials never land in the store
+        data = p.read_bytes()
+        assert SECRET_KEY.encode() not in data and ACCESS_KEY.encode() not in data, p
     with vidvault.Store.open(target, key=dead.key, tier_uploads=False) as store:
         assert store.store_id == dead.store_id
         status = store.tier_status()
@@ -164,6 +157,7 @@ def test_the_command_line_restores_and_refuses_a_directory_that_is_not_empty(dea
     assert cli_main(args) == 0
     out = capsys.readouterr().out
     assert f"restored store {dead.store_id}" in out and f"{12 + LATE} segments read from the bucket" in out
+    assert SECRET_KEY not in out and dead.key.hex() not in out
     assert cli_main(args) == 2  # the same directory again: not empty
     err = capsys.readouterr().err
     assert "is not empty" in err and "Traceback" not in err

@@ -100,9 +100,11 @@ def small_files(root: Path) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
-def snapshot_parts(root: Path) -> list[tuple[str, bytes]]:
-    """The plaintext parts but the keystore, in the order they are taken."""
-    return [("ledger.sqlite", sqlite_copy(root / LEDGER_FILE)), ("catalog.sqlite", sqlite_copy(root / "catalog.sqlite"))]
+def copy_ledger_and_catalog(root: Path) -> tuple[bytes, bytes]:
+    """The ledger, then the catalog: every upload the ledger copy records is
+    of a segment the catalog copy lists."""
+    ledger = sqlite_copy(root / LEDGER_FILE)
+    return ledger, sqlite_copy(root / "catalog.sqlite")
 
 
 def list_seqs(client: Any, tier: S3Tier, store_id: str) -> list[int]:
@@ -137,23 +139,20 @@ class Replicator:
         import botocore.exceptions as bx
 
         try:
-            parts = snapshot_parts(self.root)
-            # The keystore after the catalog, the audit log after the keystore (module docstring).
-            digest = hashlib.sha256()
-            for name, data in parts:
-                digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
-            audit = sqlite_copy(self.root / "audit.sqlite")
-            files = small_files(self.root)
-            for data in (audit, files):
-                digest.update(hashlib.sha256(data).digest())
-            if not force and digest.digest() == self._last_digest:
+            if not force and self._digest(self._plaintext()) == self._last_digest:
                 return None
             existing = list_seqs(client, self.tier, self.store_id)
             seq = (existing[-1] if existing else 0) + 1
-            blobs = [(n, self.sealer.blob(seq, n, d)) for n, d in parts]
-            blobs.append(("keys.vvk", self.sealer.keystore(seq)))
-            blobs += [("audit.sqlite", self.sealer.blob(seq, "audit.sqlite", audit)),
-                      ("files.json", self.sealer.blob(seq, "files.json", files))]
+            # Taken again, in the order that makes it open (module docstring): the keystore sealed after
+            # the catalog copy and before the audit copy.
+            ledger, catalog = copy_ledger_and_catalog(self.root)
+            keystore = self.sealer.keystore(seq)
+            audit, files = sqlite_copy(self.root / "audit.sqlite"), small_files(self.root)
+            taken = [("ledger.sqlite", ledger), ("catalog.sqlite", catalog), ("audit.sqlite", audit),
+                     ("files.json", files)]
+            blobs = [(n, self.sealer.blob(seq, n, d)) for n, d in taken[:2]]
+            blobs.append(("keys.vvk", keystore))
+            blobs += [(n, self.sealer.blob(seq, n, d)) for n, d in taken[2:]]
             entries = []
             for name, blob in blobs:
                 key = blob_key(self.tier, self.store_id, seq, name)
@@ -170,8 +169,21 @@ class Replicator:
         except (bx.BotoCoreError, bx.ClientError, OSError, sqlite3.Error) as e:
             raise TierError(f"the replica of the store's metadata could not be sent to {self.tier.where}: {why(e)}; "
                             "it is sent again at the next upload round") from None
-        self._last_digest = digest.digest()
+        self._last_digest = self._digest(taken)
         return seq
+
+    def _plaintext(self) -> list[tuple[str, bytes]]:
+        """The parts but the keystore, to tell whether anything changed."""
+        ledger, catalog = copy_ledger_and_catalog(self.root)
+        return [("ledger.sqlite", ledger), ("catalog.sqlite", catalog),
+                ("audit.sqlite", sqlite_copy(self.root / "audit.sqlite")), ("files.json", small_files(self.root))]
+
+    @staticmethod
+    def _digest(parts: list[tuple[str, bytes]]) -> bytes:
+        h = hashlib.sha256()
+        for name, data in parts:
+            h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        return h.digest()
 
     def _prune(self, client: Any, seqs: list[int]) -> None:
         """Deletes snapshots older than the newest KEEP_SNAPSHOTS: the
