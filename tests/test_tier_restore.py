@@ -19,7 +19,7 @@ import vidvault
 from vidvault import S3Tier, TierError, WrongKeyError
 from vidvault.cli import main as cli_main
 from vidvault.tier import upload
-from vidvault.tier.replica import KEEP_SNAPSHOTS, list_seqs
+from vidvault.tier.replica import KEEP_SNAPSHOTS, Sealer, list_seqs
 
 from helpers import NS, T0, ingest_file
 from s3_server import ACCESS_KEY, SECRET_KEY, S3Server, use_test_credentials
@@ -279,6 +279,37 @@ def test_objects_newer_than_the_snapshot_are_reported_and_their_ids_never_reused
         ingest_file(store, CAM, clip(seconds=2.0, gop=25), start_ns=T0 + 86400 * NS)
         fresh = [s.id for s in store.segments(CAM, T0 + 86400 * NS, T0 + 86500 * NS)]
     assert fresh and min(fresh) > 0x400  # a new segment never takes the key of footage in the bucket
+
+
+
+def test_a_snapshot_taken_while_the_audit_head_moves_restores_and_opens(dead, tmp_path, clip):
+    """The audit head the keystore records moves on (here: a checkpoint)
+    while a snapshot is taken: the audit copy, taken after the keystore,
+    still reaches it, so the restored store opens."""
+    client = dead.client()
+    client.create_bucket(Bucket="vv-restore-race")
+    path = tmp_path / "recorder"
+    with vidvault.Store.create(path, key=dead.key) as store:
+        store.add_camera(CAM)
+        ingest_file(store, CAM, clip(seconds=1.0, gop=25))
+    with vidvault.Store.open(path, key=dead.key, tier_uploads=False) as store:
+        store.set_tier(S3Tier(dead.s3.endpoint, "vv-restore-race"))
+        replicator = store._tier.replicator
+        real = replicator.sealer
+
+        def keystore_after_a_checkpoint(seq: int) -> bytes:
+            for i in range(100):  # crosses a multiple of 100: a checkpoint, its head recorded in the keystore
+                store._core.audit_record("tester", "test_entry", outcome="done", reason=f"entry {i}")
+            return real.keystore(seq)
+
+        replicator.sealer = Sealer(keystore=keystore_after_a_checkpoint, blob=real.blob, sign=real.sign)
+        assert replicator.replicate(store._tier.tier.client(), force=True) == 1
+    shutil.rmtree(path)
+    restored = tmp_path / "restored"
+    vidvault.restore("s3://vv-restore-race", restored, key=dead.key, endpoint=dead.s3.endpoint)
+    with vidvault.Store.open(restored, key=dead.key, tier_uploads=False) as store:
+        assert len([e for e in store.audit() if e.action == "test_entry"]) == 100
+    assert vidvault.verify_store_audit_log(restored, dead.key).ok
 
 
 # Last: it sends snapshots 3 and 4 (from the restored store), pruning 1 and 2.

@@ -62,7 +62,8 @@ impl PyReplicaKeys {
         let master = key_arg(py, key)?;
         let id = uuid::Uuid::parse_str(store_id)
             .map_err(|_| to_py(py, Error::invalid(format!("{store_id:?} is not a store id (a UUID)"))))?;
-        let inner = py.detach(|| ReplicaKeys::restore(&keystore_path, id.as_bytes(), seq, blob, master)).py(py)?;
+        let inner =
+            py.detach(|| ReplicaKeys::restore(&keystore_path, id.as_bytes(), seq, blob, master)).py(py)?;
         Ok(PyReplicaKeys { inner })
     }
 
@@ -70,7 +71,13 @@ impl PyReplicaKeys {
         self.inner.verify_manifest(manifest, signature)
     }
 
-    fn open_blob<'py>(&self, py: Python<'py>, seq: u64, name: &str, blob: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    fn open_blob<'py>(
+        &self,
+        py: Python<'py>,
+        seq: u64,
+        name: &str,
+        blob: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let plain = py.detach(|| self.inner.open_blob(seq, name, blob)).py(py)?;
         Ok(PyBytes::new(py, &plain))
     }

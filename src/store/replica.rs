@@ -77,7 +77,11 @@ impl Store {
         };
         identity.check(&seg.header, &path)?;
         if row_file::home(seg.camera(), seg.header.kek_day, seg.id()).as_deref() != Some(rel) {
-            return Err(refuse(format!("its header says it is segment {} of camera {:?}", seg.id(), seg.camera())));
+            return Err(refuse(format!(
+                "its header says it is segment {} of camera {:?}",
+                seg.id(),
+                seg.camera()
+            )));
         }
         let (row, gaps) = fsck::sealed_row(&seg, rel.to_string(), &path)?;
         let mut catalog = self.shared().catalog()?;
@@ -86,6 +90,15 @@ impl Store {
         }
         if catalog.segment(row.id)?.is_some() {
             return Err(refuse(format!("segment {} is already catalogued", row.id)));
+        }
+        // Deleted once (retention, disk pressure): its tombstone stays the truth, the object is not
+        // brought back as footage.
+        if let Some(t) = catalog.tombstones(&row.camera)?.into_iter().find(|t| t.id == row.id) {
+            return Err(refuse(format!(
+                "segment {} was deleted ({}); its tombstone stays",
+                row.id,
+                t.reason.as_str()
+            )));
         }
         catalog.insert_sealed_segment(&row, &gaps)?;
         drop(catalog);
