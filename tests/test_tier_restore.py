@@ -169,6 +169,10 @@ def test_a_wrong_master_key_is_refused_and_leaves_nothing(dead, tmp_path):
     with pytest.raises(WrongKeyError, match="does not open with this master key"):
         dead.restore(target, key=vidvault.generate_key())
     assert not target.exists()
+    target.mkdir()  # an empty directory given: left as it was, empty
+    with pytest.raises(WrongKeyError):
+        dead.restore(target, key=vidvault.generate_key())
+    assert target.is_dir() and list(target.iterdir()) == []
 
 
 def put(dead, key: str, body: bytes) -> None:

@@ -285,6 +285,7 @@ def restore(url: str, directory: str | os.PathLike[str], key: bytes, *, endpoint
     tier.check(client)  # unreachable, missing bucket, refused credentials: a clear TierError
     root = Path(directory)
     store_id = choose_store(client, tier, store_id, url)
+    created = not root.exists()
     empty_directory(root)
     try:
         snap = restore_files(client, tier, root, key, store_id, snapshot, open_keys)
@@ -300,15 +301,25 @@ def restore(url: str, directory: str | os.PathLike[str], key: bytes, *, endpoint
             return {"reason": f"restored from snapshot {snap.seq} in {tier.where}", "snapshot_seq": snap.seq,
                     "snapshot_ns": snap.created_ns, "endpoint": endpoint, "bucket": bucket, "prefix": prefix,
                     "remote_segments": report.remote_segments, "missing_segments": [i for i, _ in report.missing],
-                    "unindexed_objects": [k for k, _ in report.unindexed],
-                    "indexed_segments": report.indexed, "ids_through": highest_segment_id([k for k, _ in report.unindexed])}
+                    "unindexed_objects": [k for k, _ in report.unindexed], "indexed_segments": report.indexed,
+                    "ids_through": highest_segment_id([k for k, _ in report.unindexed])}
 
         finish(root, adopt)
     except (bx.BotoCoreError, bx.ClientError) as e:
-        shutil.rmtree(root, ignore_errors=True)
+        undo(root, created)
         raise TierError(f"restore from {tier.where} failed: {why(e)} ({error_code(e) or 'no answer'}); "
                         "nothing was restored") from None
     except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
+        undo(root, created)
         raise
     return report
+
+
+def undo(root: Path, created: bool) -> None:
+    """A failed restore leaves nothing: the directory it created, or the
+    contents it wrote into the empty directory it was given."""
+    if created:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for p in root.iterdir():
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
