@@ -351,6 +351,12 @@ impl Keystore {
         &self.path
     }
 
+    /// The master key, for the one blob only it may seal: the keystore's
+    /// own replica in the bucket (src/replica.rs).
+    pub(crate) fn master_key(&self) -> &SecretKey {
+        &self.master
+    }
+
     /// What opening recovered from the copy (None: nothing was wrong).
     pub fn recovery(&self) -> Option<&str> {
         self.recovery.as_deref()

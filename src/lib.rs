@@ -6,7 +6,8 @@
 //! - `error`, `time`, `camera`, `crypto`, `fsutil`, `redact`, `clip_layout`: leaves;
 //! - `segment/` (the bytes of one segment file), `keys` (the keystore),
 //!   `retention` (pure policy and planning), `gaps` (pure availability
-//!   arithmetic), `access/` (grants and the audit log), `catalog/` (SQLite);
+//!   arithmetic), `access/` (grants and the audit log), `catalog/` (SQLite),
+//!   `replica` (metadata blobs for the object-storage tier, on `keys`);
 //! - `store/`: the Store facade and everything that does I/O policy on top.
 
 pub mod access;
@@ -23,6 +24,7 @@ pub mod fuzzing;
 pub mod gaps;
 pub mod keys;
 pub mod redact;
+pub mod replica;
 pub mod retention;
 pub mod segment;
 pub mod store;

@@ -12,6 +12,19 @@ ACCESS_KEY = "vidvault-test-access"
 SECRET_KEY = "vv-secret-7f3c9a1e5b2d4c6f8a0e"  # tests scan every output for this string
 
 
+def use_test_credentials(mp, home: Path) -> None:
+    """The standard variables boto3 reads, set on pytest MonkeyPatch ``mp``
+    to this server's identity, and nothing else from this host (no ~/.aws
+    files, they would be under ``home``; no instance-metadata lookups)."""
+    mp.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    mp.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    mp.setenv("AWS_CONFIG_FILE", str(home / "no-aws-config"))
+    mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-aws-credentials"))
+    mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        mp.delenv(name, raising=False)
+
+
 class S3Server(_S3Server):
     @classmethod
     def launch(cls, data_dir: Path, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY) -> "S3Server":

@@ -87,6 +87,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "S3Tier": (".tier", "S3Tier"),
     "TierStatus": (".tier", "TierStatus"),
     "SyncReport": (".tier.upload", "SyncReport"),
+    "RestoreReport": (".tier.restore", "RestoreReport"),
+    "restore": (".store", "restore"),
     "Session": (".session", "Session"),
     "from_ns": (".timeutil", "from_ns"),
     "to_ns": (".timeutil", "to_ns"),
@@ -116,6 +118,8 @@ if TYPE_CHECKING:  # what a type checker and an IDE see: the eager imports
     from .session import Session
     from .tier import S3Tier, TierStatus
     from .tier.upload import SyncReport
+    from .tier.restore import RestoreReport
+    from .store import restore
     from .timeutil import from_ns, to_ns
     from .export.c2pa import C2paCredentials
     from .export.package import ExportResult
@@ -177,6 +181,8 @@ __all__ = [
     "StoreLockedError",
     "SweepReport",
     "SyncReport",
+    "RestoreReport",
+    "restore",
     "TierError",
     "TierStatus",
     "UnknownCameraError",

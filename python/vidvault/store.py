@@ -33,8 +33,11 @@ from .retention import (
     setting_to_core,
 )
 from .tier import S3Tier, TierStatus
+from .tier import restore as tier_restore
 from .tier import settings as tier_settings
 from .tier.link import TierLink
+from .tier.replica import Sealer
+from .tier.restore import RestoreReport
 from .tier.upload import SyncReport
 from .timeline import Timeline, timeline
 from .timeutil import TimeLike, duration_ns, to_ns
@@ -110,7 +113,7 @@ class Store:
         self._operator = _operator_name(operator)
         self._tier_uploads = tier_uploads
         self._tier = TierLink.load(self.path, self.store_id, self._sealed_segments, self._tier_audit,
-                                   self._is_held)
+                                   self._is_held, self._replica_sealer())
         if self._tier is not None:
             self._connect_tier()
             if tier_uploads:
@@ -190,6 +193,41 @@ class Store:
         name = _operator_name(operator)
         core = _core.Store.open(os.fspath(path), coerce_key(key), rebuild_catalog=rebuild_catalog, **opts)
         return cls(core, operator=name, tier_uploads=tier_uploads)
+
+    @classmethod
+    def restore(
+        cls,
+        url: str,
+        path: str | os.PathLike[str],
+        *,
+        key: bytes | str,
+        endpoint: str,
+        store_id: str | None = None,
+        snapshot: int | None = None,
+        region: str = "us-east-1",
+        profile: str | None = None,
+        operator: str | None = None,
+    ) -> RestoreReport:
+        """Rebuilds a working store in ``path`` (new or empty; mode 0700)
+        from the replica of its metadata in ``url`` (``s3://BUCKET/PREFIX``),
+        for a recorder whose disk died: the newest snapshot (or
+        ``snapshot``), checked from the master key outward, every segment
+        read back from the bucket. ``store_id``: which store, when several
+        share the prefix. Audited in the restored log. docs/STORAGE.md."""
+        master = coerce_key(key)
+        name = _operator_name(operator)
+
+        def finish(root: Path, adopt: Callable[..., dict[str, Any]]) -> None:
+            with cls.open(root, key=master, operator=name, tier_uploads=False) as store:
+                assert store._tier is not None, "a restored store has its tier"
+                details = adopt(store._sealed_segments(), store._tier.ledger, store._core.index_segment_file)
+                store._core.reserve_segment_ids_through(details.pop("ids_through"))
+                store._core.audit_record(name, "store_restored", outcome="done", reason=details.pop("reason"),
+                                         details=json.dumps(details))
+
+        return tier_restore.restore(url, path, master, endpoint=endpoint, store_id=store_id, snapshot=snapshot,
+                                    region=region, profile=profile, open_keys=_core.ReplicaKeys.restore,
+                                    finish=finish)
 
     def close(self) -> None:
         """Stops the tier's uploader, seals open segments, syncs, and
@@ -395,7 +433,7 @@ class Store:
                                 "upload_after": tier.upload_after, "keep_local": tier.keep_local,
                                 "holds": holds}, sort_keys=True))
         self._tier = TierLink(self.path, self.store_id, tier, holds, self._sealed_segments, self._tier_audit,
-                              self._is_held)
+                              self._is_held, self._replica_sealer())
         self._connect_tier()
         if self._tier_uploads:
             self._tier.start()
@@ -408,11 +446,13 @@ class Store:
 
     def sync_tier(self, *, progress: Callable[[int, int, Segment], None] | None = None) -> SyncReport:
         """Uploads every sealed segment that is due now (one round;
-        ``progress(done, total, segment)`` after each). Failures are in the
-        report and raise the alarm, never an exception: the backlog waits."""
+        ``progress(done, total, segment)`` after each), then sends a
+        snapshot of the store's metadata to the bucket, for
+        :meth:`restore`. Failures are in the report and raise the alarm,
+        never an exception: the backlog waits."""
         if self._tier is None:
             raise TierError(f"store {self.path} has no tier: set one first (Store.set_tier, vidvault tier set)")
-        return self._tier.sync(progress=progress)
+        return self._tier.sync(progress=progress, force_replica=True)
 
     def _connect_tier(self) -> None:
         """The core reads evicted segments through the tier's read cache,
@@ -427,6 +467,12 @@ class Store:
     def _sealed_segments(self) -> list[Segment]:
         return [s for cam in self._core.cameras() for s in self._core.segments(cam.id, FAR_PAST, FAR_FUTURE)
                 if s.state == "sealed"]
+
+    def _replica_sealer(self) -> Sealer:
+        """The core's sealing of replica blobs and its signing of their
+        manifest: the keys never leave the core."""
+        return Sealer(keystore=self._core.seal_keystore_replica, blob=self._core.seal_replica_blob,
+                      sign=self._core.sign_export)
 
     def _is_held(self, segment: Segment) -> bool:
         """Whether an active legal hold covers any of ``segment``'s footage."""
@@ -789,3 +835,8 @@ def _operator_name(operator: str | None) -> str:
             "operator must name who uses this store handle (it is written to the audit log); "
             "leave it out to use the OS user")
     return operator
+
+
+def restore(url: str, path: str | os.PathLike[str], **kw: Any) -> RestoreReport:
+    """:meth:`Store.restore`: a store rebuilt from the replica of its metadata in its bucket."""
+    return Store.restore(url, path, **kw)

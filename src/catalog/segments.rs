@@ -309,7 +309,7 @@ impl Catalog {
         Ok(v.unwrap_or(0).max(0) as u64)
     }
 
-    fn raise_id_high_water(&self, id: u64) -> Result<()> {
+    pub fn raise_id_high_water(&self, id: u64) -> Result<()> {
         run_cached(
             &self.conn,
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2

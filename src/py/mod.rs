@@ -5,7 +5,7 @@
 //! binding never imports that package.
 //!
 //! Files depend one way: errors <- convert <- (records, frame, writer) <-
-//! store <- (retention, access, audit, keys, frame_info, clip_layout: more `impl PyStore` blocks, by
+//! store <- (retention, access, audit, keys, frame_info, clip_layout, replica: more `impl PyStore` blocks, by
 //! concern); redact and camera_id stand alone. This file only assembles the
 //! module.
 
@@ -23,6 +23,7 @@ mod frame_info;
 mod keys;
 mod records;
 mod redact;
+mod replica;
 mod retention;
 mod store;
 mod tier;
@@ -41,6 +42,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::PySegment>()?;
     m.add_class::<records::PyCodecConfig>()?;
     m.add_class::<records::PyHold>()?;
+    m.add_class::<replica::PyReplicaKeys>()?;
     m.add_function(wrap_pyfunction!(convert::to_ns, m)?)?;
     m.add_function(wrap_pyfunction!(redact::redact_regions, m)?)?;
     m.add_function(wrap_pyfunction!(camera_id::is_gb28181_id, m)?)?;

@@ -13,6 +13,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::keys::Keystore;
 use crate::retention::RetentionSetting;
+use crate::segment::format::Gap;
 use crate::segment::reader::{SealState, SegmentFile};
 use crate::segment::recover;
 use crate::store::mirror;
@@ -307,6 +308,31 @@ pub(crate) fn segment_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
+/// The catalog row (and gaps) of a sealed segment file at `rel`, from the
+/// file alone.
+pub(crate) fn sealed_row(seg: &SegmentFile, rel: String, path: &Path) -> Result<(SegmentRow, Vec<Gap>)> {
+    let s = &seg.summary;
+    let bytes = std::fs::metadata(path).ctx("stat", path)?.len();
+    let row = SegmentRow {
+        id: seg.id(),
+        camera: seg.camera().to_string(),
+        path: rel,
+        state: SegmentState::Sealed,
+        codec: seg.config.codec.clone(),
+        kek_day: seg.header.kek_day,
+        start_ts: s.start_ts,
+        end_ts: Some(s.end_ts),
+        max_ts: Some(s.max_ts),
+        frames: Some(s.frame_count),
+        bytes: Some(bytes),
+        content_hash: Some(s.content_hash),
+        prev_hash: seg.header.prev_hash,
+        created: seg.header.created,
+        sealed_at: Some(Timestamp::now()),
+    };
+    Ok((row, s.gaps.clone()))
+}
+
 /// Writes a fresh catalog built from the segment files alone and moves it
 /// into place. Unsealed segments are recovered on the way.
 pub(crate) fn rebuild_catalog_file(
@@ -375,28 +401,7 @@ pub(crate) fn rebuild_catalog_file(
         } else {
             seg
         };
-        let s = &seg.summary;
-        let bytes = std::fs::metadata(&path).ctx("stat", &path)?.len();
-        rows.push((
-            SegmentRow {
-                id: seg.id(),
-                camera: seg.camera().to_string(),
-                path: rel,
-                state: SegmentState::Sealed,
-                codec: seg.config.codec.clone(),
-                kek_day: seg.header.kek_day,
-                start_ts: s.start_ts,
-                end_ts: Some(s.end_ts),
-                max_ts: Some(s.max_ts),
-                frames: Some(s.frame_count),
-                bytes: Some(bytes),
-                content_hash: Some(s.content_hash),
-                prev_hash: seg.header.prev_hash,
-                created: seg.header.created,
-                sealed_at: Some(Timestamp::now()),
-            },
-            s.gaps.clone(),
-        ));
+        rows.push(sealed_row(&seg, rel, &path)?);
     }
     let mirrored = mirror::load(root);
     let mut cameras = mirrored.cameras;

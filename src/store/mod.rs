@@ -37,6 +37,7 @@ pub mod pressure;
 pub mod read;
 pub mod recovery;
 pub mod remote_source;
+mod replica;
 mod reserve;
 mod retention;
 mod row_file;

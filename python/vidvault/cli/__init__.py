@@ -16,6 +16,7 @@ named as the API names it, kebab-cased (`Store.export_clip` ->
     play       play
     serve      serve (the web API and page)
     tier       tier set | status | sync (the S3 object-storage tier)
+    restore    restore (a store rebuilt from its bucket)
     models     models install | list
     demo       demo
     bench      bench ... (vidvault.bench.cli)
@@ -32,13 +33,13 @@ from typing import Sequence
 
 from .. import errors
 from ..bench import cli as bench
-from . import (access, availability, demo, export, ingest, keys, models, pictures, play, record, retention, serve, store,
-               tier)
+from . import (access, availability, demo, export, ingest, keys, models, pictures, play, record, restore, retention,
+               serve, store, tier)
 from .hints import message_for
 
 #: Each defines `register(subparsers)`; the order is the order of `vidvault --help`.
 COMMAND_GROUPS = (store, availability, pictures, keys, retention, access, ingest, record, export, play, serve, tier,
-                  models, demo, bench)
+                  restore, models, demo, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

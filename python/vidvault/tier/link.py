@@ -18,6 +18,7 @@ from .evict import evict_due, evict_for_space
 from .ledger import Ledger
 from .legal_hold import mirror_legal_holds
 from .read_cache import ReadCache
+from .replica import Replicator, Sealer
 from .retire import retire_expired
 from .s3 import HOLDS_BY_BUCKET, S3Tier, why
 from .status import TierStatus
@@ -31,13 +32,14 @@ MAX_BACKOFF_SECONDS = 60.0
 class TierLink:
     def __init__(self, root: Path, store_id: str, tier: S3Tier, holds: str,
                  list_segments: Callable[[], list[Any]], audit: Callable[..., None],
-                 is_held: Callable[[Any], bool]) -> None:
+                 is_held: Callable[[Any], bool], sealer: Sealer) -> None:
         self.root, self.store_id, self.tier, self.holds = root, store_id, tier, holds
         self._list_segments = list_segments
         self._audit = audit
         self._is_held = is_held
         self.ledger = Ledger(root)
         self.cache = ReadCache(root, tier, self.ledger, audit)
+        self.replicator = Replicator(root, store_id, tier, sealer)
         self._alarm: str | None = self.ledger.get("alarm")
         self._round = threading.Lock()  # one upload round at a time (thread or `tier sync`)
         self._relief = threading.Lock()  # one disk-pressure relief at a time (janitor or a check)
@@ -47,18 +49,20 @@ class TierLink:
 
     @classmethod
     def load(cls, root: Path, store_id: str, list_segments: Callable[[], list[Any]],
-             audit: Callable[..., None], is_held: Callable[[Any], bool]) -> "TierLink | None":
+             audit: Callable[..., None], is_held: Callable[[Any], bool], sealer: Sealer) -> "TierLink | None":
         found = settings.load(root)
-        return None if found is None else cls(root, store_id, *found, list_segments, audit, is_held)
+        return None if found is None else cls(root, store_id, *found, list_segments, audit, is_held, sealer)
 
     @property
     def alarm(self) -> str | None:
         return self._alarm
 
-    def sync(self, progress: Callable[[int, int, Any], None] | None = None) -> SyncReport:
+    def sync(self, progress: Callable[[int, int, Any], None] | None = None, force_replica: bool = False) -> SyncReport:
         """One round now: uploads what is due, deletes from the bucket what
-        retention deleted (retire.py), then evicts the local copies that
-        may go (evict.py); sets or clears the alarm by its outcome."""
+        retention deleted (retire.py), evicts the local copies that may go
+        (evict.py), then sends a snapshot of the store's metadata if it
+        changed (replica.py; ``force_replica``: in any case); sets or
+        clears the alarm by its outcome."""
         with self._round:
             report = SyncReport()
             try:
@@ -77,6 +81,7 @@ class TierLink:
                     if report.evicted:
                         self._audit("tier_evicted", "done", f"{len(report.evicted)} segments evicted "
                                     f"({report.evicted_bytes} bytes): now in {self.tier.where} only")
+                    report.replica_seq = self.replicator.replicate(client, force=force_replica)
             except TierError as e:
                 report.failed.append((-1, str(e)))
             except Exception as e:  # building the client or listing failed: same as a failed round

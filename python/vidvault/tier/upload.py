@@ -54,6 +54,8 @@ class SyncReport:
     legal_holds_lifted: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     not_due: int = 0
+    #: The snapshot of the store's metadata sent this round (replica.py), if one was.
+    replica_seq: int | None = None
 
 
 def backlog(segments: Iterable[Any], ledger: Ledger) -> list[Any]:

@@ -1,0 +1,34 @@
+"""`vidvault restore s3://BUCKET/PREFIX DIR`: rebuilds a store from the
+replica of its metadata in its bucket, as :meth:`vidvault.Store.restore`
+does (a recorder whose disk died). Credentials as for `vidvault tier`:
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or --profile."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from ..keys import load_key
+    from ..store import Store
+
+    endpoint = args.endpoint or f"https://s3.{args.region}.amazonaws.com"
+    report = Store.restore(args.url, args.dir, key=load_key(args.key_file), endpoint=endpoint,
+                           store_id=args.store_id, snapshot=args.snapshot, region=args.region, profile=args.profile)
+    print(report.summary())
+    return 1 if report.missing else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sp = sub.add_parser("restore", help="rebuild a store from the replica of its metadata in its S3 bucket")
+    sp.add_argument("url", help="s3://BUCKET or s3://BUCKET/PREFIX, as the store's tier was set")
+    sp.add_argument("dir", help="the new store directory (new or empty)")
+    sp.add_argument("--endpoint", help="the S3 server's URL (default: AWS in --region)")
+    sp.add_argument("--region", default="us-east-1")
+    sp.add_argument("--profile", help="AWS profile with the credentials (else AWS_ACCESS_KEY_ID/"
+                    "AWS_SECRET_ACCESS_KEY)")
+    sp.add_argument("--store-id", help="which store, when several share the prefix")
+    sp.add_argument("--snapshot", type=int, metavar="SEQ",
+                    help="restore this snapshot instead of the newest (e.g. when the newest is refused)")
+    sp.add_argument("--key-file", help="master key file (else $VIDVAULT_KEY, 64 hex characters)")
+    sp.set_defaults(func=cmd_restore)

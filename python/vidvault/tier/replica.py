@@ -1,0 +1,194 @@
+"""The replica of a store's metadata in its bucket: without it, a store
+whose disk died leaves ciphertext nobody can decrypt or list by time.
+
+At each upload round where something changed (and at every ``tier
+sync``), one *snapshot* goes to ``[PREFIX/]STORE-ID/meta/``
+(docs/STORAGE.md, "Object layout"; bytes in docs/FORMAT.md section 8.1):
+
+1. ``ledger.sqlite``, then ``catalog.sqlite``: consistent copies (SQLite's
+   backup API, never a copy of a live file), the ledger first, so every
+   upload it records is of a segment the catalog lists;
+2. ``keys.vvk``, after the catalog: every segment the catalog lists has its
+   day key in it (a key is durable before any segment uses it);
+3. ``audit.sqlite``, after the keystore: the log copied reaches the audit
+   head the keystore recorded, so the restored store opens;
+4. ``files.json``: the small files (marker, policy mirrors, tombstones,
+   each camera.json, tier.json, which never holds credentials);
+5. last, the *manifest* naming each blob's size and SHA-256, signed with
+   the store's export key: a snapshot cut short has no manifest and is
+   never the one restored.
+
+The bucket is not trusted. The core seals each blob (AES-256-GCM, bound to
+the store, the snapshot's seq and the file's name; src/replica.rs): the
+keystore's under the master key, the others under the replica key the
+keystore holds. Nothing in ``meta/`` is plaintext but the manifest, which
+names only the store, the seq, the time and the blobs.
+
+Only the newest ``KEEP_SNAPSHOTS`` snapshots stay in the bucket: an older
+keystore copy still holds the day keys retention shredded since."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import TierError
+from .ledger import LEDGER_FILE
+from .retire import delete_every_version
+from .s3 import S3Tier, why
+
+REPLICA_FORMAT = "vidvault-replica"
+REPLICA_VERSION = 1
+KEEP_SNAPSHOTS = 2
+META_DIR = "meta"
+MANIFESTS_DIR = "meta/manifests"
+MANIFEST_SUFFIX = ".vvm"
+#: The small files of a store that go in ``files.json`` (plus each camera.json).
+SMALL_FILES = ("VIDVAULT", "retention.json", "holds.json", "tombstones.jsonl", "tier.json")
+CAMERA_FILES = "segments/*/camera.json"
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """The core's sealing of replica blobs (the keys stay in the core):
+    ``keystore(seq)`` seals the keystore file, ``blob(seq, name, bytes)``
+    any other file."""
+
+    keystore: Callable[[int], bytes]
+    blob: Callable[[int, str, bytes], bytes]
+    sign: Callable[[bytes], bytes]
+
+
+def manifest_key(tier: S3Tier, store_id: str, seq: int) -> str:
+    return tier.object_key(store_id, f"{MANIFESTS_DIR}/{seq:020d}{MANIFEST_SUFFIX}")
+
+
+def blob_key(tier: S3Tier, store_id: str, seq: int, name: str) -> str:
+    return tier.object_key(store_id, f"{META_DIR}/{seq:020d}/{name}")
+
+
+def manifest_message(payload: bytes) -> bytes:
+    """What the export key signs (src/replica.rs MANIFEST_TAG)."""
+    return b"vidvault/replica-manifest/v1\n" + payload
+
+
+def sqlite_copy(path: Path) -> bytes:
+    """A consistent copy of a live SQLite database (WAL or not), through
+    SQLite's backup API into memory: nothing plaintext is written."""
+    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    dst = sqlite3.connect(":memory:")
+    try:
+        src.backup(dst)
+        return dst.serialize()
+    finally:
+        src.close()
+        dst.close()
+
+
+def small_files(root: Path) -> bytes:
+    """``files.json``: {relative path: base64 of the bytes}, sorted."""
+    found = {name: root / name for name in SMALL_FILES if (root / name).is_file()}
+    for p in sorted(root.glob(CAMERA_FILES)):
+        found[p.relative_to(root).as_posix()] = p
+    doc = {rel: base64.b64encode(p.read_bytes()).decode() for rel, p in sorted(found.items())}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def copy_ledger_and_catalog(root: Path) -> tuple[bytes, bytes]:
+    """The ledger, then the catalog: every upload the ledger copy records is
+    of a segment the catalog copy lists."""
+    ledger = sqlite_copy(root / LEDGER_FILE)
+    return ledger, sqlite_copy(root / "catalog.sqlite")
+
+
+def list_seqs(client: Any, tier: S3Tier, store_id: str) -> list[int]:
+    """The seqs of the snapshots whose manifest is in the bucket, oldest first."""
+    head = manifest_key(tier, store_id, 0).rsplit("/", 1)[0] + "/"
+    seqs = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=tier.bucket, Prefix=head):
+        for obj in page.get("Contents", []):
+            name = obj["Key"][len(head):]
+            if name.endswith(MANIFEST_SUFFIX) and name[: -len(MANIFEST_SUFFIX)].isdigit():
+                seqs.append(int(name[: -len(MANIFEST_SUFFIX)]))
+    return sorted(seqs)
+
+
+def put(client: Any, tier: S3Tier, key: str, body: bytes) -> None:
+    """One PUT the server verifies against our SHA-256 (BadDigest otherwise)."""
+    client.put_object(Bucket=tier.bucket, Key=key, Body=body, ContentType="application/octet-stream",
+                      ChecksumSHA256=base64.b64encode(hashlib.sha256(body).digest()).decode())
+
+
+class Replicator:
+    """Uploads a snapshot when the store's metadata changed since the last
+    one this process sent (``force``: always, as ``tier sync`` does)."""
+
+    def __init__(self, root: Path, store_id: str, tier: S3Tier, sealer: Sealer) -> None:
+        self.root, self.store_id, self.tier, self.sealer = root, store_id, tier, sealer
+        self._last_digest: bytes | None = None
+
+    def replicate(self, client: Any, force: bool = False) -> int | None:
+        """Sends a snapshot if due; returns its seq (None: nothing changed).
+        Raises TierError, naming the bucket, when it cannot."""
+        import botocore.exceptions as bx
+
+        try:
+            if not force and self._digest(self._plaintext()) == self._last_digest:
+                return None
+            existing = list_seqs(client, self.tier, self.store_id)
+            seq = (existing[-1] if existing else 0) + 1
+            # Taken again, in the order that makes it open (module docstring): the keystore sealed after
+            # the catalog copy and before the audit copy.
+            ledger, catalog = copy_ledger_and_catalog(self.root)
+            keystore = self.sealer.keystore(seq)
+            audit, files = sqlite_copy(self.root / "audit.sqlite"), small_files(self.root)
+            taken = [("ledger.sqlite", ledger), ("catalog.sqlite", catalog), ("audit.sqlite", audit),
+                     ("files.json", files)]
+            blobs = [(n, self.sealer.blob(seq, n, d)) for n, d in taken[:2]]
+            blobs.append(("keys.vvk", keystore))
+            blobs += [(n, self.sealer.blob(seq, n, d)) for n, d in taken[2:]]
+            entries = []
+            for name, blob in blobs:
+                key = blob_key(self.tier, self.store_id, seq, name)
+                put(client, self.tier, key, blob)
+                entries.append({"name": name, "key": key, "bytes": len(blob),
+                                "sha256": hashlib.sha256(blob).hexdigest()})
+            payload = json.dumps({"format": REPLICA_FORMAT, "version": REPLICA_VERSION, "store_id": self.store_id,
+                                  "seq": seq, "created_ns": time.time_ns(), "files": entries},
+                                 sort_keys=True, separators=(",", ":")).encode()
+            signature = self.sealer.sign(manifest_message(payload))
+            put(client, self.tier, manifest_key(self.tier, self.store_id, seq),
+                payload + b"\n" + signature.hex().encode() + b"\n")
+            self._prune(client, [*existing, seq])
+        except (bx.BotoCoreError, bx.ClientError, OSError, sqlite3.Error) as e:
+            raise TierError(f"the replica of the store's metadata could not be sent to {self.tier.where}: {why(e)}; "
+                            "it is sent again at the next upload round") from None
+        self._last_digest = self._digest(taken)
+        return seq
+
+    def _plaintext(self) -> list[tuple[str, bytes]]:
+        """The parts but the keystore, to tell whether anything changed."""
+        ledger, catalog = copy_ledger_and_catalog(self.root)
+        return [("ledger.sqlite", ledger), ("catalog.sqlite", catalog),
+                ("audit.sqlite", sqlite_copy(self.root / "audit.sqlite")), ("files.json", small_files(self.root))]
+
+    @staticmethod
+    def _digest(parts: list[tuple[str, bytes]]) -> bytes:
+        h = hashlib.sha256()
+        for name, data in parts:
+            h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        return h.digest()
+
+    def _prune(self, client: Any, seqs: list[int]) -> None:
+        """Deletes snapshots older than the newest KEEP_SNAPSHOTS: the
+        manifest first, so a half-deleted snapshot is never restored."""
+        for old in seqs[:-KEEP_SNAPSHOTS]:
+            delete_every_version(client, self.tier, manifest_key(self.tier, self.store_id, old))
+            for name in ("ledger.sqlite", "catalog.sqlite", "keys.vvk", "audit.sqlite", "files.json"):
+                delete_every_version(client, self.tier, blob_key(self.tier, self.store_id, old, name))
