@@ -326,5 +326,25 @@ def test_only_changed_rounds_send_a_snapshot_and_old_snapshots_are_pruned(dead, 
         assert link.replicator.replicate(client) == 3  # a new process: its first round sends one
         assert link.replicator.replicate(client) is None  # nothing changed since
         frames_of(store, CAM)  # an audited read changes the log
+        assert link.replicator.replicate(client) is None  # changed, but the last one is too recent
+        link.replicator.min_interval_s = 0
         assert link.replicator.replicate(client) == 4
         assert list_seqs(client, link.tier, store.store_id) == [3, 4]  # the older ones deleted
+
+
+def test_metadata_too_large_for_a_snapshot_fails_the_round_loudly(dead, tmp_path, monkeypatch):
+    """A snapshot is copied and sealed in memory: past its bound the round
+    fails, naming the size, and the tier's alarm says so, instead of the
+    process exhausting memory or the replica silently going stale."""
+    from vidvault.tier import replica
+
+    target = tmp_path / "store"
+    dead.restore(target)
+    monkeypatch.setattr(replica, "MAX_SNAPSHOT_BYTES", 4096)
+    with vidvault.Store.open(target, key=dead.key, tier_uploads=False) as store:
+        before = list_seqs(dead.client(), store._tier.tier, store.store_id)
+        report = store.sync_tier()
+        assert report.replica_seq is None
+        assert any("more than a snapshot of its metadata may (4096)" in why for _, why in report.failed)
+        assert "not built" in store.tier_status().alarm
+        assert list_seqs(dead.client(), store._tier.tier, store.store_id) == before

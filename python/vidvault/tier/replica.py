@@ -1,8 +1,8 @@
 """The replica of a store's metadata in its bucket: without it, a store
 whose disk died leaves ciphertext nobody can decrypt or list by time.
 
-At each upload round where something changed (and at every ``tier
-sync``), one *snapshot* goes to ``[PREFIX/]STORE-ID/meta/``
+At an upload round where something changed, at most every
+``MIN_SNAPSHOT_INTERVAL_S`` (and at every ``tier sync``), one *snapshot* goes to ``[PREFIX/]STORE-ID/meta/``
 (docs/STORAGE.md, "Object layout"; bytes in docs/FORMAT.md section 8.1):
 
 1. ``ledger.sqlite``, then ``catalog.sqlite``: consistent copies (SQLite's
@@ -46,11 +46,25 @@ from .s3 import S3Tier, why
 REPLICA_FORMAT = "vidvault-replica"
 REPLICA_VERSION = 1
 KEEP_SNAPSHOTS = 2
+#: Least time between two snapshots sent by a live store's upload rounds
+#: (`tier sync` sends one at once): each is a whole copy of the catalog and
+#: audit log, so a store that changes every round must not upload them every
+#: round. Segments uploaded meanwhile are found by a restore all the same
+#: (listed, and indexed from their own header and footer).
+MIN_SNAPSHOT_INTERVAL_S = 300.0
+#: Largest metadata a snapshot is made of: it is copied and sealed in memory.
+#: Beyond it the round fails loudly (the tier's alarm) rather than exhaust
+#: memory: a store that large needs an incremental replica, not built.
+MAX_SNAPSHOT_BYTES = 2 << 30
+#: The files whose size and modification time say whether the metadata changed.
+WATCHED_FILES = ("catalog.sqlite", "catalog.sqlite-wal", "audit.sqlite", "audit.sqlite-wal", LEDGER_FILE,
+                 f"{LEDGER_FILE}-journal", "keys.vvk", *("VIDVAULT", "retention.json", "holds.json",
+                                                         "tombstones.jsonl", "tier.json"))
 META_DIR = "meta"
 MANIFESTS_DIR = "meta/manifests"
 MANIFEST_SUFFIX = ".vvm"
 #: The small files of a store that go in ``files.json`` (plus each camera.json).
-SMALL_FILES = ("VIDVAULT", "retention.json", "holds.json", "tombstones.jsonl", "tier.json")
+SMALL_FILES = WATCHED_FILES[-5:]
 CAMERA_FILES = "segments/*/camera.json"
 
 
@@ -129,18 +143,33 @@ class Replicator:
     """Uploads a snapshot when the store's metadata changed since the last
     one this process sent (``force``: always, as ``tier sync`` does)."""
 
-    def __init__(self, root: Path, store_id: str, tier: S3Tier, sealer: Sealer) -> None:
+    def __init__(self, root: Path, store_id: str, tier: S3Tier, sealer: Sealer,
+                 min_interval_s: float = MIN_SNAPSHOT_INTERVAL_S) -> None:
         self.root, self.store_id, self.tier, self.sealer = root, store_id, tier, sealer
-        self._last_digest: bytes | None = None
+        self.min_interval_s = min_interval_s
+        self._last_signature: tuple | None = None
+        self._last_sent: float | None = None  # time.monotonic() of this process's last snapshot
 
     def replicate(self, client: Any, force: bool = False) -> int | None:
-        """Sends a snapshot if due; returns its seq (None: nothing changed).
+        """Sends a snapshot if due: something changed since this process's
+        last one, and ``min_interval_s`` has passed since it (``force``:
+        always, as ``tier sync`` does). Returns its seq (None: not due).
         Raises TierError, naming the bucket, when it cannot."""
         import botocore.exceptions as bx
 
-        try:
-            if not force and self._digest(self._plaintext()) == self._last_digest:
+        signature = self._signature()
+        if not force:
+            if signature == self._last_signature:
                 return None
+            if self._last_sent is not None and time.monotonic() - self._last_sent < self.min_interval_s:
+                return None  # changed, and sent by a later round
+        size = sum(n for name, n, _ in signature if name.endswith((".sqlite", "-wal", "-journal")))
+        if size > MAX_SNAPSHOT_BYTES:
+            raise TierError(f"the store's catalog, audit log and ledger take {size} bytes, more than a snapshot "
+                            f"of its metadata may ({MAX_SNAPSHOT_BYTES}): no replica was sent to {self.tier.where}, "
+                            "so a restore from the bucket would lack what changed since the last one. A replica "
+                            "for stores this large is not built: back the store directory up by other means")
+        try:
             existing = list_seqs(client, self.tier, self.store_id)
             seq = (existing[-1] if existing else 0) + 1
             # Taken again, in the order that makes it open (module docstring): the keystore sealed after
@@ -169,21 +198,23 @@ class Replicator:
         except (bx.BotoCoreError, bx.ClientError, OSError, sqlite3.Error) as e:
             raise TierError(f"the replica of the store's metadata could not be sent to {self.tier.where}: {why(e)}; "
                             "it is sent again at the next upload round") from None
-        self._last_digest = self._digest(taken)
+        # Taken before the copies: a change made while they were read is sent by a later round.
+        self._last_signature, self._last_sent = signature, time.monotonic()
         return seq
 
-    def _plaintext(self) -> list[tuple[str, bytes]]:
-        """The parts but the keystore, to tell whether anything changed."""
-        ledger, catalog = copy_ledger_and_catalog(self.root)
-        return [("ledger.sqlite", ledger), ("catalog.sqlite", catalog),
-                ("audit.sqlite", sqlite_copy(self.root / "audit.sqlite")), ("files.json", small_files(self.root))]
-
-    @staticmethod
-    def _digest(parts: list[tuple[str, bytes]]) -> bytes:
-        h = hashlib.sha256()
-        for name, data in parts:
-            h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
-        return h.digest()
+    def _signature(self) -> tuple:
+        """(file, size, modification time) of every file a snapshot holds:
+        a stat of each, so telling whether anything changed costs no copy
+        of a catalog that may be gigabytes."""
+        paths = [self.root / name for name in WATCHED_FILES] + sorted(self.root.glob(CAMERA_FILES))
+        found = []
+        for p in paths:
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                continue
+            found.append((p.relative_to(self.root).as_posix(), st.st_size, st.st_mtime_ns))
+        return tuple(found)
 
     def _prune(self, client: Any, seqs: list[int]) -> None:
         """Deletes snapshots older than the newest KEEP_SNAPSHOTS: the
