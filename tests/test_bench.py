@@ -239,7 +239,10 @@ def test_bench_tier(tmp_path):
     assert fetched["value"] > 0 and fetched["baseline"] > 0 and fetched["ratio"] > 0
     for kind in ("local segment", "evicted segment, in the read cache"):
         assert figure(out, f"first frame of a seek, {kind}, p50")["value"] > 0
-    assert [len(v) for v in out["details"]["seek_ms"].values()] == [3, 3, 3]
+    assert [len(v) for v in out["details"]["seek_ms"].values()] == [3, 3, 3, 3]
+    restore = figure(out, "restore from the bucket alone, 3 segments")
+    assert restore["value"] > 0 and restore["baseline"] > 0
+    assert figure(out, "first frame of a seek, restored store, fetched from the bucket, p50")["value"] > 0
 
 
 def test_bench_tier_without_weed_says_what_to_install(tmp_path, monkeypatch, capsys):

@@ -10,6 +10,10 @@ plain boto3 calls on the same objects in the same run.
   local, evicted and fetched from the bucket (a whole-object GET, its
   SHA-256 checked, into the read cache), and evicted but already in the
   read cache; beside a plain boto3 `get_object` of the whole object.
+- Restore: the store directory deleted (a dead disk), `Store.restore` from
+  the bucket alone, beside plain boto3 GETs of the same snapshot objects
+  (its manifest and blobs), then a first-frame seek into each segment of
+  the restored store.
 
 Loopback measures vidvault's cost over the client's, not a network: over a
 real link the fetch is dominated by the link, as the GET is."""
@@ -45,8 +49,11 @@ class TierTimes:
     upload_s: float
     plain_put_s: float
     plain_put_head_s: float  # plain puts, each after a HEAD as a sync makes
-    seek_ms: dict[str, list[float]]  # local, fetched, cached
+    seek_ms: dict[str, list[float]]  # local, fetched, cached, restored
     plain_get_ms: list[float]
+    restore_s: float
+    plain_snapshot_get_s: float  # plain GETs of the objects of the snapshot restored
+    snapshot_bytes: int
 
     def mb_per_s(self, seconds: float) -> float:
         return self.segment_bytes / seconds / 1e6
@@ -168,9 +175,25 @@ def _measure(work: Path, server: S3Server, segments: int, say: Callable[[str], N
     fetched = _first_frames(path, key, instants)
     cached = _first_frames(path, key, instants)
     plain_get = _timed((lambda k=k: client.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in object_keys)
-    shutil.rmtree(path, ignore_errors=True)
+    say("tier: the store directory deleted; restore from the bucket, plain GETs of its snapshot, seeks")
+    store_id = object_keys[0].split("/", 1)[0]
+    shutil.rmtree(path)
+    restored = work / "restored"
+    start = time.perf_counter()
+    result = Store.restore(f"s3://{BUCKET}", restored, key=key, endpoint=server.endpoint)
+    restore_s = time.perf_counter() - start
+    if result.remote_segments != len(sealed) or result.missing:
+        raise RuntimeError(f"the restore brought back {result.remote_segments} of {len(sealed)} segments")
+    snapshot = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=f"{store_id}/meta/")["Contents"]
+                if f"{result.snapshot_seq:020d}" in o["Key"]]
+    start = time.perf_counter()
+    snapshot_bytes = sum(len(client.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in snapshot)
+    plain_snapshot_get_s = time.perf_counter() - start
+    after_restore = _first_frames(restored, key, instants)
+    shutil.rmtree(restored, ignore_errors=True)
     return TierTimes(len(sealed), total, upload_s, plain_put_s, plain_put_head_s,
-                     {"local": local, "fetched": fetched, "cached": cached}, plain_get)
+                     {"local": local, "fetched": fetched, "cached": cached, "restored": after_restore}, plain_get,
+                     restore_s, plain_snapshot_get_s, snapshot_bytes)
 
 
 def summarize(t: TierTimes, report: Any) -> None:
@@ -182,11 +205,17 @@ def summarize(t: TierTimes, report: Any) -> None:
                baseline_name="plain boto3 put_object after a HEAD (a sync's protocol)")
     get50, get99 = t.p50_p99(t.plain_get_ms)
     for kind, what in (("local", "local segment"), ("fetched", "evicted segment, fetched from the bucket"),
-                       ("cached", "evicted segment, in the read cache")):
+                       ("cached", "evicted segment, in the read cache"),
+                       ("restored", "restored store, fetched from the bucket")):
         for name, value, get in (("p50", t.p50_p99(t.seek_ms[kind])[0], get50),
                                  ("p99", t.p50_p99(t.seek_ms[kind])[1], get99)):
-            beside = dict(baseline=get, baseline_name="plain boto3 get_object, whole object") if kind == "fetched" else {}
+            fetches = kind in ("fetched", "restored")
+            beside = dict(baseline=get, baseline_name="plain boto3 get_object, whole object") if fetches else {}
             report.add(f"first frame of a seek, {what}, {name}", value, "ms", **beside)
+    report.add(f"restore from the bucket alone, {t.segments} segments ({t.snapshot_bytes / 1e3:.0f} kB snapshot)",
+               t.restore_s, "s", baseline=t.plain_snapshot_get_s,
+               baseline_name="plain boto3 get_object of the snapshot's objects")
+    report.add("  restore, per 1,000 segments (this run scaled linearly: an upper bound, its fixed costs scaled too)", t.restore_s * 1000 / t.segments, "s")
     report.notes.append("weed mini on loopback: the figures are vidvault's cost over the same client's, "
                         "not a network's")
     report.notes.append("the upload is one sync_tier round: a new S3 client, then per segment a SHA-256 of the "
