@@ -15,7 +15,7 @@ import pytest
 from vidvault.redact import Redaction, RedactingPlayer
 from vidvault.redact.boxes import iou_matrix
 from vidvault.redact.evaluation.metrics import LEAK_FRACTION, hidden_mask
-from vidvault.redact.evaluation.photos import Sprite, astronaut
+from vidvault.redact.evaluation.photos import astronaut
 from vidvault.redact.evaluation.scenes import Mover, Scene, encode
 
 WIDTH, HEIGHT = 1280, 720
@@ -71,8 +71,7 @@ def test_two_crossing_faces_keep_their_own_tracks(tmp_path):
     for a few frames), each moving 15 px a frame: every detected box of a
     track lies on the same face from the track's first frame to its last."""
     a = astronaut()
-    mirrored = Sprite("astronaut-mirrored", "face", a.image[:, ::-1].copy(),
-                      (a.image.shape[1] - a.box[2], a.box[1], a.image.shape[1] - a.box[0], a.box[3]))
+    mirrored = a.mirrored()
     scene = Scene("crossing", WIDTH, HEIGHT, "motorcycle",
                   [Mover(a, [(0.0, 0.3, 0.4, 40), (1.0, 0.6, 0.6, 40)]),
                    Mover(mirrored, [(0.0, 0.6, 0.4, 40), (1.0, 0.3, 0.6, 40)])], seconds=1.0, pole=None)
