@@ -18,7 +18,7 @@ from vidvault.redact.evaluation.metrics import LEAK_FRACTION, hidden_mask
 from vidvault.redact.evaluation.photos import astronaut, backgrounds
 from vidvault.redact.evaluation.scenes import Mover, Scene, encode
 from vidvault.redact.resize import resize_rgb
-from vidvault.redact.tiled_faces import SWEEP, TiledFaceDetector, windows
+from vidvault.redact.tiled_faces import SWEEP, TiledFaceDetector, uncut, windows
 from vidvault.redact.tiles import merged, tile_grid, to_frame
 
 
@@ -215,3 +215,16 @@ def test_face_size_scenes_keep_every_face_inside_its_bucket_at_both_resolutions(
                 assert lo <= mover.at(t)[2] < hi, (scene.name, mover.sprite.name, t)
         assert any(m.path[0][1] < 0 for m in scene.movers)     # one enters from the left
         assert any(m.path[-1][1] > 1 or m.path[-1][1] < 0 for m in scene.movers)  # one leaves
+
+
+def test_a_face_cut_by_a_window_edge_inside_the_frame_is_left_to_the_other_passes():
+    window = (256, 256, 512, 512)
+    rows = np.array([[300, 300, 340, 350, 0.9],    # whole inside: kept
+                     [480, 300, 512, 350, 0.95],   # reaches the right edge: the part of a larger face
+                     [256, 400, 300, 450, 0.9]],   # reaches the left edge
+                    dtype=np.float32)
+    np.testing.assert_array_equal(uncut(rows, window, 1280, 720), rows[:1])
+    # At the frame's own edge nothing is cut: a face leaving the frame is kept.
+    edge = np.array([[0, 10, 30, 50, 0.9], [1250, 690, 1280, 720, 0.8]], dtype=np.float32)
+    assert len(uncut(edge, (0, 0, 256, 256), 1280, 720)) == 1
+    assert len(uncut(edge, (1024, 464, 1280, 720), 1280, 720)) == 1

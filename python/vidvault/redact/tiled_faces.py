@@ -58,6 +58,8 @@ CONTEXT = 24
 #: Motion is gathered in cells of this many blocks (32 px) before windows are
 #: drawn around it: fewer, larger windows, each one network run.
 CELL = 4
+#: A box within this many pixels of a window's inner edge was cut by it (:func:`uncut`).
+EDGE = 2
 #: Windows per network run (bounds the batch's memory: 16 windows of 512x512 are ~50 MB of floats).
 BATCH = 16
 
@@ -158,7 +160,7 @@ class TiledFaceDetector:
                 chunk = group[start : start + BATCH]
                 crops = [self._enlarged(image, w) for w in chunk]
                 for w, found in zip(chunk, self.whole.detect_at_input_size(crops), strict=True):
-                    rows.extend(to_frame(found, w, self.scale))
+                    rows.extend(uncut(to_frame(found, w, self.scale), w, image.shape[1], image.shape[0]))
         self.scanned += len(scan)
         self.scanned_pixels += sum((w[2] - w[0]) * (w[3] - w[1]) for w in scan)
         return rows
@@ -216,6 +218,26 @@ def _groups(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
                 out.append(list(b))
         boxes = out
     return [tuple(b) for b in boxes]  # type: ignore[misc]
+
+
+def uncut(rows: np.ndarray, window: Window, width: int, height: int) -> np.ndarray:
+    """The rows of a window's scan that do not reach an edge of the window
+    inside the frame: such a box is the part of a larger face that the
+    window cut, and would win the NMS over the whole face's box from
+    another pass (hiding only part of it). A cut face is whole in a
+    neighbouring window when it is no larger than the overlap, and is the
+    whole-frame pass's when it is larger."""
+    x0, y0, x1, y1 = window
+    keep = np.ones(len(rows), dtype=bool)
+    if x0 > 0:
+        keep &= rows[:, 0] > x0 + EDGE
+    if y0 > 0:
+        keep &= rows[:, 1] > y0 + EDGE
+    if x1 < width:
+        keep &= rows[:, 2] < x1 - EDGE
+    if y1 < height:
+        keep &= rows[:, 3] < y1 - EDGE
+    return rows[keep]
 
 
 def _rounded(window: Window, width: int, height: int) -> Window:

@@ -52,7 +52,7 @@ MAX_REACH = 6.0
 #: A box whose motion is unknown (back-filled before a track's first
 #: detection, or coasting after the only one) grows by that unknown motion
 #: per frame on each side, up to this many sizes: it may have gone any way.
-MAX_UNKNOWN_GROWTH = 2.0
+MAX_UNKNOWN_GROWTH = 1.0
 #: Share of a detection's area inside the grown prediction that associates
 #: it, and the most its size may differ from the track's (either way).
 MIN_INSIDE = 0.5
