@@ -18,7 +18,7 @@ from vidvault.redact.evaluation.metrics import LEAK_FRACTION, hidden_mask
 from vidvault.redact.evaluation.photos import astronaut, backgrounds
 from vidvault.redact.evaluation.scenes import Mover, Scene, encode
 from vidvault.redact.resize import resize_rgb
-from vidvault.redact.tiled_faces import REFRESH, TiledFaceDetector
+from vidvault.redact.tiled_faces import SWEEP, TiledFaceDetector, uncut, windows
 from vidvault.redact.tiles import merged, tile_grid, to_frame
 
 
@@ -89,35 +89,70 @@ def test_a_20_px_real_face_is_found_by_the_tiles_and_missed_by_the_single_pass(w
     assert found(tiled.detect(frame), box)
 
 
-def test_unchanged_tiles_reuse_their_answer_and_changed_ones_are_scanned_again(whole):
+def test_a_still_picture_is_scanned_whole_once_then_only_by_the_sweep_and_round_the_face(whole):
     frame, box = composite(20, 600, 300)
-    tiled = TiledFaceDetector(whole, scale=2.0, refresh=1000)
+    tiled = TiledFaceDetector(whole, scale=2.0)
     first = tiled.detect(frame)
-    tiles = len(tile_grid(1280, 720, tiled.tile, tiled.overlap))
-    assert tiled.scanned == tiles
-    # The same picture again, with encoder-like noise: nothing is scanned, the face is still reported.
+    tiles = tile_grid(1280, 720, tiled.tile, tiled.overlap)
+    assert tiled.scanned == len(tiles) and found(first, box)
+    # The same picture again, with encoder-like noise: no motion, so only the sweep's tiles and a
+    # window round the small face found are scanned, and the face is still reported.
     noisy = np.clip(frame.astype(np.int16) + np.random.default_rng(1).integers(-2, 3, frame.shape), 0, 255)
+    pixels = tiled.scanned_pixels
     again = tiled.detect(noisy.astype(np.uint8))
-    assert tiled.scanned == tiles and found(again, box)
-    assert len(again) == len(first)
-    # Something changes in one corner: only the tiles over it are scanned.
-    changed = frame.copy()
+    assert found(again, box) and len(again) == len(first)
+    assert tiled.scanned_pixels - pixels <= SWEEP * 256 * 256 + 0.03 * 1280 * 720
+    assert any(x0 <= box[0] and box[2] <= x1 and y0 <= box[1] and box[3] <= y1 for x0, y0, x1, y1 in tiled.windows)
+    # Something changes in one corner: a window there is scanned, not the tiles holding it.
+    changed = noisy.astype(np.uint8)
     changed[10:40, 10:40] = 255
     tiled.detect(changed)
-    assert tiled.scanned == tiles + 1
+    corner = [w for w in tiled.windows if w[0] <= 10 and w[1] <= 10 and 40 <= w[2] and 40 <= w[3]]
+    assert corner and all((w[2] - w[0]) * (w[3] - w[1]) <= 96 * 96 for w in corner)
 
 
-def test_every_tile_is_scanned_again_within_refresh_detections(whole):
-    frame, _ = composite(20, 600, 300)
-    tiled = TiledFaceDetector(whole, scale=2.0)
-    tiles = len(tile_grid(1280, 720, tiled.tile, tiled.overlap))
-    tiled.detect(frame)
-    for _ in range(REFRESH):
-        tiled.detect(frame)
-    assert tiled.scanned == 2 * tiles  # staggered: each tile once more, not all on one frame
+def test_a_face_that_walks_in_is_found_by_its_motion_at_once(whole):
+    empty = resize_rgb(backgrounds()["motorcycle"], 1280, 720)  # the background alone
+    frame, box = composite(20, 900, 500)
+    tiled = TiledFaceDetector(whole, scale=2.0, sweep=1)
+    assert not found(tiled.detect(empty), box)
+    pixels = tiled.scanned_pixels
+    assert found(tiled.detect(frame), box)
+    assert tiled.scanned_pixels - pixels < 0.15 * 1280 * 720  # a window round it and one tile, not the frame
+
+
+def test_a_face_that_appears_without_motion_is_found_by_the_sweep_within_its_period(whole):
+    """`change=inf` counts no motion at all: only the sweep can find the face,
+    and it must within sweep_period detections (28 at 720p, one tile per detection)."""
+    empty = resize_rgb(backgrounds()["motorcycle"], 1280, 720)
+    frame, box = composite(20, 1100, 600)  # in the last tiles of the sweep's order
+    tiled = TiledFaceDetector(whole, scale=2.0, change=float("inf"))
+    period = tiled.sweep_period(1280, 720)
+    assert period == -(-len(tile_grid(1280, 720, 256, 64)) // SWEEP) == 28
+    tiled.detect(empty)
+    hits = [found(tiled.detect(frame), box) for _ in range(period)]
+    assert not hits[0]  # not by motion, nor by the first tiles of the sweep
+    assert hits[-1]     # by the sweep, within its period
     tiled.reset()
     tiled.detect(frame)
-    assert tiled.scanned == tiles
+    assert tiled.scanned == len(tile_grid(1280, 720, 256, 64))  # after a reset, every tile at once
+
+
+def test_motion_windows_hold_every_wanted_block_with_context_and_no_larger_than_a_tile():
+    wanted = np.zeros((90, 160), dtype=bool)
+    wanted[10:12, 20:22] = True       # a small face: one window
+    wanted[:, 100:106] = True         # a pole from top to bottom: cut into tiles
+    out = windows(wanted, 1280, 720, 256, 64)
+    for x0, y0, x1, y1 in out:
+        assert 0 <= x0 < x1 <= 1280 and 0 <= y0 < y1 <= 720
+        assert x1 - x0 <= 256 and y1 - y0 <= 256
+    ys, xs = np.nonzero(wanted)
+    for y, x in zip(ys, xs):
+        px, py = x * 8, y * 8
+        assert any(x0 <= px and px + 8 <= x1 and y0 <= py and py + 8 <= y1 for x0, y0, x1, y1 in out)
+    small = [w for w in out if w[0] < 400]
+    assert len(small) == 1 and (small[0][2] - small[0][0]) * (small[0][3] - small[0][1]) <= 96 * 96
+    assert windows(np.zeros((90, 160), dtype=bool), 1280, 720, 256, 64) == []
 
 
 def test_playback_with_face_tiles_hides_a_small_face_the_default_leaks(tmp_path):
@@ -180,3 +215,16 @@ def test_face_size_scenes_keep_every_face_inside_its_bucket_at_both_resolutions(
                 assert lo <= mover.at(t)[2] < hi, (scene.name, mover.sprite.name, t)
         assert any(m.path[0][1] < 0 for m in scene.movers)     # one enters from the left
         assert any(m.path[-1][1] > 1 or m.path[-1][1] < 0 for m in scene.movers)  # one leaves
+
+
+def test_a_face_cut_by_a_window_edge_inside_the_frame_is_left_to_the_other_passes():
+    window = (256, 256, 512, 512)
+    rows = np.array([[300, 300, 340, 350, 0.9],    # whole inside: kept
+                     [480, 300, 512, 350, 0.95],   # reaches the right edge: the part of a larger face
+                     [256, 400, 300, 450, 0.9]],   # reaches the left edge
+                    dtype=np.float32)
+    np.testing.assert_array_equal(uncut(rows, window, 1280, 720), rows[:1])
+    # At the frame's own edge nothing is cut: a face leaving the frame is kept.
+    edge = np.array([[0, 10, 30, 50, 0.9], [1250, 690, 1280, 720, 0.8]], dtype=np.float32)
+    assert len(uncut(edge, (0, 0, 256, 256), 1280, 720)) == 1
+    assert len(uncut(edge, (1024, 464, 1280, 720), 1280, 720)) == 1

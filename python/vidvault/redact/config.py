@@ -49,13 +49,16 @@ class Redaction:
     - ``margin``: grow every box by this fraction of its size on each side.
     - ``min_score``: lowest detector score hidden (None: each detector's own
       default; lower hides more, including false alarms).
-    - ``face_tiles``: also look for faces on overlapping 256 px tiles of the
-      frame enlarged this many times (2.0: the smallest faces, 12-32 px,
-      become 24-64 px for the network), beside the whole-frame pass; tiles
-      whose pixels did not change since their last scan reuse its answer
-      (:mod:`.tiled_faces`). None (default): whole-frame pass only. It costs
-      several times the whole-frame pass where much of the frame changes:
-      docs/BENCHMARKS.md has leaks and fps with and without it.
+    - ``face_tiles``: also look for faces on crops of the frame enlarged
+      this many times (2.0: the smallest faces, 12-32 px, become 24-64 px for
+      the network), beside the whole-frame pass: where something moved since
+      the last detection, round the small faces found, and one 256 px tile
+      per detection in turn over the rest, so a face that never moves is
+      still found within a sweep of the frame (28 detections at 720p, 60 at
+      1080p; every tile on a clip's first frame) (:mod:`.tiled_faces`).
+      None (default): whole-frame pass only. It costs several times the
+      whole-frame pass where much of the frame moves: docs/BENCHMARKS.md has
+      leaks and CPU with and without it.
     - ``detect_width``: frames are scaled down to this width for the face
       detector (its cost grows with the pixel count); ``plate_width``
       likewise for plates (None: same as ``detect_width``). Plates get more

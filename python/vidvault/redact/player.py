@@ -127,6 +127,9 @@ def build_detectors(redaction: Redaction) -> list[Detector]:
 #: People detectors gate their own output (shape, SVM margin): all of it is hidden.
 DEFAULT_MIN_SCORE = {"face": 0.35, "plate": 0.4, "person": 0.0}
 FALLBACK_MIN_SCORE = 0.5
+#: Detections scoring at least this share of the floor, but under it, may
+#: continue a track (never start one): it hides more, never less.
+WEAK_FLOOR = 0.5
 
 
 class RedactingPlayer:
@@ -208,9 +211,10 @@ class RedactingPlayer:
             floor = self.redaction.min_score
             if floor is None:
                 floor = DEFAULT_MIN_SCORE.get(detector.kind, FALLBACK_MIN_SCORE)
+            weak = dets[(dets[:, 4] < floor) & (dets[:, 4] >= floor * WEAK_FLOOR)]
             dets = dets[dets[:, 4] >= floor]
             if self.redaction.track:
-                tracker.update(index, detector.kind, dets)
+                tracker.update(index, detector.kind, dets, weak)
             else:
                 found.extend(TrackedBox(detector.kind, d[:4], float(d[4]), -1, "detected") for d in dets)
         self.detect_seconds += time.perf_counter() - t

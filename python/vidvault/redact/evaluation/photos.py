@@ -71,6 +71,12 @@ class Sprite:
     def box_height(self) -> int:
         return self.box[3] - self.box[1]
 
+    def mirrored(self) -> "Sprite":
+        """The same photo flipped left to right (another face for a detector), its box with it."""
+        width = self.image.shape[1]
+        return Sprite(f"{self.name}-mirrored", self.kind, self.image[:, ::-1].copy(),
+                      (width - self.box[2], self.box[1], width - self.box[0], self.box[3]))
+
     @property
     def box_width(self) -> int:
         return self.box[2] - self.box[0]

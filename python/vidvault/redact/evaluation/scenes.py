@@ -164,8 +164,7 @@ def face_size_scene(width: int, height: int, sizes: tuple[int, int]) -> Scene:
     lo, hi = sizes
     top = hi - 0.01 * hi  # stays inside the bucket
     a = astronaut()
-    mirrored = Sprite("astronaut-mirrored", "face", a.image[:, ::-1].copy(),
-                      (a.image.shape[1] - a.box[2], a.box[1], a.image.shape[1] - a.box[0], a.box[3]))
+    mirrored = a.mirrored()
     lfw = lfw_faces(4)
     big = lo >= 96  # at 96-300 px a face's photo fills much of the frame height: fewer, wider-spaced lanes
     lanes = (0.3, 0.75) if big else (0.2, 0.35, 0.5, 0.65, 0.8, 0.92)
