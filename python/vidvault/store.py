@@ -219,15 +219,21 @@ class Store:
 
         def finish(root: Path, adopt: Callable[..., dict[str, Any]]) -> None:
             with cls.open(root, key=master, operator=name, tier_uploads=False) as store:
-                assert store._tier is not None, "a restored store has its tier"
-                details = adopt(store._sealed_segments(), store._tier.ledger, store._core.index_segment_file)
-                store._core.reserve_segment_ids_through(details.pop("ids_through"))
-                store._core.audit_record(name, "store_restored", outcome="done", reason=details.pop("reason"),
-                                         details=json.dumps(details))
+                store._adopt_restored_segments(adopt, name)
 
         return tier_restore.restore(url, path, master, endpoint=endpoint, store_id=store_id, snapshot=snapshot,
                                     region=region, profile=profile, open_keys=_core.ReplicaKeys.restore,
                                     finish=finish)
+
+    def _adopt_restored_segments(self, adopt: Callable[..., dict[str, Any]], operator: str) -> None:
+        """The last step of :meth:`restore`, in the restored store: every
+        segment recorded as remote (and those uploaded after the snapshot
+        catalogued), ids reserved past every object seen, the restore audited."""
+        assert self._tier is not None, "a restored store has its tier"
+        details = adopt(self._sealed_segments(), self._tier.ledger, self._core.index_segment_file)
+        self._core.reserve_segment_ids_through(details.pop("ids_through"))
+        self._core.audit_record(operator, "store_restored", outcome="done", reason=details.pop("reason"),
+                                details=json.dumps(details))
 
     def close(self) -> None:
         """Stops the tier's uploader, seals open segments, syncs, and
