@@ -8,7 +8,7 @@ from typing import Any, AsyncIterator
 from fastapi import FastAPI
 
 from .. import __version__
-from . import cameras, errors, exports, page, verify_upload, view
+from . import cameras, errors, exports, page, parts, verify_upload, view
 from .export_requests import ExportRequests
 from .media_urls import DEFAULT_TTL_SECONDS, MediaUrls
 from .raw_clip import ClipCache
@@ -37,6 +37,7 @@ def app(store: Any, *, media_secret: bytes | None = None, media_url_ttl: int = D
     errors.install(api)
     api.include_router(cameras.router)
     api.include_router(view.router)
+    api.include_router(parts.router)
     api.include_router(exports.router)
     api.include_router(verify_upload.router)
     api.include_router(page.router)
