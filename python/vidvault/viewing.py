@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from .errors import InvalidArgumentError
 from .grant_window import WindowedFootage
 from .redact.config import DEFAULT_REDACTION, chosen_redaction
-from .redact.player import PlayedFrame
+from .redact.player import PlayedFrame, RedactingPlayer
 from .timeutil import iso
 
 
@@ -58,9 +58,11 @@ class Viewing:
                                        "access units: open a raw viewing (view_raw)")
         return self._footage
 
-    def play(self, start: int, end: int) -> Iterator[PlayedFrame]:
+    def play(self, start: int, end: int, *, player: RedactingPlayer | None = None) -> Iterator[PlayedFrame]:
         """Pictures of ``[start, end)``, desensitized by the default redaction
-        (raw pictures only from a raw viewing). A missing model raises here,
-        before any footage is read."""
+        (raw pictures only from a raw viewing), through ``player`` when given
+        (a player built with the default redaction, reused across pieces). A
+        missing model raises here, before any footage is read."""
         self._inside(start, end)
-        return self._footage.play(self.camera, start, end, chosen_redaction(DEFAULT_REDACTION, self.raw, "play"))
+        redaction = chosen_redaction(DEFAULT_REDACTION, self.raw, "play")
+        return self._footage.play(self.camera, start, end, redaction, player=None if redaction is None else player)

@@ -11,6 +11,7 @@ from .. import __version__
 from . import cameras, errors, exports, page, parts, verify_upload, view
 from .export_requests import ExportRequests
 from .media_urls import DEFAULT_TTL_SECONDS, MediaUrls
+from .player_pool import PlayerPool
 from .raw_clip import ClipCache
 
 
@@ -33,6 +34,7 @@ def app(store: Any, *, media_secret: bytes | None = None, media_url_ttl: int = D
     api.state.store = store
     api.state.media_urls = MediaUrls(media_secret, media_url_ttl)
     api.state.raw_clips = ClipCache()
+    api.state.players = PlayerPool()
     api.state.exports = ExportRequests(store)
     errors.install(api)
     api.include_router(cameras.router)

@@ -140,12 +140,14 @@ def part(request: Request, camera: str,
                        "keyframe the listing names): list the parts again")
     if raw:
         return Response(_raw_part(viewing, infos, ps, pe), media_type="video/mp4", headers=_NO_STORE)
-    played = only_redacted(viewing.play(ps, pe), f"the part of camera {camera!r} at {iso(ps)}")
-    first = next(played, None)  # the models are loaded and the first picture checked before answering
+    players = request.app.state.players
+    player = players.lend()  # models checked when a player is built: missing -> 503
+    played = only_redacted(viewing.play(ps, pe, player=player), f"the part of camera {camera!r} at {iso(ps)}")
+    first = next(played, None)  # the first picture checked before answering
     if first is None:
         raise ApiError(404, "no_footage", f"camera {camera!r} has no footage between {iso(ps)} and {iso(pe)}")
-    return StreamingResponse(fragmented_mp4(itertools.chain([first], played)), media_type="video/mp4",
-                             headers=_NO_STORE)
+    return StreamingResponse(players.returning(player, fragmented_mp4(itertools.chain([first], played))),
+                             media_type="video/mp4", headers=_NO_STORE)
 
 
 def _raw_part(viewing: Viewing, infos: list[Any], start: int, end: int) -> bytes:
