@@ -24,18 +24,14 @@ seeks in it, and re-listing (once the link expires) leaves the next.
 
 from __future__ import annotations
 
-import itertools
 from fractions import Fraction
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from ..media import remux
-from ..media.encode import fragmented_mp4
-from ..redact.player import only_redacted
 from ..timeutil import NS_PER_SECOND, iso
 from ..viewing import Viewing
 from . import part_plan
@@ -43,6 +39,7 @@ from .auth import Caller, caller, refuse
 from .errors import ApiError
 from .media_urls import MediaRequest
 from .times import TIME_HELP, instant, time_range
+from .view import NO_STORE, desensitized_stream
 
 router = APIRouter(prefix="/api")
 
@@ -50,7 +47,6 @@ router = APIRouter(prefix="/api")
 MAX_LISTING_NS = 86400 * NS_PER_SECOND
 #: The MSE type of re-encoded (desensitized) parts: H.264 High, as libx264 writes it.
 DESENSITIZED_MIME = 'video/mp4; codecs="avc1.640028"'
-_NO_STORE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 
 
 class PartOut(BaseModel):
@@ -139,15 +135,11 @@ def part(request: Request, camera: str,
         raise ApiError(404, "no_part", f"no part of camera {camera!r} begins at {iso(ps)} (a part begins at a "
                        "keyframe the listing names): list the parts again")
     if raw:
-        return Response(_raw_part(viewing, infos, ps, pe), media_type="video/mp4", headers=_NO_STORE)
+        return Response(_raw_part(viewing, infos, ps, pe), media_type="video/mp4", headers=NO_STORE)
     players = request.app.state.players
     player = players.lend()  # models checked when a player is built: missing -> 503
-    played = only_redacted(viewing.play(ps, pe, player=player), f"the part of camera {camera!r} at {iso(ps)}")
-    first = next(played, None)  # the first picture checked before answering
-    if first is None:
-        raise ApiError(404, "no_footage", f"camera {camera!r} has no footage between {iso(ps)} and {iso(pe)}")
-    return StreamingResponse(players.returning(player, fragmented_mp4(itertools.chain([first], played))),
-                             media_type="video/mp4", headers=_NO_STORE)
+    return desensitized_stream(viewing.play(ps, pe, player=player), camera, ps, pe, where=f"the part at {iso(ps)}",
+                               then=lambda chunks: players.returning(player, chunks))
 
 
 def _raw_part(viewing: Viewing, infos: list[Any], start: int, end: int) -> bytes:
