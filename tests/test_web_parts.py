@@ -21,6 +21,7 @@ from vidvault.web import app
 
 from helpers import NS, T0, ingest_file
 from test_redact_playback import energy, small_scene, truth_box
+from test_web_api import altered
 from web_support import CAMERA, GAP, OTHER, bearer, footage_store, grant
 
 RANGE = (T0 + NS // 2, T0 + 26 * NS)
@@ -59,14 +60,6 @@ def packets(data):
     with av.open(io.BytesIO(data)) as c:
         pictures = sum(1 for _ in c.decode(c.streams.video[0]))
     return got, pictures
-
-
-def edited(url, **changes):
-    parts = urlsplit(url)
-    q = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    path = f"/api/cameras/{changes.pop('camera')}/part.mp4" if "camera" in changes else parts.path
-    q.update({k: str(v) for k, v in changes.items()})
-    return f"{path}?{urlencode(q)}"
 
 
 def test_raw_parts_cover_the_footage_exactly_from_keyframes_bit_exact(env):
@@ -122,7 +115,7 @@ def test_no_part_lies_outside_the_grants_window(env):
     served = [d for p in listed["parts"] for d, _ in packets(client.get(part_url(listed, p)).content)[0]]
     assert served == inside
     # A part link edited to reach before the window (its signature still good) is refused.
-    r = client.get(edited(part_url(listed, listed["parts"][0]), start=T0, end=T0 + 2 * NS))
+    r = client.get(altered(part_url(listed, listed["parts"][0]), start=T0, end=T0 + 2 * NS))
     assert r.status_code == 403 and r.json()["error"] == "outside_listing"
 
 
@@ -146,15 +139,15 @@ def test_edited_part_links_are_refused(env):
     url = part_url(listed, listed["parts"][0])
     assert client.get(url).status_code == 200
     for bad, status, why in [
-            (edited(url, camera=CAMERA), 401, "another camera"),
-            (edited(url, listing_end=T0 + 30 * NS), 401, "a longer listing"),
-            (edited(url, listing_start=T0 - NS), 401, "an earlier listing"),
-            (edited(part_url(desensitized, desensitized["parts"][0]), raw=1), 401, "raw added"),
-            (edited(url, principal="chief.wu"), 401, "another principal"),
-            (edited(url, sig="A" * 43), 401, "a forged signature"),
-            (edited(url, ticket="x" * 22), 401, "another ticket"),
-            (edited(url, start=T0 + 5 * NS, end=T0 + 9 * NS), 403, "past the listing's end"),
-            (edited(url, start=T0 + 40 * NS // 1000), 404, "not at a keyframe")]:
+            (altered(url, camera=CAMERA), 401, "another camera"),
+            (altered(url, listing_end=T0 + 30 * NS), 401, "a longer listing"),
+            (altered(url, listing_start=T0 - NS), 401, "an earlier listing"),
+            (altered(part_url(desensitized, desensitized["parts"][0]), raw=1), 401, "raw added"),
+            (altered(url, principal="chief.wu"), 401, "another principal"),
+            (altered(url, sig="A" * 43), 401, "a forged signature"),
+            (altered(url, ticket="x" * 22), 401, "another ticket"),
+            (altered(url, start=T0 + 5 * NS, end=T0 + 9 * NS), 403, "past the listing's end"),
+            (altered(url, start=T0 + 40 * NS // 1000), 404, "not at a keyframe")]:
         r = client.get(bad)
         assert r.status_code == status, (why, r.status_code, r.text)
         assert r.headers["content-type"].startswith("application/json"), why
