@@ -147,7 +147,8 @@ def test_edited_part_links_are_refused(env):
             (altered(url, sig="A" * 43), 401, "a forged signature"),
             (altered(url, ticket="x" * 22), 401, "another ticket"),
             (altered(url, start=T0 + 5 * NS, end=T0 + 9 * NS), 403, "past the listing's end"),
-            (altered(url, start=T0 + 40 * NS // 1000), 404, "not at a keyframe")]:
+            (altered(url, start=T0 + 40 * NS // 1000), 404, "not at a keyframe"),
+            (altered(url, start=T0, end=T0 + 400 * NS), 400, "a part of minutes")]:
         r = client.get(bad)
         assert r.status_code == status, (why, r.status_code, r.text)
         assert r.headers["content-type"].startswith("application/json"), why

@@ -45,6 +45,9 @@ router = APIRouter(prefix="/api")
 
 #: Longest range one listing covers: a day.
 MAX_LISTING_NS = 86400 * NS_PER_SECOND
+#: Longest part a request may name: the listing's parts are a few seconds (whole GOPs), so a longer
+#: "part" is an edited link asking the server to build minutes of video in one answer.
+MAX_PART_NS = 300 * NS_PER_SECOND
 #: The MSE type of re-encoded (desensitized) parts: H.264 High, as libx264 writes it.
 DESENSITIZED_MIME = 'video/mp4; codecs="avc1.640028"'
 
@@ -124,8 +127,11 @@ def part(request: Request, camera: str,
     if grant is None:  # expired or revoked since the listing
         raise refuse(request, f"the grant token behind this listing is refused: {why}")
     viewing: Viewing | None = held.viewing
-    if viewing is None:
+    if viewing is None or viewing.camera != camera or viewing.raw != raw:
         raise ApiError(401, "bad_media_link", "this link is not a listing's: list the parts again")
+    if not 0 < pe - ps <= MAX_PART_NS:
+        raise ApiError(400, "invalid_argument", f"a part lasts at most {MAX_PART_NS // NS_PER_SECOND} s and ends "
+                       "after it starts: take its start and end from the listing")
     if not viewing.covers(ps, pe):
         raise ApiError(403, "outside_listing",
                        f"the part {iso(ps)} .. {iso(pe)} lies outside the listed stretch "
