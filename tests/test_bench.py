@@ -225,7 +225,9 @@ def test_bench_view(tmp_path):
     for name, baseline in [("raw hour: time to first byte (new range)", "plain file"),
                            ("raw hour: time to first decoded frame", "plain file"),
                            ("raw viewers held", "plain file"),
-                           ("timeline of one day in a week: p99", "GET /api/cameras")]:
+                           ("timeline of one day in a week: p99", "GET /api/cameras"),
+                           ("seek 0 min into the hour, raw: time to first decoded frame (part)", "view.mp4"),
+                           ("seek 0 min into the hour, desensitized: time to first decoded frame (part)", "view.mp4")]:
         f = figure(out, name)
         assert f["value"] > 0 and f["baseline"] > 0 and baseline in f["baseline_name"], f
     assert out["details"]["viewers"]["vidvault"] and out["details"]["viewers"]["plain file"]

@@ -257,11 +257,13 @@ def minted(client, token, camera=CAMERA, raw=False):
 
 
 def altered(url, **changes):
+    """``url`` with query fields changed, and with ``camera=`` another camera in its path."""
     parts = urlsplit(url)
     q = {k: v[0] for k, v in parse_qs(parts.query).items()}
     path = parts.path
     if "camera" in changes:
-        path = path.replace(CAMERA, changes.pop("camera"))
+        _, _, rest = path.removeprefix("/api/cameras/").partition("/")
+        path = f"/api/cameras/{changes.pop('camera')}/{rest}"
     q.update({k: str(v) for k, v in changes.items()})
     return f"{path}?{urlencode(q)}"
 

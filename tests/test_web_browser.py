@@ -16,7 +16,7 @@ import pytest
 import vidvault
 from vidvault.timeutil import iso
 
-from helpers import NS, T0
+from helpers import NS, T0, ingest_file
 from web_support import CAMERA, GAP, OTHER, footage_store, grant, served
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -52,6 +52,73 @@ def played_seconds(page):
     return page.evaluate("document.getElementById('player').currentTime")
 
 
+@pytest.fixture(scope="module")
+def hour_site(tmp_path_factory, clip):
+    """An hour of footage on one camera (a minute of real H.264 stored 60 times
+    end to end, 5 fps with a 2 s GOP), a desensitized viewer, and how many
+    bytes the hour holds."""
+    key = vidvault.generate_key()
+    path = tmp_path_factory.mktemp("hour") / "store"
+    store = vidvault.Store.create(path, key=key)
+    store.add_camera(CAMERA)
+    minute = clip(seconds=60.0, width=320, height=240, fps=5, gop=10)
+    for m in range(60):
+        ingest_file(store, CAMERA, minute, T0 + m * 60 * NS)
+    stored = sum(len(f.data) for f in store.read(CAMERA, T0, T0 + 3600 * NS))
+    token = grant(store, "viewer.zhao", ["view_redacted"])
+    store.close()
+    with served(path, key) as base:
+        yield base, token, stored
+
+
+#: A <canvas> copy of the picture the video shows: its width and mean brightness.
+DRAWN = """() => { const v = document.getElementById('player'), c = document.createElement('canvas');
+  c.width = v.videoWidth; c.height = v.videoHeight; const g = c.getContext('2d'); g.drawImage(v, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data; let sum = 0;
+  for (let i = 0; i < d.length; i += 4) sum += d[i] + d[i + 1] + d[i + 2];
+  return [c.width, sum / (3 * d.length / 4)]; }"""
+
+
+def test_a_seek_45_minutes_into_an_hour_plays_there_and_fetches_a_small_part_of_it(hour_site, browser, tmp_path):
+    base, token, stored = hour_site
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    errors, parts, received = [], set(), {}
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # The bytes that reach the browser, per request (chromium's network events, through Playwright's CDP session).
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.on("Network.requestWillBeSent",
+           lambda e: parts.add(e["requestId"]) if "/part.mp4" in e["request"]["url"] else None)
+    cdp.on("Network.dataReceived",
+           lambda e: received.__setitem__(e["requestId"], received.get(e["requestId"], 0) + e["dataLength"]))
+    page.goto(f"{base}/?camera={CAMERA}&start={iso(T0)}#token={token}", wait_until="load")
+    page.wait_for_function("document.getElementById('time-utc').textContent.startsWith('2025-11-21 04:40:0')",
+                           timeout=60_000)
+
+    # 45 minutes in (T0 is 04:40:00 UTC), with the page's own "Go to" form.
+    page.fill("#go-time", "05:25:00")
+    page.click("#go-form button[type=submit]")
+    page.wait_for_function("document.getElementById('time-utc').textContent.startsWith('2025-11-21 05:25:0')",
+                           timeout=60_000)
+    first = played_seconds(page)
+    page.wait_for_function(f"document.getElementById('player').currentTime > {first} + 1.0", timeout=60_000)
+    width, brightness = page.evaluate(DRAWN)
+    # On into the next part (each part brings its own init segment): playback goes on across it.
+    page.wait_for_function("document.getElementById('time-utc').textContent >= '2025-11-21 05:25:05'",
+                           timeout=60_000)
+    assert width == 320 and brightness > 5, (width, brightness)
+    page.screenshot(path=str(tmp_path / "45-minutes-in.png"))
+
+    # Paused, the page asks for nothing more; what is in flight arrives (a part a seek abandoned counts what came).
+    page.evaluate("document.getElementById('player').pause()")
+    page.wait_for_timeout(3000)
+    fetched = sum(received.get(r, 0) for r in parts)
+    assert len(parts) <= 2 * (1 + 3) + 3, "the parts at the start and 45 minutes in, three ahead of each, and on"
+    assert 0 < fetched < stored / 50, f"fetched {fetched} bytes of parts for an hour of {stored} bytes"
+    assert not errors, errors
+    page.close()
+
+
 def test_a_clerk_watches_a_camera_and_seeks_on_the_timeline(site, browser, tmp_path):
     base, token, _ = site
     page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # the test's own probes
@@ -67,9 +134,11 @@ def test_a_clerk_watches_a_camera_and_seeks_on_the_timeline(site, browser, tmp_p
     assert "selected" in page.get_attribute(f"#cameras button[data-camera='{CAMERA}']", "class")
 
     # The video plays (desensitized, the default) from the linked time.
-    page.wait_for_function("document.getElementById('player').currentTime > 1.0", timeout=60_000)
+    page.wait_for_function("document.getElementById('time-utc').textContent.startsWith('2025-11-21 04:40:0')",
+                           timeout=60_000)
+    first = played_seconds(page)
+    page.wait_for_function(f"document.getElementById('player').currentTime > {first} + 0.5", timeout=60_000)
     assert "desensitized" in page.inner_text("#mode")
-    assert page.inner_text("#time-utc").startswith("2025-11-21 04:40:0")
     assert page.inner_text("#time-local")
     page.screenshot(path=str(tmp_path / "1-playing.png"))
 
@@ -91,6 +160,16 @@ def test_a_clerk_watches_a_camera_and_seeks_on_the_timeline(site, browser, tmp_p
     first = played_seconds(page)
     page.wait_for_function(f"document.getElementById('player').currentTime > {first} + 0.5", timeout=60_000)
     page.screenshot(path=str(tmp_path / "3-seeked.png"))
+
+    # Played up to the gap, the player skips it and says so.
+    page.fill("#go-time", "04:40:04")
+    page.click("#go-form button[type=submit]")
+    page.wait_for_function("document.getElementById('time-utc').textContent.startsWith('2025-11-21 04:40:0')",
+                           timeout=30_000)
+    page.wait_for_function("document.getElementById('time-utc').textContent >= '2025-11-21 04:40:20'"
+                           " && document.getElementById('time-utc').textContent < '2025-11-21 04:40:26'",
+                           timeout=60_000)
+    assert "skipped" in page.inner_text("#status")
     if README_SHOT:
         page.screenshot(path=README_SHOT)
     assert not errors, errors

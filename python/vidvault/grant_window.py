@@ -21,7 +21,7 @@ from .errors import MediaError
 from .export.package import ExportResult, export_clip
 from .redact.config import Redaction
 from .redact.footage import play
-from .redact.player import PlayedFrame
+from .redact.player import PlayedFrame, RedactingPlayer
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,9 @@ class WindowedFootage:
         end = self.window.end if self.window.end is not None else 2**63 - 1
         return next(iter(self.window.frames(self._core.read(camera, self.window.start, end))), None)
 
-    def play(self, camera: str, start: int, end: int, redaction: Redaction | None) -> Iterator[PlayedFrame]:
-        return play(self, camera, start, end, redaction)
+    def play(self, camera: str, start: int, end: int, redaction: Redaction | None, *,
+             player: RedactingPlayer | None = None) -> Iterator[PlayedFrame]:
+        return play(self, camera, start, end, redaction, player=player)
 
     def export_clip(self, camera: str, start: int, end: int, out_dir: Any, **kw: Any) -> ExportResult:
         return export_clip(self, camera, start, end, out_dir, **kw)

@@ -37,6 +37,7 @@ from .redact.player import PlayedFrame
 from .retention import Hold, RetentionLike, SweepReport
 from .timeline import Timeline
 from .timeutil import TimeLike, duration_ns, to_ns
+from .viewing import Viewing
 
 if TYPE_CHECKING:
     from .availability import AvailabilityReport
@@ -96,6 +97,21 @@ class Session:
         what ``read`` would yield without decrypting, and ``read_frame``
         decrypts the frames to serve (a byte range of a long clip)."""
         return self._through(self.authorize("view_raw", camera, to_ns(start), to_ns(end)))
+
+    def viewing(self, camera: str, start: TimeLike, end: TimeLike, *, raw: bool = False) -> Viewing:
+        """One check and log entry (``view_raw`` when ``raw``, else
+        ``view_redacted``) for ``[start, end)``, read afterwards piece by
+        piece (:class:`vidvault.viewing.Viewing`) without an entry per piece.
+        The viewed stretch begins at the keyframe reading ``start`` starts
+        from, as :meth:`read` does, and lies inside the grant's window."""
+        s, e = to_ns(start), to_ns(end)
+        footage = self._through(self.authorize("view_raw" if raw else "view_redacted", camera, s, e))
+        first = next(iter(footage.frame_infos(camera, s, s + 1)), None)
+        window = footage.window
+        s = min(s, first.ts) if first is not None else s
+        s = s if window.start is None else max(s, window.start)
+        e = e if window.end is None else min(e, window.end)
+        return Viewing(footage, camera, s, max(e, s + 1), raw=raw)
 
     def seek(self, camera: str, ts: TimeLike) -> Frame | None:
         """As :meth:`Store.seek`, inside the grant's window (see

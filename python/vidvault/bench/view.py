@@ -20,7 +20,13 @@ Figures, each beside a baseline from the same run where one exists:
   :data:`ALLOWED_LAG_S` behind after a start-up allowance); baseline: the
   same ladder against the plain file;
 - p50/p99 of the timeline API (one day of the week per request, random
-  days); baseline: ``GET /api/cameras`` (authentication and audit alone).
+  days); baseline: ``GET /api/cameras`` (authentication and audit alone);
+- a seek 45 minutes into the hour, raw and desensitized: time to the first
+  decoded frame from the part there (``part.mp4``, the hour's listing made
+  before and its first part fetched, as the page has them when the viewer
+  seeks), beside the way before
+  the segmented form: minting a link for the ten minutes from there and
+  decoding the first frame of its ``view.mp4``; and the listing's own time.
 """
 
 from __future__ import annotations
@@ -78,6 +84,11 @@ class ViewResult:
     cameras_p50_ms: float = 0.0
     cameras_p99_ms: float = 0.0
     week_timeline_ms: float = 0.0
+    seek_at_s: int = 0
+    seek_listing_ms: dict[str, float] = field(default_factory=dict)  # "raw" / "desensitized" -> ms
+    seek_view_ms: dict[str, float] = field(default_factory=dict)  # before: view.mp4 of the ten minutes
+    seek_part_ms: dict[str, float] = field(default_factory=dict)  # after: the part at the instant
+    seek_error: str = ""
 
 
 def build_store(path: Path, key: bytes, *, hour_seconds: int, say: Callable[[str], None]) -> tuple[int, int]:
@@ -163,6 +174,21 @@ def _first_frame_ms(url: str) -> float:
     with av.open(url, options={"rw_timeout": "60000000", "analyzeduration": "0", "probesize": "32768"}) as c:
         next(c.decode(video=0))
     return (time.perf_counter() - t) * 1000
+
+
+def _part_at(http: httpx.Client, base: str, start: int, end: int, raw: bool, at: int) -> tuple[float, str, str]:
+    """How long listing the parts of [start, end) took (ms), the URL of the
+    part playing ``at`` and that of the first part."""
+    q = time.perf_counter()
+    r = http.get(f"{base}/api/cameras/{HOUR_CAMERA}/parts",
+                 params={"start": start, "end": end, **({"raw": 1} if raw else {})})
+    r.raise_for_status()
+    listed = r.json()
+    took = (time.perf_counter() - q) * 1000
+    def url(part: dict[str, Any]) -> str:
+        return f"{base}{listed['part_url']}&start={part['start']}&end={part['end']}"
+
+    return took, url(next(p for p in listed["parts"] if int(p["start"]) <= at < int(p["end"]))), url(listed["parts"][0])
 
 
 def _download_mb_s(client: httpx.Client, url: str, target: Path | None = None) -> float:
@@ -258,6 +284,19 @@ def run(work: Path, *, hour_seconds: int, viewer_seconds: float, timeline_reques
             result.redacted_first_frame_ms = _first_frame_ms(media_url(start, end - NS, False))
         except (httpx.HTTPStatusError, OSError) as e:  # no models installed: 503, said in the report
             result.redacted_error = str(e)[:200]
+        result.seek_at_s = min(45 * 60, hour_seconds * 3 // 4)
+        at = start + result.seek_at_s * NS
+        for mode, raw in (("raw", True), ("desensitized", False)):
+            try:
+                q = time.perf_counter()  # before: the page minted a link for ten minutes from the instant
+                _first_frame_ms(media_url(at, min(at + 600 * NS, end), raw))
+                result.seek_view_ms[mode] = (time.perf_counter() - q) * 1000
+                result.seek_listing_ms[mode], part, first = _part_at(http, base, start, end, raw, at)
+                http.get(first).raise_for_status()  # the page played the range's start before the viewer seeks
+                result.seek_part_ms[mode] = _first_frame_ms(part)
+            except (httpx.HTTPStatusError, OSError) as e:  # no models installed: 503, said in the report
+                result.seek_error = str(e)[:200]
+        say(f"view: seek {result.seek_at_s} s in: view.mp4 {result.seek_view_ms}, parts {result.seek_part_ms} ms")
         day_starts = [T0 + d * 86_400 * NS for d in range(7)]
         rng = random.Random(3)
         timeline, cameras = [], []
@@ -323,6 +362,13 @@ def summarize(r: ViewResult, report: Any) -> None:
     report.add("timeline of one day in a week: p99", r.timeline_p99_ms, "ms", baseline=r.cameras_p99_ms,
                baseline_name="GET /api/cameras")
     report.add("timeline of the whole week", r.week_timeline_ms, "ms")
+    for mode in r.seek_part_ms:
+        report.add(f"seek {r.seek_at_s // 60} min into the hour, {mode}: time to first decoded frame (part)",
+                   r.seek_part_ms[mode], "ms", baseline=r.seek_view_ms[mode],
+                   baseline_name="view.mp4 of the ten minutes from there (mint + first frame)")
+        report.add(f"listing the hour's parts, {mode} (once per look)", r.seek_listing_ms[mode], "ms")
+    if r.seek_error:
+        report.notes.append(f"seek not measured in every mode: {r.seek_error}")
     report.details["viewers"] = {"vidvault": r.viewers, "plain file": r.plain_viewers}
     report.notes.append(f"the hour: {r.hour_frames:,} frames, {r.hour_bytes / 1e9:.2f} GB "
                         f"({r.bitrate_bps / 1e6:.1f} Mbit/s: viewers read it faster than its real time), built in "

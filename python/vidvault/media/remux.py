@@ -176,8 +176,21 @@ def to_bytes(samples: Sequence[ClipSample], config: Any) -> tuple[bytes, ClipFil
     return bytes(data), clip
 
 
+#: A fragmented MP4 (moov without samples, then a moof/mdat pair per GOP),
+#: what a browser's Media Source Extensions take.
+FRAGMENTED_MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
+
+
+def to_fragmented_bytes(samples: Sequence[ClipSample], config: Any, *, where: str) -> bytes:
+    """``samples`` as a fragmented MP4 that starts decoding on its own (its
+    own ``moov`` with the stored parameter sets), sample bytes untouched."""
+    buffer = io.BytesIO()
+    mux(buffer, samples, config, where=where, faststart=False, fragmented=True)
+    return buffer.getvalue()
+
+
 def mux(target: str | io.BytesIO, samples: Sequence[ClipSample], config: Any, *, where: str,
-        faststart: bool = True) -> None:
+        faststart: bool = True, fragmented: bool = False) -> None:
     """FFmpeg's MP4 muxer on ``samples`` (unchecked: :func:`write` and
     :func:`to_bytes` check what it wrote)."""
     raw_format = MP4_CODECS.get(config.codec)
@@ -189,7 +202,7 @@ def mux(target: str | io.BytesIO, samples: Sequence[ClipSample], config: Any, *,
     time_base = Fraction(*config.time_base)
     try:
         with av.open(io.BytesIO(b""), format=raw_format) as template, av.open(
-            target, "w", format="mp4", options={"use_editlist": "1", **({"movflags": "+faststart"} if faststart else {})}
+            target, "w", format="mp4", options=_mp4_options(faststart, fragmented)
         ) as out:
             stream = out.add_stream_from_template(template.streams.video[0])
             ctx = stream.codec_context
@@ -209,6 +222,12 @@ def mux(target: str | io.BytesIO, samples: Sequence[ClipSample], config: Any, *,
                 out.mux(packet)
     except (av.error.FFmpegError, OSError) as e:
         raise MediaError(f"writing {where} failed: {e}") from e
+
+
+def _mp4_options(faststart: bool, fragmented: bool) -> dict[str, str]:
+    if fragmented:
+        return {"movflags": FRAGMENTED_MOVFLAGS}
+    return {"use_editlist": "1", **({"movflags": "+faststart"} if faststart else {})}
 
 
 def _check(data: bytes | bytearray, samples: Sequence[ClipSample], *, where: str) -> ClipFile:

@@ -8,9 +8,10 @@ from typing import Any, AsyncIterator
 from fastapi import FastAPI
 
 from .. import __version__
-from . import cameras, errors, exports, page, verify_upload, view
+from . import cameras, errors, exports, page, parts, verify_upload, view
 from .export_requests import ExportRequests
 from .media_urls import DEFAULT_TTL_SECONDS, MediaUrls
+from .player_pool import PlayerPool
 from .raw_clip import ClipCache
 
 
@@ -33,10 +34,12 @@ def app(store: Any, *, media_secret: bytes | None = None, media_url_ttl: int = D
     api.state.store = store
     api.state.media_urls = MediaUrls(media_secret, media_url_ttl)
     api.state.raw_clips = ClipCache()
+    api.state.players = PlayerPool()
     api.state.exports = ExportRequests(store)
     errors.install(api)
     api.include_router(cameras.router)
     api.include_router(view.router)
+    api.include_router(parts.router)
     api.include_router(exports.router)
     api.include_router(verify_upload.router)
     api.include_router(page.router)

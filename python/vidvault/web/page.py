@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 
 STATIC = Path(__file__).with_name("static")
 #: The files the page is made of, by the name it asks for them; nothing else is served.
-FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+FILES = {"app.js": "text/javascript", "parts_player.js": "text/javascript", "style.css": "text/css"}
 #: The page loads only its own script and style, and video from this server.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "

@@ -13,13 +13,14 @@ A request authenticates with its bearer token, or with a signed media URL
 from __future__ import annotations
 
 import itertools
+from typing import Callable, Iterator
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from ..media.encode import fragmented_mp4
-from ..redact.player import only_redacted
+from ..redact.player import PlayedFrame, only_redacted
 from ..timeutil import iso
 from . import raw_clip
 from .auth import Caller, bearer_token, caller, caller_with_token
@@ -29,6 +30,7 @@ from .times import TIME_HELP, time_range
 
 router = APIRouter(prefix="/api")
 
+NO_STORE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 #: Longest range one view request plays (longer: the page asks piece by piece).
 MAX_VIEW_NS = 3600 * 10**9
 
@@ -64,12 +66,19 @@ def view(request: Request, camera: str, start: str = Query(description=TIME_HELP
             clip = raw_clip.build(footage, camera, s, e, footage.frame_infos(camera, s, e))
             request.app.state.raw_clips.put(key, clip)
         return raw_clip.response(request, clip, footage)
-    played = only_redacted(who.session.play(camera, s, e), f"the stream of camera {camera!r}")
-    first = next(played, None)  # the models are loaded and the first picture checked before answering
+    return desensitized_stream(who.session.play(camera, s, e), camera, s, e, where="the stream")
+
+
+def desensitized_stream(played: Iterator[PlayedFrame], camera: str, start: int, end: int, *, where: str,
+                        then: Callable[[Iterator[bytes]], Iterator[bytes]] = iter) -> StreamingResponse:
+    """``played`` (a session's redacted pictures of camera's ``[start, end)``) as a fragmented MP4 streamed
+    while it is encoded, every picture through the "was it redacted" guard; ``then`` wraps the bytes."""
+    checked = only_redacted(played, f"{where} of camera {camera!r}")
+    first = next(checked, None)  # the models are loaded and the first picture checked before answering
     if first is None:
-        raise ApiError(404, "no_footage", f"camera {camera!r} has no footage between {iso(s)} and {iso(e)}")
-    return StreamingResponse(fragmented_mp4(itertools.chain([first], played)), media_type="video/mp4",
-                             headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+        raise ApiError(404, "no_footage", f"camera {camera!r} has no footage between {iso(start)} and {iso(end)}")
+    return StreamingResponse(then(fragmented_mp4(itertools.chain([first], checked))), media_type="video/mp4",
+                             headers=NO_STORE)
 
 
 class MediaUrlIn(BaseModel):

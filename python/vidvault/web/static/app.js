@@ -1,11 +1,15 @@
 // The vidvault page: camera list, a day's timeline (footage, gaps, holds) and a
 // player. The grant token stays in this tab (sessionStorage); it comes from the
 // sign-in form or the URL fragment #token=..., which browsers never send to a
-// server. The <video> plays a short-lived signed URL minted for it.
+// server. The <video> plays the parts of a listing through Media Source
+// Extensions (parts_player.js): a seek fetches only the parts around it.
 "use strict";
 
 const DAY_NS = 86400n * 1000000000n;
-const PLAY_SECONDS = 600; // each play request covers up to ten minutes from the chosen time
+const NS_PER_MINUTE = 60n * 1000000000n;
+// A listing covers this much before and after the chosen time (one audit entry; seeks inside it fetch parts only).
+const LIST_BEFORE = 30n * NS_PER_MINUTE, LIST_AFTER = 90n * NS_PER_MINUTE;
+const DOWNLOAD_SECONDS = 600n; // "Download MP4": ten minutes from the play position, one file (view.mp4)
 const $ = (id) => document.getElementById(id);
 const NS = 1000000000n;
 // view: the stretch the timeline shows (the day, or a zoomed part of it around the play position)
@@ -59,13 +63,14 @@ async function start() {
     const [h, m, sec] = $("go-time").value.split(":").map(Number);
     play(state.dayStart + BigInt(h * 3600 + m * 60 + (sec || 0)) * NS);
   });
-  $("raw").onchange = () => { if (state.camera && state.startNs) play(state.startNs); };
+  $("raw").onchange = () => { if (state.camera && player.listing) play(player.nsAt($("player").currentTime)); };
   $("timeline").onclick = (e) => {
     const box = $("timeline").getBoundingClientRect();
     const frac = Math.min(Math.max((e.clientX - box.left) / box.width, 0), 1);
     play(state.viewStart + BigInt(Math.floor(frac * Number(state.viewSpan / 1000000n))) * 1000000n);
   };
   $("player").ontimeupdate = showTime;
+  $("download").onclick = downloadStretch;
   for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => showTab(b.dataset.tab);
   $("export-form").addEventListener("submit", requestExport);
   $("verify-form").addEventListener("submit", verifyPackage);
@@ -171,28 +176,55 @@ function drawTimeline() {
   showTime();
 }
 
-async function play(startNs) {
+const player = new PartsPlayer(document.getElementById("player"), {
+  onGap: (from, to) => say("No footage from " + isoOf(from).slice(11, 19) + " to " + isoOf(to).slice(11, 19) + " UTC: skipped."),
+  onFailure: (status, message) => {
+    if (status === 401 && state.startNs) { play(player.nsAt($("player").currentTime), true); return; } // the listing expired
+    say(status === 503 ? message : "This part cannot be played: " + message);
+  },
+});
+
+// Plays from startNs: a seek when the listing being played covers it, else a new listing around it.
+async function play(startNs, relist) {
   state.startNs = startNs;
   const raw = $("raw").checked;
-  const endNs = startNs + BigInt(PLAY_SECONDS) * 1000000000n;
   say("");
-  try {
-    const link = await api("/api/media-urls", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ camera: state.camera, start: startNs.toString(), end: endNs.toString(), raw }),
-    });
-    const video = $("player");
-    video.src = link.url;
+  const current = player.listing;
+  if (!relist && current && current.camera === state.camera && current.raw === raw && player.covers(startNs)
+      && current.expires * 1000 > Date.now() + 30000) {
+    player.seekTo(startNs);
+  } else {
+    const dayStart = startNs - (startNs % DAY_NS);
+    const from = startNs - LIST_BEFORE > dayStart ? startNs - LIST_BEFORE : dayStart;
+    let listing;
+    try {
+      listing = await api(`/api/cameras/${encodeURIComponent(state.camera)}/parts?start=${from}&end=${startNs + LIST_AFTER}` + (raw ? "&raw=1" : ""));
+    } catch (e) { say(e.message); return; }
     $("mode").textContent = raw ? "RAW (unredacted)" : "desensitized (faces and people hidden)";
-    video.onerror = () => say("This range cannot be played (no footage here, or redaction unavailable).");
-    await video.play().catch(() => {});
-  } catch (e) { say(e.message); }
+    await player.open(listing, startNs);
+  }
+  await $("player").play().catch(() => {});
   showTime();
 }
 
+// The whole stretch from the play position as one MP4 file (view.mp4, through a signed link).
+async function downloadStretch() {
+  if (!state.camera || !player.listing) return;
+  const from = player.nsAt($("player").currentTime);
+  try {
+    const link = await api("/api/media-urls", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ camera: state.camera, start: from.toString(), end: (from + DOWNLOAD_SECONDS * NS).toString(), raw: $("raw").checked }),
+    });
+    const a = document.createElement("a");
+    a.href = link.url; a.download = `${state.camera}-${isoOf(from).slice(0, 19)}.mp4`;
+    document.body.append(a); a.click(); a.remove();
+  } catch (e) { say(e.message); }
+}
+
 function showTime() {
-  if (!state.startNs) return;
-  const ns = state.startNs + BigInt(Math.floor(($("player").currentTime || 0) * 1000)) * 1000000n;
+  if (!state.startNs || !player.listing) return;
+  const ns = player.nsAt($("player").currentTime || 0);
   $("time-utc").textContent = isoOf(ns).replace("T", " ").replace("Z", " UTC");
   $("time-local").textContent = localOf(ns);
   const c = $("cursor");
