@@ -105,6 +105,7 @@ CALLS = {
     "read": lambda s: list(s.read(OTHER, T0, T0 + NS)),
     "seek": lambda s: s.seek(OTHER, T0),
     "raw_footage": lambda s: s.raw_footage(OTHER, T0, T0 + NS),  # frame metadata + reads (the raw view.mp4)
+    "viewing": lambda s: s.viewing(OTHER, T0, T0 + NS, raw=True),  # a listing of parts, read piece by piece
     "segments": None,  # desensitized metadata: every principal may list it
     "gaps": None,
     "timeline": None,  # segments, gaps and holds: the same desensitized metadata
