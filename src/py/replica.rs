@@ -21,6 +21,16 @@ impl PyStore {
         Ok(PyBytes::new(py, &blob))
     }
 
+    fn seal_keystore_tail<'py>(
+        &self,
+        py: Python<'py>,
+        seq: u64,
+        name: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let blob = py.detach(|| self.inner.seal_keystore_tail(seq, name)).py(py)?;
+        Ok(PyBytes::new(py, &blob))
+    }
+
     fn seal_replica_blob<'py>(
         &self,
         py: Python<'py>,

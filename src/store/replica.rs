@@ -35,6 +35,25 @@ impl Store {
         replica::seal(ks.master_key(), &self.shared().store_id, seq, KEYSTORE_BLOB, &bytes)
     }
 
+    /// The keystore file as it is now (read while no append or rewrite
+    /// runs), sealed under the replica key as blob `name` of snapshot `seq`:
+    /// a snapshot's *tail* (python/vidvault/tier/replica_tail.py) carries
+    /// the day keys created since the snapshot, so footage uploaded after
+    /// it can be decrypted by a restore. The replica key comes from the
+    /// snapshot's own keystore, which only the master key opens.
+    pub fn seal_keystore_tail(&self, seq: u64, name: &str) -> Result<Vec<u8>> {
+        if name == KEYSTORE_BLOB {
+            return Err(Error::invalid(
+                "the snapshot's own keystore blob is sealed by seal_keystore_replica",
+            ));
+        }
+        let key = self.replica_key()?;
+        let _io = self.shared().keystore_io_guard();
+        let ks = self.shared().keystore_guard();
+        let bytes = std::fs::read(ks.path()).ctx("read keystore", ks.path())?;
+        replica::seal(&key, &self.shared().store_id, seq, name, &bytes)
+    }
+
     /// `plain` (a copy of a metadata file) sealed under the replica key as
     /// blob `name` of snapshot `seq`.
     pub fn seal_replica_blob(&self, seq: u64, name: &str, plain: &[u8]) -> Result<Vec<u8>> {
