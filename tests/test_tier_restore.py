@@ -306,7 +306,8 @@ def test_a_snapshot_taken_while_the_audit_head_moves_restores_and_opens(dead, tm
                 store._core.audit_record("tester", "test_entry", outcome="done", reason=f"entry {i}")
             return real.keystore(seq)
 
-        replicator.sealer = Sealer(keystore=keystore_after_a_checkpoint, blob=real.blob, sign=real.sign)
+        replicator.sealer = Sealer(keystore=keystore_after_a_checkpoint, blob=real.blob, sign=real.sign,
+                                   keystore_tail=real.keystore_tail)
         assert replicator.replicate(store._tier.tier.client(), force=True) == 1
     shutil.rmtree(path)
     restored = tmp_path / "restored"

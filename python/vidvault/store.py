@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 from . import _core
-from .audit import AuditEntry, AuditReport
+from .audit import AuditEntry, AuditReport, verify_store_audit_log
 from .default_redaction import DEFAULT_REDACTION
 from .errors import InvalidArgumentError, TierError
 from .keys import coerce_key
@@ -218,6 +218,12 @@ class Store:
         name = _operator_name(operator)
 
         def finish(root: Path, adopt: Callable[..., dict[str, Any]]) -> None:
+            # The snapshot's log with its tail appended: every hash, checkpoint and the signed head
+            # checked from entry 1 (opening checks only the entries after the recorded head).
+            log = verify_store_audit_log(root, master)
+            if log.problem is not None:
+                raise TierError(f"the audit log rebuilt from the bucket does not verify at entry {log.problem_seq}: "
+                                f"{log.problem}; nothing was restored")
             with cls.open(root, key=master, operator=name, tier_uploads=False) as store:
                 store._adopt_restored_segments(adopt, name)
 
@@ -478,7 +484,7 @@ class Store:
         """The core's sealing of replica blobs and its signing of their
         manifest: the keys never leave the core."""
         return Sealer(keystore=self._core.seal_keystore_replica, blob=self._core.seal_replica_blob,
-                      sign=self._core.sign_export)
+                      sign=self._core.sign_export, keystore_tail=self._core.seal_keystore_tail)
 
     def _is_held(self, segment: Segment) -> bool:
         """Whether an active legal hold covers any of ``segment``'s footage."""

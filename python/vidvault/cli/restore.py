@@ -16,7 +16,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     report = Store.restore(args.url, args.dir, key=load_key(args.key_file), endpoint=endpoint,
                            store_id=args.store_id, snapshot=args.snapshot, region=args.region, profile=args.profile)
     print(report.summary())
-    return 1 if report.missing else 0
+    return 1 if report.missing or report.tail.problem else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

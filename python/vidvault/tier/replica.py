@@ -24,8 +24,16 @@ keystore's under the master key, the others under the replica key the
 keystore holds. Nothing in ``meta/`` is plaintext but the manifest, which
 names only the store, the seq, the time and the blobs.
 
-Only the newest ``KEEP_SNAPSHOTS`` snapshots stay in the bucket: an older
-keystore copy still holds the day keys retention shredded since."""
+Between two snapshots, each round sends the snapshot's *tail*
+(replica_tail.py): the audit entries and the keystore changes since, so a
+disk that dies between snapshots loses neither. A change of policy (a
+legal hold, retention, a camera's settings, the tier) lives in the catalog,
+which a tail does not carry: it makes the next snapshot due after
+``URGENT_SNAPSHOT_INTERVAL_S`` instead of ``MIN_SNAPSHOT_INTERVAL_S``.
+
+Only the newest ``KEEP_SNAPSHOTS`` snapshots stay in the bucket (with their
+tails): an older keystore copy still holds the day keys retention shredded
+since."""
 
 from __future__ import annotations
 
@@ -40,6 +48,7 @@ from typing import Any, Callable
 
 from ..errors import TierError
 from .ledger import LEDGER_FILE
+from .replica_tail import TailSender
 from .retire import delete_every_version
 from .s3 import S3Tier, why
 
@@ -52,6 +61,10 @@ KEEP_SNAPSHOTS = 2
 #: round. Segments uploaded meanwhile are found by a restore all the same
 #: (listed, and indexed from their own header and footer).
 MIN_SNAPSHOT_INTERVAL_S = 300.0
+#: Least time between two snapshots when policy changed (URGENT_FILES): a
+#: hold placed must reach the bucket within seconds, and a burst of changes
+#: (cameras added one by one) must not send a whole catalog every round.
+URGENT_SNAPSHOT_INTERVAL_S = 10.0
 #: Largest metadata a snapshot is made of: it is copied and sealed in memory.
 #: Beyond it the round fails loudly (the tier's alarm) rather than exhaust
 #: memory: a store that large needs an incremental replica, not built.
@@ -66,17 +79,23 @@ MANIFEST_SUFFIX = ".vvm"
 #: The small files of a store that go in ``files.json`` (plus each camera.json).
 SMALL_FILES = WATCHED_FILES[-5:]
 CAMERA_FILES = "segments/*/camera.json"
+#: Files whose change is a change of policy: the catalog holds it (and the
+#: open store rewrites these mirrors from the catalog), so only a snapshot
+#: carries it. Tombstones are not among them: retention writes them all day.
+URGENT_FILES = ("retention.json", "holds.json", "tier.json")
 
 
 @dataclass(frozen=True)
 class Sealer:
     """The core's sealing of replica blobs (the keys stay in the core):
     ``keystore(seq)`` seals the keystore file, ``blob(seq, name, bytes)``
-    any other file."""
+    any other file, ``keystore_tail(seq, name)`` the keystore file for a
+    tail (under the replica key)."""
 
     keystore: Callable[[int], bytes]
     blob: Callable[[int, str, bytes], bytes]
     sign: Callable[[bytes], bytes]
+    keystore_tail: Callable[[int, str], bytes]
 
 
 def manifest_key(tier: S3Tier, store_id: str, seq: int) -> str:
@@ -87,19 +106,30 @@ def blob_key(tier: S3Tier, store_id: str, seq: int, name: str) -> str:
     return tier.object_key(store_id, f"{META_DIR}/{seq:020d}/{name}")
 
 
+def tail_names(client: Any, tier: S3Tier, store_id: str, seq: int) -> list[str]:
+    """The names (``tail/...``) of the objects of snapshot ``seq``'s tail."""
+    head = blob_key(tier, store_id, seq, "")
+    names = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=tier.bucket, Prefix=head + "tail/"):
+        names += [obj["Key"][len(head):] for obj in page.get("Contents", [])]
+    return names
+
+
 def manifest_message(payload: bytes) -> bytes:
     """What the export key signs (src/replica.rs MANIFEST_TAG)."""
     return b"vidvault/replica-manifest/v1\n" + payload
 
 
-def sqlite_copy(path: Path) -> bytes:
+def sqlite_copy(path: Path, query: str | None = None) -> tuple[bytes, Any]:
     """A consistent copy of a live SQLite database (WAL or not), through
-    SQLite's backup API into memory: nothing plaintext is written."""
+    SQLite's backup API into memory: nothing plaintext is written. With
+    ``query``, also its first value in the copy (a serialized WAL database
+    does not open in memory again, so it is asked before)."""
     src = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
     dst = sqlite3.connect(":memory:")
     try:
         src.backup(dst)
-        return dst.serialize()
+        return dst.serialize(), dst.execute(query).fetchone()[0] if query else None
     finally:
         src.close()
         dst.close()
@@ -117,8 +147,8 @@ def small_files(root: Path) -> bytes:
 def copy_ledger_and_catalog(root: Path) -> tuple[bytes, bytes]:
     """The ledger, then the catalog: every upload the ledger copy records is
     of a segment the catalog copy lists."""
-    ledger = sqlite_copy(root / LEDGER_FILE)
-    return ledger, sqlite_copy(root / "catalog.sqlite")
+    ledger, _ = sqlite_copy(root / LEDGER_FILE)
+    return ledger, sqlite_copy(root / "catalog.sqlite")[0]
 
 
 def list_seqs(client: Any, tier: S3Tier, store_id: str) -> list[int]:
@@ -141,7 +171,8 @@ def put(client: Any, tier: S3Tier, key: str, body: bytes) -> None:
 
 class Replicator:
     """Uploads a snapshot when the store's metadata changed since the last
-    one this process sent (``force``: always, as ``tier sync`` does)."""
+    one this process sent (``force``: always, as ``tier sync`` does), and
+    the snapshot's tail at the rounds between."""
 
     def __init__(self, root: Path, store_id: str, tier: S3Tier, sealer: Sealer,
                  min_interval_s: float = MIN_SNAPSHOT_INTERVAL_S) -> None:
@@ -149,6 +180,9 @@ class Replicator:
         self.min_interval_s = min_interval_s
         self._last_signature: tuple | None = None
         self._last_sent: float | None = None  # time.monotonic() of this process's last snapshot
+        self._tail: TailSender | None = None  # the tail of this process's last snapshot
+        #: Tails sent since this process started (each (snapshot seq, tail number)).
+        self.tails_sent: list[tuple[int, int]] = []
 
     def replicate(self, client: Any, force: bool = False) -> int | None:
         """Sends a snapshot if due: something changed since this process's
@@ -161,8 +195,12 @@ class Replicator:
         if not force:
             if signature == self._last_signature:
                 return None
-            if self._last_sent is not None and time.monotonic() - self._last_sent < self.min_interval_s:
-                return None  # changed, and sent by a later round
+            if self._last_sent is not None:
+                since = time.monotonic() - self._last_sent
+                urgent = self._policy(signature) != self._policy(self._last_signature)
+                if since < (URGENT_SNAPSHOT_INTERVAL_S if urgent else self.min_interval_s):
+                    self._send_tail(client)  # the snapshot follows at a later round
+                    return None
         size = sum(n for name, n, _ in signature if name.endswith((".sqlite", "-wal", "-journal")))
         if size > MAX_SNAPSHOT_BYTES:
             raise TierError(f"the store's catalog, audit log and ledger take {size} bytes, more than a snapshot "
@@ -175,8 +213,10 @@ class Replicator:
             # Taken again, in the order that makes it open (module docstring): the keystore sealed after
             # the catalog copy and before the audit copy.
             ledger, catalog = copy_ledger_and_catalog(self.root)
+            keystore_stat = self._keystore_stat()  # before the copy: a change while it is read goes in a tail
             keystore = self.sealer.keystore(seq)
-            audit, files = sqlite_copy(self.root / "audit.sqlite"), small_files(self.root)
+            audit, audit_through = sqlite_copy(self.root / "audit.sqlite", "SELECT coalesce(max(seq), 0) FROM entries")
+            files = small_files(self.root)
             taken = [("ledger.sqlite", ledger), ("catalog.sqlite", catalog), ("audit.sqlite", audit),
                      ("files.json", files)]
             blobs = [(n, self.sealer.blob(seq, n, d)) for n, d in taken[:2]]
@@ -191,16 +231,51 @@ class Replicator:
             payload = json.dumps({"format": REPLICA_FORMAT, "version": REPLICA_VERSION, "store_id": self.store_id,
                                   "seq": seq, "created_ns": time.time_ns(), "files": entries},
                                  sort_keys=True, separators=(",", ":")).encode()
-            signature = self.sealer.sign(manifest_message(payload))
+            signed = self.sealer.sign(manifest_message(payload))
             put(client, self.tier, manifest_key(self.tier, self.store_id, seq),
-                payload + b"\n" + signature.hex().encode() + b"\n")
+                payload + b"\n" + signed.hex().encode() + b"\n")
             self._prune(client, [*existing, seq])
         except (bx.BotoCoreError, bx.ClientError, OSError, sqlite3.Error) as e:
             raise TierError(f"the replica of the store's metadata could not be sent to {self.tier.where}: {why(e)}; "
                             "it is sent again at the next upload round") from None
         # Taken before the copies: a change made while they were read is sent by a later round.
         self._last_signature, self._last_sent = signature, time.monotonic()
+        self._tail = TailSender(seq, audit_through, keystore_stat)
         return seq
+
+    def _send_tail(self, client: Any) -> None:
+        """The tail of this process's last snapshot, if anything was added
+        since (replica_tail.py)."""
+        if self._tail is None:
+            return
+        seq = self._tail.seq
+
+        def upload(name: str, blob: bytes) -> str:
+            key = blob_key(self.tier, self.store_id, seq, name)
+            put(client, self.tier, key, blob)
+            return key
+
+        import botocore.exceptions as bx
+
+        try:
+            n = self._tail.send(self.root, upload, self.sealer.keystore_tail, self.sealer.blob,
+                                self._keystore_stat())
+        except (bx.BotoCoreError, bx.ClientError, OSError, sqlite3.Error) as e:
+            raise TierError(f"the tail of snapshot {seq} of the store's metadata could not be sent to "
+                            f"{self.tier.where}: {why(e)}; it is sent again at the next upload round") from None
+        if n is not None:
+            self.tails_sent.append((seq, n))
+
+    def _keystore_stat(self) -> tuple[int, int] | None:
+        try:
+            st = (self.root / "keys.vvk").stat()
+        except FileNotFoundError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    @staticmethod
+    def _policy(signature: tuple | None) -> tuple:
+        return tuple(f for f in signature or () if f[0] in URGENT_FILES or f[0].endswith("/camera.json"))
 
     def _signature(self) -> tuple:
         """(file, size, modification time) of every file a snapshot holds:
@@ -221,5 +296,6 @@ class Replicator:
         manifest first, so a half-deleted snapshot is never restored."""
         for old in seqs[:-KEEP_SNAPSHOTS]:
             delete_every_version(client, self.tier, manifest_key(self.tier, self.store_id, old))
-            for name in ("ledger.sqlite", "catalog.sqlite", "keys.vvk", "audit.sqlite", "files.json"):
+            for name in ("ledger.sqlite", "catalog.sqlite", "keys.vvk", "audit.sqlite", "files.json",
+                         *tail_names(client, self.tier, self.store_id, old)):
                 delete_every_version(client, self.tier, blob_key(self.tier, self.store_id, old, name))

@@ -34,7 +34,9 @@ from typing import Any, Callable
 from ..errors import TierError, VidvaultError
 from . import settings
 from .ledger import LEDGER_FILE, Ledger
-from .replica import CAMERA_FILES, REPLICA_FORMAT, REPLICA_VERSION, SMALL_FILES, list_seqs, manifest_key
+from .replica import (CAMERA_FILES, REPLICA_FORMAT, REPLICA_VERSION, SMALL_FILES, blob_key, list_seqs, manifest_key,
+                      tail_names)
+from .replica_tail import TailOutcome, apply_tails, tail_numbers
 from .s3 import S3Tier, error_code, why
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -59,11 +61,19 @@ class RestoreReport:
     indexed: list[int] = field(default_factory=list)
     #: Such objects that could not be catalogued: (object key, why).
     unindexed: list[tuple[str, str]] = field(default_factory=list)
+    #: What the snapshot's tail added (audit entries and day keys since it).
+    tail: TailOutcome = field(default_factory=TailOutcome)
 
     def summary(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.snapshot_ns / 1e9))
         lines = [f"restored store {self.store_id} into {self.path} from snapshot {self.snapshot_seq} (taken {when})",
+                 f"{self.tail.tails} tails of it applied: {self.tail.entries} audit entries after the snapshot"
+                 + (f", the keystore of tail {self.tail.keystore_from_tail}"
+                    if self.tail.keystore_from_tail is not None else ""),
                  f"{self.remote_segments} segments read from the bucket"]
+        if self.tail.problem:
+            lines.append(f"TAIL STOPS: {self.tail.problem}; the audit entries and day keys of tails "
+                         f"{self.tail.not_applied or 'after it'} are not in the restored store")
         for segment_id, camera in self.missing:
             lines.append(f"MISSING: segment {segment_id} of camera {camera!r} is in the catalog but not in the bucket")
         if self.indexed:
@@ -130,6 +140,7 @@ class Snapshot:
 
     def __init__(self, store_id: str, seq: int, raw: bytes, where: str) -> None:
         self.store_id, self.seq, self.where = store_id, seq, where
+        self.tail = TailOutcome()  # what its tail adds, once applied
         parts = raw.split(b"\n")
         try:
             if len(parts) != 3 or parts[2] != b"":
@@ -188,6 +199,12 @@ def restore_files(client: Any, tier: S3Tier, directory: Path, key: bytes, store_
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(keys.open_blob(seq, name, snap.blob(client, tier, name)))
     write_small_files(directory, keys.open_blob(seq, "files.json", snap.blob(client, tier, "files.json")))
+    snap.tail, keystore = apply_tails(directory / "audit.sqlite", seq,
+                                      tail_numbers([n[len("tail/"):] for n in tail_names(client, tier, store_id, seq)]),
+                                      lambda name: get_bytes(client, tier, blob_key(tier, store_id, seq, name)),
+                                      keys.open_blob)
+    if keystore is not None:  # the newest tail's: day keys created after the snapshot (opened by the store)
+        (directory / "keys.vvk").write_bytes(keystore)
     return snap
 
 
@@ -294,11 +311,13 @@ def restore(url: str, directory: str | os.PathLike[str], key: bytes, *, endpoint
         settings.save(root, S3Tier(endpoint, bucket, prefix=prefix, region=region, upload_after=kept.upload_after,
                                    keep_local=kept.keep_local, profile=profile,
                                    read_cache_bytes=kept.read_cache_bytes), found[1] if found else "")
-        report = RestoreReport(root, store_id, snap.seq, snap.created_ns)
+        report = RestoreReport(root, store_id, snap.seq, snap.created_ns, tail=snap.tail)
 
         def adopt(segments: list[Any], ledger: Ledger, index: Callable[[str], int]) -> dict[str, Any]:
             adopt_segments(client, tier, store_id, segments, ledger, index, report)
             return {"reason": f"restored from snapshot {snap.seq} in {tier.where}", "snapshot_seq": snap.seq,
+                    "tails_applied": snap.tail.tails, "tail_entries": snap.tail.entries,
+                    "tail_problem": snap.tail.problem,
                     "snapshot_ns": snap.created_ns, "endpoint": endpoint, "bucket": bucket, "prefix": prefix,
                     "remote_segments": report.remote_segments, "missing_segments": [i for i, _ in report.missing],
                     "unindexed_objects": [k for k, _ in report.unindexed], "indexed_segments": report.indexed,
