@@ -5,6 +5,7 @@ service that imports vidvault pays for PyAV and numpy only when it uses them."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -35,6 +36,53 @@ def test_help_prints_without_loading_heavy_libraries(argv):
             f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass")
     loaded = _modules_loaded_by(code)
     assert not loaded & set(HEAVY), f"`vidvault {' '.join(argv)}` imports {sorted(loaded & set(HEAVY))}"
+
+
+def test_the_command_table_names_exactly_what_each_group_registers():
+    """`vidvault X` builds only the group the table names for X: a command
+    a group adds but the table lacks would be unreachable by that path."""
+    import argparse
+    import importlib
+
+    from vidvault.cli import COMMAND_GROUPS, build_parser
+
+    for module, commands in COMMAND_GROUPS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        assert tuple(sub.choices) == commands, module
+    every = [c for commands in COMMAND_GROUPS.values() for c in commands]
+    assert len(every) == len(set(every)), "a command name is in two groups"
+    full = build_parser()._subparsers._group_actions[0].choices
+    assert list(full) == every
+
+
+def _vidvault_modules_loaded_by(code: str) -> set[str]:
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    return {m for m in json.loads(out.splitlines()[-1]) if m.startswith("vidvault.")}
+
+
+def test_a_command_builds_only_its_own_group():
+    from vidvault.cli import COMMAND_GROUPS
+
+    code = ("from vidvault.cli import main\n"
+            "try:\n    main(['verify', '--help'])\nexcept SystemExit:\n    pass")
+    loaded = _vidvault_modules_loaded_by(code)
+    assert "vidvault.cli.export" in loaded
+    others = set(COMMAND_GROUPS) - {"vidvault.cli.export"}
+    assert not loaded & others, f"`vidvault verify --help` loads {sorted(loaded & others)}"
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["verfy"]], ids=["nothing", "help", "a misspelt command"])
+def test_the_listing_and_the_unknown_command_error_name_every_command(argv, capsys):
+    from vidvault.cli import COMMAND_GROUPS, main
+
+    with pytest.raises(SystemExit):
+        main(argv)
+    printed = capsys.readouterr()
+    listed = re.search(r"\{([a-z,-]+)\}", printed.out + printed.err)
+    every = [c for commands in COMMAND_GROUPS.values() for c in commands]
+    assert listed and listed.group(1).split(",") == every, f"`vidvault {' '.join(argv)}` lists {listed}"
 
 
 def test_ingest_loads_only_what_it_needs():

@@ -8,13 +8,30 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..status_line import StatusLine
 from ..timeutil import duration_ns
-from .machine import machine_info
-from .report import Report
-from .workload import CameraProfile, parse_bitrate
+
+if TYPE_CHECKING:
+    from .report import Report
+    from .workload import CameraProfile
+
+# The report, machine and workload modules (and what they import) load when
+# a bench runs, not when `vidvault --help` builds this parser.
+
+
+def _new_report(kind: str, work: Path, params: dict[str, Any]) -> "Report":
+    from .machine import machine_info
+    from .report import Report
+
+    return Report(kind, machine_info(work), params)
+
+
+def parse_bitrate(text: str) -> int:
+    from .workload import parse_bitrate as parse
+
+    return parse(text)
 
 
 def _in_workdir(cmd: Callable[[argparse.Namespace, Path], int]) -> Callable[[argparse.Namespace], int]:
@@ -44,14 +61,16 @@ def _emit(report: Report, args: argparse.Namespace) -> int:
     return 0 if all(met) or not args.strict else 1
 
 
-def _profile(args: argparse.Namespace) -> CameraProfile:
+def _profile(args: argparse.Namespace) -> "CameraProfile":
+    from .workload import CameraProfile
+
     return CameraProfile(bitrate=parse_bitrate(args.bitrate), fps=args.fps, gop=args.gop)
 
 
 def cmd_ingest(args: argparse.Namespace, work: Path) -> int:
     from . import ingest
 
-    report = Report("ingest", machine_info(work), {
+    report = _new_report("ingest", work, {
         "cameras": args.cameras, "bitrate": args.bitrate, "fps": args.fps, "gop": args.gop,
         "seconds": args.seconds, "sync_interval": args.sync_interval, "threads": args.threads,
         "mode": "max" if args.max else "real time", "commit": args.commit})
@@ -83,8 +102,8 @@ def _file_peer(args: argparse.Namespace, work: Path, report: Report) -> None:
 
 
 def cmd_ingest_file(args: argparse.Namespace, work: Path) -> int:
-    report = Report("ingest-file", machine_info(work), {"file": args.file or f"{args.file_seconds:g} s made: 1080p25 H.264, 8 Mbit/s, MPEG-TS",
-                                                         "rounds": args.file_rounds})
+    report = _new_report("ingest-file", work, {"file": args.file or f"{args.file_seconds:g} s made: 1080p25 H.264, 8 Mbit/s, MPEG-TS",
+                                                "rounds": args.file_rounds})
     _file_peer(args, work, report)
     return _emit(report, args)
 
@@ -95,7 +114,7 @@ def cmd_capacity(args: argparse.Namespace, work: Path) -> int:
     profile = _profile(args)
     sync = duration_ns(args.sync_interval) / 1e9
     threads = args.threads or 2 * (os.cpu_count() or 2)
-    report = Report("capacity", machine_info(work), {
+    report = _new_report("capacity", work, {
         "bitrate": args.bitrate, "fps": args.fps, "gop": args.gop, "seconds per trial": args.seconds,
         "p99 append bound": f"{args.p99_ms} ms", "sync_interval": args.sync_interval})
     progress = StatusLine(enabled=not args.quiet)
@@ -145,8 +164,8 @@ def cmd_seek(args: argparse.Namespace, work: Path) -> int:
         raise SystemExit(f"--sizes {short[0]} holds fewer than 2 segments of {args.segment_minutes:g} minutes; "
                          "give shorter --segment-minutes or larger --sizes" if short
                          else "--runs and --seeks must be at least 1")
-    report = Report("seek", machine_info(work), {"sizes": args.sizes, "seeks per size": args.seeks,
-                                                 "runs": args.runs, "segment minutes": args.segment_minutes})
+    report = _new_report("seek", work, {"sizes": args.sizes, "seeks per size": args.seeks,
+                                        "runs": args.runs, "segment minutes": args.segment_minutes})
     say = _say(args)
     results = seek.run(work, labels, seeks=args.seeks, runs=args.runs, segment_minutes=args.segment_minutes,
                        say=say)
@@ -190,7 +209,7 @@ def cmd_seek(args: argparse.Namespace, work: Path) -> int:
 def cmd_export(args: argparse.Namespace, work: Path) -> int:
     from . import export
 
-    report = Report("export", machine_info(work), {"clip seconds": args.seconds, "rounds": args.rounds})
+    report = _new_report("export", work, {"clip seconds": args.seconds, "rounds": args.rounds})
     r = export.remux_vs_ffmpeg(work, seconds=args.seconds, rounds=args.rounds)
     report.add(f"export {r.seconds} s {r.height}p by remux (signed package, fsynced)", r.vidvault_s * 1000, "ms",
                baseline=r.ffmpeg_s * 1000, baseline_name="ffmpeg -ss -t -c copy + fsync",
@@ -207,9 +226,9 @@ def cmd_redact(args: argparse.Namespace, work: Path) -> int:
 
     from .redaction_harness import table
 
-    report = Report("redact", machine_info(work), {"videos": "720p" if args.quick else "720p, 1080p",
-                                                    "seconds": args.seconds or 4,
-                                                    "scenes": "face sizes" if args.sizes else "standard"})
+    report = _new_report("redact", work, {"videos": "720p" if args.quick else "720p, 1080p",
+                                           "seconds": args.seconds or 4,
+                                           "scenes": "face sizes" if args.sizes else "standard"})
     say = _say(args)
     results = redact.run(work, quick=args.quick, seconds=args.seconds, sizes=args.sizes, say=say)
     base = {r.scene: r for r in results if r.config == redact.baseline_name()}
@@ -232,8 +251,8 @@ def cmd_redact(args: argparse.Namespace, work: Path) -> int:
 def cmd_people(args: argparse.Namespace, work: Path) -> int:
     from . import people
 
-    report = Report("people", machine_info(work), {"video": people.PEDESTRIAN_CLIP.name,
-                                                    "frames at 720p": args.frames_720p})
+    report = _new_report("people", work, {"video": people.PEDESTRIAN_CLIP.name,
+                                           "frames at 720p": args.frames_720p})
     results = people.run(frames_720p=args.frames_720p, say=_say(args))
     base = results[0]
     for r in results[1:]:
@@ -251,8 +270,8 @@ def cmd_people(args: argparse.Namespace, work: Path) -> int:
 def cmd_record(args: argparse.Namespace, work: Path) -> int:
     from . import record
 
-    report = Report("record", machine_info(work), {"cameras": args.cameras, "seconds": args.seconds,
-                                                    "rounds": args.rounds, "stream": "720p25 H.264 over RTSP/TCP"})
+    report = _new_report("record", work, {"cameras": args.cameras, "seconds": args.seconds,
+                                           "rounds": args.rounds, "stream": "720p25 H.264 over RTSP/TCP"})
     runs = record.run(work, cameras=args.cameras, seconds=args.seconds, rounds=args.rounds, say=_say(args))
     for steady, what in ((False, "CPU per camera-hour"), (True, "CPU per camera-hour, steady state")):
         ffmpeg = record.median_cpu(runs, "ffmpeg segment muxer", steady=steady)
@@ -271,10 +290,10 @@ def cmd_record(args: argparse.Namespace, work: Path) -> int:
 def cmd_view(args: argparse.Namespace, work: Path) -> int:
     from . import view
 
-    report = Report("view", machine_info(work), {"footage": f"{args.hour_seconds} s of 720p25 H.264",
-                                                  "viewer_seconds": args.viewer_seconds,
-                                                  "viewer_bitrate": args.viewer_bitrate,
-                                                  "timeline_requests": args.timeline_requests})
+    report = _new_report("view", work, {"footage": f"{args.hour_seconds} s of 720p25 H.264",
+                                         "viewer_seconds": args.viewer_seconds,
+                                         "viewer_bitrate": args.viewer_bitrate,
+                                         "timeline_requests": args.timeline_requests})
     result = view.run(work, hour_seconds=args.hour_seconds, viewer_seconds=args.viewer_seconds,
                       timeline_requests=args.timeline_requests, viewer_bps=parse_bitrate(args.viewer_bitrate),
                       max_viewers=args.max_viewers, say=_say(args))
@@ -287,9 +306,9 @@ def cmd_tier(args: argparse.Namespace, work: Path) -> int:
 
     if args.segments < 2:
         raise SystemExit("--segments must be at least 2")
-    report = Report("tier", machine_info(work), {"segments": args.segments,
-                                                 "segment": f"{tier.SEGMENT_SECONDS} s of 720p H.264, 4 Mbit/s",
-                                                 "server": "weed mini (SeaweedFS) on loopback"})
+    report = _new_report("tier", work, {"segments": args.segments,
+                                        "segment": f"{tier.SEGMENT_SECONDS} s of 720p H.264, 4 Mbit/s",
+                                        "server": "weed mini (SeaweedFS) on loopback"})
     tier.summarize(tier.run(work, segments=args.segments, say=_say(args)), report)
     return _emit(report, args)
 

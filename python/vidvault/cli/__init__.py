@@ -28,30 +28,63 @@ Errors print as one line, ``vidvault: <what failed, where>; <what to do>``
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Sequence
 
 from .. import errors
-from ..bench import cli as bench
-from . import (access, availability, demo, export, ingest, keys, models, pictures, play, record, restore, retention,
-               serve, store, tier)
 from .hints import message_for
 
-#: Each defines `register(subparsers)`; the order is the order of `vidvault --help`.
-COMMAND_GROUPS = (store, availability, pictures, keys, retention, access, ingest, record, export, play, serve, tier,
-                  restore, models, demo, bench)
+#: Each module defines `register(subparsers)` and adds exactly these commands;
+#: the order is the order of `vidvault --help`. The names let `vidvault X`
+#: import and register only X's group: a command run once per camera, or
+#: `vidvault verify --help`, should not pay for building every other parser
+#: (tests/test_startup.py holds this table to what each register() adds).
+COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
+    "vidvault.cli.store": ("create", "cameras", "add-camera", "segments", "gaps", "fsck"),
+    "vidvault.cli.availability": ("availability",),
+    "vidvault.cli.pictures": ("check-pictures",),
+    "vidvault.cli.keys": ("generate-key", "rotate-master-key", "export-public-key"),
+    "vidvault.cli.retention": ("enforce-retention", "retention-classes", "define-retention-class",
+                               "set-default-retention-class", "set-retention", "hold", "release", "holds",
+                               "storage-status", "check-disk-pressure"),
+    "vidvault.cli.access": ("issue-grant", "audit", "audit-verify", "audit-restart"),
+    "vidvault.cli.ingest": ("ingest",),
+    "vidvault.cli.record": ("record",),
+    "vidvault.cli.export": ("export-clip", "verify"),
+    "vidvault.cli.play": ("play",),
+    "vidvault.cli.serve": ("serve",),
+    "vidvault.cli.tier": ("tier",),
+    "vidvault.cli.restore": ("restore",),
+    "vidvault.cli.models": ("models",),
+    "vidvault.cli.demo": ("demo",),
+    "vidvault.bench.cli": ("bench",),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(groups: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of the named group modules (default: every command)."""
     p = argparse.ArgumentParser(prog="vidvault", description="Encrypted, time-indexed video-surveillance storage.")
     sub = p.add_subparsers(dest="command", required=True)
-    for group in COMMAND_GROUPS:
-        group.register(sub)
+    for module in COMMAND_GROUPS if groups is None else groups:
+        importlib.import_module(module).register(sub)
     return p
 
 
+def _groups_for(argv: Sequence[str]) -> list[str] | None:
+    """The one group that defines the command argv names; None (every group)
+    for `vidvault`, `vidvault --help` or a name no group has, so that the
+    listing and argparse's "invalid choice" error stay complete."""
+    if argv:
+        for module, commands in COMMAND_GROUPS.items():
+            if argv[0] in commands:
+                return [module]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_groups_for(argv)).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except errors.VidvaultError as e:
