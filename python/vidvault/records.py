@@ -40,6 +40,10 @@ class FsckReport:
     frames: int
     bytes: int
     problems: list[Problem] = field(default_factory=list)
+    #: Objects of uploaded segments asked about in the tier's bucket (0: no tier).
+    remote_objects: int = 0
+    #: Bytes of those objects read back and hashed (``deep``).
+    remote_bytes: int = 0
 
     @property
     def ok(self) -> bool:

@@ -766,9 +766,17 @@ class Store:
 
     def fsck(self, *, deep: bool = False) -> FsckReport:
         """Checks headers, footers, content hashes and the hash chain of every
-        segment; ``deep`` also authenticates every frame record."""
+        segment; ``deep`` also authenticates every frame record. With a tier,
+        also the bucket: the object of every uploaded segment is there at its
+        size (a HEAD each); ``deep`` reads each back and compares its SHA-256
+        with the upload's (tier/object_check.py)."""
         r = self._core.fsck(deep)
-        return FsckReport(r["segments"], r["frames"], r["bytes"], [Problem(**p) for p in r["problems"]])
+        problems = [Problem(**p) for p in r["problems"]]
+        if self._tier is None:
+            return FsckReport(r["segments"], r["frames"], r["bytes"], problems)
+        remote = self._tier.check_objects(deep=deep)
+        return FsckReport(r["segments"], r["frames"], r["bytes"], problems + [Problem(**p) for p in remote.problems],
+                          remote_objects=remote.objects, remote_bytes=remote.bytes_read)
 
     def rebuild_catalog(self) -> RebuildReport:
         """Rebuilds the catalog from the segment files (writers must be closed).

@@ -85,10 +85,16 @@ def cmd_fsck(args: argparse.Namespace) -> int:
         report = store.fsck(deep=args.deep)
     if args.json:
         print(json.dumps({"ok": report.ok, "segments": report.segments, "frames": report.frames,
-                          "bytes": report.bytes, "problems": [p.__dict__ for p in report.problems]}, indent=2))
+                          "bytes": report.bytes, "remote_objects": report.remote_objects,
+                          "remote_bytes": report.remote_bytes, "problems": [p.__dict__ for p in report.problems]},
+                         indent=2))
     else:
         print(f"checked {report.segments} segments, {report.frames} frames, {report.bytes / 1e6:.1f} MB"
               f"{' (every record authenticated)' if args.deep else ''}")
+        if report.remote_objects:
+            how = (f"read back ({report.remote_bytes / 1e6:.1f} MB) and hashed" if args.deep
+                   else "found at their size; --deep reads each back")
+            print(f"checked {report.remote_objects} objects in the tier's bucket: {how}")
         for p in report.problems:
             print(f"PROBLEM {p}")
         print("OK" if report.ok else f"{len(report.problems)} problem(s)")
@@ -126,6 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sp = with_store(sub.add_parser("fsck", help="check every segment; --rebuild the catalog from files"))
     sp.add_argument("--rebuild", action="store_true")
-    sp.add_argument("--deep", action="store_true", help="authenticate every frame record")
+    sp.add_argument("--deep", action="store_true",
+                    help="authenticate every frame record (and hash every object in the tier's bucket)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_fsck)

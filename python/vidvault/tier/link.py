@@ -17,6 +17,7 @@ from . import settings
 from .evict import evict_due, evict_for_space
 from .ledger import Ledger
 from .legal_hold import mirror_legal_holds
+from .object_check import ObjectCheck, check_objects
 from .read_cache import ReadCache
 from .replica import Replicator, Sealer
 from .retire import retire_expired
@@ -110,6 +111,20 @@ class TierLink:
             return [], []
         with self._legal_holds:
             return mirror_legal_holds(client, self.tier, segments, self.ledger, self._is_held, self._audit)
+
+    def check_objects(self, *, deep: bool) -> ObjectCheck:
+        """fsck's look at the bucket (object_check.py). A bucket that cannot
+        be asked is a problem of the report, not an exception: the local
+        checks still stand."""
+        try:
+            client = self.tier.client()
+            return check_objects(client, self.tier, self.ledger, self._list_segments(), deep=deep,
+                                 audit=self._audit)
+        except Exception as e:
+            return ObjectCheck(problems=[{
+                "camera": "", "segment_id": None, "path": self.tier.where, "offset": None,
+                "detail": f"the objects of uploaded segments were not checked: {why(e)}; run fsck again when "
+                          "the bucket answers"}])
 
     def relieve(self, needed: int) -> int:
         """Disk pressure asks for ``needed`` bytes (the core calls this
