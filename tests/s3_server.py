@@ -25,7 +25,13 @@ def use_test_credentials(mp, home: Path) -> None:
         mp.delenv(name, raising=False)
 
 
+#: An identity that may only read and list (a reader node's), on servers launched with it.
+READER_ACCESS_KEY = "vidvault-test-reader"
+READER_SECRET_KEY = "vv-reader-secret-2b8d6f0a4c1e3a5b"
+
+
 class S3Server(_S3Server):
     @classmethod
-    def launch(cls, data_dir: Path, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY) -> "S3Server":
-        return super().launch(data_dir, access_key, secret_key)
+    def launch(cls, data_dir: Path, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
+               read_only: tuple[str, str] | None = None) -> "S3Server":
+        return super().launch(data_dir, access_key, secret_key, read_only)

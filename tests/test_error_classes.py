@@ -41,6 +41,7 @@ PYTHON_ONLY = {
     "VerificationError": (),
     "ModelMissingError": (FileNotFoundError,),
     "RedactionError": (),
+    "ReadOnlyStoreError": (),
 }
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "MediaError",
     "ModelMissingError",
     "NotAStoreError",
+    "ReadOnlyStoreError",
     "RedactionError",
     "ShreddedError",
     "StorageError",
@@ -85,6 +86,12 @@ class VerificationError(VidvaultError):
 class ModelMissingError(VidvaultError, FileNotFoundError):
     """A detector's model file is not installed or does not match its pinned
     SHA-256 (``model``, ``path``). Run ``vidvault models install``."""
+
+
+class ReadOnlyStoreError(VidvaultError):
+    """A change asked of a read-only view of a store (``Store.open_remote``):
+    recording, cameras, retention, holds, the tier and keys are changed on
+    the recorder that owns the bucket prefix (``path``: the view)."""
 
 
 class RedactionError(VidvaultError):

@@ -8,6 +8,7 @@ many cameras at once.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import os
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 from . import _core
 from .audit import AuditEntry, AuditReport, verify_store_audit_log
 from .default_redaction import DEFAULT_REDACTION
-from .errors import InvalidArgumentError, TierError
+from .errors import InvalidArgumentError, ReadOnlyStoreError, TierError
 from .keys import coerce_key
 from .records import FsckReport, Gap, Problem, RebuildReport, Recovered
 from .retention import (
@@ -99,6 +100,32 @@ def _options(
     return {name: value for name, value in given.items() if value is not None}
 
 
+def _check_copied_log(root: Path, master: bytes, outcome: str) -> None:
+    """The snapshot's log with its tail appended, copied from the bucket:
+    every hash, checkpoint and the signed head checked from entry 1
+    (opening checks only the entries after the recorded head)."""
+    log = verify_store_audit_log(root, master)
+    if log.problem is not None:
+        raise TierError(f"the audit log rebuilt from the bucket does not verify at entry {log.problem_seq}: "
+                        f"{log.problem}; {outcome}")
+
+
+def _changes_the_store(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a method that changes the store or its bucket: refused on a
+    read-only view (:meth:`Store.open_remote`). A view's catalog, keys and
+    holds are the recorder's as of a snapshot; a change made there would
+    be the view's alone, or (through the tier) would act on the recorder's
+    objects."""
+
+    @functools.wraps(method)
+    def refused_on_a_view(self: "Store", *args: Any, **kwargs: Any) -> Any:
+        if self.read_only:
+            self._refuse(method.__name__)
+        return method(self, *args, **kwargs)
+
+    return refused_on_a_view
+
+
 class Store:
     """An encrypted, time-indexed store of camera footage.
 
@@ -112,12 +139,30 @@ class Store:
         self._core = core
         self._operator = _operator_name(operator)
         self._tier_uploads = tier_uploads
-        self._tier = TierLink.load(self.path, self.store_id, self._sealed_segments, self._tier_audit,
-                                   self._is_held, self._replica_sealer())
+        try:
+            self._tier = TierLink.load(self.path, self.store_id, self._sealed_segments, self._tier_audit,
+                                       self._is_held, self._replica_sealer())
+        except BaseException:
+            core.close()
+            raise
         if self._tier is not None:
             self._connect_tier()
             if tier_uploads:
-                self._tier.start()
+                self._tier.start()  # (a view's tier never uploads: TierLink.start does nothing)
+
+    @property
+    def read_only(self) -> bool:
+        """A read-only view of another node's store (:meth:`open_remote`):
+        reads, seeks, playback, exports, sessions and checks work; changes
+        raise :class:`vidvault.ReadOnlyStoreError`."""
+        return self._tier is not None and self._tier.reader
+
+    def _refuse(self, what: str) -> None:
+        assert self._tier is not None
+        raise ReadOnlyStoreError(
+            f"store {self.path} is a read-only view of store {self.store_id} in {self._tier.tier.where} "
+            f"(Store.open_remote): {what} is refused here; do it on the recorder that owns that bucket prefix, "
+            "then open a new view to see it", path=str(self.path))
 
     # -------------------------------------------------------------- lifecycle
 
@@ -218,18 +263,61 @@ class Store:
         name = _operator_name(operator)
 
         def finish(root: Path, adopt: Callable[..., dict[str, Any]]) -> None:
-            # The snapshot's log with its tail appended: every hash, checkpoint and the signed head
-            # checked from entry 1 (opening checks only the entries after the recorded head).
-            log = verify_store_audit_log(root, master)
-            if log.problem is not None:
-                raise TierError(f"the audit log rebuilt from the bucket does not verify at entry {log.problem_seq}: "
-                                f"{log.problem}; nothing was restored")
+            _check_copied_log(root, master, "nothing was restored")
             with cls.open(root, key=master, operator=name, tier_uploads=False) as store:
                 store._adopt_restored_segments(adopt, name)
 
         return tier_restore.restore(url, path, master, endpoint=endpoint, store_id=store_id, snapshot=snapshot,
                                     region=region, profile=profile, open_keys=_core.ReplicaKeys.restore,
                                     finish=finish)
+
+    @classmethod
+    def open_remote(
+        cls,
+        url: str,
+        path: str | os.PathLike[str],
+        *,
+        key: bytes | str,
+        endpoint: str,
+        store_id: str | None = None,
+        snapshot: int | None = None,
+        region: str = "us-east-1",
+        profile: str | None = None,
+        operator: str | None = None,
+    ) -> "Store":
+        """A read-only view, on another node, of the store whose replica is
+        in ``url`` (``s3://BUCKET/PREFIX``), without touching its recorder:
+        the newest snapshot and its tail are checked and copied into
+        ``path`` (new or empty) as by :meth:`restore`, every segment is read
+        from the bucket through the view's own read cache, and the view
+        uploads, deletes, locks and replicates nothing there. Search, read,
+        play, export, verify and sessions work; changes raise
+        :class:`vidvault.ReadOnlyStoreError`. The view shows the store as of
+        that snapshot and the segment objects found when it was made; open
+        a new one (another ``path``) to see later footage. Its retrievals
+        are audited in the view's own log (``path``/audit.sqlite), which
+        continues the recorder's chain. Reopen it later with
+        :meth:`open`: it stays read-only. docs/STORAGE.md."""
+        master = coerce_key(key)
+        name = _operator_name(operator)
+
+        def finish(root: Path, adopt: Callable[..., dict[str, Any]]) -> None:
+            _check_copied_log(root, master, "no view was made")
+            with cls.open(root, key=master, operator=name, tier_uploads=False) as view:
+                details = adopt(view._sealed_segments(), view._tier.ledger, view._core.index_segment_file)
+                details.pop("ids_through")  # a view writes no segment
+                view._core.audit_record(name, "remote_view_opened", outcome="done", reason=details.pop("reason"),
+                                        details=json.dumps(details))
+
+        report = tier_restore.restore(url, path, master, endpoint=endpoint, store_id=store_id, snapshot=snapshot,
+                                      region=region, profile=profile, open_keys=_core.ReplicaKeys.restore,
+                                      finish=finish, role=tier_settings.READER)
+        view = cls.open(path, key=master, operator=name)
+        view.remote_report = report
+        return view
+
+    #: What :meth:`open_remote` found (snapshot, segments, missing ones); None on other handles.
+    remote_report: RestoreReport | None = None
 
     def _adopt_restored_segments(self, adopt: Callable[..., dict[str, Any]], operator: str) -> None:
         """The last step of :meth:`restore`, in the restored store: every
@@ -279,6 +367,7 @@ class Store:
 
     # -------------------------------------------------------------- cameras
 
+    @_changes_the_store
     def add_camera(
         self,
         camera_id: str,
@@ -292,6 +381,7 @@ class Store:
         :class:`Retention` of the camera's own, or None for the store default."""
         return self._core.add_camera(camera_id, dict(labels or {}), setting_to_core(retention))
 
+    @_changes_the_store
     def set_labels(self, camera_id: str, labels: Mapping[str, str]) -> Camera:
         return self._core.set_labels(camera_id, dict(labels))
 
@@ -303,6 +393,7 @@ class Store:
 
     # -------------------------------------------------------------- retention
 
+    @_changes_the_store
     def set_retention(self, camera_id: str, retention: RetentionLike) -> Camera:
         """A class name, a :class:`Retention` of its own, or None (store default)."""
         return self._core.set_retention(camera_id, setting_to_core(retention))
@@ -317,6 +408,7 @@ class Store:
         """What the camera is set to: a class name, its own Retention, or None."""
         return setting_from_core(self._core.camera(camera_id).retention)
 
+    @_changes_the_store
     def define_retention_class(self, name: str, retention: Retention) -> None:
         """Creates or changes a named class; every camera in it follows."""
         self._core.define_retention_class(name, retention._core_tuple())
@@ -328,9 +420,11 @@ class Store:
     def default_retention_class(self) -> str:
         return self._core.retention_classes()[0]
 
+    @_changes_the_store
     def set_default_retention_class(self, name: str) -> None:
         self._core.set_default_retention_class(name)
 
+    @_changes_the_store
     def hold(
         self,
         camera: str,
@@ -353,6 +447,7 @@ class Store:
         self._mirror_legal_holds()
         return hold
 
+    @_changes_the_store
     def release(self, hold_id: int, *, actor: str) -> Hold:
         """Releases a hold; its footage falls back under normal retention
         (and the S3 legal holds of objects no other hold covers are lifted)."""
@@ -389,6 +484,8 @@ class Store:
         injectable on this trusted handle only (tests, "what if" runs; a
         session always sweeps at the clock's time); ``dry_run`` changes
         nothing."""
+        if self.read_only and not dry_run:
+            self._refuse("enforce_retention (other than a dry run)")
         r = self._core.enforce_retention(None if now is None else to_ns(now), dry_run, actor)
         return SweepReport._from_core(r)
 
@@ -418,6 +515,7 @@ class Store:
 
     # -------------------------------------------------------------- object-storage tier
 
+    @_changes_the_store
     def set_tier(self, tier: S3Tier) -> TierStatus:
         """Sends sealed segments to ``tier`` (a :class:`vidvault.S3Tier`)
         from now on. Checks first that the bucket exists and the credentials
@@ -456,6 +554,7 @@ class Store:
         the hold guarantee the bucket gives, and the upload alarm if raised."""
         return TierStatus(configured=False) if self._tier is None else self._tier.status()
 
+    @_changes_the_store
     def sync_tier(self, *, progress: Callable[[int, int, Segment], None] | None = None) -> SyncReport:
         """Uploads every sealed segment that is due now (one round;
         ``progress(done, total, segment)`` after each), then sends a
@@ -495,6 +594,7 @@ class Store:
     def _tier_audit(self, action: str, outcome: str, reason: str) -> None:
         self._core.audit_record("tier", action, outcome=outcome, reason=reason)
 
+    @_changes_the_store
     def rotate_master_key(self, new_key: bytes | str, *, actor: str = "operator") -> None:
         """Re-wraps every key under ``new_key``; no video is rewritten. After
         a crash midway the old or the new key opens the store. Audited."""
@@ -595,6 +695,7 @@ class Store:
 
     # -------------------------------------------------------------- writing
 
+    @_changes_the_store
     def writer(
         self,
         camera: str,
@@ -736,6 +837,7 @@ class Store:
         return PictureWatch(self._core, camera, start=s, every_ns=duration_ns(every), thresholds=thresholds,
                             on_change=self._log_picture_alarm)
 
+    @_changes_the_store
     def record_outage(self, camera: str, *, start: int, end: int | None, cause: str | None, reason: str) -> None:
         """A live source's outage as the recording process saw it, with its
         cause (unreachable, unauthorized, stream-ended, ...), into the audit
@@ -778,6 +880,7 @@ class Store:
         return FsckReport(r["segments"], r["frames"], r["bytes"], problems + [Problem(**p) for p in remote.problems],
                           remote_objects=remote.objects, remote_bytes=remote.bytes_read)
 
+    @_changes_the_store
     def rebuild_catalog(self) -> RebuildReport:
         """Rebuilds the catalog from the segment files (writers must be closed).
         Refused while segments are evicted to the tier: their files are not

@@ -65,14 +65,21 @@ class S3Server:
         return f"http://127.0.0.1:{self.ports['s3.port']}"
 
     @classmethod
-    def launch(cls, data_dir: Path, access_key: str, secret_key: str) -> "S3Server":
+    def launch(cls, data_dir: Path, access_key: str, secret_key: str,
+               read_only: tuple[str, str] | None = None) -> "S3Server":
+        """``read_only``: (access key, secret key) of a second identity that
+        may only read and list (a reader node's credentials)."""
         weed_binary()  # missing: a clear error before anything is written
         data_dir.mkdir(parents=True, exist_ok=True)
         identities = {"identities": [{
             "name": "vidvault-test",
             "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}
+        }] + ([{
+            "name": "vidvault-reader",
+            "credentials": [{"accessKey": read_only[0], "secretKey": read_only[1]}],
+            "actions": ["Read", "List"],
+        }] if read_only else [])}
         (data_dir / "identities.json").write_text(json.dumps(identities))
         server = cls(data_dir, dict(zip(PORT_FLAGS, _free_ports(len(PORT_FLAGS)))), access_key, secret_key)
         server.start()

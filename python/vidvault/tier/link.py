@@ -33,13 +33,16 @@ MAX_BACKOFF_SECONDS = 60.0
 class TierLink:
     def __init__(self, root: Path, store_id: str, tier: S3Tier, holds: str,
                  list_segments: Callable[[], list[Any]], audit: Callable[..., None],
-                 is_held: Callable[[Any], bool], sealer: Sealer) -> None:
+                 is_held: Callable[[Any], bool], sealer: Sealer, *, reader: bool = False) -> None:
         self.root, self.store_id, self.tier, self.holds = root, store_id, tier, holds
+        #: A read-only view of another node's store (Store.open_remote): it
+        #: reads objects and never writes, deletes or replicates any.
+        self.reader = reader
         self._list_segments = list_segments
         self._audit = audit
         self._is_held = is_held
         self.ledger = Ledger(root)
-        self.cache = ReadCache(root, tier, self.ledger, audit)
+        self.cache = ReadCache(root, tier, self.ledger, audit, reader=reader)
         self.replicator = Replicator(root, store_id, tier, sealer)
         self._alarm: str | None = self.ledger.get("alarm")
         self._round = threading.Lock()  # one upload round at a time (thread or `tier sync`)
@@ -52,7 +55,8 @@ class TierLink:
     def load(cls, root: Path, store_id: str, list_segments: Callable[[], list[Any]],
              audit: Callable[..., None], is_held: Callable[[Any], bool], sealer: Sealer) -> "TierLink | None":
         found = settings.load(root)
-        return None if found is None else cls(root, store_id, *found, list_segments, audit, is_held, sealer)
+        return None if found is None else cls(root, store_id, *found, list_segments, audit, is_held, sealer,
+                                              reader=settings.role(root) == settings.READER)
 
     @property
     def alarm(self) -> str | None:
@@ -64,6 +68,9 @@ class TierLink:
         (evict.py), then sends a snapshot of the store's metadata if it
         changed (replica.py; ``force_replica``: in any case); sets or
         clears the alarm by its outcome."""
+        if self.reader:
+            raise TierError(f"store {self.root} is a read-only view of {self.tier.where}: it uploads, deletes "
+                            "and replicates nothing there (the recorder that owns the prefix does)")
         with self._round:
             report = SyncReport()
             try:
@@ -96,7 +103,7 @@ class TierLink:
         returns (ids placed, ids lifted). Nothing on a bucket that does not
         enforce holds. Raises TierError (audited) if the bucket refuses or
         cannot be reached; the next upload round tries again."""
-        if self.holds != HOLDS_BY_BUCKET:
+        if self.holds != HOLDS_BY_BUCKET or self.reader:
             return [], []
         try:
             client, segments = self.tier.client(), self._list_segments()
@@ -136,7 +143,7 @@ class TierLink:
         deletes what its rules allow instead."""
         with self._relief:
             freed = self.cache.free_for_pressure(needed)
-            if freed >= needed:
+            if freed >= needed or self.reader:  # a view holds no local segment files to evict
                 return freed
             try:
                 client, segments = self.tier.client(), self._list_segments()
@@ -172,7 +179,7 @@ class TierLink:
             self.ledger.put("alarm", None)
 
     def start(self) -> None:
-        if self._thread is None:
+        if self._thread is None and not self.reader:
             self._thread = threading.Thread(target=self._run, name="vidvault-tier-upload", daemon=True)
             self._thread.start()
 
@@ -203,6 +210,7 @@ class TierLink:
             backlog_bytes=sum(s.bytes or 0 for s in waiting), alarm=self._alarm,
             remote_only_segments=len(remote), remote_only_bytes=sum(u.bytes for u in remote),
             cache_segments=cached, cache_bytes=cached_bytes, cache_cap_bytes=t.read_cache_bytes,
+            read_only=self.reader,
         )
 
     def remote_only(self) -> dict[int, int]:

@@ -33,9 +33,11 @@ _CHUNK = 1 << 20
 
 
 class ReadCache:
-    def __init__(self, root: Path, tier: S3Tier, ledger: Ledger, audit: Callable[[str, str, str], None]) -> None:
+    def __init__(self, root: Path, tier: S3Tier, ledger: Ledger, audit: Callable[[str, str, str], None], *,
+                 reader: bool = False) -> None:
         self.dir = root / CACHE_DIR
         self.tier, self.ledger, self._audit = tier, ledger, audit
+        self._reader = reader
         self._lock = threading.Lock()  # one fetch at a time; concurrent readers of one segment share it
         self._client: Any = None
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +79,11 @@ class ReadCache:
                     f.write(chunk)
         except (bx.BotoCoreError, bx.ClientError) as e:
             part.unlink(missing_ok=True)
+            if error_code(e) in ("404", "NoSuchKey") and self._reader:
+                raise TierError(f"{where} is missing from the bucket: this read-only view lists it as of its "
+                                "snapshot, and the recorder's retention may have deleted it since; open a new "
+                                "view (Store.open_remote) to see what the recorder holds now, or `vidvault fsck` "
+                                "on the recorder if it should be there") from None
             if error_code(e) in ("404", "NoSuchKey"):
                 raise TierError(f"{where} is missing from the bucket: it was deleted behind vidvault's back and "
                                 "this store holds no other copy; restore the object from a bucket version or "

@@ -63,10 +63,13 @@ class RestoreReport:
     unindexed: list[tuple[str, str]] = field(default_factory=list)
     #: What the snapshot's tail added (audit entries and day keys since it).
     tail: TailOutcome = field(default_factory=TailOutcome)
+    #: A read-only view (Store.open_remote), not a store that takes over.
+    reader: bool = False
 
     def summary(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.snapshot_ns / 1e9))
-        lines = [f"restored store {self.store_id} into {self.path} from snapshot {self.snapshot_seq} (taken {when})",
+        made = "made a read-only view of" if self.reader else "restored"
+        lines = [f"{made} store {self.store_id} into {self.path} from snapshot {self.snapshot_seq} (taken {when})",
                  f"{self.tail.tails} tails of it applied: {self.tail.entries} audit entries after the snapshot"
                  + (f", the keystore of tail {self.tail.keystore_from_tail}"
                     if self.tail.keystore_from_tail is not None else ""),
@@ -286,8 +289,10 @@ def highest_segment_id(keys: list[str]) -> int:
 def restore(url: str, directory: str | os.PathLike[str], key: bytes, *, endpoint: str, store_id: str | None,
             snapshot: int | None, region: str, profile: str | None,
             open_keys: Callable[..., Any],
-            finish: Callable[[Path, Callable[..., dict[str, Any]]], None]) -> RestoreReport:
-    """The restore (module docstring). ``open_keys``: the core's
+            finish: Callable[[Path, Callable[..., dict[str, Any]]], None],
+            role: str = settings.RECORDER) -> RestoreReport:
+    """The restore (module docstring); with ``role`` reader, the same copy
+    made as a read-only view (Store.open_remote). ``open_keys``: the core's
     ReplicaKeys.restore; ``finish(path, adopt)``: opens the rebuilt store,
     calls ``adopt(sealed segments, its ledger, the core's
     index_segment_file)``, reserves the segment ids
@@ -310,12 +315,14 @@ def restore(url: str, directory: str | os.PathLike[str], key: bytes, *, endpoint
         kept = found[0] if found else tier
         settings.save(root, S3Tier(endpoint, bucket, prefix=prefix, region=region, upload_after=kept.upload_after,
                                    keep_local=kept.keep_local, profile=profile,
-                                   read_cache_bytes=kept.read_cache_bytes), found[1] if found else "")
-        report = RestoreReport(root, store_id, snap.seq, snap.created_ns, tail=snap.tail)
+                                   read_cache_bytes=kept.read_cache_bytes), found[1] if found else "", role=role)
+        report = RestoreReport(root, store_id, snap.seq, snap.created_ns, tail=snap.tail,
+                               reader=role == settings.READER)
 
         def adopt(segments: list[Any], ledger: Ledger, index: Callable[[str], int]) -> dict[str, Any]:
             adopt_segments(client, tier, store_id, segments, ledger, index, report)
-            return {"reason": f"restored from snapshot {snap.seq} in {tier.where}", "snapshot_seq": snap.seq,
+            made = "read-only view made" if report.reader else "restored"
+            return {"reason": f"{made} from snapshot {snap.seq} in {tier.where}", "snapshot_seq": snap.seq,
                     "tails_applied": snap.tail.tails, "tail_entries": snap.tail.entries,
                     "tail_problem": snap.tail.problem,
                     "snapshot_ns": snap.created_ns, "endpoint": endpoint, "bucket": bucket, "prefix": prefix,

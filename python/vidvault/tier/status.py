@@ -30,12 +30,16 @@ class TierStatus:
     cache_segments: int = 0
     cache_bytes: int = 0
     cache_cap_bytes: int = 0
+    #: A read-only view of the store (Store.open_remote): reads the bucket, writes nothing to it.
+    read_only: bool = False
 
     def summary(self) -> str:
         if not self.configured:
             return "no tier: every segment stays on local disk only"
         lines = [
             f"tier: s3 bucket {self.bucket!r} at {self.endpoint}" + (f", prefix {self.prefix!r}" if self.prefix else ""),
+            *(["READ-ONLY VIEW: reads this bucket, uploads, deletes and replicates nothing (the recorder does)"]
+              if self.read_only else []),
             f"upload after sealing: {self.upload_after}; keep local after upload: {self.keep_local}",
             f"uploaded: {self.uploaded_segments} segments, {self.uploaded_bytes} bytes",
             f"local and remote: {self.uploaded_segments - self.remote_only_segments} segments, "
