@@ -9,9 +9,10 @@ looked at which camera, when, over which stretch. Every piece read later
 must lie inside that stretch, and is still cut to the window of the grant
 that allowed it (:class:`vidvault.grant_window.WindowedFootage`).
 
-Desensitized viewings (``view_redacted``) hand out only redacted pictures
-and frame metadata (times, keyframe flags, sizes: what a timeline shows);
-the stored access units themselves only leave a raw viewing (``view_raw``).
+Desensitized viewings (``view_redacted``) hand out only redacted pictures,
+frame metadata (times, keyframe flags, sizes) and the store's gaps: what a
+timeline shows; the stored access units themselves only leave a raw viewing
+(``view_raw``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Iterator
 
 from .errors import InvalidArgumentError
 from .grant_window import WindowedFootage
+from .records import Gap
 from .redact.config import DEFAULT_REDACTION, chosen_redaction
 from .redact.player import PlayedFrame, RedactingPlayer
 from .timeutil import iso
@@ -49,6 +51,13 @@ class Viewing:
         (no payload decrypted), inside the grant's window."""
         self._inside(start, end)
         return self._footage.frame_infos(self.camera, start, end)
+
+    def gaps(self, start: int, end: int) -> list[Gap]:
+        """The store's gaps of ``[start, end)`` (:meth:`vidvault.Store.gaps`,
+        its gap threshold): what the timeline shows, so a player of this
+        viewing skips the same holes."""
+        self._inside(start, end)
+        return [Gap(s, e) for s, e in self._footage.gaps(self.camera, start, end, None)]
 
     def raw_footage(self) -> WindowedFootage:
         """The stored access units (``read_frame``, codec configurations):

@@ -1,8 +1,9 @@
 """The segmented form of a long range: ``GET /api/cameras/{id}/parts`` lists
 the parts of ``[start, end)`` (up to a day; :mod:`.part_plan`: whole GOPs, a
-few seconds each, with their wall-clock times, and the gaps between them),
-and ``GET /api/cameras/{id}/part.mp4`` serves one part as a fragmented MP4
-that starts decoding on its own (its own ``moov``), so a browser feeds a
+few seconds each, with their wall-clock times, and the gaps between them,
+which are the store's, as the timeline shows them), and
+``GET /api/cameras/{id}/part.mp4`` serves one part as a fragmented MP4 that
+starts decoding on its own (its own ``moov``), so a browser feeds a
 MediaSource with the parts around the instant it seeks to and never
 downloads what lies between.
 
@@ -54,7 +55,7 @@ DESENSITIZED_MIME = 'video/mp4; codecs="avc1.640028"'
 
 class PartOut(BaseModel):
     start: str = Field(description="ns since the epoch (a string: exact in JavaScript): its first frame, a keyframe")
-    end: str = Field(description="ns since the epoch: where the next part begins, or after its last frame")
+    end: str = Field(description="ns since the epoch: where the next part or a gap begins, or after its last frame")
     duration: float = Field(description="seconds")
     frames: int
 
@@ -85,7 +86,7 @@ def list_parts(request: Request, camera: str, start: str = Query(description=TIM
     s, e = time_range(start, end, longest=MAX_LISTING_NS)
     viewing = who.session.viewing(camera, s, e, raw=raw)  # checked and logged: the one entry of this look
     infos = viewing.frame_infos(viewing.start, e)
-    parts, gaps = part_plan.plan(infos, viewing.start, e)
+    parts, gaps = part_plan.plan(infos, viewing.start, e, viewing.gaps(viewing.start, e))
     if not parts:
         raise ApiError(404, "no_footage", f"camera {camera!r} has no footage between {iso(s)} and {iso(e)}")
     mime = _raw_mime(viewing, infos[0]) if raw else DESENSITIZED_MIME
