@@ -235,3 +235,36 @@ def test_an_export_is_requested_approved_by_a_second_principal_downloaded_and_ve
     assert clerk.locator("#verify-checks td.fail").count() == 0
     assert clerk.locator("#verify-checks td.pass").count() >= 3
     clerk.screenshot(path=str(tmp_path / "6-verified.png"))
+
+
+@pytest.fixture(scope="module")
+def short_hole_site(tmp_path_factory, clip):
+    """Two 6 s recordings 1.5 s apart: a hole shorter than the store's gap
+    threshold (2 s), so no gap on the timeline; a desensitized viewer."""
+    key = vidvault.generate_key()
+    path = tmp_path_factory.mktemp("short-hole-site") / "store"
+    store = vidvault.Store.create(path, key=key)
+    store.add_camera(CAMERA)
+    source = clip(seconds=6.0, width=320, height=240, gop=25)
+    ingest_file(store, CAMERA, source, T0)
+    ingest_file(store, CAMERA, source, T0 + 7500 * NS // 1000)
+    assert store.gaps(CAMERA, T0, T0 + 13500 * NS // 1000) == []
+    token = grant(store, "viewer.zhao", ["view_redacted"])
+    store.close()
+    with served(path, key) as base:
+        yield base, token
+
+
+def test_playback_runs_on_across_a_hole_shorter_than_the_gap_threshold(short_hole_site, browser):
+    base, token = short_hole_site
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/?camera={CAMERA}&start={iso(T0 + 4 * NS)}#token={token}", wait_until="load")
+    page.wait_for_function("document.getElementById('time-utc').textContent.startsWith('2025-11-21 04:40:04')",
+                           timeout=60_000)
+    # The hole is 04:40:06 .. 04:40:07.5: played on into the second recording, not stuck before it.
+    page.wait_for_function("document.getElementById('time-utc').textContent >= '2025-11-21 04:40:09'",
+                           timeout=30_000)
+    assert not errors, errors
+    page.close()

@@ -77,6 +77,7 @@ class PartsPlayer {
     if (i < 0) return;
     let p = this.parts[i];
     const after = this.parts[i + 1];
+    if (t >= p.from && this.video.readyState < 3 && this.skipHole(t, p)) return;
     if (t >= p.from && t >= p.to - 0.3 && this.video.readyState < 3 && after && after.from > p.to + 0.01) {
       p = after; // stalled at the end of a part a gap follows
     } else if (t >= p.from - 0.01) {
@@ -84,6 +85,22 @@ class PartsPlayer {
     }
     this.onGap(this.nsAt(t), p.start);
     this.video.currentTime = p.from + 0.001;
+  }
+
+  // Stalled where a part's pictures stop before its end: a hole in the footage shorter than the
+  // store's gap threshold is no gap (the timeline shows footage there), so the part runs on to the
+  // next one while its pictures do not. On to the next picture buffered, without a word.
+  skipHole(t, p) {
+    const b = this.video.buffered;
+    for (let k = 0; k < b.length; k++) {
+      if (b.start(k) <= t && t < b.end(k) - 0.3) return false; // pictures ahead: not at a hole
+      if (b.start(k) > t) {
+        if (b.start(k) > p.to + 0.01) return false; // beyond this part: not its hole
+        this.video.currentTime = b.start(k) + 0.001;
+        return true;
+      }
+    }
+    return false;
   }
 
   wake() { if (this.waker) { const w = this.waker; this.waker = null; w(); } }
