@@ -31,6 +31,10 @@ from .s3 import S3Tier, error_code, why
 
 MULTIPART_THRESHOLD = 16 << 20
 MULTIPART_CHUNK = 16 << 20
+#: Segments uploaded at once: while one PUT waits on the server, the next
+#: segment's SHA-256 is computed and the last one's ledger row written; over
+#: a real link two PUTs also keep it busier than one.
+UPLOAD_CONCURRENCY = 2
 
 
 @dataclass
@@ -146,9 +150,13 @@ def stored_as_sent(answer: dict[str, Any] | None, want: Digest) -> dict[str, Any
 
 
 def upload_segment(client: Any, tier: S3Tier, root: Path, store_id: str, segment: Any, ledger: Ledger,
-                   on_bytes: Callable[[int], None] | None = None) -> int:
+                   on_bytes: Callable[[int], None] | None = None, may_be_in_bucket: bool = True) -> int:
     """Uploads one sealed segment (unless the bucket already holds it,
-    confirmed), confirms it and records it; returns the bytes sent."""
+    confirmed), confirms it and records it; returns the bytes sent.
+    ``may_be_in_bucket`` False: this process has never tried to upload it
+    and has already looked for unrecorded objects since it opened the
+    store, so no HEAD asks first (the PUT would be the same bytes under
+    the same key anyway; the HEAD only spares a duplicate)."""
     import boto3.exceptions as b3x
     import botocore.exceptions as bx
 
@@ -161,7 +169,7 @@ def upload_segment(client: Any, tier: S3Tier, root: Path, store_id: str, segment
         raise TierError(f"upload of {where}: cannot read {segment.path}: {e.strerror}") from None
     sent = 0
     try:
-        head = confirmed_object(client, tier, key, want)
+        head = confirmed_object(client, tier, key, want) if may_be_in_bucket else None
         if head is None:
             answer = put_segment_file(client, tier, key, path, want, on_bytes)
             sent = want.size
@@ -176,22 +184,44 @@ def upload_segment(client: Any, tier: S3Tier, root: Path, store_id: str, segment
 
 
 def sync(client: Any, tier: S3Tier, root: Path, store_id: str, segments: list[Any], ledger: Ledger,
-         now_ns: int | None = None, progress: Callable[[int, int, Any], None] | None = None) -> SyncReport:
-    """Uploads every segment that is due, oldest first. boto3 retries each
-    request with back-off; a segment that still fails ends the round (the
-    bucket is most likely unreachable: the next round tries again, after
-    the caller's back-off), leaving the rest in the backlog."""
+         now_ns: int | None = None, progress: Callable[[int, int, Any], None] | None = None,
+         may_be_in_bucket: Callable[[Any], bool] = lambda segment: True) -> SyncReport:
+    """Uploads every segment that is due, oldest first, ``UPLOAD_CONCURRENCY``
+    at a time. boto3 retries each request with back-off; a segment that
+    still fails ends the round (the bucket is most likely unreachable: the
+    next round tries again, after the caller's back-off): nothing more is
+    started, what is in flight finishes, the rest stays in the backlog.
+    ``may_be_in_bucket(segment)``: whether to ask the bucket first
+    (upload_segment)."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
     now_ns = time.time_ns() if now_ns is None else now_ns
     due = due_segments(segments, ledger, tier, now_ns)
     report = SyncReport(not_due=len(backlog(segments, ledger)) - len(due))
-    for i, seg in enumerate(due, 1):
-        try:
-            report.uploaded_bytes += upload_segment(client, tier, root, store_id, seg, ledger)
-            report.uploaded.append(seg.id)
-        except TierError as e:
-            report.failed.append((seg.id, str(e)))
-            break
-        finally:
-            if progress is not None:
-                progress(i, len(due), seg)
+    waiting = iter(due)
+    in_flight: dict[Future[int], Any] = {}
+    with ThreadPoolExecutor(max_workers=UPLOAD_CONCURRENCY, thread_name_prefix="vidvault-upload") as pool:
+
+        def start_next() -> None:
+            seg = next(waiting, None)
+            if seg is not None:
+                in_flight[pool.submit(upload_segment, client, tier, root, store_id, seg, ledger,
+                                      may_be_in_bucket=may_be_in_bucket(seg))] = seg
+
+        for _ in range(UPLOAD_CONCURRENCY):
+            start_next()
+        while in_flight:
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                seg = in_flight.pop(future)
+                try:
+                    report.uploaded_bytes += future.result()
+                    report.uploaded.append(seg.id)
+                except TierError as e:
+                    report.failed.append((seg.id, str(e)))
+                if progress is not None:
+                    progress(len(report.uploaded) + len(report.failed), len(due), seg)
+                if not report.failed:
+                    start_next()
+    report.uploaded.sort()
     return report
