@@ -304,10 +304,7 @@ class Store:
         def finish(root: Path, adopt: Callable[..., dict[str, Any]]) -> None:
             _check_copied_log(root, master, "no view was made")
             with cls.open(root, key=master, operator=name, tier_uploads=False) as view:
-                details = adopt(view._sealed_segments(), view._tier.ledger, view._core.index_segment_file)
-                details.pop("ids_through")  # a view writes no segment
-                view._core.audit_record(name, "remote_view_opened", outcome="done", reason=details.pop("reason"),
-                                        details=json.dumps(details))
+                view._adopt_restored_segments(adopt, name, view=True)
 
         report = tier_restore.restore(url, path, master, endpoint=endpoint, store_id=store_id, snapshot=snapshot,
                                       region=region, profile=profile, open_keys=_core.ReplicaKeys.restore,
@@ -319,15 +316,20 @@ class Store:
     #: What :meth:`open_remote` found (snapshot, segments, missing ones); None on other handles.
     remote_report: RestoreReport | None = None
 
-    def _adopt_restored_segments(self, adopt: Callable[..., dict[str, Any]], operator: str) -> None:
-        """The last step of :meth:`restore`, in the restored store: every
-        segment recorded as remote (and those uploaded after the snapshot
-        catalogued), ids reserved past every object seen, the restore audited."""
+    def _adopt_restored_segments(self, adopt: Callable[..., dict[str, Any]], operator: str, *,
+                                 view: bool = False) -> None:
+        """The last step of :meth:`restore` (and of :meth:`open_remote`,
+        ``view``), in the copied store: every segment recorded as remote
+        (and those uploaded after the snapshot catalogued), ids reserved
+        past every object seen (a view writes no segment: none), the
+        restore or the view audited."""
         assert self._tier is not None, "a restored store has its tier"
         details = adopt(self._sealed_segments(), self._tier.ledger, self._core.index_segment_file)
-        self._core.reserve_segment_ids_through(details.pop("ids_through"))
-        self._core.audit_record(operator, "store_restored", outcome="done", reason=details.pop("reason"),
-                                details=json.dumps(details))
+        ids_through = details.pop("ids_through")
+        if not view:
+            self._core.reserve_segment_ids_through(ids_through)
+        self._core.audit_record(operator, "remote_view_opened" if view else "store_restored", outcome="done",
+                                reason=details.pop("reason"), details=json.dumps(details))
 
     def close(self) -> None:
         """Stops the tier's uploader, seals open segments, syncs, and
