@@ -5,6 +5,7 @@ tests' identity."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Iterator
 
 from vidvault.bench.s3_server import S3Server as _S3Server
 
@@ -35,3 +36,19 @@ class S3Server(_S3Server):
     def launch(cls, data_dir: Path, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
                read_only: tuple[str, str] | None = None) -> "S3Server":
         return super().launch(data_dir, access_key, secret_key, read_only)
+
+
+def launched(tmp_path_factory, name: str, **launch: Any) -> Iterator[S3Server]:
+    """The body of a test module's ``s3`` fixture: a server under a fresh
+    directory, with the tests' credentials set while it starts, stopped at
+    the end (``yield from launched(tmp_path_factory, "name")``)."""
+    import pytest
+
+    home = tmp_path_factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as mp:
+        use_test_credentials(mp, home)
+        server = S3Server.launch(home / "weed", **launch)
+        try:
+            yield server
+        finally:
+            server.stop()

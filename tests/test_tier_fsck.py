@@ -15,19 +15,14 @@ from vidvault import S3Tier
 from vidvault.cli import main as cli_main
 
 from helpers import NS, T0, ingest_file
-from s3_server import S3Server, use_test_credentials
+from s3_server import launched, use_test_credentials
 
 CAM = "34020000001320000001"
 
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    home = tmp_path_factory.mktemp("fsck")
-    with pytest.MonkeyPatch.context() as mp:
-        use_test_credentials(mp, home)
-        server = S3Server.launch(home / "weed")
-        yield server
-        server.stop()
+    yield from launched(tmp_path_factory, "fsck")
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from vidvault.cli import main as cli_main
 from vidvault.tier.link import ROUND_SECONDS
 
 from helpers import NS, T0, ingest_file
-from s3_server import READER_ACCESS_KEY, READER_SECRET_KEY, S3Server, use_test_credentials
+from s3_server import READER_ACCESS_KEY, READER_SECRET_KEY, launched, use_test_credentials
 
 CAM = "34020000001320000001"
 BUCKET = "vv-reader"
@@ -30,13 +30,9 @@ BUCKET = "vv-reader"
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    home = tmp_path_factory.mktemp("reader")
-    with pytest.MonkeyPatch.context() as mp:
-        use_test_credentials(mp, home)
-        server = S3Server.launch(home / "weed", read_only=(READER_ACCESS_KEY, READER_SECRET_KEY))
+    for server in launched(tmp_path_factory, "reader", read_only=(READER_ACCESS_KEY, READER_SECRET_KEY)):
         server.client().create_bucket(Bucket=BUCKET)
         yield server
-        server.stop()
 
 
 @pytest.fixture(autouse=True)

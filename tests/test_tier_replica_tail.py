@@ -19,7 +19,7 @@ from vidvault.tier import replica
 from vidvault.tier.replica import blob_key, list_seqs, tail_names
 
 from helpers import NS, T0, ingest_file
-from s3_server import S3Server, use_test_credentials
+from s3_server import launched, use_test_credentials
 
 CAM = "34020000001320000001"
 VIEWER, CLERK, CASE = "viewer-ida-marrow", "clerk-tomas-vey", "CASE-TAIL-5120"
@@ -33,12 +33,7 @@ def _aws(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    home = tmp_path_factory.mktemp("tail")
-    with pytest.MonkeyPatch.context() as mp:
-        use_test_credentials(mp, home)
-        server = S3Server.launch(home / "weed")
-        yield server
-        server.stop()
+    yield from launched(tmp_path_factory, "tail")
 
 
 def frames(store, start, end):

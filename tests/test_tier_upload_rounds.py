@@ -19,19 +19,14 @@ from vidvault.tier import s3 as tier_s3
 from vidvault.tier import upload
 
 from helpers import ingest_file
-from s3_server import S3Server, use_test_credentials
+from s3_server import launched, use_test_credentials
 
 CAM = "34020000001320000001"
 
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    home = tmp_path_factory.mktemp("rounds")
-    with pytest.MonkeyPatch.context() as mp:
-        use_test_credentials(mp, home)
-        server = S3Server.launch(home / "weed")
-        yield server
-        server.stop()
+    yield from launched(tmp_path_factory, "rounds")
 
 
 @pytest.fixture(autouse=True)
