@@ -136,14 +136,24 @@ class VlcServer:
             [*as_user, "cvlc", "-q", "--no-audio", str(clip), "--loop", "--sout-keep",
              "--sout", f"#rtp{{sdp=rtsp://127.0.0.1:{port}/x}}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # Ready when it describes the stream: VLC listens before its media is set up, and a
+        # DESCRIBE in between gets a 5XX (on a loaded machine, for a second or more).
         deadline = time.monotonic() + 20
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert self.proc.poll() is None, "VLC exited before it listened"
-            assert time.monotonic() < deadline, "VLC's RTSP server did not listen within 20 s"
+        while not self._describes(port):
+            assert self.proc.poll() is None, "VLC exited before it served the stream"
+            assert time.monotonic() < deadline, "VLC's RTSP server did not describe the stream within 20 s"
             time.sleep(0.1)
+
+    @staticmethod
+    def _describes(port: int) -> bool:
+        request = (f"DESCRIBE rtsp://127.0.0.1:{port}/x RTSP/1.0\r\nCSeq: 1\r\n"
+                   "Accept: application/sdp\r\n\r\n").encode()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                s.sendall(request)
+                return s.recv(64).startswith(b"RTSP/1.0 200")
+        except OSError:
+            return False
 
     def stop(self) -> None:
         try:
