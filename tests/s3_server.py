@@ -1,5 +1,5 @@
 """The tier tests' S3 server: `weed mini` on loopback
-(vidvault/bench/s3_server.py, shared with `vidvault bench tier`), with the
+(vidvault/tier/loopback_server.py, shared with `vidvault demo --s3` and `vidvault bench tier`), with the
 tests' identity."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from vidvault.bench.s3_server import S3Server as _S3Server
+from vidvault.tier.loopback_server import S3Server as _S3Server
 
 ACCESS_KEY = "vidvault-test-access"
 SECRET_KEY = "vv-secret-7f3c9a1e5b2d4c6f8a0e"  # tests scan every output for this string

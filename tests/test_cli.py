@@ -133,6 +133,41 @@ def test_demo_runs_end_to_end(tmp_path):
     assert (Path(tmp_path) / "store" / "VIDVAULT").exists()
 
 
+def test_demo_with_s3_moves_the_footage_to_a_real_bucket_and_restores_it_from_there(tmp_path):
+    script = Path(sys.executable).parent / "vidvault"
+    r = subprocess.run([str(script), "demo", "--s3", "--dir", str(tmp_path)], capture_output=True, text=True,
+                       timeout=600)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    def line(step: str) -> str:
+        return next(x for x in r.stdout.splitlines() if x.startswith(step))
+
+    assert "identical to the local read: True" in line("read remote")
+    assert "verified offline: VERIFIED" in line("export remote")
+    assert "none found" in line("bucket at rest")
+    assert "a hold: refused" in line("read-only view")
+    assert "0 missing" in line("dead disk")
+    assert line("restored ").endswith("identical: True; fsck (bucket objects included): OK")
+    assert "demo OK" in r.stdout
+    # The dead disk really went, and the restored store stands on its own.
+    assert not (tmp_path / "store").exists() and (tmp_path / "restored" / "VIDVAULT").exists()
+    # The server's random credentials never reach the output or any file the demo kept.
+    identity = json.loads((tmp_path / "weed" / "identities.json").read_text())["identities"][0]["credentials"][0]
+    for secret in (identity["secretKey"], identity["accessKey"]):
+        assert secret not in out
+        for sub in ("restored", "view", "evidence-from-bucket"):
+            for f in (tmp_path / sub).rglob("*"):
+                assert not f.is_file() or secret.encode() not in f.read_bytes(), f
+    # No server left running after the demo.
+    weed_dir = str(tmp_path / "weed")
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        assert weed_dir.encode() not in cmdline, f"weed mini still running: pid {proc.name}"
+
+
 def test_retention_holds_and_rotation_from_the_command_line(tmp_path):
     key = vidvault.generate_key()
     env = {**os.environ, "VIDVAULT_KEY": key.hex()}

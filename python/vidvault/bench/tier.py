@@ -21,8 +21,6 @@ real link the fetch is dominated by the link, as the GET is."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,8 +33,8 @@ from ..ingestion import ingest
 from ..keys import generate_key
 from ..store import Store
 from ..tier import S3Tier
+from ..tier.loopback_server import S3Server, fresh_credentials
 from ..tier.upload import UPLOAD_CONCURRENCY
-from .s3_server import S3Server
 from .seek import percentiles
 
 T0 = 1_763_700_000 * 1_000_000_000
@@ -65,29 +63,6 @@ class TierTimes:
     def p50_p99(self, values: list[float]) -> tuple[float, float]:
         p50, p99, _ = percentiles(values)
         return p50, p99
-
-
-class _Credentials:
-    """Fresh credentials for this run's server, in the variables boto3
-    reads (as a deployment would set them), restored afterwards."""
-
-    NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED")
-
-    def __init__(self) -> None:
-        self.access_key, self.secret_key = f"bench-{secrets.token_hex(4)}", secrets.token_hex(16)
-
-    def __enter__(self) -> "_Credentials":
-        self._saved = {n: os.environ.get(n) for n in self.NAMES}
-        os.environ.update({"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
-                           "AWS_EC2_METADATA_DISABLED": "true"})
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for name, value in self._saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _first_frames(path: Path, key: bytes, instants: list[int]) -> list[float]:
@@ -124,7 +99,7 @@ def _timed(calls: Iterator[Callable[[], Any]]) -> list[float]:
 
 
 def run(work: Path, *, segments: int, say: Callable[[str], None]) -> TierTimes:
-    with _Credentials() as creds:
+    with fresh_credentials("bench") as creds:
         server = S3Server.launch(work / "weed", creds.access_key, creds.secret_key)
         try:
             return _measure(work, server, segments, say)

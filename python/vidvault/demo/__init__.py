@@ -6,6 +6,9 @@ back and checks every access unit is bit-identical to what was written,
 decodes it, verifies the store, and reopens it to read again. Then exports a
 window with a burned-in watermark as a signed evidence package and verifies it
 offline with the pinned public key, and once more after flipping one byte.
+With ``s3=True`` (`vidvault demo --s3`) the store then moves its footage to a
+real S3 server on loopback, reads, exports and views it from there, and is
+restored from the bucket after its directory is deleted (:mod:`.s3_tier`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from ..media.demux import Packet
 from ..media.synthetic import encode_synthetic
 from ..store import Store
 from ..timeutil import NS_PER_SECOND, iso
-from . import redacted_play
+from . import redacted_play, s3_tier
 from .file_to_store import ingest_file
 
 CAMERAS = [
@@ -66,18 +69,18 @@ def _export_and_verify(store: Store, cam: str, start: int, end: int, base: Path,
     return 0 if failure is not None else 1
 
 
-def run(workdir: str | None = None, say: Callable[[str], None] = print) -> int:
+def run(workdir: str | None = None, say: Callable[[str], None] = print, *, s3: bool = False) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="vidvault-demo-") if workdir is None else None
     base = Path(workdir or tmp.name)  # type: ignore[union-attr]
     base.mkdir(parents=True, exist_ok=True)
     try:
-        return _run(base, say)
+        return _run(base, say, s3)
     finally:
         if tmp is not None:
             tmp.cleanup()
 
 
-def _run(base: Path, say: Callable[[str], None]) -> int:
+def _run(base: Path, say: Callable[[str], None], s3: bool) -> int:
     key = generate_key()
     say(f"workspace      {base}")
     say("master key     32 random bytes, held in memory only (never printed)")
@@ -163,6 +166,10 @@ def _run(base: Path, say: Callable[[str], None]) -> int:
     say(f"at rest        searched every file of the store for {len(samples)} plaintext samples: "
         f"{'none found' if not leaked else 'FOUND in ' + ', '.join(leaked)}")
     if leaked:
+        return 1
+    if s3 and not s3_tier.run(store_path, key, cam, (target, window_end), [f.data for f in frames], samples, base,
+                              say):
+        say("ERROR: the footage did not come back the same from the bucket")
         return 1
     say("demo OK")
     return 0

