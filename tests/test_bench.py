@@ -234,7 +234,7 @@ def test_bench_view(tmp_path):
 
 
 def test_bench_tier(tmp_path):
-    out = bench(tmp_path, "tier", "--segments", 3)
+    out = bench(tmp_path, "tier", "--segments", 3, "--restore-segments", 12)
     upload = figure(out, "upload, 3 segments")
     assert upload["value"] > 0 and upload["baseline"] > 0 and upload["baseline_name"] == "plain boto3 put_object"
     fetched = figure(out, "first frame of a seek, evicted segment, fetched from the bucket, p99")
@@ -245,6 +245,11 @@ def test_bench_tier(tmp_path):
     restore = figure(out, "restore from the bucket alone, 3 segments")
     assert restore["value"] > 0 and restore["baseline"] > 0
     assert figure(out, "first frame of a seek, restored store, fetched from the bucket, p50")["value"] > 0
+    for kind in ("evicted segments fetched from the bucket", "evicted segments in the read cache"):
+        export = figure(out, f"export of 6 s, {kind}")
+        assert export["value"] > 0 and export["baseline_name"] == "the same export from local segments"
+    scale = figure(out, "restore from the bucket alone, 12 segments of 1 s")
+    assert scale["value"] > 0 and scale["baseline"] > 0 and "listing of the segments" in scale["baseline_name"]
 
 
 def test_bench_tier_without_weed_says_what_to_install(tmp_path, monkeypatch, capsys):

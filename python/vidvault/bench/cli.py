@@ -306,10 +306,11 @@ def cmd_tier(args: argparse.Namespace, work: Path) -> int:
 
     if args.segments < 2:
         raise SystemExit("--segments must be at least 2")
-    report = _new_report("tier", work, {"segments": args.segments,
+    report = _new_report("tier", work, {"segments": args.segments, "restore_segments": args.restore_segments,
                                         "segment": f"{tier.SEGMENT_SECONDS} s of 720p H.264, 4 Mbit/s",
                                         "server": "weed mini (SeaweedFS) on loopback"})
-    tier.summarize(tier.run(work, segments=args.segments, say=_say(args)), report)
+    tier.summarize(tier.run(work, segments=args.segments, restore_segments=args.restore_segments, say=_say(args)),
+                   report)
     return _emit(report, args)
 
 
@@ -415,4 +416,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "segments, beside plain boto3 PUT/GET of the same objects")
     _common(sp)
     sp.add_argument("--segments", type=int, default=30, help="sealed segments written, uploaded and evicted")
+    sp.add_argument("--restore-segments", type=int, default=1000,
+                    help="segments of the store restored at scale (0: skip)")
     sp.set_defaults(func=_in_workdir(cmd_tier))

@@ -15,12 +15,20 @@ plain boto3 calls on the same objects in the same run.
   the bucket alone, beside plain boto3 GETs of the same snapshot objects
   (its manifest and blobs), then a first-frame seek into each segment of
   the restored store.
+- Export: the whole footage (60 s at the default 30 segments) as a raw
+  signed package, from local segments, from evicted ones with the read
+  cache emptied (every object fetched), and from the read cache.
+- Restore at scale: a store of 1,000 segments of 1 s (synthetic access
+  units: a restore reads metadata and lists objects, not footage) under its
+  own prefix, restored, beside plain GETs of its snapshot plus a plain
+  listing of its segment objects.
 
 Loopback measures vidvault's cost over the client's, not a network: over a
 real link the fetch is dominated by the link, as the GET is."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +42,7 @@ from ..keys import generate_key
 from ..store import Store
 from ..tier import S3Tier
 from ..tier.loopback_server import S3Server, fresh_credentials
+from ..tier.read_cache import CACHE_DIR
 from ..tier.upload import UPLOAD_CONCURRENCY
 from .seek import percentiles
 
@@ -41,6 +50,17 @@ T0 = 1_763_700_000 * 1_000_000_000
 NS = 1_000_000_000
 SEGMENT_SECONDS = 2
 BUCKET = "vidvault-bench"
+
+
+@dataclass
+class RestoreAtScale:
+    """A restore of a store of many short segments (synthetic access
+    units: a restore reads metadata and lists objects, never footage)."""
+
+    segments: int
+    restore_s: float
+    plain_s: float  # plain GETs of the snapshot's objects and a plain listing of the segment objects
+    snapshot_bytes: int
 
 
 @dataclass
@@ -56,6 +76,8 @@ class TierTimes:
     restore_s: float
     plain_snapshot_get_s: float  # plain GETs of the objects of the snapshot restored
     snapshot_bytes: int
+    export_s: dict[str, float]  # the whole footage exported raw: local, fetched, cached
+    scale: "RestoreAtScale | None" = None
 
     def mb_per_s(self, seconds: float) -> float:
         return self.segment_bytes / seconds / 1e6
@@ -80,6 +102,23 @@ def _first_frames(path: Path, key: bytes, instants: list[int]) -> list[float]:
         return out
 
 
+def _export_s(path: Path, key: bytes, seconds: int, out: Path) -> float:
+    """Seconds to export the whole footage as a raw signed package, on a
+    store just reopened."""
+    with Store.open(path, key=key, tier_uploads=False) as store:
+        start = time.perf_counter()
+        store.export_clip("cam", T0, T0 + seconds * NS, out, raw=True, case="bench", reason="bench tier",
+                          actor="bench.tier")
+        elapsed = time.perf_counter() - start
+    shutil.rmtree(out)
+    return elapsed
+
+
+def _empty_read_cache(path: Path) -> None:
+    for copy in (path / CACHE_DIR).glob("*.vvs"):
+        copy.unlink()
+
+
 def _head(client: Any, key: str) -> None:
     import botocore.exceptions as bx
 
@@ -98,11 +137,14 @@ def _timed(calls: Iterator[Callable[[], Any]]) -> list[float]:
     return out
 
 
-def run(work: Path, *, segments: int, say: Callable[[str], None]) -> TierTimes:
+def run(work: Path, *, segments: int, restore_segments: int, say: Callable[[str], None]) -> TierTimes:
     with fresh_credentials("bench") as creds:
         server = S3Server.launch(work / "weed", creds.access_key, creds.secret_key)
         try:
-            return _measure(work, server, segments, say)
+            times = _measure(work, server, segments, say)
+            if restore_segments:
+                times.scale = _restore_at_scale(work, server, restore_segments, say)
+            return times
         finally:
             server.stop()
 
@@ -154,8 +196,10 @@ def _measure(work: Path, server: S3Server, segments: int, say: Callable[[str], N
         plain_put_parallel_s = time.perf_counter() - start
     # An instant inside each segment, between its keyframes' start and end.
     instants = [s.start + (s.end - s.start) // 2 for s in sealed]
-    say("tier: seeks into local segments")
+    seconds = segments * SEGMENT_SECONDS
+    say(f"tier: seeks into local segments, an export of the whole {seconds} s")
     local = _first_frames(path, key, instants)
+    export_s = {"local": _export_s(path, key, seconds, work / "export")}
     with Store.open(path, key=key, tier_uploads=False) as store:
         store.set_tier(S3Tier(server.endpoint, BUCKET, keep_local="0s"))
         if len(store.sync_tier().evicted) != len(sealed):
@@ -163,6 +207,10 @@ def _measure(work: Path, server: S3Server, segments: int, say: Callable[[str], N
     say("tier: seeks into evicted segments (fetched), then again (read cache), and plain GETs")
     fetched = _first_frames(path, key, instants)
     cached = _first_frames(path, key, instants)
+    say(f"tier: an export of the whole {seconds} s from evicted segments (read cache emptied), then again (cached)")
+    _empty_read_cache(path)
+    export_s["fetched"] = _export_s(path, key, seconds, work / "export")
+    export_s["cached"] = _export_s(path, key, seconds, work / "export")
     plain_get = _timed((lambda k=k: client.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in object_keys)
     say("tier: the store directory deleted; restore from the bucket, plain GETs of its snapshot, seeks")
     store_id = object_keys[0].split("/", 1)[0]
@@ -173,8 +221,7 @@ def _measure(work: Path, server: S3Server, segments: int, say: Callable[[str], N
     restore_s = time.perf_counter() - start
     if result.remote_segments != len(sealed) or result.missing:
         raise RuntimeError(f"the restore brought back {result.remote_segments} of {len(sealed)} segments")
-    snapshot = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=f"{store_id}/meta/")["Contents"]
-                if f"{result.snapshot_seq:020d}" in o["Key"]]
+    snapshot = _snapshot_objects(client, "", store_id, result.snapshot_seq)
     start = time.perf_counter()
     snapshot_bytes = sum(len(client.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in snapshot)
     plain_snapshot_get_s = time.perf_counter() - start
@@ -182,7 +229,51 @@ def _measure(work: Path, server: S3Server, segments: int, say: Callable[[str], N
     shutil.rmtree(restored, ignore_errors=True)
     return TierTimes(len(sealed), total, upload_s, plain_put_s, plain_put_head_s, plain_put_parallel_s,
                      {"local": local, "fetched": fetched, "cached": cached, "restored": after_restore}, plain_get,
-                     restore_s, plain_snapshot_get_s, snapshot_bytes)
+                     restore_s, plain_snapshot_get_s, snapshot_bytes, export_s)
+
+
+def _snapshot_objects(client: Any, prefix: str, store_id: str, seq: int) -> list[str]:
+    listing = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=f"{prefix}{store_id}/meta/")
+    return [o["Key"] for page in listing for o in page.get("Contents", []) if f"{seq:020d}" in o["Key"]]
+
+
+def _restore_at_scale(work: Path, server: S3Server, segments: int, say: Callable[[str], None]) -> RestoreAtScale:
+    """A store of ``segments`` segments of 1 s (25 synthetic access units
+    of 1 kB each, a keyframe first) under its own prefix, uploaded, then
+    restored from the bucket alone."""
+    key, path, prefix = generate_key(), work / "scale", "scale"
+    say(f"tier: {segments} segments of 1 s for a restore at scale")
+    with Store.create(path, key=key, roll_after=1.0) as store:
+        store.add_camera("cam")
+        unit = secrets.token_bytes(1000)
+        with store.writer("cam", codec="h264", time_base=(1, 25)) as w:
+            for i in range(segments * 25):
+                w.append(T0 + i * NS // 25, unit, keyframe=i % 25 == 0, pts=i, dts=i, duration=1)
+        store.set_tier(S3Tier(server.endpoint, BUCKET, prefix=prefix, keep_local="1d"))
+        report = store.sync_tier()
+        sealed = [s for s in store.segments("cam") if s.state == "sealed"]
+        if report.failed or len(report.uploaded) != len(sealed):
+            raise RuntimeError(f"the upload round of the scale store failed: {report.failed[:1]}")
+    shutil.rmtree(path)
+    restored = work / "scale-restored"
+    say(f"tier: restore of {len(sealed)} segments from the bucket alone")
+    start = time.perf_counter()
+    result = Store.restore(f"s3://{BUCKET}/{prefix}", restored, key=key, endpoint=server.endpoint)
+    restore_s = time.perf_counter() - start
+    if result.remote_segments != len(sealed) or result.missing:
+        raise RuntimeError(f"the restore brought back {result.remote_segments} of {len(sealed)} segments")
+    shutil.rmtree(restored)
+    client = server.client()
+    start = time.perf_counter()
+    snapshot_bytes = sum(len(client.get_object(Bucket=BUCKET, Key=k)["Body"].read())
+                         for k in _snapshot_objects(client, f"{prefix}/", result.store_id, result.snapshot_seq))
+    listing = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET,
+                                                               Prefix=f"{prefix}/{result.store_id}/segments/")
+    listed = sum(len(page.get("Contents", [])) for page in listing)
+    plain_s = time.perf_counter() - start
+    if listed != len(sealed):
+        raise RuntimeError(f"a plain listing found {listed} segment objects, the store uploaded {len(sealed)}")
+    return RestoreAtScale(len(sealed), restore_s, plain_s, snapshot_bytes)
 
 
 def summarize(t: TierTimes, report: Any) -> None:
@@ -206,7 +297,19 @@ def summarize(t: TierTimes, report: Any) -> None:
     report.add(f"restore from the bucket alone, {t.segments} segments ({t.snapshot_bytes / 1e3:.0f} kB snapshot)",
                t.restore_s, "s", baseline=t.plain_snapshot_get_s,
                baseline_name="plain boto3 get_object of the snapshot's objects")
-    report.add("  restore, per 1,000 segments (this run scaled linearly: an upper bound, its fixed costs scaled too)", t.restore_s * 1000 / t.segments, "s")
+    local = t.export_s["local"]
+    seconds = t.segments * SEGMENT_SECONDS
+    report.add(f"export of {seconds} s (raw, signed), local segments", local, "s")
+    report.add(f"export of {seconds} s, evicted segments fetched from the bucket", t.export_s["fetched"], "s",
+               baseline=local, baseline_name="the same export from local segments")
+    report.add(f"export of {seconds} s, evicted segments in the read cache", t.export_s["cached"], "s",
+               baseline=local, baseline_name="the same export from local segments")
+    if t.scale is not None:
+        sc = t.scale
+        report.add(f"restore from the bucket alone, {sc.segments} segments of 1 s "
+                   f"({sc.snapshot_bytes / 1e3:.0f} kB snapshot)", sc.restore_s, "s", baseline=sc.plain_s,
+                   baseline_name="plain boto3 get_object of the snapshot's objects + a listing of the segments")
+        report.add("  restore, per 1,000 segments (from the run above)", sc.restore_s * 1000 / sc.segments, "s")
     report.notes.append("weed mini on loopback: the figures are vidvault's cost over the same client's, "
                         "not a network's")
     report.notes.append("the upload is one sync_tier round of a recorder whose tier link runs (its S3 client "
