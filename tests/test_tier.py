@@ -630,10 +630,11 @@ def test_evicted_segments_read_back_bit_exact_and_seek_lands_on_the_same_keyfram
             assert frames_of(store, cam, T0 - 3600 * NS, T0 + 7200 * NS) == before[cam]
         seek = store.seek(CAM, T0 + 2 * NS + NS // 3)
         assert (seek.ts, bytes(seek.data)) == (seek_before.ts, bytes(seek_before.data))
-        # The cache holds the objects byte for byte: ciphertext, never plaintext.
+        # The cache holds the objects byte for byte: ciphertext, never plaintext. Each is a
+        # partial copy (the upload recorded its blocks' digests), complete once every frame was read.
         held = objects(s3, bucket)
-        cached = sorted((recorded / "tier" / "cache").glob("*.vvs"))
-        assert len(cached) == 12
+        cached = sorted((recorded / "tier" / "cache").iterdir())
+        assert len(cached) == 12 and {p.suffix for p in cached} == {".partial"}
         by_id = {s.id: s for s in segs}
         for p in cached:
             assert p.read_bytes() == held[f"{store.store_id}/{by_id[int(p.stem)].path}"]
@@ -897,11 +898,12 @@ def test_a_version_1_ledger_is_upgraded_with_every_segment_local(tmp_path):
     db.commit()
     db.close()
     ledger = Ledger(tmp_path)
-    assert ledger.get("version") == "3"
+    assert ledger.get("version") == "4"
     assert ledger.uploads()[7].evicted_ns is None and ledger.uploads()[7].object_key == "k/7.vvs"
     assert ledger.uploads()[7].legal_hold_ns is None
+    assert ledger.uploads()[7].block_sha256 is None  # uploaded before block digests: fetched whole
     ledger.mark_evicted(7)
     ledger.close()
     reopened = Ledger(tmp_path)
-    assert reopened.upload(7).evicted_ns is not None and reopened.get("version") == "3"
+    assert reopened.upload(7).evicted_ns is not None and reopened.get("version") == "4"
     reopened.close()

@@ -54,6 +54,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(audit::verify_store_audit_log, m)?)?;
     m.add_function(wrap_pyfunction!(audit::restart_audit_log, m)?)?;
     m.add("FORMAT_VERSION", crate::segment::format::FORMAT_VERSION)?;
+    m.add("PARTIAL_COPY_BLOCK", crate::segment::bytes::BLOCK)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

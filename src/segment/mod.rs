@@ -2,8 +2,11 @@
 //! and indexed. `format` is the bytes; `writer`, `reader` and `recover` are
 //! the three ways code meets those bytes; `open` (header and keys) and
 //! `scan` (indexing by walking the records) are the steps they share;
-//! `frame_table` is the bytes of a sealed segment's list of its frames.
+//! `frame_table` is the bytes of a sealed segment's list of its frames;
+//! `bytes` is the file a reader reads (a segment's own, or a partial copy
+//! of its object completed block by block from an object-storage tier).
 
+pub mod bytes;
 pub mod format;
 pub mod frame_table;
 mod open;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::crypto::RecordCipher;
 use crate::error::{IoContext, Result};
+use crate::segment::bytes::{FetchRange, SegmentBytes, BLOCK};
 use crate::segment::format::{
     self, CodecConfig, FormatError, FrameMeta, IndexEntry, RecordBody, SegmentHeader, SegmentSummary,
     FRAME_META_LEN, RECORD_PREFIX_LEN, TRAILER_LEN,
@@ -72,7 +73,7 @@ pub enum SealState {
 /// segments stay in memory, file descriptors of fewer.
 pub struct SegmentFile {
     meta: Arc<SegmentMeta>,
-    file: Arc<File>,
+    file: Arc<SegmentBytes>,
 }
 
 impl std::ops::Deref for SegmentFile {
@@ -100,6 +101,9 @@ pub struct SegmentMeta {
     /// footer (truncation), reading past the surviving records reports the
     /// loss instead of ending quietly.
     expected_frames: Option<u64>,
+    /// For a partial copy of an evicted segment (segment/bytes.rs): how its
+    /// missing blocks are fetched, so a reopened handle completes it too.
+    fetch: Option<FetchRange>,
 }
 
 impl SegmentFile {
@@ -111,6 +115,18 @@ impl SegmentFile {
         Self::open_as(path, None, keys, gap_threshold)
     }
 
+    /// `open_as` on a partial copy of an evicted segment's object (a sparse
+    /// file of its size): what each read covers is fetched first.
+    pub fn open_partial(
+        path: &Path,
+        fetch: FetchRange,
+        expect: Option<&Identity>,
+        keys: &mut KekLookup,
+        gap_threshold: i64,
+    ) -> Result<SegmentFile> {
+        Self::open_bytes(SegmentBytes::partial(path, fetch)?, path, expect, keys, gap_threshold)
+    }
+
     /// Like `open`, and when `expect` is given the file must be that segment
     /// (store, camera, id and key day in its authenticated header): a file
     /// copied over another's path is refused before anything is read from it.
@@ -120,18 +136,29 @@ impl SegmentFile {
         keys: &mut KekLookup,
         gap_threshold: i64,
     ) -> Result<SegmentFile> {
-        let file = File::open(path).ctx("open segment", path)?;
+        Self::open_bytes(SegmentBytes::open(path)?, path, expect, keys, gap_threshold)
+    }
+
+    fn open_bytes(
+        file: SegmentBytes,
+        path: &Path,
+        expect: Option<&Identity>,
+        keys: &mut KekLookup,
+        gap_threshold: i64,
+    ) -> Result<SegmentFile> {
         let file_len = file.metadata().ctx("stat segment", path)?.len();
+        file.ensure(0, HEADER_BLOCK)?;
         let opened = open_header_as(&file, path, expect, keys)?;
         let header = opened.parsed.header.clone();
         let header_len = opened.parsed.header_len as u64;
         let binding = format::segment_binding(&header.store_id, header.segment_id, &header.camera);
 
-        let footer = read_footer(&file, file_len, &opened, &binding);
+        let footer = read_footer(&file, file_len, &opened, &binding)?;
         let (summary, seal) = match footer {
             Ok(Some(summary)) => (summary, SealState::Sealed),
             Ok(None) | Err(_) => {
                 let footer_damaged = footer.is_err();
+                file.ensure_all()?;
                 let scan = scan_records(&file, path, &opened, u64::MAX, gap_threshold)?;
                 (scan.summary, SealState::Unsealed { problem: scan.problem, footer_damaged })
             }
@@ -147,6 +174,7 @@ impl SegmentFile {
             summary,
             seal,
             expected_frames: None,
+            fetch: file.fetch_range(),
         };
         Ok(SegmentFile { meta: Arc::new(meta), file: Arc::new(file) })
     }
@@ -162,7 +190,11 @@ impl SegmentFile {
     /// The header is read again and must be the cached one: the file at the
     /// path may have been replaced since.
     pub fn reopen(meta: Arc<SegmentMeta>) -> Result<SegmentFile> {
-        let file = File::open(&meta.path).ctx("open segment", &meta.path)?;
+        let file = match &meta.fetch {
+            Some(fetch) => SegmentBytes::partial(&meta.path, fetch.clone())?,
+            None => SegmentBytes::open(&meta.path)?,
+        };
+        file.ensure(0, HEADER_BLOCK)?;
         let header = read_header(&file, &meta.path)?;
         let expect = Identity {
             store_id: meta.header.store_id,
@@ -209,8 +241,9 @@ impl SegmentFile {
             summary,
             seal: SealState::Unsealed { problem: None, footer_damaged: false },
             expected_frames: None,
+            fetch: None,
         };
-        SegmentFile { meta: Arc::new(meta), file }
+        SegmentFile { meta: Arc::new(meta), file: Arc::new(SegmentBytes::shared(file)) }
     }
 }
 
@@ -286,6 +319,7 @@ impl SegmentFile {
         let camera = self.camera();
         let path = &self.path;
         let mut body = vec![0u8; len];
+        self.file.ensure(offset + RECORD_PREFIX_LEN as u64, len as u64)?;
         self.file
             .read_exact_at(&mut body, offset + RECORD_PREFIX_LEN as u64)
             .map_err(|e| corrupt(camera, path, offset, format!("record body unreadable: {e}")))?;
@@ -327,6 +361,7 @@ impl SegmentFile {
             .filter(|&l| l <= format::MAX_FOOTER_BODY)
             .ok_or_else(|| damaged(format!("implausible length {}", table.len)))?;
         let mut bytes = vec![0u8; len];
+        self.file.ensure(at, len as u64)?;
         self.file.read_exact_at(&mut bytes, at).map_err(|e| damaged(format!("unreadable: {e}")))?;
         let rows = frame_table::decode_frame_table(&bytes, &self.summary, self.header_len)
             .map_err(|e| damaged(e.detail))?;
@@ -462,6 +497,7 @@ impl SegmentFile {
         let mut head = [0u8; RECORD_PREFIX_LEN + FRAME_META_LEN];
         while offset < end {
             let n = (end - offset).clamp(RECORD_PREFIX_LEN as u64, head.len() as u64) as usize;
+            self.file.ensure(offset, n as u64)?;
             self.file.read_exact_at(&mut head[..n], offset).map_err(|e| {
                 corrupt(self.camera(), &self.path, offset, format!("record prefix unreadable: {e}"))
             })?;
@@ -531,38 +567,57 @@ impl SegmentFile {
     }
 }
 
+/// What a partial copy fetches before its header is read: its first block
+/// (a header with its codec configuration fits in far less).
+const HEADER_BLOCK: u64 = BLOCK;
+
 /// Reads the footer through the trailer. `Ok(None)`: no trailer (unsealed).
 /// `Err`: a trailer exists but the footer is damaged or fails authentication.
+/// The outer error: a partial copy's fetch failed (nothing to fall back on).
 fn read_footer(
-    file: &File,
+    file: &SegmentBytes,
     file_len: u64,
     opened: &OpenedHeader,
     binding: &[u8; 32],
-) -> std::result::Result<Option<SegmentSummary>, FormatError> {
+) -> Result<std::result::Result<Option<SegmentSummary>, FormatError>> {
     let header_len = opened.parsed.header_len as u64;
     if file_len < header_len + TRAILER_LEN as u64 {
-        return Ok(None);
+        return Ok(Ok(None));
     }
+    // The last block holds the trailer and, for most segments, the footer.
+    file.ensure_tail(file_len, BLOCK)?;
     let mut trailer = [0u8; TRAILER_LEN];
     if file.read_exact_at(&mut trailer, file_len - TRAILER_LEN as u64).is_err() {
-        return Ok(None);
+        return Ok(Ok(None));
     }
     if trailer[24..] != format::TRAILER_MAGIC {
-        return Ok(None);
+        return Ok(Ok(None));
     }
-    let (offset, len) = format::parse_trailer(&trailer)?;
+    let (offset, len) = match format::parse_trailer(&trailer) {
+        Ok(found) => found,
+        Err(e) => return Ok(Err(e)),
+    };
     if offset < header_len || offset + len as u64 + TRAILER_LEN as u64 != file_len {
-        return Err(FormatError { at: 0, detail: "trailer points outside the file".into() });
+        return Ok(Err(FormatError { at: 0, detail: "trailer points outside the file".into() }));
     }
+    file.ensure(offset, len as u64)?;
     let mut footer = vec![0u8; len];
-    file.read_exact_at(&mut footer, offset)
-        .map_err(|e| FormatError { at: 0, detail: format!("footer unreadable: {e}") })?;
-    let summary =
-        format::parse_footer_versioned(&footer, opened.parsed.version, Some((&opened.cipher, binding)))?;
-    if summary.footer_offset() != offset || summary.records_end < header_len {
-        return Err(FormatError { at: 0, detail: "footer and trailer disagree on the footer offset".into() });
+    if let Err(e) = file.read_exact_at(&mut footer, offset) {
+        return Ok(Err(FormatError { at: 0, detail: format!("footer unreadable: {e}") }));
     }
-    Ok(Some(summary))
+    let summary =
+        match format::parse_footer_versioned(&footer, opened.parsed.version, Some((&opened.cipher, binding)))
+        {
+            Ok(summary) => summary,
+            Err(e) => return Ok(Err(e)),
+        };
+    if summary.footer_offset() != offset || summary.records_end < header_len {
+        return Ok(Err(FormatError {
+            at: 0,
+            detail: "footer and trailer disagree on the footer offset".into(),
+        }));
+    }
+    Ok(Ok(Some(summary)))
 }
 
 #[cfg(test)]
@@ -663,6 +718,71 @@ mod tests {
 
     fn file(dir: &tempfile::TempDir, name: &str) -> PathBuf {
         dir.path().join(name)
+    }
+
+    /// A sparse copy of `bytes` at `path` opened as a partial copy whose
+    /// fetch serves `served` (the object as the bucket holds it), and the
+    /// bytes fetched so far.
+    fn partial_copy(
+        path: &Path,
+        served: Vec<u8>,
+    ) -> (Result<SegmentFile>, Arc<std::sync::atomic::AtomicU64>) {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        std::fs::File::create(path).unwrap().set_len(served.len() as u64).unwrap();
+        let fetched = Arc::new(AtomicU64::new(0));
+        let counter = fetched.clone();
+        let fetch: FetchRange = Arc::new(move |offset, len| {
+            counter.fetch_add(len, Ordering::SeqCst);
+            Ok(served[offset as usize..(offset + len) as usize].to_vec())
+        });
+        (SegmentFile::open_partial(path, fetch, None, &mut kek, GAP), fetched)
+    }
+
+    #[test]
+    fn a_seek_into_a_partial_copy_fetches_its_ends_and_one_keyframe_and_reads_as_the_file() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let whole = file(&dir, "whole.vvs");
+        let bytes = write_segment(&whole, format::FORMAT_VERSION, 9000, true);
+        assert!(bytes.len() as u64 > 6 * BLOCK, "{} bytes", bytes.len());
+        let local = open(&whole);
+        let (copy, fetched) = partial_copy(&file(&dir, "copy.vvs"), bytes.clone());
+        let copy = copy.unwrap();
+        assert_eq!(copy.summary, local.summary);
+        let opened = fetched.load(Ordering::SeqCst);
+        // The first block (header), the last (trailer), and the one before
+        // it where the footer crosses a block boundary, as it does here.
+        assert!(opened <= 3 * BLOCK, "opening fetched {opened} bytes");
+        let middle = local.summary.keyframes[local.summary.keyframes.len() / 2];
+        let (frame, _) = copy.read_frame_at(middle.offset).unwrap().unwrap();
+        assert_eq!(frame, local.read_frame_at(middle.offset).unwrap().unwrap().0);
+        let seek = fetched.load(Ordering::SeqCst) - opened;
+        assert!(seek <= 2 * BLOCK, "a seek fetched {seek} bytes");
+        // Reading every frame on from there completes the copy: the frames are the file's.
+        let (mut at, mut seq) = (middle.offset, middle.seq);
+        while let Some((got, next)) = copy.read_frame_expecting(at, seq).unwrap() {
+            assert_eq!(got, local.read_frame_expecting(at, seq).unwrap().unwrap().0);
+            (at, seq) = (next, seq + 1);
+        }
+        assert_eq!(seq, 9000, "read through to the last frame");
+        assert!(fetched.load(Ordering::SeqCst) <= bytes.len() as u64, "no block fetched twice");
+        // A handle opened again on the same copy fetches what it reads.
+        let again = SegmentFile::reopen(copy.meta().clone()).unwrap();
+        assert_eq!(again.read_frame_at(middle.offset).unwrap().unwrap().0, frame);
+    }
+
+    #[test]
+    fn a_partial_copy_served_altered_bytes_refuses_the_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = file(&dir, "whole.vvs");
+        let mut bytes = write_segment(&whole, format::FORMAT_VERSION, 9000, true);
+        let local = open(&whole);
+        let middle = local.summary.keyframes[local.summary.keyframes.len() / 2];
+        bytes[middle.offset as usize + 200] ^= 1;
+        let (copy, _) = partial_copy(&file(&dir, "copy.vvs"), bytes);
+        let err = copy.unwrap().read_frame_at(middle.offset).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains("copy.vvs"), "{err}");
     }
 
     #[test]

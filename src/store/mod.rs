@@ -464,6 +464,13 @@ impl Store {
             }
         }
         self.shared.mark_closed();
+        // Open segment files, cached indexes and the tier's hooks go now, not
+        // when the last handle drops: a partial copy's fetch holds the
+        // tier's Python objects, which hold this store (a cycle that would
+        // keep the files open and their disk space taken after a close).
+        self.shared.forget_segments();
+        self.shared.remote.set(None);
+        self.shared.tier_relief.set(None);
         if let Some(gc) = lock(&self.group_commit).take() {
             gc.stop();
         }

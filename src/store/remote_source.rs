@@ -2,21 +2,41 @@
 //! object-storage tier is read from. The tier lives in the Python package
 //! (`vidvault/tier/`): when it evicts a segment's local file, the catalog
 //! row stays, and the store is given a fetch function that brings the
-//! segment's ciphertext into the tier's read cache, verified, and returns
-//! that file's path. The core opens it like any segment file (identity,
-//! header, footer and every frame authenticated as usual); it never talks
-//! to the network itself.
+//! segment's ciphertext into the tier's read cache, verified: the whole
+//! object, or a partial copy completed block by block as it is read
+//! (segment/bytes.rs). The core opens either like any segment file
+//! (identity, header, footer and every frame authenticated as usual); it
+//! never talks to the network itself.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::segment::bytes::FetchRange;
 use crate::store::hook_slot::HookSlot;
 
-/// Brings the segment with this id into a local file and returns its path,
-/// or fails naming the segment, the object and what to do.
+/// Where a segment's bytes are read from.
+pub enum Located {
+    /// A whole file: the segment's own, or a verified copy of its object.
+    Whole(PathBuf),
+    /// A sparse copy of the object's size, and the ranged fetch that
+    /// completes it.
+    Partial(PathBuf, FetchRange),
+}
+
+impl Located {
+    pub fn path(&self) -> &PathBuf {
+        match self {
+            Located::Whole(p) | Located::Partial(p, _) => p,
+        }
+    }
+}
+
+/// Brings the segment with this id within reach (a verified copy, or a
+/// partial one with its ranged fetch), or fails naming the segment, the
+/// object and what to do.
 pub type FetchRemote = Arc<FetchFn>;
-pub type FetchFn = dyn Fn(u64) -> Result<PathBuf> + Send + Sync;
+pub type FetchFn = dyn Fn(u64) -> Result<Located> + Send + Sync;
 
 #[derive(Default)]
 pub(crate) struct RemoteSource {
@@ -31,13 +51,13 @@ impl RemoteSource {
     /// `local` when the file is there (local footage never waits on the
     /// tier), else the fetched copy; `local` unchanged without a tier, so
     /// the open fails naming the missing file as before.
-    pub fn locate(&self, segment_id: u64, local: PathBuf) -> Result<PathBuf> {
+    pub fn locate(&self, segment_id: u64, local: PathBuf) -> Result<Located> {
         if local.exists() {
-            return Ok(local);
+            return Ok(Located::Whole(local));
         }
         match self.fetch.get() {
             Some(fetch) => fetch(segment_id),
-            None => Ok(local),
+            None => Ok(Located::Whole(local)),
         }
     }
 }
@@ -53,14 +73,14 @@ mod tests {
         std::fs::write(&here, b"x").unwrap();
         let gone = dir.path().join("gone.vvs");
         let source = RemoteSource::default();
-        assert_eq!(source.locate(1, gone.clone()).unwrap(), gone);
+        assert_eq!(source.locate(1, gone.clone()).unwrap().path(), &gone);
         let fetched = dir.path().join("cache-7.vvs");
         let f = fetched.clone();
         source.set(Some(Arc::new(move |id| {
             assert_eq!(id, 7);
-            Ok(f.clone())
+            Ok(Located::Whole(f.clone()))
         })));
-        assert_eq!(source.locate(7, here.clone()).unwrap(), here);
-        assert_eq!(source.locate(7, gone).unwrap(), fetched);
+        assert_eq!(source.locate(7, here.clone()).unwrap().path(), &here);
+        assert_eq!(source.locate(7, gone).unwrap().path(), &fetched);
     }
 }

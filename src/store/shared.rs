@@ -24,7 +24,7 @@ use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
 use crate::keys::{AuditHeadRecord, Keystore};
 use crate::segment::reader::{SegmentFile, SegmentMeta};
-use crate::store::remote_source::RemoteSource;
+use crate::store::remote_source::{Located, RemoteSource};
 use crate::store::reserve;
 use crate::store::row_file;
 use crate::store::tier_relief::TierRelief;
@@ -389,6 +389,11 @@ impl Shared {
     /// highest, and nothing cached from the old one is trusted.
     pub fn reset_after_rebuild(&self, max_segment_id: u64) {
         self.next_segment_id.fetch_max(max_segment_id + 1, Ordering::SeqCst);
+        self.forget_segments();
+    }
+
+    /// Drops every cached segment handle and index.
+    pub fn forget_segments(&self) {
         lock(&self.segments).clear();
         lock(&self.indexes).clear();
     }
@@ -468,17 +473,23 @@ impl Shared {
             None => {
                 // The row names the file only through its ids (store/row_file.rs).
                 let local = row_file::path_of(&self.root, row)?;
-                let path = self.remote.locate(row.id, local.clone())?;
+                let located = self.remote.locate(row.id, local.clone())?;
                 let expect = row_file::identity(&self.store_id, row);
                 let mut keys = |c: &str, d| self.kek(c, d);
                 let gap = self.options.gap_threshold_ns;
-                let seg = match SegmentFile::open_as(&path, Some(&expect), &mut keys, gap) {
+                let mut open = |located: Located| match located {
+                    Located::Whole(path) => SegmentFile::open_as(&path, Some(&expect), &mut keys, gap),
+                    Located::Partial(path, fetch) => {
+                        SegmentFile::open_partial(&path, fetch, Some(&expect), &mut keys, gap)
+                    }
+                };
+                let was_local = located.path() == &local;
+                let seg = match open(located) {
                     // Evicted between the check and the open: fetch it.
                     Err(Error::Io { source, .. })
-                        if source.kind() == std::io::ErrorKind::NotFound && path == local =>
+                        if source.kind() == std::io::ErrorKind::NotFound && was_local =>
                     {
-                        let fetched = self.remote.locate(row.id, local)?;
-                        SegmentFile::open_as(&fetched, Some(&expect), &mut keys, gap)?
+                        open(self.remote.locate(row.id, local)?)?
                     }
                     opened => opened?,
                 };

@@ -12,7 +12,14 @@ a segment marked remote-only whose file is still there: reads use that file
 
 Version 3 adds ``legal_hold_ns``: when an S3 Object Lock legal hold was
 placed on the object (legal_hold.py), NULL when none is, so a released or
-expired hold is lifted from exactly the objects vidvault locked."""
+expired hold is lifted from exactly the objects vidvault locked.
+
+Version 4 adds ``block_sha256``: the SHA-256 of each block of the object
+(``_core.PARTIAL_COPY_BLOCK`` bytes, the last one shorter), 32 bytes each,
+concatenated, taken from the file at upload. With them a read of an
+evicted segment fetches only the blocks it needs, each checked
+(read_cache.py); a row without them (uploaded before version 4, or
+recorded from a HEAD by a restore) is fetched whole."""
 
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ from pathlib import Path
 from ..sqlite_file import open_durable
 
 LEDGER_FILE = "tier/ledger.sqlite"
-LEDGER_VERSION = 3
+LEDGER_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,12 +43,13 @@ CREATE TABLE IF NOT EXISTS uploads (
     version_id   TEXT,
     uploaded_ns  INTEGER NOT NULL,
     evicted_ns   INTEGER,
-    legal_hold_ns INTEGER
+    legal_hold_ns INTEGER,
+    block_sha256 BLOB
 );
 """
 
 # In the order of Upload's fields (an upgraded table has its columns in the order they were added).
-_COLUMNS = "segment_id, object_key, bytes, sha256, version_id, uploaded_ns, evicted_ns, legal_hold_ns"
+_COLUMNS = "segment_id, object_key, bytes, sha256, version_id, uploaded_ns, evicted_ns, legal_hold_ns, block_sha256"
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,8 @@ class Upload:
     evicted_ns: int | None = None
     #: When vidvault placed an S3 Object Lock legal hold on the object (None: none).
     legal_hold_ns: int | None = None
+    #: The SHA-256 of each block of the object, concatenated (None: not known; fetched whole).
+    block_sha256: bytes | None = None
 
 
 class Ledger:
@@ -76,7 +86,8 @@ class Ledger:
 
     def _upgrade(self) -> None:
         """Version 1 (no eviction) to 2: the ``evicted_ns`` column, every
-        segment local; 2 to 3: ``legal_hold_ns``, no object locked. One
+        segment local; 2 to 3: ``legal_hold_ns``, no object locked; 3 to 4:
+        ``block_sha256``, unknown for what was uploaded before. One
         transaction, so a crash leaves either version."""
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(uploads)")}
         self._db.execute("BEGIN IMMEDIATE")
@@ -84,14 +95,17 @@ class Ledger:
             self._db.execute("ALTER TABLE uploads ADD COLUMN evicted_ns INTEGER")
         if "legal_hold_ns" not in columns:
             self._db.execute("ALTER TABLE uploads ADD COLUMN legal_hold_ns INTEGER")
+        if "block_sha256" not in columns:
+            self._db.execute("ALTER TABLE uploads ADD COLUMN block_sha256 BLOB")
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(LEDGER_VERSION),))
         self._db.execute("COMMIT")
 
-    def record(self, segment_id: int, key: str, size: int, sha256: str, version_id: str | None) -> None:
+    def record(self, segment_id: int, key: str, size: int, sha256: str, version_id: str | None,
+               block_sha256: bytes | None = None) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO uploads (segment_id, object_key, bytes, sha256, version_id, "
-                             "uploaded_ns) VALUES (?, ?, ?, ?, ?, ?)",
-                             (segment_id, key, size, sha256, version_id, time.time_ns()))
+                             "uploaded_ns, block_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (segment_id, key, size, sha256, version_id, time.time_ns(), block_sha256))
 
     def mark_evicted(self, segment_id: int) -> None:
         """The segment is remote-only from now on (durable before this

@@ -38,6 +38,7 @@ from .replica import (CAMERA_FILES, REPLICA_FORMAT, REPLICA_VERSION, SMALL_FILES
                       tail_names)
 from .replica_tail import TailOutcome, apply_tails, tail_numbers
 from .s3 import S3Tier, error_code, why
+from .upload import block_digests
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: Where each blob of a snapshot goes in the restored store.
@@ -273,7 +274,8 @@ def index_newer(client: Any, tier: S3Tier, store_id: str, key: str, ledger: Ledg
         report.unindexed.append((key, str(e)))
         return False
     head = client.head_object(Bucket=tier.bucket, Key=key)
-    ledger.record(segment_id, key, len(body), hashlib.sha256(body).hexdigest(), head.get("VersionId"))
+    ledger.record(segment_id, key, len(body), hashlib.sha256(body).hexdigest(), head.get("VersionId"),
+                  block_digests(body))
     ledger.mark_evicted(segment_id)  # before the unlink, as evict.py does
     path.unlink()
     report.indexed.append(segment_id)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .._core import PARTIAL_COPY_BLOCK
 from ..errors import TierError
 from ..timeutil import duration_ns
 from .ledger import Ledger
@@ -31,6 +32,8 @@ from .s3 import S3Tier, error_code, why
 
 MULTIPART_THRESHOLD = 16 << 20
 MULTIPART_CHUNK = 16 << 20
+BLOCK = PARTIAL_COPY_BLOCK
+assert MULTIPART_CHUNK % BLOCK == 0, "a part holds whole blocks"
 #: Segments uploaded at once: while one PUT waits on the server, the next
 #: segment's SHA-256 is computed and the last one's ledger row written; over
 #: a real link two PUTs also keep it busier than one.
@@ -83,19 +86,30 @@ class Digest:
     sha256: str
     s3_checksum: str
     multipart: bool
+    #: SHA-256 of each block of the file (read_cache.py fetches and checks blocks), concatenated.
+    block_sha256: bytes = b""
+
+
+def block_digests(data: bytes) -> bytes:
+    """The SHA-256 of each BLOCK of ``data`` (the last one shorter),
+    concatenated: the ledger's ``block_sha256`` for an object of these
+    bytes (from a block boundary)."""
+    view = memoryview(data)
+    return b"".join(hashlib.sha256(view[i:i + BLOCK]).digest() for i in range(0, len(data), BLOCK))
 
 
 def digest_file(path: Path) -> Digest:
     size = path.stat().st_size
-    whole, parts = hashlib.sha256(), []
+    whole, parts, blocks = hashlib.sha256(), [], []
     with open(path, "rb") as f:
         for part in iter(lambda: f.read(MULTIPART_CHUNK), b""):
             whole.update(part)
             parts.append(hashlib.sha256(part).digest())
+            blocks.append(block_digests(part))
     if size < MULTIPART_THRESHOLD:
-        return Digest(size, whole.hexdigest(), base64.b64encode(whole.digest()).decode(), False)
+        return Digest(size, whole.hexdigest(), base64.b64encode(whole.digest()).decode(), False, b"".join(blocks))
     composite = base64.b64encode(hashlib.sha256(b"".join(parts)).digest()).decode()
-    return Digest(size, whole.hexdigest(), f"{composite}-{len(parts)}", True)
+    return Digest(size, whole.hexdigest(), f"{composite}-{len(parts)}", True, b"".join(blocks))
 
 
 def confirmed_object(client: Any, tier: S3Tier, key: str, want: Digest) -> dict[str, Any] | None:
@@ -179,7 +193,7 @@ def upload_segment(client: Any, tier: S3Tier, root: Path, store_id: str, segment
     if head is None:
         raise TierError(f"upload of {where}: the bucket does not hold the {want.size} bytes with SHA-256 checksum "
                         f"{want.s3_checksum} just uploaded; it will be uploaded again")
-    ledger.record(segment.id, key, want.size, want.sha256, head.get("VersionId"))
+    ledger.record(segment.id, key, want.size, want.sha256, head.get("VersionId"), want.block_sha256)
     return sent
 
 
