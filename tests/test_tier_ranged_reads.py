@@ -150,3 +150,26 @@ def test_a_restored_store_reads_its_segments_by_blocks(s3, store_path, key, long
         assert bytes(store.seek(CAM, middle).data) in [f[2] for f in before]
         assert cached_copy(restored, segment).suffix == ".partial"
         assert store.tier_status().cache_bytes < segment.bytes / 2
+
+
+def test_a_server_that_ignores_range_is_named_not_taken_for_tampering(tmp_path):
+    import io
+    from types import SimpleNamespace
+
+    from vidvault.tier.ledger import Ledger
+    from vidvault.tier.read_cache import ReadCache
+    from vidvault.tier.upload import block_digests
+
+    whole = bytes(range(256)) * (3 * BLOCK // 256)
+    ledger = Ledger(tmp_path)
+    ledger.record(5, "s/5.vvs", len(whole), "00" * 32, None, block_digests(whole))
+    ledger.mark_evicted(5)
+    audited = []
+    tier = SimpleNamespace(bucket="b", where="bucket 'b' at http://127.0.0.1:1", read_cache_bytes=1 << 30)
+    cache = ReadCache(tmp_path, tier, ledger, lambda *entry: audited.append(entry))
+    cache._client = SimpleNamespace(get_object=lambda **kw: {"Body": io.BytesIO(whole)})  # Range ignored
+    _, read_range = cache.fetch(5)
+    with pytest.raises(TierError, match="does not honour Range requests") as err:
+        read_range(BLOCK, BLOCK)
+    assert "altered" not in str(err.value) and not audited
+    ledger.close()

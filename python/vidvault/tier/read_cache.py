@@ -120,9 +120,13 @@ class ReadCache:
                                          Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
         except (bx.BotoCoreError, bx.ClientError) as e:
             raise self._get_failed(e, where) from None
+        if len(body) > length:  # a server that ignores Range answers with the whole object
+            raise TierError(f"{where}: the server answered a ranged GET of {length} bytes with {len(body)}; it "
+                            "does not honour Range requests, which reads of evicted segments need (nothing was "
+                            "deleted)")
         digests = upload.block_sha256 or b""
         first = offset // BLOCK
-        for i in range(0, max(len(body), length), BLOCK):
+        for i in range(0, length, BLOCK):
             block = body[i:i + BLOCK]
             want = digests[(first + i // BLOCK) * 32:(first + i // BLOCK + 1) * 32]
             expected = min(BLOCK, length - i)
