@@ -92,7 +92,9 @@ impl SegmentBytes {
             return Ok(());
         }
         // Held across the fetch: readers of one copy wait for a block in
-        // flight rather than fetch it twice.
+        // flight rather than fetch it twice. The tier's fetch takes the GIL,
+        // so a caller must not hold the GIL while it reads (the bindings
+        // release it around every read: src/py), or two readers deadlock.
         let mut present = p.present.lock().unwrap_or_else(|e| e.into_inner());
         let blocks = present.len() as u64;
         let (first, last) = (offset / BLOCK, (end - 1) / BLOCK);
